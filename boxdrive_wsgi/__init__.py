@@ -1,0 +1,1 @@
+"""boxdrive-wsgi: an S3-compatible object storage server for WSGI."""

@@ -1,0 +1,41 @@
+"""Stores: where objects live. See ``base`` for the contract."""
+
+from .base import (
+    BucketAlreadyExists,
+    BucketInfo,
+    BucketNotEmpty,
+    ByteRange,
+    IncompleteBody,
+    InvalidRange,
+    NoSuchBucket,
+    NoSuchKey,
+    NotSupported,
+    ObjectAttributes,
+    ObjectBody,
+    ObjectInfo,
+    ObjectPage,
+    ObjectStore,
+    PreconditionFailed,
+    StoreError,
+)
+from .memory import MemoryStore
+
+__all__ = [
+    "BucketAlreadyExists",
+    "BucketInfo",
+    "BucketNotEmpty",
+    "ByteRange",
+    "IncompleteBody",
+    "InvalidRange",
+    "MemoryStore",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NotSupported",
+    "ObjectAttributes",
+    "ObjectBody",
+    "ObjectInfo",
+    "ObjectPage",
+    "ObjectStore",
+    "PreconditionFailed",
+    "StoreError",
+]
