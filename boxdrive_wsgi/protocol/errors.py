@@ -45,6 +45,10 @@ CATALOG: dict[str, tuple[int, str]] = {
     ),
     "InvalidArgument": (400, "Invalid Argument"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidChunkSizeError": (
+        400,
+        "Only the last chunk is allowed to have a size less than 8192 bytes",
+    ),
     "InvalidDigest": (400, "The Content-MD5 or checksum you specified is not valid."),
     "InvalidLocationConstraint": (400, "The specified location-constraint is not valid."),
     "InvalidPart": (
@@ -61,6 +65,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "KeyTooLongError": (400, "Your key is too long"),
+    "MalformedTrailerError": (
+        400,
+        "The request contained trailing data that was not well-formed or did not conform to "
+        "our published schema.",
+    ),
     "MalformedXML": (
         400,
         "The XML you provided was not well-formed or did not validate against our "
