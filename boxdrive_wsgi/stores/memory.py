@@ -126,7 +126,9 @@ class MemoryStore(ObjectStore):
         span = byte_range.resolve(info.size) if byte_range else None
         start, stop = span or (0, info.size)
         view = memoryview(data)
-        chunks = (bytes(view[i : min(i + CHUNK_SIZE, stop)]) for i in range(start, stop, CHUNK_SIZE))
+        chunks = (
+            bytes(view[i : min(i + CHUNK_SIZE, stop)]) for i in range(start, stop, CHUNK_SIZE)
+        )
         return ObjectBody(info, chunks, content_range=span)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
@@ -158,6 +160,9 @@ class MemoryStore(ObjectStore):
                     i += 1
 
             return paginate(
-                seek, prefix=prefix, delimiter=delimiter, start_after=start_after,
+                seek,
+                prefix=prefix,
+                delimiter=delimiter,
+                start_after=start_after,
                 max_keys=max_keys,
             )

@@ -1,0 +1,29 @@
+"""create_app: a Flask application serving S3 at its root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from .blueprint import make_blueprint
+from .settings import Settings
+from .stores.base import ObjectStore
+from .stores.factory import store_from_settings
+
+
+def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
+    """Build the S3 server app for ``store`` (or the store the settings name).
+
+    ``settings`` are Settings fields; unset fields come from ``BOXDRIVE_*``
+    environment variables.
+    """
+    resolved = Settings.from_env(**settings)
+    if store is None:
+        store = store_from_settings(resolved)
+    app = Flask("boxdrive_wsgi")
+    # S3 clients send bodies of any size; the store streams them.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    app.register_blueprint(make_blueprint(store, settings=resolved))
+    app.extensions["boxdrive_wsgi"] = {"store": store, "settings": resolved}
+    return app

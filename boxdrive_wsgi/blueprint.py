@@ -1,0 +1,157 @@
+"""The S3 blueprint: address the request, pick the operation, render errors.
+
+All S3 requests land in one catch-all route: S3 keys are not URL paths (``//``,
+trailing ``/`` and ``..`` are significant), so the blueprint splits bucket and
+key itself, and the dispatch table in ``operations`` picks the handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from .auth.identity import Identity
+from .context import S3Request
+from .operations import resolve
+from .protocol.errors import S3Error
+from .protocol.store_errors import to_s3_error
+from .protocol.xml import render_error
+from .settings import Settings
+from .stores.base import ObjectStore, StoreError
+
+log = logging.getLogger("boxdrive_wsgi")
+
+
+class AnyPathConverter(BaseConverter):
+    """Matches everything, slashes and empty segments included."""
+
+    regex = ".*"
+    part_isolating = False
+
+
+def make_blueprint(
+    store: ObjectStore,
+    *,
+    settings: Settings | None = None,
+    name: str = "s3",
+    **overrides: Any,
+) -> Blueprint:
+    """A Blueprint serving S3 over ``store``; register it at any ``url_prefix``.
+
+    ``overrides`` are Settings fields (``region=...``, ``domain=...``).
+    """
+    settings = (
+        (settings or Settings()).replace(**overrides) if overrides else (settings or Settings())
+    )
+    blueprint = Blueprint(name, __name__)
+
+    @blueprint.record_once
+    def _register_converter(state: Any) -> None:
+        app: Flask = state.app
+        app.url_map.converters.setdefault("s3path", AnyPathConverter)
+
+    def handle(path: str = "") -> Response:
+        g.s3_request_id = request_id = _new_request_id()
+        bucket, key = _address(path, request.host, settings.domain)
+        s3 = S3Request(
+            request=request._get_current_object(),  # type: ignore[attr-defined]
+            store=store,
+            settings=settings,
+            bucket=bucket,
+            key=key,
+            identity=Identity.named(settings.access_key or "boxdrive", settings.access_key),
+            request_id=request_id,
+        )
+        operation = resolve(request.method, bucket, key, request.args)
+        g.s3_operation = operation.name
+        return operation.handler(s3)
+
+    methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]
+    blueprint.add_url_rule("/", "service", handle, methods=methods, merge_slashes=False)
+    blueprint.add_url_rule(
+        "/<s3path:path>",
+        "resource",
+        handle,
+        methods=methods,
+        merge_slashes=False,
+        strict_slashes=False,
+    )
+
+    @blueprint.after_request
+    def _stamp(response: Response) -> Response:
+        request_id = g.get("s3_request_id") or _new_request_id()
+        response.headers["x-amz-request-id"] = request_id
+        response.headers.setdefault("x-amz-id-2", request_id)
+        response.headers.setdefault("Server", "boxdrive-wsgi")
+        return response
+
+    @blueprint.errorhandler(S3Error)
+    def _s3_error(error: S3Error) -> Response:
+        return error_response(error)
+
+    @blueprint.errorhandler(StoreError)
+    def _store_error(error: StoreError) -> Response:
+        return error_response(to_s3_error(error, _resource()))
+
+    @blueprint.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        code = {
+            400: "InvalidRequest",
+            405: "MethodNotAllowed",
+            411: "MissingContentLength",
+            413: "EntityTooLarge",
+        }.get(error.code or 500, "InternalError")
+        return error_response(S3Error(code, error.description, resource=_resource()))
+
+    @blueprint.errorhandler(Exception)
+    def _internal(error: Exception) -> Response:
+        current_app.logger.exception("unhandled error in %s %s", request.method, request.path)
+        log.debug("internal error", exc_info=error)
+        return error_response(S3Error("InternalError", resource=_resource()))
+
+    return blueprint
+
+
+def error_response(error: S3Error) -> Response:
+    request_id = g.get("s3_request_id") or _new_request_id()
+    g.s3_request_id = request_id
+    if error.resource is None:
+        error.resource = _resource()
+    body = (
+        b"" if request.method == "HEAD" or error.status == 304 else render_error(error, request_id)
+    )
+    response = Response(body, status=error.status, content_type="application/xml")
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    if request.method == "HEAD":
+        response.headers["Content-Length"] = "0"
+    return response
+
+
+def _resource() -> str:
+    return request.path
+
+
+def _new_request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+def _address(path: str, host: str, domain: str | None) -> tuple[str | None, str | None]:
+    """Split the request into (bucket, key), path-style or virtual-host-style.
+
+    ``key`` is None for service and bucket requests; ``""`` is never a key.
+    """
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.lower()
+    if domain and hostname.endswith("." + domain.lower()):
+        bucket = hostname[: -len(domain) - 1]
+        return bucket, path or None
+    if not path:
+        return None, None
+    bucket, _, key = path.partition("/")
+    return bucket, key or None

@@ -1,0 +1,74 @@
+"""The per-request context every operation receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import Request, Response
+from werkzeug.datastructures import MultiDict
+
+from .auth.identity import Identity
+from .protocol.errors import S3Error
+from .protocol.xml import Children, render
+from .settings import Settings
+from .stores.base import ObjectStore
+
+
+@dataclass
+class S3Request:
+    request: Request
+    store: ObjectStore
+    settings: Settings
+    bucket: str | None
+    key: str | None
+    identity: Identity
+    request_id: str
+
+    @property
+    def query(self) -> MultiDict[str, str]:
+        return self.request.args
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self.request.headers.items())
+
+    @property
+    def resource(self) -> str:
+        path = "/"
+        if self.bucket:
+            path += self.bucket
+            if self.key is not None:
+                path += "/" + self.key
+        return path
+
+    @property
+    def bucket_name(self) -> str:
+        if self.bucket is None:  # dispatch guarantees a bucket for bucket/object routes
+            raise S3Error("InvalidRequest", "a bucket is required")
+        return self.bucket
+
+    @property
+    def object_key(self) -> str:
+        if self.key is None:
+            raise S3Error("InvalidRequest", "a key is required")
+        return self.key
+
+    def display_name(self, owner_id: str | None) -> str:
+        if owner_id == self.identity.id:
+            return self.identity.display_name
+        return owner_id or ""
+
+
+def xml_response(root: str, children: Children, status: int = 200) -> Response:
+    return Response(render(root, children), status=status, content_type="application/xml")
+
+
+def empty_response(status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = Response(b"", status=status, headers=headers)
+    return response
+
+
+def url_quote(value: str) -> str:
+    """encoding-type=url: S3 percent-encodes keys like this (slashes kept)."""
+    return quote(value, safe="/")

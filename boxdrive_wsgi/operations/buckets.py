@@ -1,0 +1,76 @@
+"""Bucket operations: list, create, head, delete, location."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from ..body import read_small_body
+from ..context import S3Request, empty_response, xml_response
+from ..protocol import xml
+from ..protocol.errors import S3Error
+from ..protocol.names import check_bucket_name
+from ..stores.base import BucketAlreadyExists
+
+
+def list_buckets(s3: S3Request) -> Response:
+    owned = [b for b in s3.store.list_buckets() if _visible(s3, b.owner)]
+    return xml_response(
+        "ListAllMyBucketsResult",
+        [
+            ("Owner", xml.owner(s3.identity.id, s3.identity.display_name)),
+            (
+                "Buckets",
+                [("Bucket", [("Name", b.name), ("CreationDate", b.created)]) for b in owned],
+            ),
+        ],
+    )
+
+
+def _visible(s3: S3Request, owner: str | None) -> bool:
+    return owner is None or owner == s3.identity.id
+
+
+def create_bucket(s3: S3Request) -> Response:
+    bucket = s3.bucket_name
+    check_bucket_name(bucket)
+    _check_location(s3, read_small_body(s3.request))
+    try:
+        s3.store.create_bucket(bucket, owner=s3.identity.id)
+    except BucketAlreadyExists as exists:
+        code = (
+            "BucketAlreadyOwnedByYou" if exists.owner == s3.identity.id else ("BucketAlreadyExists")
+        )
+        raise S3Error(code, extra={"BucketName": bucket}) from None
+    return empty_response(200, {"Location": f"/{bucket}"})
+
+
+def _check_location(s3: S3Request, body: bytes) -> None:
+    if not body.strip():
+        return
+    root = xml.parse(body)
+    if root.tag != "CreateBucketConfiguration":
+        raise S3Error("MalformedXML")
+    location = xml.child_text(root, "LocationConstraint")
+    if location and location != s3.settings.region:
+        raise S3Error(
+            "InvalidLocationConstraint",
+            extra={"LocationConstraint": location},
+        )
+
+
+def head_bucket(s3: S3Request) -> Response:
+    s3.store.head_bucket(s3.bucket_name)
+    return empty_response(200, {"x-amz-bucket-region": s3.settings.region})
+
+
+def delete_bucket(s3: S3Request) -> Response:
+    s3.store.delete_bucket(s3.bucket_name)
+    return empty_response(204)
+
+
+def get_location(s3: S3Request) -> Response:
+    s3.store.head_bucket(s3.bucket_name)
+    region = s3.settings.region
+    # S3 answers an empty LocationConstraint for us-east-1.
+    body = xml.render_text("LocationConstraint", "" if region == "us-east-1" else region)
+    return Response(body, content_type="application/xml")

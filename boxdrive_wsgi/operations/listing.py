@@ -1,0 +1,217 @@
+"""Listing: ListObjects (v1), ListObjectsV2 and ListObjectVersions.
+
+All three ride on the store's one listing primitive; they differ only in how
+the client says where to start and how the answer is spelled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+
+from flask import Response
+
+from ..context import S3Request, url_quote, xml_response
+from ..protocol import xml
+from ..protocol.errors import S3Error
+from ..protocol.headers import quote_etag
+from ..stores.base import ObjectInfo, ObjectPage
+
+MAX_KEYS = 1000
+
+
+def list_objects(s3: S3Request) -> Response:
+    if s3.query.get("list-type") == "2":
+        return _list_v2(s3)
+    if "list-type" in s3.query:
+        raise S3Error("InvalidArgument", "Invalid list-type", extra=_argument(s3, "list-type"))
+    return _list_v1(s3)
+
+
+def _list_v1(s3: S3Request) -> Response:
+    q = s3.query
+    prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
+    max_keys = _max_keys(s3)
+    encode = _encoder(s3)
+    page = _page(s3, prefix, delimiter, marker, max_keys)
+    owner = _owner(s3)
+    children: list[tuple[str, xml.Value]] = [
+        ("Name", s3.bucket_name),
+        ("Prefix", encode(prefix)),
+        ("Marker", encode(marker)),
+        ("MaxKeys", max_keys),
+    ]
+    if delimiter:
+        children.append(("Delimiter", encode(delimiter)))
+    children.append(("IsTruncated", page.is_truncated))
+    if page.is_truncated and delimiter and page.last is not None:
+        children.append(("NextMarker", encode(page.last)))
+    children += _entries(page, encode, owner)
+    if "encoding-type" in q:
+        children.append(("EncodingType", "url"))
+    return xml_response("ListBucketResult", children)
+
+
+def _list_v2(s3: S3Request) -> Response:
+    q = s3.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    start_after = q.get("start-after", "")
+    token = q.get("continuation-token")
+    max_keys = _max_keys(s3)
+    encode = _encoder(s3)
+    begin = _decode_token(token) if token is not None else start_after
+    page = _page(s3, prefix, delimiter, begin, max_keys)
+    owner = _owner(s3) if q.get("fetch-owner") == "true" else None
+    children: list[tuple[str, xml.Value]] = [
+        ("Name", s3.bucket_name),
+        ("Prefix", encode(prefix)),
+    ]
+    if "start-after" in q:
+        children.append(("StartAfter", encode(start_after)))
+    if token is not None:
+        children.append(("ContinuationToken", token))
+    children.append(("MaxKeys", max_keys))
+    if delimiter:
+        children.append(("Delimiter", encode(delimiter)))
+    children.append(("KeyCount", len(page.objects) + len(page.common_prefixes)))
+    children.append(("IsTruncated", page.is_truncated))
+    if page.is_truncated and page.last is not None:
+        children.append(("NextContinuationToken", _encode_token(page.last)))
+    children += _entries(page, encode, owner)
+    if "encoding-type" in q:
+        children.append(("EncodingType", "url"))
+    return xml_response("ListBucketResult", children)
+
+
+def list_versions(s3: S3Request) -> Response:
+    """Unversioned buckets: every current object is its own ``null`` version."""
+    q = s3.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker = q.get("key-marker", "")
+    max_keys = _max_keys(s3)
+    encode = _encoder(s3)
+    page = _page(s3, prefix, delimiter, key_marker, max_keys)
+    owner = _owner(s3)
+    children: list[tuple[str, xml.Value]] = [
+        ("Name", s3.bucket_name),
+        ("Prefix", encode(prefix)),
+        ("KeyMarker", encode(key_marker)),
+        ("VersionIdMarker", q.get("version-id-marker", "")),
+        ("MaxKeys", max_keys),
+    ]
+    if delimiter:
+        children.append(("Delimiter", encode(delimiter)))
+    children.append(("IsTruncated", page.is_truncated))
+    if page.is_truncated and page.last is not None:
+        children.append(("NextKeyMarker", encode(page.last)))
+        children.append(("NextVersionIdMarker", "null"))
+    for info in page.objects:
+        children.append(
+            (
+                "Version",
+                [
+                    ("Key", encode(info.key)),
+                    ("VersionId", "null"),
+                    ("IsLatest", True),
+                    ("LastModified", info.last_modified),
+                    ("ETag", quote_etag(info.etag)),
+                    ("Size", info.size),
+                    ("Owner", owner),
+                    ("StorageClass", "STANDARD"),
+                ],
+            )
+        )
+    children += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
+    if "encoding-type" in q:
+        children.append(("EncodingType", "url"))
+    return xml_response("ListVersionsResult", children)
+
+
+def _page(
+    s3: S3Request, prefix: str, delimiter: str, start_after: str, max_keys: int
+) -> ObjectPage:
+    return s3.store.list_objects(
+        s3.bucket_name,
+        prefix=prefix,
+        delimiter=delimiter,
+        start_after=start_after,
+        max_keys=max_keys,
+    )
+
+
+def _entries(
+    page: ObjectPage, encode: Callable[[str], str], owner: xml.Children | None
+) -> list[tuple[str, xml.Value]]:
+    entries: list[tuple[str, xml.Value]] = [
+        ("Contents", _content(o, encode, owner)) for o in page.objects
+    ]
+    entries += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
+    return entries
+
+
+def _content(
+    info: ObjectInfo, encode: Callable[[str], str], owner: xml.Children | None
+) -> xml.Children:
+    return [
+        ("Key", encode(info.key)),
+        ("LastModified", info.last_modified),
+        ("ETag", quote_etag(info.etag)),
+        ("Size", info.size),
+        ("Owner", owner),
+        ("StorageClass", "STANDARD"),
+    ]
+
+
+def _owner(s3: S3Request) -> xml.Children:
+    owner_id = s3.store.head_bucket(s3.bucket_name).owner or s3.identity.id
+    return xml.owner(owner_id, s3.display_name(owner_id))
+
+
+def _max_keys(s3: S3Request) -> int:
+    raw = s3.query.get("max-keys")
+    if raw is None:
+        return MAX_KEYS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise S3Error(
+            "InvalidArgument",
+            "Provided max-keys not an integer or within integer range",
+            extra=_argument(s3, "max-keys"),
+        )
+    return min(value, MAX_KEYS)
+
+
+def _encoder(s3: S3Request) -> Callable[[str], str]:
+    encoding = s3.query.get("encoding-type")
+    if encoding is None:
+        return lambda value: value
+    if encoding.lower() != "url":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            extra=_argument(s3, "encoding-type"),
+        )
+    return url_quote
+
+
+def _argument(s3: S3Request, name: str) -> dict[str, str]:
+    return {"ArgumentName": name, "ArgumentValue": s3.query.get(name, "")}
+
+
+def _encode_token(last: str) -> str:
+    return base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise S3Error(
+            "InvalidArgument",
+            "The continuation token provided is incorrect",
+            extra={"ArgumentName": "continuation-token", "ArgumentValue": token},
+        ) from None

@@ -1,0 +1,127 @@
+"""Object operations: put, get, head, delete."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from ..body import open_body
+from ..context import S3Request, empty_response
+from ..protocol.conditionals import check_read_conditions, write_conditions
+from ..protocol.errors import S3Error
+from ..protocol.headers import (
+    RESPONSE_OVERRIDES,
+    attributes_from_headers,
+    object_headers,
+    quote_etag,
+)
+from ..protocol.names import check_key
+from ..protocol.ranges import content_range, parse_range
+from ..protocol.store_errors import to_s3_error
+from ..stores.base import ByteRange, InvalidRange, ObjectInfo
+
+STORAGE_CLASSES = frozenset(
+    {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+     "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE"}
+)  # fmt: skip
+#: Request headers asking for features this server does not have: refuse rather
+#: than silently store an object without them.
+UNSUPPORTED_WRITE_HEADERS = (
+    "x-amz-copy-source",
+    "x-amz-tagging",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-website-redirect-location",
+)
+
+
+def put_object(s3: S3Request) -> Response:
+    key = s3.object_key
+    check_key(key)
+    headers = s3.request.headers
+    for name in UNSUPPORTED_WRITE_HEADERS:
+        if name in headers:
+            raise S3Error("NotImplemented", f"{name} is not implemented")
+    _check_acl(headers.get("x-amz-acl"))
+    storage_class = headers.get("x-amz-storage-class")
+    if storage_class is not None and storage_class not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
+    attributes = attributes_from_headers(headers)
+    if_match, if_none_match = write_conditions(headers)
+    body, size = open_body(s3.request)
+    info = s3.store.put_object(
+        s3.bucket_name,
+        key,
+        body,
+        size=size,
+        attributes=attributes,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    return empty_response(200, {"ETag": quote_etag(info.etag)})
+
+
+def _check_acl(acl: str | None) -> None:
+    # Objects are private to their bucket's owner; other canned ACLs would be a lie.
+    if acl is not None and acl != "private":
+        raise S3Error("NotImplemented", f"canned ACL {acl!r} is not implemented")
+
+
+def get_object(s3: S3Request) -> Response:
+    byte_range = _byte_range(s3)
+    body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+    try:
+        check_read_conditions(s3.request.headers, body.info.etag, body.info.last_modified)
+        headers = _response_headers(s3, body.info)
+    except BaseException:
+        body.close()
+        raise
+    status = 200
+    if body.content_range is not None:
+        status = 206
+        headers["Content-Range"] = content_range(*body.content_range, body.info.size)
+    headers["Content-Length"] = str(body.length)
+    return Response(body, status=status, headers=headers, direct_passthrough=True)
+
+
+def head_object(s3: S3Request) -> Response:
+    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    check_read_conditions(s3.request.headers, info.etag, info.last_modified)
+    headers = _response_headers(s3, info)
+    byte_range = _byte_range(s3)
+    status, length = 200, info.size
+    if byte_range is not None:
+        try:
+            start, stop = byte_range.resolve(info.size)
+        except InvalidRange as error:
+            raise to_s3_error(error) from None
+        status, length = 206, stop - start
+        headers["Content-Range"] = content_range(start, stop, info.size)
+    headers["Content-Length"] = str(length)
+    return empty_response(status, headers)
+
+
+def delete_object(s3: S3Request) -> Response:
+    s3.store.delete_object(s3.bucket_name, s3.object_key)
+    return empty_response(204)
+
+
+def _byte_range(s3: S3Request) -> ByteRange | None:
+    part = s3.query.get("partNumber")
+    if part is not None:
+        if part != "1":
+            raise S3Error("NotImplemented", "partNumber is supported only for part 1")
+        return None
+    return parse_range(s3.request.headers.get("Range"))
+
+
+def _response_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
+    headers = object_headers(info)
+    for parameter, header in RESPONSE_OVERRIDES.items():
+        value = s3.query.get(parameter)
+        if value is not None:
+            headers[header] = value
+    return headers

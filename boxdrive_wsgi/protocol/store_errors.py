@@ -1,0 +1,32 @@
+"""Map store exceptions to S3 errors: stores never speak HTTP."""
+
+from __future__ import annotations
+
+from ..stores import base
+from .errors import S3Error
+
+
+def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
+    match error:
+        case base.NoSuchBucket():
+            return S3Error("NoSuchBucket", resource=resource, extra={"BucketName": error.bucket})
+        case base.NoSuchKey():
+            return S3Error("NoSuchKey", resource=resource, extra={"Key": error.key})
+        case base.BucketAlreadyExists():
+            return S3Error("BucketAlreadyExists", resource=resource)
+        case base.BucketNotEmpty():
+            return S3Error("BucketNotEmpty", resource=resource, extra={"BucketName": error.bucket})
+        case base.PreconditionFailed():
+            return S3Error("PreconditionFailed", resource=resource, extra={"Condition": "If-Match"})
+        case base.InvalidRange():
+            return S3Error(
+                "InvalidRange",
+                resource=resource,
+                extra={"ActualObjectSize": str(error.size)},
+                headers={"Content-Range": f"bytes */{error.size}"},
+            )
+        case base.IncompleteBody():
+            return S3Error("IncompleteBody", resource=resource)
+        case base.NotSupported():
+            return S3Error("NotImplemented", str(error) or None, resource=resource)
+    return S3Error("InternalError", resource=resource)

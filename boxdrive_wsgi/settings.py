@@ -1,0 +1,64 @@
+"""Settings: one dataclass, read from ``BOXDRIVE_*`` environment variables.
+
+Every field is also a keyword argument of ``create_app``; the environment
+variable is the field name upper-cased with the ``BOXDRIVE_`` prefix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+PREFIX = "BOXDRIVE_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: ``filesystem``, ``memory`` or ``module:callable`` returning a store.
+    store: str = "filesystem"
+    #: filesystem store root.
+    data_dir: str = "./data"
+    #: the first user's key pair.
+    access_key: str | None = None
+    secret_key: str | None = None
+    #: JSON list of users (name, access_key, secret_key, optional id/display_name/email).
+    users_file: str | None = None
+    #: serve requests without credentials.
+    anonymous: bool = False
+    #: region reported by GetBucketLocation and used in SigV4 scopes.
+    region: str = "us-east-1"
+    #: base domain for virtual-host-style addressing (``bucket.<domain>``).
+    domain: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = _convert(field, raw)
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(field: dataclasses.Field[Any], raw: str) -> Any:
+    if field.type in ("bool", bool):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"{PREFIX}{field.name.upper()}: expected a boolean, got {raw!r}")
+    return raw or None if field.default is None else raw
