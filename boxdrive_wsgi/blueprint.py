@@ -72,7 +72,9 @@ def make_blueprint(
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]
-    blueprint.add_url_rule("/", "service", handle, methods=methods, merge_slashes=False)
+    blueprint.add_url_rule(
+        "/", "service", handle, methods=methods, merge_slashes=False, strict_slashes=False
+    )
     blueprint.add_url_rule(
         "/<s3path:path>",
         "resource",

@@ -1,0 +1,52 @@
+"""The ``boxdrive-wsgi`` command."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+#: S3 allows single PUTs of up to 5 GiB; waitress refuses 1 GiB and more by default.
+MAX_REQUEST_BODY = 5 * 1024**3 + 64 * 1024**2
+
+
+@click.group()
+@click.version_option(package_name="boxdrive-wsgi")
+def main() -> None:
+    """boxdrive-wsgi: an S3-compatible object storage server."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option(
+    "--data-dir",
+    envvar="BOXDRIVE_DATA_DIR",
+    default=None,
+    help="Filesystem store root (BOXDRIVE_DATA_DIR, default ./data).",
+)
+def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
+    """Serve S3 with waitress, sized for S3's 5 GiB single PUT."""
+    import waitress
+
+    from .app import create_app
+
+    if data_dir is not None:
+        os.environ["BOXDRIVE_DATA_DIR"] = data_dir
+    app = create_app()
+    click.echo(f"boxdrive-wsgi: serving S3 on http://{host}:{port}/", err=True)
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_REQUEST_BODY,
+        # Keep streamed responses flowing without buffering whole objects.
+        outbuf_high_watermark=4 * 1024**2,
+        ident="boxdrive-wsgi",
+    )
+
+
+if __name__ == "__main__":
+    main()
