@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from flask import Request
 
+from .protocol.checksums import (
+    VerifyingReader,
+    is_sha256_hex,
+    parse_checksum_headers,
+    parse_content_md5,
+)
 from .protocol.errors import S3Error
 from .stores.base import Readable
 
@@ -44,6 +50,28 @@ def open_body(request: Request, *, required: bool = True) -> tuple[Readable, int
     if is_aws_chunked(request):
         raise S3Error("NotImplemented", "aws-chunked request bodies are not supported yet")
     return raw, size
+
+
+def verified_body(request: Request) -> tuple[VerifyingReader, int | None, dict[str, str]]:
+    """The body wrapped in the integrity checks its headers ask for.
+
+    Returns ``(reader, size, checksums)``: ``checksums`` are the x-amz-checksum-*
+    values the client declared, to be stored with the object. The reader raises
+    BadDigest / XAmzContentSHA256Mismatch before EOF, so nothing is stored then.
+    """
+    headers = request.headers
+    md5 = headers.get("Content-MD5")
+    checksums = parse_checksum_headers({k.lower(): v for k, v in headers.items()})
+    payload_hash = headers.get("x-amz-content-sha256", "")
+    raw, size = open_body(request)
+    reader = VerifyingReader(
+        raw,
+        content_md5=parse_content_md5(md5) if md5 is not None else None,
+        checksums=checksums,
+        sha256_hex=payload_hash if is_sha256_hex(payload_hash) else None,
+        size=size,
+    )
+    return reader, size, checksums
 
 
 def read_small_body(request: Request, limit: int = 1024 * 1024) -> bytes:

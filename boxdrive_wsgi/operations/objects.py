@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Response
 
-from ..body import open_body
+from ..body import verified_body
 from ..context import S3Request, empty_response
 from ..protocol.conditionals import check_read_conditions, write_conditions
 from ..protocol.errors import S3Error
 from ..protocol.headers import (
     RESPONSE_OVERRIDES,
     attributes_from_headers,
+    checksum_headers,
     object_headers,
     quote_etag,
 )
@@ -49,9 +52,9 @@ def put_object(s3: S3Request) -> Response:
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
-    attributes = attributes_from_headers(headers)
     if_match, if_none_match = write_conditions(headers)
-    body, size = open_body(s3.request)
+    body, size, checksums = verified_body(s3.request)
+    attributes = replace(attributes_from_headers(headers), checksums=checksums)
     info = s3.store.put_object(
         s3.bucket_name,
         key,
@@ -61,7 +64,9 @@ def put_object(s3: S3Request) -> Response:
         if_match=if_match,
         if_none_match=if_none_match,
     )
-    return empty_response(200, {"ETag": quote_etag(info.etag)})
+    response_headers = {"ETag": quote_etag(info.etag)}
+    response_headers.update(checksum_headers(info))
+    return empty_response(200, response_headers)
 
 
 def _check_acl(acl: str | None) -> None:
@@ -120,6 +125,10 @@ def _byte_range(s3: S3Request) -> ByteRange | None:
 
 def _response_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
     headers = object_headers(info)
+    # A checksum describes the whole object: S3 omits it when serving a range.
+    ranged = "Range" in s3.request.headers or "partNumber" in s3.query
+    if s3.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and not ranged:
+        headers.update(checksum_headers(info))
     for parameter, header in RESPONSE_OVERRIDES.items():
         value = s3.query.get(parameter)
         if value is not None:

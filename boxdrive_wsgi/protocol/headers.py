@@ -98,3 +98,11 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
     for name, value in info.attributes.metadata.items():
         headers[META_PREFIX + name] = encode_header(value)
     return headers
+
+
+def checksum_headers(info: ObjectInfo) -> dict[str, str]:
+    """x-amz-checksum-* headers for the checksums stored with an object."""
+    return {
+        f"x-amz-checksum-{algorithm.lower()}": value
+        for algorithm, value in info.attributes.checksums.items()
+    }
