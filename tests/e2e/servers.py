@@ -1,0 +1,182 @@
+"""Start real WSGI servers as subprocesses for the end-to-end tests.
+
+``start_server(argv, env)`` runs any server command line, waits until its port answers and
+returns a ``RunningServer``; ``waitress_argv`` builds the default waitress command. Later
+deployments (gunicorn, uwsgi, nginx in front) reuse ``start_server`` with their own argv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOMAIN = "s3.localtest"
+REGION = "us-east-1"
+APP = "boxdrive_wsgi:app"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def waitress_argv(port: int, *, threads: int = 8, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "waitress",
+        f"--listen=127.0.0.1:{port}",
+        f"--threads={threads}",
+        *extra,
+        APP,
+    ]
+
+
+@dataclass
+class RunningServer:
+    """A server subprocess and what a client needs to talk to it."""
+
+    proc: subprocess.Popen[bytes]
+    host: str
+    port: int
+    access_key: str
+    secret_key: str
+    data_dir: Path
+    log_path: Path
+    domain: str = DOMAIN
+    region: str = REGION
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def server_env(
+    data_dir: Path,
+    *,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment for a server process: ours, plus the BOXDRIVE_* settings."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "BOXDRIVE_DATA_DIR": str(data_dir),
+            "BOXDRIVE_ACCESS_KEY": access_key or "AK" + secrets.token_hex(9).upper(),
+            "BOXDRIVE_SECRET_KEY": secret_key or secrets.token_urlsafe(30),
+            "BOXDRIVE_DOMAIN": DOMAIN,
+            "BOXDRIVE_REGION": REGION,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def start_server(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    log_dir: Path | None = None,
+    timeout: float = 30.0,
+    cwd: str | None = None,
+) -> RunningServer:
+    """Run ``argv`` with ``env`` and wait until ``host:port`` accepts connections.
+
+    Raises RuntimeError with the server's output if it exits or does not answer in time.
+    """
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="boxdrive-log-"))
+    log_path = log_dir / f"server-{port}.log"
+    log_file = log_path.open("wb")
+    proc = subprocess.Popen(
+        list(argv), env=dict(env), stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd
+    )
+    log_file.close()
+    server = RunningServer(
+        proc=proc,
+        host=host,
+        port=port,
+        access_key=env["BOXDRIVE_ACCESS_KEY"],
+        secret_key=env["BOXDRIVE_SECRET_KEY"],
+        data_dir=Path(env["BOXDRIVE_DATA_DIR"]),
+        log_path=log_path,
+        env=dict(env),
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server {list(argv)} exited with {proc.returncode} before answering:\n"
+                + server.log()
+            )
+        if _port_answers(host, port):
+            return server
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(
+        f"server {list(argv)} did not answer on {host}:{port} within {timeout}s:\n" + server.log()
+    )
+
+
+@contextlib.contextmanager
+def running_waitress(
+    data_dir: Path,
+    *,
+    threads: int = 8,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+    log_dir: Path | None = None,
+) -> Iterator[RunningServer]:
+    """A waitress server over a filesystem store in ``data_dir``, stopped on exit."""
+    port = free_port()
+    env = server_env(data_dir, extra=extra_env)
+    server = start_server(
+        waitress_argv(port, threads=threads, extra=extra_args), env, port=port, log_dir=log_dir
+    )
+    try:
+        yield server
+    finally:
+        server.stop()

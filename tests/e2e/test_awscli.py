@@ -1,0 +1,92 @@
+"""The aws cli (v1, from PyPI) against the server: s3 cp both ways, s3 ls, s3api head-object."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("awscli") is None, reason="awscli is not installed"
+)
+
+
+@pytest.fixture
+def aws(server, tmp_path: Path):
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[default]\n"
+        f"region = {server.region}\n"
+        "s3 =\n"
+        "    addressing_style = path\n"
+        "retry_mode = standard\n"
+        "max_attempts = 1\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "BOTO_CONFIG"}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": server.access_key,
+            "AWS_SECRET_ACCESS_KEY": server.secret_key,
+            "AWS_DEFAULT_REGION": server.region,
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+        }
+    )
+
+    def run(*args: str) -> str:
+        argv = [sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint, *args]
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"{args}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    return run
+
+
+def test_aws_s3_cp_ls_head(aws, s3, bucket, tmp_path: Path):
+    src = tmp_path / "hello.txt"
+    data = os.urandom(300_000)
+    src.write_bytes(data)
+
+    aws("s3", "cp", str(src), f"s3://{bucket}/dir/hello.txt", "--content-type", "text/plain")
+    assert s3.get_object(Bucket=bucket, Key="dir/hello.txt")["Body"].read() == data
+
+    listing = aws("s3", "ls", f"s3://{bucket}/dir/")
+    assert "hello.txt" in listing
+    assert str(len(data)) in listing
+    top = aws("s3", "ls", f"s3://{bucket}/")
+    assert "PRE dir/" in top
+    buckets = aws("s3", "ls")
+    assert bucket in buckets
+
+    head = json.loads(
+        aws(
+            "s3api", "head-object", "--bucket", bucket, "--key", "dir/hello.txt", "--output", "json"
+        )
+    )
+    assert head["ContentLength"] == len(data)
+    assert head["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert head["ContentType"] == "text/plain"
+
+    dst = tmp_path / "back.txt"
+    aws("s3", "cp", f"s3://{bucket}/dir/hello.txt", str(dst))
+    assert dst.read_bytes() == data
+
+
+def test_aws_s3_cp_recursive_and_rm(aws, s3, bucket, tmp_path: Path):
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "b.txt").write_text("b")
+    aws("s3", "cp", str(tree), f"s3://{bucket}/t/", "--recursive")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == ["t/a.txt", "t/sub/b.txt"]
+    aws("s3", "rm", f"s3://{bucket}/t/", "--recursive")
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
