@@ -1,25 +1,34 @@
 """Request bodies: a readable stream and its size, never read whole.
 
-Handles the three shapes a body arrives in: Content-Length (streamed through a
+Handles the shapes a body arrives in: Content-Length (streamed through a
 limited stream), HTTP/1.1 ``Transfer-Encoding: chunked`` (only when the WSGI
 server marks the input terminated; otherwise the body would look empty and we
-answer 411 rather than store an empty object), and aws-chunked framing.
+answer 411 rather than store an empty object), and aws-chunked framing
+(decoded, chunk signatures and trailing checksums verified while streaming).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from flask import Request
 
+from .auth.chunked import AwsChunkedReader, ChunkSigner
 from .protocol.checksums import (
     VerifyingReader,
     is_sha256_hex,
     parse_checksum_headers,
     parse_content_md5,
+    parse_trailer_declaration,
 )
 from .protocol.errors import S3Error
 from .stores.base import Readable
 
 STREAMING_PREFIX = "STREAMING-"
+UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+SIGNED_STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_MODES = (UNSIGNED_TRAILER, SIGNED_STREAMING, SIGNED_TRAILER)
 
 
 def is_http_chunked(request: Request) -> bool:
@@ -32,57 +41,122 @@ def is_aws_chunked(request: Request) -> bool:
     return sha.startswith(STREAMING_PREFIX) or "aws-chunked" in encoding
 
 
-def open_body(request: Request, *, required: bool = True) -> tuple[Readable, int | None]:
-    """The request body as ``(stream, size)``; ``size`` is None when unknown."""
+def raw_body(request: Request, *, required: bool = True) -> tuple[Readable, int | None]:
+    """The body as sent on the wire, ``(stream, size)``; ``size`` None when unknown."""
     environ = request.environ
     if is_http_chunked(request):
         if not environ.get("wsgi.input_terminated"):
             raise S3Error("MissingContentLength")
-        raw: Readable = environ["wsgi.input"]
-        size: int | None = None
-    else:
-        if request.content_length is None:
-            if required:
-                raise S3Error("MissingContentLength")
-            return _Empty(), 0
-        raw = request.stream
-        size = request.content_length
-    if is_aws_chunked(request):
-        raise S3Error("NotImplemented", "aws-chunked request bodies are not supported yet")
-    return raw, size
+        stream: Readable = environ["wsgi.input"]
+        return stream, None
+    if request.content_length is None:
+        if required:
+            raise S3Error("MissingContentLength")
+        return _Empty(), 0
+    return request.stream, request.content_length
 
 
-def verified_body(request: Request) -> tuple[VerifyingReader, int | None, dict[str, str]]:
+def open_body(
+    request: Request, *, signer: ChunkSigner | None = None, required: bool = True
+) -> tuple[Readable, int | None, AwsChunkedReader | None]:
+    """The decoded body, ``(stream, decoded size, aws-chunked reader or None)``.
+
+    ``signer`` verifies aws-chunked chunk signatures; the auth layer supplies it
+    for the signed streaming modes.
+    """
+    raw, size = raw_body(request, required=required)
+    if not is_aws_chunked(request):
+        return raw, size, None
+    mode = request.headers.get("x-amz-content-sha256", "")
+    if mode.startswith(STREAMING_PREFIX) and mode not in STREAMING_MODES:
+        raise S3Error("InvalidArgument", f"Unsupported x-amz-content-sha256 value {mode}")
+    decoded = request.headers.get("x-amz-decoded-content-length")
+    try:
+        decoded_size = int(decoded) if decoded is not None else None
+    except ValueError:
+        raise S3Error("InvalidArgument", "x-amz-decoded-content-length is invalid") from None
+    if decoded_size is None and mode in STREAMING_MODES:
+        raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required")
+    reader = AwsChunkedReader(
+        raw,
+        signer=signer if mode in (SIGNED_STREAMING, SIGNED_TRAILER) else None,
+        expect_trailer=mode in (UNSIGNED_TRAILER, SIGNED_TRAILER),
+        decoded_length=decoded_size,
+    )
+    return reader, decoded_size, reader
+
+
+class LateChecksums(Mapping[str, str]):
+    """Checksums known only once the body has been read (trailers, computed values).
+
+    Stores read ``ObjectAttributes`` after consuming the body (the contract says
+    so), so this mapping is complete by the time a store looks at it.
+    """
+
+    def __init__(self, reader: VerifyingReader, declared: Mapping[str, str], trailer: str | None):
+        self._reader = reader
+        self._declared = dict(declared)
+        self._trailer = trailer
+
+    def _values(self) -> dict[str, str]:
+        values = dict(self._declared)
+        if self._trailer and self._trailer in self._reader.checksums:
+            values[self._trailer] = self._reader.checksums[self._trailer]
+        return values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
+def verified_body(
+    request: Request, *, signer: ChunkSigner | None = None, required: bool = True
+) -> tuple[VerifyingReader, int | None, Mapping[str, str]]:
     """The body wrapped in the integrity checks its headers ask for.
 
-    Returns ``(reader, size, checksums)``: ``checksums`` are the x-amz-checksum-*
-    values the client declared, to be stored with the object. The reader raises
-    BadDigest / XAmzContentSHA256Mismatch before EOF, so nothing is stored then.
+    Returns ``(reader, size, checksums)``: ``checksums`` are what the client
+    declared (in headers or a trailer), to be stored with the object. The reader
+    raises BadDigest / XAmzContentSHA256Mismatch / SignatureDoesNotMatch before
+    EOF, so a store never commits a body that failed a check.
     """
     headers = request.headers
     md5 = headers.get("Content-MD5")
-    checksums = parse_checksum_headers({k.lower(): v for k, v in headers.items()})
+    declared = parse_checksum_headers({k.lower(): v for k, v in headers.items()})
     payload_hash = headers.get("x-amz-content-sha256", "")
-    raw, size = open_body(request)
+    stream, size, chunked = open_body(request, signer=signer, required=required)
+    trailer = parse_trailer_declaration(headers.get("x-amz-trailer", "")) if chunked else None
     reader = VerifyingReader(
-        raw,
+        stream,
         content_md5=parse_content_md5(md5) if md5 is not None else None,
-        checksums=checksums,
+        checksums=declared,
         sha256_hex=payload_hash if is_sha256_hex(payload_hash) else None,
+        trailer_algorithm=trailer,
+        trailers=chunked,
         size=size,
     )
-    return reader, size, checksums
+    return reader, size, LateChecksums(reader, declared, trailer)
 
 
-def read_small_body(request: Request, limit: int = 1024 * 1024) -> bytes:
-    """Read a small XML request body (DeleteObjects, configurations) fully."""
-    stream, size = open_body(request, required=False)
+def read_small_body(
+    request: Request, *, signer: ChunkSigner | None = None, limit: int = 1024 * 1024
+) -> bytes:
+    """Read a small, verified request body (DeleteObjects, configurations) fully."""
+    reader, size, _ = verified_body(request, signer=signer, required=False)
     if size is not None and size > limit:
         raise S3Error("MaxMessageLengthExceeded")
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise S3Error("MaxMessageLengthExceeded")
-    return data
+    parts: list[bytes] = []
+    total = 0
+    while chunk := reader.read(64 * 1024):
+        total += len(chunk)
+        if total > limit:
+            raise S3Error("MaxMessageLengthExceeded")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 class _Empty:

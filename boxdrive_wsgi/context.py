@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 
+from .auth.chunked import ChunkSigner
 from .auth.identity import Identity
 from .protocol.errors import S3Error
 from .protocol.xml import Children, render
@@ -24,6 +25,8 @@ class S3Request:
     key: str | None
     identity: Identity
     request_id: str
+    #: verifies aws-chunked chunk signatures of a signed streaming upload.
+    chunk_signer: ChunkSigner | None = None
 
     @property
     def query(self) -> MultiDict[str, str]:

@@ -16,7 +16,7 @@ MAX_OBJECTS = 1000
 
 def delete_objects(s3: S3Request) -> Response:
     bucket = s3.bucket_name
-    root = xml.parse(read_small_body(s3.request))
+    root = xml.parse(read_small_body(s3.request, signer=s3.chunk_signer))
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (xml.child_text(root, "Quiet") or "").strip().lower() == "true"

@@ -33,7 +33,7 @@ def _visible(s3: S3Request, owner: str | None) -> bool:
 def create_bucket(s3: S3Request) -> Response:
     bucket = s3.bucket_name
     check_bucket_name(bucket)
-    _check_location(s3, read_small_body(s3.request))
+    _check_location(s3, read_small_body(s3.request, signer=s3.chunk_signer))
     try:
         s3.store.create_bucket(bucket, owner=s3.identity.id)
     except BucketAlreadyExists as exists:

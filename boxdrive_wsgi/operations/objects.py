@@ -53,7 +53,7 @@ def put_object(s3: S3Request) -> Response:
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     if_match, if_none_match = write_conditions(headers)
-    body, size, checksums = verified_body(s3.request)
+    body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(attributes_from_headers(headers), checksums=checksums)
     info = s3.store.put_object(
         s3.bucket_name,

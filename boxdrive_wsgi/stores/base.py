@@ -100,6 +100,15 @@ class ObjectAttributes:
     headers: Mapping[str, str] = field(default_factory=dict)
     checksums: Mapping[str, str] = field(default_factory=dict)
 
+    def copy(self) -> ObjectAttributes:
+        """A snapshot with plain dicts (the mappings handed in may be live views)."""
+        return ObjectAttributes(
+            content_type=self.content_type,
+            metadata=dict(self.metadata),
+            headers=dict(self.headers),
+            checksums=dict(self.checksums),
+        )
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -327,7 +336,9 @@ class ObjectStore(ABC):
         streaming, and be atomic: readers see the old object or the new one,
         never a partial one. If reading ``body`` raises, nothing is stored and
         the exception propagates unchanged. If ``size`` is given and the body is
-        shorter, raise IncompleteBody and store nothing.
+        shorter, raise IncompleteBody and store nothing. ``attributes`` MUST be
+        read (and copied, e.g. with ``ObjectAttributes.copy``) only after the body
+        reached EOF: checksums sent as trailers are known only then.
 
         Conditional writes: ``if_none_match=True`` (S3 ``If-None-Match: *``)
         raises PreconditionFailed if the key exists; ``if_match`` (an ETag or

@@ -99,14 +99,18 @@ class MemoryStore(ObjectStore):
             size=len(data),
             etag=md5.hexdigest(),
             last_modified=now(),
-            attributes=attributes or ObjectAttributes(),
+            attributes=(attributes or ObjectAttributes()).copy(),
         )
         with self._lock:
             b = self._bucket(bucket)
             current = b.objects.get(key)
-            check_write_condition(
-                current[0] if current else None, if_match=if_match, if_none_match=if_none_match
-            )
+            try:
+                check_write_condition(
+                    current[0] if current else None, if_match=if_match, if_none_match=if_none_match
+                )
+            except NoSuchKey:
+                # check_write_condition does not know the names; the HTTP layer reports them.
+                raise NoSuchKey(bucket, key) from None
             if current is None:
                 bisect.insort(b.keys, key)
             b.objects[key] = (info, data)
