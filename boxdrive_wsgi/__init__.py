@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .app import create_app
+from .application import create_app
 from .blueprint import make_blueprint
 from .settings import Settings
 from .stores.base import ObjectStore

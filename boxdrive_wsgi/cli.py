@@ -30,7 +30,7 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
     """Serve S3 with waitress, sized for S3's 5 GiB single PUT."""
     import waitress
 
-    from .app import create_app
+    from .application import create_app
 
     if data_dir is not None:
         os.environ["BOXDRIVE_DATA_DIR"] = data_dir
