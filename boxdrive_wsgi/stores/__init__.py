@@ -18,6 +18,7 @@ from .base import (
     PreconditionFailed,
     StoreError,
 )
+from .filesystem import FilesystemStore
 from .memory import MemoryStore
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "BucketInfo",
     "BucketNotEmpty",
     "ByteRange",
+    "FilesystemStore",
     "IncompleteBody",
     "InvalidRange",
     "MemoryStore",
