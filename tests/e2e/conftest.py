@@ -26,15 +26,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 def make_client(server: RunningServer, **config: object):
     """A boto3 S3 client for ``server``: path-style, no retries (a retry hides a failure)."""
-    cfg = Config(
-        region_name=server.region,
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 1, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=120,
-        max_pool_connections=32,
-        **config,  # type: ignore[arg-type]
-    )
+    options: dict[str, object] = {
+        "region_name": server.region,
+        "s3": {"addressing_style": "path"},
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "connect_timeout": 10,
+        "read_timeout": 20,
+        "max_pool_connections": 32,
+    }
+    options.update(config)
+    cfg = Config(**options)  # type: ignore[arg-type]
     return boto3.client(
         "s3",
         endpoint_url=server.endpoint,

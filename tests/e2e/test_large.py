@@ -48,16 +48,18 @@ def test_put_object_from_file_and_download(s3, bucket, big_file, tmp_path):
     with src.open("rb") as fh:
         put = s3.put_object(Bucket=bucket, Key="big/put.bin", Body=fh)
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 200
-    head = s3.head_object(Bucket=bucket, Key="big/put.bin")
-    assert head["ContentLength"] == SIZE
 
     dst = tmp_path / "download.bin"
     resp = s3.get_object(Bucket=bucket, Key="big/put.bin")
+    assert resp["ContentLength"] == SIZE
     with dst.open("wb") as fh:
         for chunk in resp["Body"].iter_chunks(BLOCK):
             fh.write(chunk)
     assert dst.stat().st_size == SIZE
     assert sha256_file(dst) == expected
+
+    head = s3.head_object(Bucket=bucket, Key="big/put.bin")
+    assert head["ContentLength"] == SIZE
 
 
 @pytest.mark.slow

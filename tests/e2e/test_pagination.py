@@ -25,7 +25,7 @@ def big(s3) -> Iterator[str]:
     name = unique_bucket_name("e2e-big")
     s3.create_bucket(Bucket=name)
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda k: s3.put_object(Bucket=name, Key=k, Body=b""), ALL_KEYS))
+        list(pool.map(lambda k: s3.put_object(Bucket=name, Key=k, Body=b"p"), ALL_KEYS))
     yield name
     empty_and_delete_bucket(s3, name)
 
