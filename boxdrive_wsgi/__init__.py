@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .application import create_app
 from .blueprint import make_blueprint
+from .servers import waitress_patches
 from .settings import Settings
 from .stores.base import ObjectStore
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ObjectStore", "Settings", "app", "create_app", "make_blueprint"]
 __version__ = "0.1.0"
+
+waitress_patches.apply()
 
 _app: Flask | None = None
 _lock = threading.Lock()

@@ -68,8 +68,9 @@ def xml_response(root: str, children: Children, status: int = 200) -> Response:
 
 
 def empty_response(status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = Response(b"", status=status, headers=headers)
-    return response
+    """A response without a body. Headers are kept as given: a HEAD answer carries
+    the object's Content-Length, which Response(b"") would reset to 0."""
+    return Response(None, status=status, headers=headers)
 
 
 def url_quote(value: str) -> str:

@@ -1,0 +1,1 @@
+"""Adjustments for the WSGI servers boxdrive-wsgi runs under."""

@@ -1,0 +1,61 @@
+"""Two waitress (3.0.x) behaviours that break S3 clients, patched narrowly.
+
+1. ``Expect: 100-continue`` with an empty body hangs. boto3 sends the header on
+   every PutObject/UploadPart. For a zero-byte body waitress marks the request
+   complete while parsing headers, then ``HTTPChannel.send_continue`` resets
+   ``completed`` and the request is never dispatched. A request with no body
+   has nothing to continue: we skip the 100 and let it run.
+2. Response header names are re-capitalised (``x-amz-meta-color`` goes out as
+   ``X-Amz-Meta-Color``). S3 sends user metadata names in lower case and SDKs
+   hand them to users as received, so metadata would not round-trip. We put
+   the application's spelling of ``x-amz-meta-*`` names back.
+
+Every other request and header behaves exactly as in stock waitress.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PATCHED = "_boxdrive_patched"
+_META_PREFIX = "x-amz-meta-"
+
+
+def apply() -> None:
+    try:
+        from waitress.channel import HTTPChannel
+        from waitress.task import WSGITask
+    except ImportError:  # waitress is optional when another server runs the app
+        return
+    if getattr(HTTPChannel, _PATCHED, False):
+        return
+    send_continue = HTTPChannel.send_continue
+    build_response_header = WSGITask.build_response_header
+
+    def patched_send_continue(self: Any) -> None:
+        request = self.request
+        if request.completed and request.body_rcv is None and request.error is None:
+            request.expect_continue = False
+            return
+        send_continue(self)
+
+    def patched_build_response_header(self: Any) -> bytes:
+        spelled = {
+            "-".join(part.capitalize() for part in name.split("-")): name
+            for name, _ in self.response_headers
+            if name.lower().startswith(_META_PREFIX)
+        }
+        header: bytes = build_response_header(self)
+        if not spelled:
+            return header
+        lines = header.split(b"\r\n")
+        for index, line in enumerate(lines):
+            name, colon, rest = line.partition(b":")
+            original = spelled.get(name.decode("latin-1")) if colon else None
+            if original is not None:
+                lines[index] = original.encode("latin-1") + colon + rest
+        return b"\r\n".join(lines)
+
+    HTTPChannel.send_continue = patched_send_continue
+    WSGITask.build_response_header = patched_build_response_header
+    setattr(HTTPChannel, _PATCHED, True)
