@@ -32,7 +32,10 @@ CATALOG: dict[str, tuple[int, str]] = {
         "A conflicting operation occurred. If using PutObject you can retry the request.",
     ),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
-    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed object size."),
+    "EntityTooSmall": (
+        400,
+        "Your proposed upload is smaller than the minimum allowed object size.",
+    ),
     "ExpiredToken": (400, "The provided token has expired."),
     "IncompleteBody": (
         400,
@@ -72,8 +75,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     ),
     "MalformedXML": (
         400,
-        "The XML you provided was not well-formed or did not validate against our "
-        "published schema",
+        "The XML you provided was not well-formed or did not validate against our published schema",
     ),
     "MaxMessageLengthExceeded": (400, "Your request was too big."),
     "MetadataTooLarge": (
