@@ -115,29 +115,26 @@ def _successor(prefix: bytes) -> bytes | None:
 
 def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
     key, size, etag, modified, attrs = row
-    a = json.loads(attrs)
     return ObjectInfo(
         bucket=bucket,
         key=_decode(bytes(key)),
         size=size,
         etag=etag,
         last_modified=datetime.fromtimestamp(modified, UTC),
-        attributes=ObjectAttributes(
-            content_type=a.get("content_type"),
-            metadata=a.get("metadata", {}),
-            headers=a.get("headers", {}),
-            checksums=a.get("checksums", {}),
-        ),
+        attributes=ObjectAttributes(**json.loads(attrs)),
     )
 
 
 def _attrs_json(a: ObjectAttributes) -> str:
-    doc: dict[str, Any] = {"content_type": a.content_type} if a.content_type is not None else {}
-    for name in ("metadata", "headers", "checksums"):
-        value = dict(getattr(a, name))
-        if value:
-            doc[name] = value
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    # Field names as keys, so ObjectAttributes(**doc) reads it back; empties omitted.
+    doc = {
+        "content_type": a.content_type,
+        "metadata": dict(a.metadata),
+        "headers": dict(a.headers),
+        "checksums": dict(a.checksums),
+    }
+    # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
+    return json.dumps({k: v for k, v in doc.items() if v is not None and v != {}})
 
 
 def _check_write(
