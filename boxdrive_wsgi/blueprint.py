@@ -11,11 +11,12 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from .auth.identity import Identity
+from .access import AccessControl, Authenticator, Authorizer
+from .auth.credentials import Credentials, credentials_from_settings
 from .context import S3Request
 from .operations import resolve
 from .protocol.errors import S3Error
@@ -39,14 +40,29 @@ def make_blueprint(
     *,
     settings: Settings | None = None,
     name: str = "s3",
+    credentials: Credentials | None = None,
+    authenticate: Authenticator | None = None,
+    authorize: Authorizer | None = None,
     **overrides: Any,
 ) -> Blueprint:
     """A Blueprint serving S3 over ``store``; register it at any ``url_prefix``.
 
-    ``overrides`` are Settings fields (``region=...``, ``domain=...``).
+    ``overrides`` are Settings fields (``region=...``, ``anonymous=True``, ...).
+    ``credentials`` are the users who may sign requests (default: from settings,
+    generating a key pair in the data dir if none is configured).
+    ``authenticate(request)`` may map a request to an Identity itself (e.g. the
+    site's logged-in user); ``authorize(s3_request)`` may allow (True) or deny
+    (False) an operation, or return None for the default: bucket owners only.
     """
-    settings = (
-        (settings or Settings()).replace(**overrides) if overrides else (settings or Settings())
+    settings = (settings or Settings()).replace(**overrides)
+    if credentials is None:
+        credentials = credentials_from_settings(settings)
+    access = AccessControl(
+        credentials=credentials,
+        region=settings.region,
+        anonymous=settings.anonymous,
+        authenticate_hook=authenticate,
+        authorize_hook=authorize,
     )
     blueprint = Blueprint(name, __name__)
 
@@ -58,17 +74,23 @@ def make_blueprint(
     def handle(path: str = "") -> Response:
         g.s3_request_id = request_id = _new_request_id()
         bucket, key = _address(path, request.host, settings.domain)
+        operation = resolve(request.method, bucket, key, request.args)
+        g.s3_operation = operation.name
+        current: Request = request._get_current_object()  # type: ignore[attr-defined]
+        identity, signer = access.authenticate(current)
         s3 = S3Request(
-            request=request._get_current_object(),  # type: ignore[attr-defined]
+            request=current,
             store=store,
             settings=settings,
             bucket=bucket,
             key=key,
-            identity=Identity.named(settings.access_key or "boxdrive", settings.access_key),
+            identity=identity,
             request_id=request_id,
+            operation=operation.name,
+            chunk_signer=signer,
+            credentials=credentials,
         )
-        operation = resolve(request.method, bucket, key, request.args)
-        g.s3_operation = operation.name
+        access.authorize(s3)
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

@@ -9,6 +9,7 @@ from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 
 from .auth.chunked import ChunkSigner
+from .auth.credentials import Credentials
 from .auth.identity import Identity
 from .protocol.errors import S3Error
 from .protocol.xml import Children, render
@@ -25,8 +26,12 @@ class S3Request:
     key: str | None
     identity: Identity
     request_id: str
+    #: the S3 operation name (GetObject, ListBuckets, ...).
+    operation: str = ""
     #: verifies aws-chunked chunk signatures of a signed streaming upload.
     chunk_signer: ChunkSigner | None = None
+    #: the users, to name owners in listings.
+    credentials: Credentials | None = None
 
     @property
     def query(self) -> MultiDict[str, str]:
@@ -60,7 +65,8 @@ class S3Request:
     def display_name(self, owner_id: str | None) -> str:
         if owner_id == self.identity.id:
             return self.identity.display_name
-        return owner_id or ""
+        known = self.credentials.display_name(owner_id) if self.credentials and owner_id else None
+        return known or owner_id or ""
 
 
 def xml_response(root: str, children: Children, status: int = 200) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
+from ..auth.identity import ANONYMOUS
 from ..body import read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
@@ -27,6 +28,8 @@ def list_buckets(s3: S3Request) -> Response:
 
 
 def _visible(s3: S3Request, owner: str | None) -> bool:
+    if s3.identity == ANONYMOUS and s3.settings.anonymous:
+        return True  # the operator opened the server to unauthenticated requests
     return owner is None or owner == s3.identity.id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ from flask import Flask
 from waitress.server import create_server
 
 from boxdrive_wsgi import make_blueprint
+from boxdrive_wsgi.auth.credentials import Credentials, User
 from boxdrive_wsgi.stores import MemoryStore
 
 
@@ -24,8 +26,11 @@ def site() -> tuple[Flask, MemoryStore, MemoryStore]:
         return "the site's own home page"
 
     first, second = MemoryStore(), MemoryStore()
-    app.register_blueprint(make_blueprint(first, name="s3"), url_prefix="/s3")
-    app.register_blueprint(make_blueprint(second, name="archive"), url_prefix="/archive/s3")
+    users = Credentials([User("site", "AKIASITE", "site-secret")])
+    app.register_blueprint(make_blueprint(first, name="s3", credentials=users), url_prefix="/s3")
+    app.register_blueprint(
+        make_blueprint(second, name="archive", anonymous=True), url_prefix="/archive/s3"
+    )
     return app, first, second
 
 
@@ -42,9 +47,12 @@ def test_two_blueprints_keep_their_stores_apart(
 ) -> None:
     app, first, second = site
     client = app.test_client()
-    assert client.put("/s3/one").status_code == 200
-    assert client.put("/archive/s3/two").status_code == 200
-    assert client.put("/s3/one/k", data=b"hello").status_code == 200
+    first.create_bucket("one")
+    first.put_object("one", "k", io.BytesIO(b"hello"))
+    assert client.put("/archive/s3/two").status_code == 200  # anonymous access is on there
+    denied = client.put("/s3/three")  # but not here
+    assert denied.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in denied.data
     assert [b.name for b in first.list_buckets()] == ["one"]
     assert [b.name for b in second.list_buckets()] == ["two"]
     assert first.get_object("one", "k").read_all() == b"hello"
@@ -68,8 +76,8 @@ def test_boto3_under_a_prefix(served_site: str) -> None:
     s3 = boto3.client(
         "s3",
         endpoint_url=served_site + "/s3",
-        aws_access_key_id="key",
-        aws_secret_access_key="secret",
+        aws_access_key_id="AKIASITE",
+        aws_secret_access_key="site-secret",
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
     )

@@ -1,0 +1,99 @@
+"""Who may do what: authenticate a request (SigV4 or a site's hook) and authorize
+the operation (bucket owners, or a site's hook).
+
+No request is served without valid credentials unless the operator turned
+anonymous access on. The pure parts live in ``auth/``; this module reads the
+Flask request and wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import Request
+
+from .auth import sigv4
+from .auth.chunked import ChunkSigner
+from .auth.credentials import Credentials
+from .auth.identity import ANONYMOUS, Identity
+from .context import S3Request
+from .protocol.errors import S3Error
+
+#: A site's own authentication: map a request (e.g. its session) to an identity,
+#: or return None to fall back to S3 signatures.
+Authenticator = Callable[[Request], Identity | None]
+#: A site's own authorization: the request context (identity, operation, bucket,
+#: key) -> allow?,
+#: or None to apply the default policy (bucket owners only).
+Authorizer = Callable[[S3Request], bool | None]
+
+#: Operations any authenticated identity may call: they act on no existing bucket.
+UNSCOPED_OPERATIONS = frozenset({"ListBuckets", "CreateBucket"})
+
+
+@dataclass
+class AccessControl:
+    credentials: Credentials
+    region: str
+    anonymous: bool = False
+    authenticate_hook: Authenticator | None = None
+    authorize_hook: Authorizer | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def authenticate(self, request: Request) -> tuple[Identity, ChunkSigner | None]:
+        """The identity a request acts as, and the signer for its aws-chunked body."""
+        if self.authenticate_hook is not None:
+            identity = self.authenticate_hook(request)
+            if identity is not None:
+                return identity, None
+        claim = sigv4.parse_request_auth(
+            request.method,
+            wire_path(request.environ, request.script_root + request.path),
+            request.environ.get("QUERY_STRING", ""),
+            request.headers.items(),
+        )
+        if claim is None:
+            if self.anonymous:
+                return ANONYMOUS, None
+            raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
+        user = self.credentials.lookup(claim.access_key)
+        if user is None:
+            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": claim.access_key})
+        sigv4.verify(claim, user.secret_key, self.clock(), region=self.region)
+        signer = sigv4.chunk_signer(claim, user.secret_key) if claim.streaming else None
+        return user.identity, signer
+
+    def authorize(self, s3: S3Request) -> None:
+        """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``."""
+        operation = s3.operation
+        if self.authorize_hook is not None:
+            decision = self.authorize_hook(s3)
+            if decision is not None:
+                if not decision:
+                    raise S3Error("AccessDenied")
+                return
+        if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
+            return
+        if s3.identity == ANONYMOUS and self.anonymous:
+            return  # the operator opened the server to unauthenticated requests
+        owner = s3.store.head_bucket(s3.bucket).owner
+        if owner is not None and owner != s3.identity.id:
+            raise S3Error("AccessDenied")
+
+
+def wire_path(environ: Mapping[str, Any], decoded: str) -> str:
+    """The request path as the client sent it (percent-encoded), which is what it
+    signed. Servers keep it in REQUEST_URI (waitress, uwsgi) or RAW_URI
+    (gunicorn); without either, re-encode the decoded path."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        return quote(decoded, safe="/-_.~")
+    if "://" in raw:  # absolute-form request target: drop scheme and authority
+        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+    path = str(raw).split("?", 1)[0]
+    # WSGI strings carry bytes as latin-1; non-ASCII bytes on the wire are UTF-8.
+    return path.encode("latin-1").decode("utf-8", "surrogateescape")

@@ -1,0 +1,164 @@
+"""Users and their keys: from settings, a users file, or generated on first start.
+
+There is no well-known default secret. With no credentials configured, the
+first start generates a random key pair, keeps it in the data dir (mode 0600)
+and prints it; every later start (and every other worker process) reads the
+same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .identity import Identity
+
+if TYPE_CHECKING:  # settings sit above auth; auth stays free of the web layer
+    from ..settings import Settings
+
+GENERATED_FILE = "credentials.json"
+_ACCESS_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    access_key: str
+    secret_key: str
+    id: str = ""
+    display_name: str = ""
+    email: str = ""
+
+    @property
+    def identity(self) -> Identity:
+        named = Identity.named(self.name, self.access_key)
+        return Identity(
+            id=self.id or named.id,
+            display_name=self.display_name or self.name,
+            access_key=self.access_key,
+        )
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        return f"User(name={self.name!r}, access_key={self.access_key!r})"
+
+
+class Credentials:
+    """Look users up by access key."""
+
+    def __init__(self, users: Iterable[User]) -> None:
+        self._by_key: dict[str, User] = {}
+        for user in users:
+            if user.access_key in self._by_key:
+                raise ValueError(f"duplicate access key for user {user.name!r}")
+            self._by_key[user.access_key] = user
+
+    def lookup(self, access_key: str) -> User | None:
+        return self._by_key.get(access_key)
+
+    @property
+    def users(self) -> list[User]:
+        return list(self._by_key.values())
+
+    def display_name(self, owner_id: str) -> str | None:
+        for user in self._by_key.values():
+            if user.identity.id == owner_id:
+                return user.identity.display_name
+        return None
+
+
+def generate_user(name: str = "admin") -> User:
+    access_key = "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
+    return User(name=name, access_key=access_key, secret_key=secrets.token_urlsafe(30))
+
+
+def read_users_file(path: str | os.PathLike[str]) -> list[User]:
+    with open(path, encoding="utf-8") as handle:
+        entries = json.load(handle)
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected a JSON list of users")
+    users = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not {"name", "access_key", "secret_key"} <= set(entry):
+            raise ValueError(f"{path}: each user needs name, access_key and secret_key")
+        known = {k: str(v) for k, v in entry.items() if k in User.__dataclass_fields__}
+        users.append(User(**known))
+    return users
+
+
+def write_users_file(path: str | os.PathLike[str], users: Iterable[User]) -> None:
+    """Write atomically with mode 0600: the file holds secrets."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    data = json.dumps([asdict(u) for u in users], indent=2).encode()
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, target)
+
+
+def generated_credentials(data_dir: str | os.PathLike[str]) -> tuple[User, bool]:
+    """The generated user kept in ``data_dir``, creating it if absent.
+
+    Returns ``(user, created)``. Safe when several processes start at once: the
+    file is created with a hard link, which fails if another process won.
+    """
+    target = Path(data_dir) / GENERATED_FILE
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        candidate = target.with_name(f".{GENERATED_FILE}.{secrets.token_hex(4)}.tmp")
+        write_users_file(candidate, [generate_user()])
+        try:
+            os.link(candidate, target)
+            created = True
+        except FileExistsError:
+            created = False
+        finally:
+            os.unlink(candidate)
+    else:
+        created = False
+    users = read_users_file(target)
+    if len(users) != 1:
+        raise ValueError(f"{target}: expected exactly one generated user")
+    return users[0], created
+
+
+def announce(user: User, path: Path, created: bool) -> None:
+    """Tell the operator which keys to use; the secret only when just generated."""
+    if created:
+        message = (
+            f"boxdrive-wsgi: generated credentials (kept in {path}, mode 0600)\n"
+            f"  access key: {user.access_key}\n  secret key: {user.secret_key}\n"
+        )
+    else:
+        message = f"boxdrive-wsgi: access key {user.access_key} (secret key in {path})\n"
+    sys.stderr.write(message)
+
+
+def credentials_from_settings(settings: Settings) -> Credentials:
+    """All configured users; generates one in the data dir when none is configured
+    and anonymous access is off."""
+    users: list[User] = []
+    if settings.users_file:
+        users += read_users_file(settings.users_file)
+    if bool(settings.access_key) != bool(settings.secret_key):
+        raise ValueError("set both BOXDRIVE_ACCESS_KEY and BOXDRIVE_SECRET_KEY, or neither")
+    if settings.access_key and settings.secret_key:
+        users.append(
+            User(name="admin", access_key=settings.access_key, secret_key=settings.secret_key)
+        )
+    if not users and not settings.anonymous:
+        user, created = generated_credentials(settings.data_dir)
+        announce(user, Path(settings.data_dir) / GENERATED_FILE, created)
+        users.append(user)
+    return Credentials(users)
