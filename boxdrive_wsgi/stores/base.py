@@ -264,7 +264,12 @@ class IncompleteBody(StoreError):
 
 
 def check_write_condition(
-    current: ObjectInfo | None, *, if_match: str | None, if_none_match: bool
+    bucket: str,
+    key: str,
+    current: ObjectInfo | None,
+    *,
+    if_match: str | None,
+    if_none_match: bool,
 ) -> None:
     """Raise PreconditionFailed unless a conditional write may go ahead.
 
@@ -275,7 +280,7 @@ def check_write_condition(
         raise PreconditionFailed("object exists")
     if if_match is not None:
         if current is None:
-            raise NoSuchKey("", "")
+            raise NoSuchKey(bucket, key)
         if if_match != "*" and if_match != current.etag:
             raise PreconditionFailed("etag does not match")
 

@@ -144,13 +144,13 @@ def _check_write(
     if_match: str | None,
     if_none_match: bool,
 ) -> None:
-    try:
-        check_write_condition(
-            current[0] if current else None, if_match=if_match, if_none_match=if_none_match
-        )
-    except NoSuchKey as e:
-        # check_write_condition does not know the names; the HTTP layer reports them.
-        raise NoSuchKey(bucket, key) from e
+    check_write_condition(
+        bucket,
+        key,
+        current[0] if current else None,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
 
 
 def _fsync_dir(path: str) -> None:
@@ -532,7 +532,10 @@ class FilesystemStore(ObjectStore):
                     batch = min(batch * 2, MAX_BATCH)
 
             return paginate(
-                seek, prefix=prefix, delimiter=delimiter, start_after=start_after,
+                seek,
+                prefix=prefix,
+                delimiter=delimiter,
+                start_after=start_after,
                 max_keys=max_keys,
             )
 

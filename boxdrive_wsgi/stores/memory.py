@@ -104,13 +104,13 @@ class MemoryStore(ObjectStore):
         with self._lock:
             b = self._bucket(bucket)
             current = b.objects.get(key)
-            try:
-                check_write_condition(
-                    current[0] if current else None, if_match=if_match, if_none_match=if_none_match
-                )
-            except NoSuchKey:
-                # check_write_condition does not know the names; the HTTP layer reports them.
-                raise NoSuchKey(bucket, key) from None
+            check_write_condition(
+                bucket,
+                key,
+                current[0] if current else None,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
             if current is None:
                 bisect.insort(b.keys, key)
             b.objects[key] = (info, data)
