@@ -6,6 +6,8 @@ import os
 
 import click
 
+from .cli_users import user
+
 #: S3 allows single PUTs of up to 5 GiB; waitress refuses 1 GiB and more by default.
 MAX_REQUEST_BODY = 5 * 1024**3 + 64 * 1024**2
 
@@ -47,6 +49,8 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
         ident="boxdrive-wsgi",
     )
 
+
+main.add_command(user)
 
 if __name__ == "__main__":
     main()

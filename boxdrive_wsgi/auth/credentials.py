@@ -87,6 +87,9 @@ def read_users_file(path: str | os.PathLike[str]) -> list[User]:
     for entry in entries:
         if not isinstance(entry, dict) or not {"name", "access_key", "secret_key"} <= set(entry):
             raise ValueError(f"{path}: each user needs name, access_key and secret_key")
+        for required in ("name", "access_key", "secret_key"):
+            if not isinstance(entry[required], str) or not entry[required].strip():
+                raise ValueError(f"{path}: {required} must be a non-empty string")
         known = {k: str(v) for k, v in entry.items() if k in User.__dataclass_fields__}
         users.append(User(**known))
     return users
