@@ -36,9 +36,9 @@ def is_http_chunked(request: Request) -> bool:
 
 
 def is_aws_chunked(request: Request) -> bool:
-    sha = request.headers.get("x-amz-content-sha256", "")
-    encoding = request.headers.get("Content-Encoding", "").lower()
-    return sha.startswith(STREAMING_PREFIX) or "aws-chunked" in encoding
+    """The payload mode says whether the body is framed; ``Content-Encoding:
+    aws-chunked`` alone is a label that S3 strips from stored headers."""
+    return request.headers.get("x-amz-content-sha256", "").startswith(STREAMING_PREFIX)
 
 
 def raw_body(request: Request, *, required: bool = True) -> tuple[Readable, int | None]:

@@ -10,21 +10,60 @@ from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.names import check_bucket_name
+from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
+
+MAX_BUCKETS = 10000
 
 
 def list_buckets(s3: S3Request) -> Response:
-    owned = [b for b in s3.store.list_buckets() if _visible(s3, b.owner)]
-    return xml_response(
-        "ListAllMyBucketsResult",
-        [
-            ("Owner", xml.owner(s3.identity.id, s3.identity.display_name)),
-            (
-                "Buckets",
-                [("Bucket", [("Name", b.name), ("CreationDate", b.created)]) for b in owned],
-            ),
-        ],
-    )
+    prefix = s3.query.get("prefix", "")
+    after = _bucket_token(s3.query.get("continuation-token"))
+    limit = _max_buckets(s3.query.get("max-buckets"))
+    owned = [
+        b
+        for b in s3.store.list_buckets()
+        if _visible(s3, b.owner) and b.name.startswith(prefix) and b.name > after
+    ]
+    page, more = owned[:limit], len(owned) > limit
+    children: list[tuple[str, xml.Value]] = [
+        ("Owner", xml.owner(s3.identity.id, s3.identity.display_name)),
+        (
+            "Buckets",
+            [
+                (
+                    "Bucket",
+                    [
+                        ("Name", b.name),
+                        ("CreationDate", b.created),
+                        ("BucketRegion", s3.settings.region),
+                    ],
+                )
+                for b in page
+            ],
+        ),
+    ]
+    if more:
+        children.append(("ContinuationToken", encode_token(page[-1].name)))
+    if "prefix" in s3.query:
+        children.append(("Prefix", prefix))
+    return xml_response("ListAllMyBucketsResult", children)
+
+
+def _max_buckets(raw: str | None) -> int:
+    if raw is None:
+        return MAX_BUCKETS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BUCKETS:
+        raise S3Error(
+            "InvalidArgument",
+            "max-buckets must be an integer between 1 and 10000",
+            extra={"ArgumentName": "max-buckets", "ArgumentValue": raw},
+        )
+    return int(raw)
+
+
+def _bucket_token(token: str | None) -> str:
+    return "" if token is None else decode_token(token)
 
 
 def _visible(s3: S3Request, owner: str | None) -> bool:

@@ -6,8 +6,6 @@ the client says where to start and how the answer is spelled.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 
 from flask import Response
@@ -16,6 +14,7 @@ from ..context import S3Request, url_quote, xml_response
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import quote_etag
+from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import ObjectInfo, ObjectPage
 
 MAX_KEYS = 1000
@@ -38,7 +37,8 @@ def _list_v1(s3: S3Request) -> Response:
     owner = _owner(s3)
     children: list[tuple[str, xml.Value]] = [
         ("Name", s3.bucket_name),
-        ("Prefix", encode(prefix)),
+        # ListObjects v1 echoes Prefix as sent (SDKs do not URL-decode it there).
+        ("Prefix", prefix),
         ("Marker", encode(marker)),
         ("MaxKeys", max_keys),
     ]
@@ -60,7 +60,7 @@ def _list_v2(s3: S3Request) -> Response:
     token = q.get("continuation-token")
     max_keys = _max_keys(s3)
     encode = _encoder(s3)
-    begin = _decode_token(token) if token is not None else start_after
+    begin = decode_token(token) if token is not None else start_after
     page = _page(s3, prefix, delimiter, begin, max_keys)
     owner = _owner(s3) if q.get("fetch-owner") == "true" else None
     children: list[tuple[str, xml.Value]] = [
@@ -77,7 +77,7 @@ def _list_v2(s3: S3Request) -> Response:
     children.append(("KeyCount", len(page.objects) + len(page.common_prefixes)))
     children.append(("IsTruncated", page.is_truncated))
     if page.is_truncated and page.last is not None:
-        children.append(("NextContinuationToken", _encode_token(page.last)))
+        children.append(("NextContinuationToken", encode_token(page.last)))
     children += _entries(page, encode, owner)
     if "encoding-type" in q:
         children.append(("EncodingType", "url"))
@@ -200,18 +200,3 @@ def _encoder(s3: S3Request) -> Callable[[str], str]:
 
 def _argument(s3: S3Request, name: str) -> dict[str, str]:
     return {"ArgumentName": name, "ArgumentValue": s3.query.get(name, "")}
-
-
-def _encode_token(last: str) -> str:
-    return base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii")
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise S3Error(
-            "InvalidArgument",
-            "The continuation token provided is incorrect",
-            extra={"ArgumentName": "continuation-token", "ArgumentValue": token},
-        ) from None

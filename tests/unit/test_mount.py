@@ -87,3 +87,24 @@ def test_boto3_under_a_prefix(served_site: str) -> None:
     listing = s3.list_objects_v2(Bucket="mounted", Prefix="dir/")
     assert [o["Key"] for o in listing["Contents"]] == ["dir/a b+c"]
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["mounted"]
+
+
+def test_list_buckets_pages_with_max_buckets_and_prefix(served_site: str) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=served_site + "/s3",
+        aws_access_key_id="AKIASITE",
+        aws_secret_access_key="site-secret",
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+    )
+    for name in ("page-c", "page-a", "page-b", "other"):
+        s3.create_bucket(Bucket=name)
+    first = s3.list_buckets(MaxBuckets=2, Prefix="page-")
+    assert [b["Name"] for b in first["Buckets"]] == ["page-a", "page-b"]
+    second = s3.list_buckets(
+        MaxBuckets=2, Prefix="page-", ContinuationToken=first["ContinuationToken"]
+    )
+    assert [b["Name"] for b in second["Buckets"]] == ["page-c"]
+    assert "ContinuationToken" not in second
+    assert len(s3.list_buckets()["Buckets"]) == 4
