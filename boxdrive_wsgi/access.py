@@ -81,6 +81,8 @@ class AccessControl:
         if s3.identity == ANONYMOUS and self.anonymous:
             return  # the operator opened the server to unauthenticated requests
         owner = s3.store.head_bucket(s3.bucket).owner
+        if self.anonymous and owner == ANONYMOUS.id:
+            return  # made without credentials on an open server: open to every caller
         if owner is not None and owner != s3.identity.id:
             raise S3Error("AccessDenied")
 

@@ -27,6 +27,24 @@ def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
             )
         case base.IncompleteBody():
             return S3Error("IncompleteBody", resource=resource)
+        case base.NoSuchUpload():
+            return S3Error("NoSuchUpload", resource=resource, extra={"UploadId": error.upload_id})
+        case base.InvalidPart():
+            return S3Error(
+                "InvalidPart", resource=resource, extra={"PartNumber": str(error.part_number)}
+            )
+        case base.InvalidPartOrder():
+            return S3Error("InvalidPartOrder", resource=resource)
+        case base.EntityTooSmall():
+            return S3Error(
+                "EntityTooSmall",
+                resource=resource,
+                extra={
+                    "ProposedSize": str(error.size),
+                    "MinSizeAllowed": str(error.minimum),
+                    "PartNumber": str(error.part_number),
+                },
+            )
         case base.NotSupported():
             return S3Error("NotImplemented", str(error) or None, resource=resource)
     return S3Error("InternalError", resource=resource)

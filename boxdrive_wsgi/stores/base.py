@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from .multipart import MultipartBackend
 
 #: Chunk size used when streaming bodies in and out.
 CHUNK_SIZE = 1024 * 1024
@@ -71,6 +74,39 @@ class InvalidRange(StoreError):
 
 class NotSupported(StoreError):
     """The store cannot do this (the HTTP layer answers 501 NotImplemented)."""
+
+
+class NoSuchUpload(StoreError):
+    """No multipart upload ``upload_id`` for this bucket and key (never created,
+    aborted, or completed)."""
+
+    def __init__(self, bucket: str, key: str, upload_id: str) -> None:
+        super().__init__(f"{bucket}/{key}: upload {upload_id}")
+        self.bucket = bucket
+        self.key = key
+        self.upload_id = upload_id
+
+
+class InvalidPart(StoreError):
+    """A part listed for completion was not uploaded, or its ETag differs."""
+
+    def __init__(self, part_number: int) -> None:
+        super().__init__(f"part {part_number}")
+        self.part_number = part_number
+
+
+class InvalidPartOrder(StoreError):
+    """The parts listed for completion are not in strictly ascending order."""
+
+
+class EntityTooSmall(StoreError):
+    """A part other than the last is smaller than the store's minimum part size."""
+
+    def __init__(self, part_number: int, size: int, minimum: int) -> None:
+        super().__init__(f"part {part_number} has {size} bytes, minimum {minimum}")
+        self.part_number = part_number
+        self.size = size
+        self.minimum = minimum
 
 
 # --------------------------------------------------------------------------- data types
@@ -164,6 +200,51 @@ class ObjectPage:
     is_truncated: bool
     #: the last key or common prefix on this page: where the next page starts after.
     last: str | None = None
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One uploaded part of a multipart upload."""
+
+    part_number: int
+    #: hex MD5 of the part's content, no quotes.
+    etag: str
+    size: int
+    last_modified: datetime
+    #: algorithm (CRC32, SHA256, ...) -> base64 value, as sent with the part.
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """A multipart upload in progress."""
+
+    bucket: str
+    key: str
+    upload_id: str
+    initiated: datetime
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+
+
+@dataclass(frozen=True)
+class PartPage:
+    """One page of ListParts, in part-number order."""
+
+    parts: list[PartInfo]
+    is_truncated: bool
+    #: the last part number on this page (where the next page starts after).
+    next_part_number_marker: int | None = None
+
+
+@dataclass(frozen=True)
+class UploadPage:
+    """One page of ListMultipartUploads: by key (UTF-8 byte order), then by initiation."""
+
+    uploads: list[UploadInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None = None
+    next_upload_id_marker: str | None = None
 
 
 class ObjectBody:
@@ -334,6 +415,7 @@ class ObjectStore(ABC):
         attributes: ObjectAttributes | None = None,
         if_match: str | None = None,
         if_none_match: bool = False,
+        etag: str | None = None,
     ) -> ObjectInfo:
         """Store ``body`` under ``key``, replacing any object there.
 
@@ -350,6 +432,10 @@ class ObjectStore(ABC):
         ``*``) raises NoSuchKey if the key is absent and PreconditionFailed if
         the ETag differs. The check and the commit MUST be atomic.
         MUST raise NoSuchBucket if the bucket is absent.
+
+        ``etag``, when given (multipart completion composing parts), MUST be
+        recorded as the object's ETag instead of the MD5 of the content; the body
+        MUST still be read to its end.
         """
 
     @abstractmethod
@@ -392,6 +478,211 @@ class ObjectStore(ABC):
         ``max_keys=0`` returns an empty, untruncated page.
         MUST raise NoSuchBucket if absent.
         """
+
+    # ---- multipart uploads
+    #
+    # Every store has them: the default (stores/multipart.py) stages parts as files
+    # under multipart_staging_dir() with the upload state in SQLite there, and
+    # completes by streaming the parts, concatenated, into put_object. A store with
+    # a native implementation overrides multipart_backend() (or the methods).
+
+    #: Smallest size of every part but the last (S3: 5 MiB). Tests may lower it.
+    multipart_min_part_size: int = 5 * 1024 * 1024
+
+    def multipart_staging_dir(self) -> str:
+        """Where the default multipart implementation keeps parts and upload state.
+
+        Default: a temporary directory per store instance (removed when the store
+        is garbage-collected). Stores shared by several processes SHOULD return a
+        directory they all see: the default keeps no upload state in memory.
+        """
+        from .multipart import default_staging_dir
+
+        return default_staging_dir(self)
+
+    def multipart_backend(self) -> MultipartBackend:
+        """The object implementing the multipart methods below (default: staged)."""
+        from .multipart import staged_backend
+
+        return staged_backend(self)
+
+    def create_multipart_upload(
+        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
+    ) -> str:
+        """Start an upload; return its id (URL-safe ASCII).
+
+        ``attributes`` (content type, metadata, headers) become the object's on
+        completion. MUST raise NoSuchBucket if the bucket is absent.
+        """
+        return self.multipart_backend().create(bucket, key, attributes=attributes)
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None = None,
+        checksums: Mapping[str, str] | None = None,
+    ) -> PartInfo:
+        """Store part ``part_number`` (1..10000), replacing a part with that number.
+
+        Body rules as put_object: read in chunks, MD5 ETag computed while streaming,
+        IncompleteBody if shorter than ``size``; if reading raises, no part is stored
+        (an earlier part with the same number stays). ``checksums`` MUST be read only
+        after EOF. MUST raise NoSuchUpload if the upload does not exist (also after
+        it was completed or aborted), NoSuchBucket if the bucket is absent.
+        """
+        return self.multipart_backend().upload_part(
+            bucket, key, upload_id, part_number, body, size=size, checksums=checksums
+        )
+
+    def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        """Compose the listed ``(part_number, etag)`` parts into the object ``key``.
+
+        MUST raise, before writing anything: NoSuchUpload; InvalidPartOrder unless
+        part numbers strictly ascend; InvalidPart if a listed part was not uploaded or
+        its ETag (quotes ignored) differs; EntityTooSmall if a part but the last is
+        smaller than ``multipart_min_part_size``. Parts not listed are discarded.
+        The object's ETag MUST be ``md5(concat(part MD5 digests))-N``; its
+        attributes are those given at creation. Conditional writes and atomicity as
+        put_object. On success the upload no longer exists.
+        """
+        return self.multipart_backend().complete(
+            bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+        )
+
+    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """Discard an upload and its parts. MUST raise NoSuchUpload if absent.
+        A part upload racing with the abort MUST NOT resurrect it."""
+        self.multipart_backend().abort(bucket, key, upload_id)
+
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int = 0,
+        max_parts: int = 1000,
+    ) -> PartPage:
+        """Parts with numbers greater than ``part_number_marker``, ascending, at most
+        ``max_parts``. MUST raise NoSuchUpload if the upload does not exist."""
+        return self.multipart_backend().list_parts(
+            bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
+        )
+
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadPage:
+        """Uploads in progress, by key (UTF-8 byte order) then initiation order.
+
+        Starts after ``key_marker``; with ``upload_id_marker`` too, the uploads of
+        ``key_marker`` after that id come first. ``prefix``/``delimiter`` roll keys
+        into common prefixes as list_objects does (each counts once toward
+        ``max_uploads``). MUST raise NoSuchBucket if the bucket is absent.
+        """
+        return self.multipart_backend().list_uploads(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            upload_id_marker=upload_id_marker,
+            max_uploads=max_uploads,
+        )
+
+    # ---- copies, tags and bucket configuration (defaults a store may replace)
+
+    def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        attributes: ObjectAttributes | SourceAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        """Copy an object's content to ``dst_key``, replacing any object there.
+
+        ``attributes`` are the copy's attributes: None keeps the source's (tags
+        included); a callable receives the ``ObjectInfo`` of the exact source version
+        being copied and returns them. The callable MAY raise (the HTTP layer checks
+        x-amz-copy-source-if-* there) and then nothing is written. The copy MUST be
+        atomic like ``put_object`` and MUST stay correct if the source is replaced or
+        deleted meanwhile (it copies one version, whole). ``if_match`` and
+        ``if_none_match`` apply to the destination as in ``put_object``. MUST raise
+        NoSuchBucket / NoSuchKey for a missing source, NoSuchBucket for a missing
+        destination bucket. The ETag of a copy of a single-part object is its MD5.
+
+        The default streams ``get_object`` into ``put_object``.
+        """
+        source = self.get_object(src_bucket, src_key)
+        with source:
+            if attributes is None:
+                new = source.info.attributes
+            elif callable(attributes):
+                new = attributes(source.info)
+            else:
+                new = attributes
+            return self.put_object(
+                dst_bucket,
+                dst_key,
+                _ChunkReader(iter(source)),
+                size=source.info.size,
+                attributes=new,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
+
+    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+        """Replace an object's tags, keeping its content and other attributes.
+
+        MUST be atomic (readers see the old tags or the new ones) and MUST raise
+        NoSuchBucket / NoSuchKey. A native implementation SHOULD keep the ETag and
+        Last-Modified, as S3 does; the default rewrites the object through
+        ``copy_object`` (the ETag is kept, Last-Modified is not) and applies the
+        tags only if the object was not replaced meanwhile.
+        """
+
+        def retag(info: ObjectInfo) -> ObjectAttributes:
+            a = info.attributes
+            return ObjectAttributes(a.content_type, a.metadata, a.headers, a.checksums, tags)
+
+        head = self.head_object(bucket, key)
+        return self.copy_object(bucket, key, bucket, key, attributes=retag, if_match=head.etag)
+
+    def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
+        """The configuration document ``name`` (``tagging``, ``cors``, ``policy``, ...)
+        of a bucket, or None if it has none. The HTTP layer owns the format.
+        MUST raise NoSuchBucket. Stores without configuration slots raise
+        NotSupported (answered 501)."""
+        raise NotSupported(f"bucket configuration {name!r}")
+
+    def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
+        """Set (or with None, remove) a bucket's configuration document ``name``,
+        atomically. MUST raise NoSuchBucket. Deleting a bucket MUST drop its
+        configuration, so a bucket created again under the name starts bare."""
+        raise NotSupported(f"bucket configuration {name!r}")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources (connections, threads). Optional."""

@@ -58,6 +58,7 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
+from .filesystem_multipart import FilesystemMultipart
 from .listing import paginate
 
 DB_NAME = "index.sqlite3"
@@ -206,6 +207,7 @@ class FilesystemStore(ObjectStore):
         os.makedirs(self._tmp, exist_ok=True)
         os.makedirs(self._objects, exist_ok=True)
         self._init_schema()
+        self._multipart = FilesystemMultipart(self)
 
     # ---- connections
 
@@ -373,6 +375,7 @@ class FilesystemStore(ObjectStore):
         attributes: ObjectAttributes | None = None,
         if_match: str | None = None,
         if_none_match: bool = False,
+        etag: str | None = None,
     ) -> ObjectInfo:
         # Fail before streaming a large body when the answer is already known; the
         # check that counts is repeated inside the commit transaction below.
@@ -380,12 +383,12 @@ class FilesystemStore(ObjectStore):
             found = self._current(conn, self._bucket_id(conn, bucket), bucket, key)
         _check_write(bucket, key, found, if_match, if_none_match)
         file_id = uuid.uuid4().hex
-        written, etag = self._write_content(file_id, body, size)
+        written, md5 = self._write_content(file_id, body, size)
         info = ObjectInfo(
             bucket=bucket,
             key=key,
             size=written,
-            etag=etag,
+            etag=etag or md5,
             last_modified=datetime.fromtimestamp(int(time.time()), UTC),
             # Only now, after EOF: checksums sent as trailers are known only then.
             attributes=(attributes or ObjectAttributes()).copy(),
@@ -404,7 +407,7 @@ class FilesystemStore(ObjectStore):
                         bucket_id,
                         _encode(key),
                         written,
-                        etag,
+                        info.etag,
                         int(info.last_modified.timestamp()),
                         file_id,
                         _attrs_json(info.attributes),
@@ -557,6 +560,10 @@ class FilesystemStore(ObjectStore):
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
         return conn.execute(sql, args).fetchall()
+
+    def multipart_backend(self) -> FilesystemMultipart:
+        """Native multipart: parts under ``parts/``, upload state in the index."""
+        return self._multipart
 
     # ---- maintenance
 

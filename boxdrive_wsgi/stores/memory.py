@@ -84,6 +84,7 @@ class MemoryStore(ObjectStore):
         attributes: ObjectAttributes | None = None,
         if_match: str | None = None,
         if_none_match: bool = False,
+        etag: str | None = None,
     ) -> ObjectInfo:
         with self._lock:
             self._bucket(bucket)
@@ -97,7 +98,7 @@ class MemoryStore(ObjectStore):
             bucket=bucket,
             key=key,
             size=len(data),
-            etag=md5.hexdigest(),
+            etag=etag or md5.hexdigest(),
             last_modified=now(),
             attributes=(attributes or ObjectAttributes()).copy(),
         )

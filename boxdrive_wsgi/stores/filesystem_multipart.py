@@ -1,0 +1,360 @@
+"""FilesystemStore's native multipart uploads.
+
+Parts are files under ``<root>/parts/`` (``<upload id>.<part number>.<random>``),
+written like content files (streamed, fsynced) and recorded in the store's SQLite
+index (tables ``multipart_uploads`` / ``multipart_parts``, see ``multipart.SCHEMA``),
+so an upload started on one worker process is continued and completed on another.
+
+Completion composes the content file from the parts inside the kernel where it can
+(``os.copy_file_range``, which reflinks on btrfs/XFS; else ``os.sendfile``; else a
+read/write loop), fsyncs and renames it into ``objects/``, and then one
+``BEGIN IMMEDIATE`` transaction re-checks the upload and its parts, checks the
+conditional write, commits the object row and deletes the upload. The multipart ETag
+comes from the part MD5s recorded at upload time: no byte is hashed twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, BinaryIO
+
+from .base import (
+    CHUNK_SIZE,
+    InvalidPart,
+    NoSuchUpload,
+    ObjectAttributes,
+    ObjectInfo,
+    PartInfo,
+    PartPage,
+    Readable,
+    UploadInfo,
+    UploadPage,
+    check_write_condition,
+)
+from .multipart import (
+    SCHEMA,
+    attrs_from_json,
+    check_part_number,
+    composed_etag,
+    delete_upload,
+    encode_key,
+    find_upload,
+    fsync_dir,
+    insert_upload,
+    now,
+    page_parts,
+    page_uploads,
+    part_file_name,
+    record_part,
+    select_parts,
+    stored_parts,
+    unlink_quietly,
+    upload_id_of,
+    write_part_file,
+)
+
+if TYPE_CHECKING:
+    from .filesystem import FilesystemStore
+
+#: Errors after which copy_file_range / sendfile are not usable for these files.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
+
+
+def copy_fd(src: int, dst: int, size: int) -> None:
+    """Append ``size`` bytes from ``src`` to ``dst`` (both at their current offsets)."""
+    remaining = size
+    for kernel_copy in ("copy_file_range", "sendfile"):
+        function = getattr(os, kernel_copy, None)
+        if function is None:
+            continue
+        try:
+            while remaining > 0:
+                if kernel_copy == "copy_file_range":
+                    n = function(src, dst, min(remaining, 1 << 30))
+                else:
+                    n = function(dst, src, None, min(remaining, 1 << 30))
+                if n == 0:
+                    raise OSError(f"part file ended {remaining} bytes early")
+                remaining -= n
+            return
+        except OSError as e:
+            if e.errno not in _NO_KERNEL_COPY:
+                raise
+    while remaining > 0:
+        chunk = os.read(src, min(CHUNK_SIZE, remaining))
+        if not chunk:
+            raise OSError(f"part file ended {remaining} bytes early")
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view) :]
+        remaining -= len(chunk)
+
+
+class FilesystemMultipart:
+    """The multipart backend of a FilesystemStore (see the module docstring)."""
+
+    def __init__(self, store: FilesystemStore) -> None:
+        self._store = store
+        self.parts_dir = os.path.join(store.root, "parts")
+        os.makedirs(self.parts_dir, exist_ok=True)
+        with store._transaction("IMMEDIATE") as conn:
+            for statement in SCHEMA:
+                conn.execute(statement)
+
+    def _path(self, file: str) -> str:
+        return os.path.join(self.parts_dir, file)
+
+    @contextlib.contextmanager
+    def _upload(
+        self, bucket: str, key: str, upload_id: str, mode: str = "DEFERRED"
+    ) -> Iterator[tuple[sqlite3.Connection, UploadInfo]]:
+        with self._store._transaction(mode) as conn:
+            bucket_id = self._store._bucket_id(conn, bucket)
+            yield conn, find_upload(conn, bucket_id, bucket, key, upload_id)
+
+    def create(self, bucket: str, key: str, *, attributes: ObjectAttributes | None) -> str:
+        with self._store._transaction("IMMEDIATE") as conn:
+            bucket_id = self._store._bucket_id(conn, bucket)
+            return insert_upload(conn, bucket_id, key, attributes)
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None,
+        checksums: Mapping[str, str] | None,
+    ) -> PartInfo:
+        check_part_number(part_number)
+        with self._upload(bucket, key, upload_id):
+            pass  # fail before streaming a body nobody will keep
+        file = part_file_name(upload_id, part_number)
+        written, etag = write_part_file(self._path(file), body, size)
+        part = PartInfo(part_number, etag, written, now(), dict(checksums or {}))
+        try:
+            # Re-checked under the write lock: an abort that won the race stays aborted.
+            with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
+                replaced = record_part(conn, upload_id, part, file)
+        except BaseException:
+            unlink_quietly(self._path(file))
+            raise
+        if replaced is not None:
+            unlink_quietly(self._path(replaced))
+        return part
+
+    def complete(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        if_match: str | None,
+        if_none_match: bool,
+    ) -> ObjectInfo:
+        store = self._store
+        with self._upload(bucket, key, upload_id) as (conn, upload):
+            chosen = select_parts(
+                parts, stored_parts(conn, upload_id), store.multipart_min_part_size
+            )
+            found = store._current(conn, store._bucket_id(conn, bucket), bucket, key)
+        # Fail fast; the check that counts is repeated in the commit transaction.
+        check_write_condition(
+            bucket, key, found[0] if found else None, if_match=if_match, if_none_match=if_none_match
+        )
+        file_id = uuid.uuid4().hex
+        total = self._compose(file_id, [f for _, f in chosen], upload)
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=total,
+            etag=composed_etag(chosen),
+            last_modified=datetime.fromtimestamp(int(time.time()), UTC),
+            attributes=upload.attributes,
+        )
+        committing = False
+        try:
+            with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
+                now_stored = stored_parts(conn, upload_id)
+                for part, file in chosen:  # a part re-uploaded meanwhile changes the object
+                    if now_stored.get(part.part_number, (None, None))[1] != file:
+                        raise InvalidPart(part.part_number)
+                bucket_id = store._bucket_id(conn, bucket)
+                current = store._current(conn, bucket_id, bucket, key)
+                check_write_condition(
+                    bucket,
+                    key,
+                    current[0] if current else None,
+                    if_match=if_match,
+                    if_none_match=if_none_match,
+                )
+                self._insert_object(conn, bucket_id, info, file_id)
+                # Copies share content files: the old one goes only if no row names it.
+                if (
+                    current is not None
+                    and conn.execute(
+                        "SELECT 1 FROM objects WHERE file = ? LIMIT 1", (current[1],)
+                    ).fetchone()
+                ):
+                    current = None
+                leftovers = delete_upload(conn, upload_id)
+                committing = True
+        except BaseException:
+            if not committing:
+                unlink_quietly(store._content_path(file_id))
+            raise
+        if current is not None:
+            unlink_quietly(store._content_path(current[1]))
+        for file in leftovers:
+            unlink_quietly(self._path(file))
+        return info
+
+    def _compose(self, file_id: str, files: list[str], upload: UploadInfo) -> int:
+        """Write the concatenated parts as durable content file ``file_id``; return its size."""
+        store = self._store
+        tmp = os.path.join(store._tmp, file_id + ".part")
+        final = store._content_path(file_id)
+        directory = os.path.dirname(final)
+        total = 0
+        try:
+            with open(tmp, "xb") as out:
+                for file in files:
+                    with self._open_part(file, upload) as src:
+                        size = os.fstat(src.fileno()).st_size
+                        copy_fd(src.fileno(), out.fileno(), size)
+                        total += size
+                os.fsync(out.fileno())
+            if not os.path.isdir(directory):
+                os.makedirs(directory, exist_ok=True)
+                fsync_dir(store._objects)
+            os.replace(tmp, final)
+            fsync_dir(directory)
+        except BaseException:
+            unlink_quietly(tmp)
+            unlink_quietly(final)
+            raise
+        return total
+
+    def _open_part(self, file: str, upload: UploadInfo) -> BinaryIO:
+        try:
+            return open(self._path(file), "rb")
+        except FileNotFoundError:  # aborted (or completed) meanwhile
+            raise NoSuchUpload(upload.bucket, upload.key, upload.upload_id) from None
+
+    @staticmethod
+    def _insert_object(
+        conn: sqlite3.Connection, bucket_id: int, info: ObjectInfo, file_id: str
+    ) -> None:
+        from .filesystem import _attrs_json
+
+        conn.execute(
+            "INSERT OR REPLACE INTO objects (bucket_id, key, size, etag, modified, file, attrs)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                bucket_id,
+                encode_key(info.key),
+                info.size,
+                info.etag,
+                int(info.last_modified.timestamp()),
+                file_id,
+                _attrs_json(info.attributes),
+            ),
+        )
+
+    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
+            files = delete_upload(conn, upload_id)
+        for file in files:
+            unlink_quietly(self._path(file))
+
+    def list_parts(
+        self, bucket: str, key: str, upload_id: str, *, part_number_marker: int, max_parts: int
+    ) -> PartPage:
+        with self._upload(bucket, key, upload_id) as (conn, _):
+            return page_parts(conn, upload_id, part_number_marker, max_parts)
+
+    def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str,
+        delimiter: str,
+        key_marker: str,
+        upload_id_marker: str,
+        max_uploads: int,
+    ) -> UploadPage:
+        with self._store._transaction() as conn:
+            return page_uploads(
+                conn,
+                self._store._bucket_id(conn, bucket),
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                upload_id_marker=upload_id_marker,
+                max_uploads=max_uploads,
+            )
+
+    # ---- maintenance (fsck)
+
+    def abandoned_uploads(self, older_than: float) -> list[UploadInfo]:
+        """Uploads initiated more than ``older_than`` seconds ago, and uploads whose
+        bucket is gone."""
+        cutoff = int(time.time() - older_than)
+        with self._store._transaction() as conn:
+            rows = conn.execute(
+                "SELECT u.upload_id, u.key, u.initiated, u.attrs, b.name"
+                " FROM multipart_uploads u LEFT JOIN buckets b ON b.id = u.bucket"
+                " WHERE u.initiated <= ? OR b.id IS NULL ORDER BY u.upload_id",
+                (cutoff,),
+            ).fetchall()
+        return [
+            UploadInfo(
+                bucket=name or "",
+                key=bytes(key).decode("utf-8", "surrogatepass"),
+                upload_id=upload_id,
+                initiated=datetime.fromtimestamp(initiated, UTC),
+                attributes=attrs_from_json(attrs),
+            )
+            for upload_id, key, initiated, attrs, name in rows
+        ]
+
+    def remove_abandoned_uploads(self, older_than: float = 7 * 86400.0) -> list[str]:
+        """Remove what ``abandoned_uploads`` reports, and part files older than
+        ``older_than`` that no upload references (a crash between writing a part and
+        recording it). Returns the removed upload ids and orphan part file paths."""
+        removed: list[str] = []
+        for upload in self.abandoned_uploads(older_than):
+            with self._store._transaction("IMMEDIATE") as conn:
+                files = delete_upload(conn, upload.upload_id)
+            for file in files:
+                unlink_quietly(self._path(file))
+            removed.append(upload.upload_id)
+        cutoff = time.time() - older_than
+        with os.scandir(self.parts_dir) as entries:
+            candidates = [e for e in entries if e.is_file(follow_symlinks=False)]
+        with self._store._connection() as conn:
+            for entry in candidates:
+                try:
+                    if entry.stat().st_mtime > cutoff:
+                        continue
+                except FileNotFoundError:
+                    continue
+                known = conn.execute(
+                    "SELECT 1 FROM multipart_parts WHERE upload_id = ? AND file = ? LIMIT 1",
+                    (upload_id_of(entry.name), entry.name),
+                ).fetchone()
+                if not known:
+                    unlink_quietly(entry.path)
+                    removed.append(entry.path)
+        return removed

@@ -1,0 +1,293 @@
+"""Contract: copy_object, object tags (put_object_tags) and bucket configuration slots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from boxdrive_wsgi.stores.base import (
+    NoSuchBucket,
+    NoSuchKey,
+    ObjectAttributes,
+    ObjectInfo,
+    ObjectStore,
+    PreconditionFailed,
+)
+from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.stores.memory import MemoryStore
+from tests.stores.conftest import (
+    LARGE,
+    STORES,
+    assert_absent,
+    assert_attributes,
+    fresh_bucket_name,
+    full_attributes,
+    get_bytes,
+    keys_of,
+    md5,
+    pattern,
+    put,
+    run_threads,
+)
+
+
+class DefaultsStore(MemoryStore):
+    """A store relying on ObjectStore's default copy_object and put_object_tags."""
+
+    copy_object = ObjectStore.copy_object
+    put_object_tags = ObjectStore.put_object_tags
+
+
+FACTORIES = {**STORES, "defaults": lambda tmp_path, request: DefaultsStore()}
+
+
+@pytest.fixture(params=list(FACTORIES), ids=list(FACTORIES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    """Every registered store, plus one running the base class's default methods."""
+    instance = FACTORIES[request.param](tmp_path, request)
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+def tagged(data: bytes) -> ObjectAttributes:
+    a = full_attributes(data)
+    return ObjectAttributes(
+        a.content_type, a.metadata, a.headers, a.checksums, {"project": "x", "tier": "2 b"}
+    )
+
+
+# --------------------------------------------------------------------------- copy_object
+
+
+def test_copy_keeps_content_etag_and_attributes(store: ObjectStore, bucket: str) -> None:
+    data = pattern(10_000)
+    attributes = tagged(data)
+    put(store, bucket, "src", data, attributes=attributes)
+    info = store.copy_object(bucket, "src", bucket, "dst")
+    assert (info.bucket, info.key, info.size, info.etag) == (bucket, "dst", len(data), md5(data))
+    assert get_bytes(store, bucket, "dst") == data
+    assert_attributes(store.head_object(bucket, "dst"), attributes)
+    assert dict(store.head_object(bucket, "dst").attributes.tags) == {"project": "x", "tier": "2 b"}
+    assert keys_of(store, bucket) == ["dst", "src"]
+
+
+def test_copy_across_buckets(store: ObjectStore, bucket: str) -> None:
+    other = fresh_bucket_name()
+    store.create_bucket(other)
+    put(store, bucket, "a/b", b"payload")
+    store.copy_object(bucket, "a/b", other, "c")
+    assert get_bytes(store, other, "c") == b"payload"
+    assert get_bytes(store, bucket, "a/b") == b"payload"
+
+
+def test_copy_with_new_attributes_replaces_them(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "src", b"x", attributes=tagged(b"x"))
+    new = ObjectAttributes(content_type="image/png", metadata={"k": "v"})
+    info = store.copy_object(bucket, "src", bucket, "dst", attributes=new)
+    assert info.etag == md5(b"x")
+    assert_attributes(store.head_object(bucket, "dst"), new)
+    assert dict(store.head_object(bucket, "dst").attributes.tags) == {}
+
+
+def test_copy_attribute_callable_sees_the_copied_version(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "src", b"version-1", attributes=ObjectAttributes(metadata={"v": "1"}))
+    seen: list[ObjectInfo] = []
+
+    def derive(source: ObjectInfo) -> ObjectAttributes:
+        seen.append(source)
+        return ObjectAttributes(metadata={"from": source.metadata["v"]})
+
+    store.copy_object(bucket, "src", bucket, "dst", attributes=derive)
+    assert [(s.key, s.etag) for s in seen] == [("src", md5(b"version-1"))]
+    assert dict(store.head_object(bucket, "dst").metadata) == {"from": "1"}
+
+
+def test_copy_callable_raising_writes_nothing(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "src", b"data")
+    put(store, bucket, "dst", b"old")
+
+    def refuse(source: ObjectInfo) -> ObjectAttributes:
+        raise PreconditionFailed("copy source etag")
+
+    with pytest.raises(PreconditionFailed):
+        store.copy_object(bucket, "src", bucket, "dst", attributes=refuse)
+    with pytest.raises(PreconditionFailed):
+        store.copy_object(bucket, "src", bucket, "new", attributes=refuse)
+    assert get_bytes(store, bucket, "dst") == b"old"
+    assert_absent(store, bucket, "new")
+
+
+def test_copy_missing_source_or_bucket(store: ObjectStore, bucket: str) -> None:
+    with pytest.raises(NoSuchKey):
+        store.copy_object(bucket, "nope", bucket, "dst")
+    with pytest.raises(NoSuchBucket):
+        store.copy_object("no-such-bucket-x", "k", bucket, "dst")
+    put(store, bucket, "src", b"1")
+    with pytest.raises(NoSuchBucket):
+        store.copy_object(bucket, "src", "no-such-bucket-x", "dst")
+    assert keys_of(store, bucket) == ["src"]
+
+
+def test_copy_is_independent_of_source_afterwards(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "src", b"first")
+    store.copy_object(bucket, "src", bucket, "copy")
+    put(store, bucket, "src", b"second")
+    assert get_bytes(store, bucket, "copy") == b"first"
+    store.delete_object(bucket, "src")
+    assert get_bytes(store, bucket, "copy") == b"first"
+    store.copy_object(bucket, "copy", bucket, "src")
+    store.delete_object(bucket, "copy")
+    assert get_bytes(store, bucket, "src") == b"first"
+
+
+def test_copy_overwrites_destination_and_onto_itself(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "src", b"source")
+    put(store, bucket, "dst", b"destination")
+    store.copy_object(bucket, "src", bucket, "dst")
+    assert get_bytes(store, bucket, "dst") == b"source"
+    new = ObjectAttributes(metadata={"replaced": "yes"})
+    store.copy_object(bucket, "src", bucket, "src", attributes=new)
+    assert get_bytes(store, bucket, "src") == b"source"
+    assert dict(store.head_object(bucket, "src").metadata) == {"replaced": "yes"}
+
+
+def test_copy_large_object(store: ObjectStore, bucket: str) -> None:
+    data = pattern(LARGE, seed=3)
+    put(store, bucket, "big", data)
+    info = store.copy_object(bucket, "big", bucket, "big-copy")
+    assert info.size == LARGE and info.etag == md5(data)
+    assert get_bytes(store, bucket, "big-copy") == data
+
+
+def test_copy_destination_conditions(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "src", b"s")
+    put(store, bucket, "dst", b"d")
+    with pytest.raises(PreconditionFailed):
+        store.copy_object(bucket, "src", bucket, "dst", if_none_match=True)
+    with pytest.raises(PreconditionFailed):
+        store.copy_object(bucket, "src", bucket, "dst", if_match=md5(b"other"))
+    assert get_bytes(store, bucket, "dst") == b"d"
+    store.copy_object(bucket, "src", bucket, "dst", if_match=md5(b"d"))
+    assert get_bytes(store, bucket, "dst") == b"s"
+    store.copy_object(bucket, "src", bucket, "fresh", if_none_match=True)
+    assert get_bytes(store, bucket, "fresh") == b"s"
+
+
+def test_copy_while_source_is_rewritten(store: ObjectStore, bucket: str) -> None:
+    versions = [pattern(200_000, seed=n) for n in range(4)]
+    put(store, bucket, "src", versions[0])
+
+    def work(n: int) -> None:
+        for i in range(6):
+            if n % 2:
+                put(store, bucket, "src", versions[(n + i) % 4])
+            else:
+                store.copy_object(bucket, "src", bucket, f"copy-{n}")
+                data = get_bytes(store, bucket, f"copy-{n}")
+                assert data in versions
+                assert store.head_object(bucket, f"copy-{n}").etag == md5(data)
+
+    assert run_threads(work) == []
+
+
+def test_filesystem_copy_shares_no_file_name(tmp_path: object) -> None:
+    # Hard-linked copies: each row owns a file name, so deleting one keeps the other.
+    store = FilesystemStore(os.path.join(str(tmp_path), "fs"))
+    try:
+        store.create_bucket("b")
+        put(store, "b", "src", b"shared bytes")
+        store.copy_object("b", "src", "b", "dst")
+        paths = [store.get_object("b", k) for k in ("src", "dst")]
+        names = [body.path for body in paths]
+        for body in paths:
+            body.close()
+        assert names[0] != names[1] and names[0] and names[1]
+        assert os.path.samefile(str(names[0]), str(names[1]))  # linked, not copied
+        store.delete_object("b", "src")
+        assert get_bytes(store, "b", "dst") == b"shared bytes"
+        assert store.find_orphans(older_than=0) == []
+        store.delete_object("b", "dst")
+        assert not os.path.exists(str(names[1]))
+    finally:
+        store.close()
+
+
+# --------------------------------------------------------------------------- tags
+
+
+def test_tags_round_trip_through_put(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "k", b"1", attributes=ObjectAttributes(tags={"a": "1", "b": ""}))
+    assert dict(store.head_object(bucket, "k").attributes.tags) == {"a": "1", "b": ""}
+    with store.get_object(bucket, "k") as body:
+        assert dict(body.info.attributes.tags) == {"a": "1", "b": ""}
+
+
+def test_put_object_tags_replaces_only_tags(store: ObjectStore, bucket: str) -> None:
+    data = pattern(5000)
+    attributes = tagged(data)
+    before = put(store, bucket, "k", data, attributes=attributes)
+    info = store.put_object_tags(bucket, "k", {"new": "tag", "é": "ü"})
+    assert dict(info.attributes.tags) == {"new": "tag", "é": "ü"}
+    head = store.head_object(bucket, "k")
+    assert dict(head.attributes.tags) == {"new": "tag", "é": "ü"}
+    assert head.etag == before.etag and head.size == before.size
+    assert_attributes(head, attributes)  # everything else kept
+    assert get_bytes(store, bucket, "k") == data
+    store.put_object_tags(bucket, "k", {})
+    assert dict(store.head_object(bucket, "k").attributes.tags) == {}
+
+
+def test_put_object_tags_missing(store: ObjectStore, bucket: str) -> None:
+    with pytest.raises(NoSuchKey):
+        store.put_object_tags(bucket, "absent", {"a": "b"})
+    with pytest.raises(NoSuchBucket):
+        store.put_object_tags("no-such-bucket-x", "k", {"a": "b"})
+    assert_absent(store, bucket, "absent")
+
+
+def test_overwrite_drops_tags(store: ObjectStore, bucket: str) -> None:
+    put(store, bucket, "k", b"1", attributes=ObjectAttributes(tags={"a": "1"}))
+    put(store, bucket, "k", b"2")
+    assert dict(store.head_object(bucket, "k").attributes.tags) == {}
+
+
+# --------------------------------------------------------------------------- bucket config
+
+
+def test_bucket_config_slots(store: ObjectStore, bucket: str) -> None:
+    assert store.get_bucket_config(bucket, "cors") is None
+    store.put_bucket_config(bucket, "cors", b"<CORSConfiguration/>")
+    store.put_bucket_config(bucket, "tagging", b'{"a": "b"}')
+    assert store.get_bucket_config(bucket, "cors") == b"<CORSConfiguration/>"
+    assert store.get_bucket_config(bucket, "tagging") == b'{"a": "b"}'
+    store.put_bucket_config(bucket, "cors", b"\x00binary\xff")
+    assert store.get_bucket_config(bucket, "cors") == b"\x00binary\xff"
+    store.put_bucket_config(bucket, "cors", None)
+    assert store.get_bucket_config(bucket, "cors") is None
+    assert store.get_bucket_config(bucket, "tagging") == b'{"a": "b"}'
+    store.put_bucket_config(bucket, "cors", None)  # removing twice is fine
+
+
+def test_bucket_config_missing_bucket(store: ObjectStore) -> None:
+    with pytest.raises(NoSuchBucket):
+        store.get_bucket_config("no-such-bucket-x", "cors")
+    with pytest.raises(NoSuchBucket):
+        store.put_bucket_config("no-such-bucket-x", "cors", b"x")
+
+
+def test_bucket_config_dropped_with_bucket(store: ObjectStore) -> None:
+    name = fresh_bucket_name()
+    store.create_bucket(name)
+    store.put_bucket_config(name, "tagging", b"t")
+    other = fresh_bucket_name()
+    store.create_bucket(other)
+    store.put_bucket_config(other, "tagging", b"other")
+    store.delete_bucket(name)
+    store.create_bucket(name)
+    assert store.get_bucket_config(name, "tagging") is None
+    assert store.get_bucket_config(other, "tagging") == b"other"
