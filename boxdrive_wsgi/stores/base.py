@@ -135,6 +135,8 @@ class ObjectAttributes:
     metadata: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     checksums: Mapping[str, str] = field(default_factory=dict)
+    #: object tags (key -> value), validated by the HTTP layer; order is kept.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
@@ -143,6 +145,7 @@ class ObjectAttributes:
             metadata=dict(self.metadata),
             headers=dict(self.headers),
             checksums=dict(self.checksums),
+            tags=dict(self.tags),
         )
 
 
@@ -364,6 +367,29 @@ def check_write_condition(
             raise NoSuchKey(bucket, key)
         if if_match != "*" and if_match != current.etag:
             raise PreconditionFailed("etag does not match")
+
+
+#: Destination attributes derived from the source version a copy reads.
+SourceAttributes = Callable[["ObjectInfo"], ObjectAttributes]
+
+
+class _ChunkReader:
+    """A ``Readable`` over an iterator of byte chunks (an ObjectBody)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+
+    def read(self, size: int = -1, /) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        cut = len(self._buffer) if size < 0 else size
+        data = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
+        return data
 
 
 def multipart_etag(part_md5s: Iterable[bytes]) -> str:

@@ -58,6 +58,7 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
+from .filesystem_copy import CONFIG_SCHEMA, FilesystemCopyMixin
 from .filesystem_multipart import FilesystemMultipart
 from .listing import paginate
 
@@ -92,6 +93,7 @@ _SCHEMA = (
     ) WITHOUT ROWID""",
     # find_orphans asks whether a content file is referenced.
     "CREATE INDEX IF NOT EXISTS objects_file ON objects (file)",
+    CONFIG_SCHEMA,
 )
 _COLUMNS = "key, size, etag, modified, attrs"
 
@@ -133,6 +135,7 @@ def _attrs_json(a: ObjectAttributes) -> str:
         "metadata": dict(a.metadata),
         "headers": dict(a.headers),
         "checksums": dict(a.checksums),
+        "tags": dict(a.tags),
     }
     # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
     return json.dumps({k: v for k, v in doc.items() if v is not None and v != {}})
@@ -187,7 +190,7 @@ def _read_span(f: BinaryIO, start: int, stop: int) -> Iterator[bytes]:
         f.close()
 
 
-class FilesystemStore(ObjectStore):
+class FilesystemStore(FilesystemCopyMixin, ObjectStore):
     """The embedded default store; see the module docstring for layout and guarantees.
 
     Safe for many threads (a small pool of SQLite connections) and for several
@@ -362,6 +365,7 @@ class FilesystemStore(ObjectStore):
             ).fetchone():
                 raise BucketNotEmpty(bucket)
             conn.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
+            conn.execute("DELETE FROM bucket_configs WHERE bucket_id = ?", (bucket_id,))
 
     # ---- objects
 

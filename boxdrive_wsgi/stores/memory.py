@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -24,6 +24,7 @@ from .base import (
     ObjectPage,
     ObjectStore,
     Readable,
+    SourceAttributes,
     check_write_condition,
     iter_chunks,
 )
@@ -35,6 +36,7 @@ class _Bucket:
     info: BucketInfo
     keys: list[str] = field(default_factory=list)  # sorted
     objects: dict[str, tuple[ObjectInfo, bytes]] = field(default_factory=dict)
+    configs: dict[str, bytes] = field(default_factory=dict)
 
 
 def now() -> datetime:
@@ -171,3 +173,69 @@ class MemoryStore(ObjectStore):
                 start_after=start_after,
                 max_keys=max_keys,
             )
+
+    # ---- copies, tags, bucket configuration: bytes are immutable, so a copy shares them
+
+    def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        attributes: ObjectAttributes | SourceAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        with self._lock:
+            source, data = self._entry(src_bucket, src_key)
+            target = self._bucket(dst_bucket)
+            if attributes is None:
+                new = source.attributes
+            elif callable(attributes):
+                new = attributes(source)
+            else:
+                new = attributes
+            current = target.objects.get(dst_key)
+            check_write_condition(
+                dst_bucket,
+                dst_key,
+                current[0] if current else None,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
+            info = ObjectInfo(
+                bucket=dst_bucket,
+                key=dst_key,
+                size=source.size,
+                etag=source.etag,
+                last_modified=now(),
+                attributes=new.copy(),
+            )
+            if current is None:
+                bisect.insort(target.keys, dst_key)
+            target.objects[dst_key] = (info, data)
+            return info
+
+    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+        with self._lock:
+            info, data = self._entry(bucket, key)
+            a = info.attributes
+            new = ObjectAttributes(a.content_type, a.metadata, a.headers, a.checksums, dict(tags))
+            tagged = ObjectInfo(
+                info.bucket, info.key, info.size, info.etag, info.last_modified, new
+            )
+            self._bucket(bucket).objects[key] = (tagged, data)
+            return tagged
+
+    def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
+        with self._lock:
+            return self._bucket(bucket).configs.get(name)
+
+    def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
+        with self._lock:
+            configs = self._bucket(bucket).configs
+            if value is None:
+                configs.pop(name, None)
+            else:
+                configs[name] = bytes(value)
