@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from flask import Request
 
-from .auth import sigv4
+from .auth import sigv2, sigv4
 from .auth.chunked import ChunkSigner
 from .auth.credentials import Credentials
 from .auth.identity import ANONYMOUS, Identity
@@ -44,18 +44,24 @@ class AccessControl:
     authorize_hook: Authorizer | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    def authenticate(self, request: Request) -> tuple[Identity, ChunkSigner | None]:
-        """The identity a request acts as, and the signer for its aws-chunked body."""
+    def authenticate(
+        self, request: Request, virtual_bucket: str | None = None
+    ) -> tuple[Identity, ChunkSigner | None]:
+        """The identity a request acts as, and the signer for its aws-chunked body.
+
+        ``virtual_bucket`` is the bucket named by the Host header, if any.
+        """
         if self.authenticate_hook is not None:
             identity = self.authenticate_hook(request)
             if identity is not None:
                 return identity, None
-        claim = sigv4.parse_request_auth(
-            request.method,
-            wire_path(request.environ, request.script_root + request.path),
-            request.environ.get("QUERY_STRING", ""),
-            request.headers.items(),
-        )
+        path = wire_path(request.environ, request.script_root + request.path)
+        query = request.environ.get("QUERY_STRING", "")
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        if sigv2.is_v2(headers, request.args):
+            resource = f"/{virtual_bucket}{path}" if virtual_bucket else path
+            return self._verified_user_v2(sigv2.parse_v2(request.method, resource, query, headers))
+        claim = sigv4.parse_request_auth(request.method, path, query, request.headers.items())
         if claim is None:
             if self.anonymous:
                 return ANONYMOUS, None
@@ -66,6 +72,13 @@ class AccessControl:
         sigv4.verify(claim, user.secret_key, self.clock(), region=self.region)
         signer = sigv4.chunk_signer(claim, user.secret_key) if claim.streaming else None
         return user.identity, signer
+
+    def _verified_user_v2(self, claim: sigv2.V2Request) -> tuple[Identity, None]:
+        user = self.credentials.lookup(claim.access_key)
+        if user is None:
+            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": claim.access_key})
+        sigv2.verify(claim, user.secret_key, self.clock())
+        return user.identity, None
 
     def authorize(self, s3: S3Request) -> None:
         """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``."""

@@ -73,11 +73,11 @@ def make_blueprint(
 
     def handle(path: str = "") -> Response:
         g.s3_request_id = request_id = _new_request_id()
-        bucket, key = _address(path, request.host, settings.domain)
+        bucket, key, virtual = _address(path, request.host, settings.domain)
         operation = resolve(request.method, bucket, key, request.args)
         g.s3_operation = operation.name
         current: Request = request._get_current_object()  # type: ignore[attr-defined]
-        identity, signer = access.authenticate(current)
+        identity, signer = access.authenticate(current, bucket if virtual else None)
         s3 = S3Request(
             request=current,
             store=store,
@@ -165,8 +165,8 @@ def _new_request_id() -> str:
     return secrets.token_hex(8).upper()
 
 
-def _address(path: str, host: str, domain: str | None) -> tuple[str | None, str | None]:
-    """Split the request into (bucket, key), path-style or virtual-host-style.
+def _address(path: str, host: str, domain: str | None) -> tuple[str | None, str | None, bool]:
+    """Split the request into (bucket, key, virtual-host style?).
 
     ``key`` is None for service and bucket requests; ``""`` is never a key.
     """
@@ -174,8 +174,8 @@ def _address(path: str, host: str, domain: str | None) -> tuple[str | None, str 
     hostname = hostname.lower()
     if domain and hostname.endswith("." + domain.lower()):
         bucket = hostname[: -len(domain) - 1]
-        return bucket, path or None
+        return bucket, path or None, True
     if not path:
-        return None, None
+        return None, None, False
     bucket, _, key = path.partition("/")
-    return bucket, key or None
+    return bucket, key or None, False
