@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask
 
 from .blueprint import make_blueprint
+from .observability import access_log
+from .observability.health import health_blueprint
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
@@ -24,6 +26,8 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     app = Flask("boxdrive_wsgi")
     # S3 clients send bodies of any size; the store streams them.
     app.config["MAX_CONTENT_LENGTH"] = None
+    access_log.configure(resolved.access_log != "off")
+    app.register_blueprint(health_blueprint(store))
     app.register_blueprint(make_blueprint(store, settings=resolved))
     app.extensions["boxdrive_wsgi"] = {"store": store, "settings": resolved}
     return app

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, g, request
@@ -18,6 +20,7 @@ from werkzeug.routing import BaseConverter
 from .access import AccessControl, Authenticator, Authorizer
 from .auth.credentials import Credentials, credentials_from_settings
 from .context import S3Request
+from .observability import access_log
 from .operations import resolve
 from .protocol.errors import S3Error
 from .protocol.store_errors import to_s3_error
@@ -72,12 +75,15 @@ def make_blueprint(
         app.url_map.converters.setdefault("s3path", AnyPathConverter)
 
     def handle(path: str = "") -> Response:
+        g.s3_started = time.perf_counter()
         g.s3_request_id = request_id = _new_request_id()
         bucket, key, virtual = _address(path, request.host, settings.domain)
+        g.s3_bucket = bucket
         operation = resolve(request.method, bucket, key, request.args)
         g.s3_operation = operation.name
         current: Request = request._get_current_object()  # type: ignore[attr-defined]
         identity, signer = access.authenticate(current, bucket if virtual else None)
+        g.s3_user = identity.display_name
         s3 = S3Request(
             request=current,
             store=store,
@@ -112,6 +118,9 @@ def make_blueprint(
         response.headers["x-amz-request-id"] = request_id
         response.headers.setdefault("x-amz-id-2", request_id)
         response.headers.setdefault("Server", "boxdrive-wsgi")
+        if settings.access_log != "off":
+            record = _access_record(response)
+            response.call_on_close(lambda: access_log.emit(record(), settings.access_log))
         return response
 
     @blueprint.errorhandler(S3Error)
@@ -139,6 +148,23 @@ def make_blueprint(
         return error_response(S3Error("InternalError", resource=_resource()))
 
     return blueprint
+
+
+def _access_record(response: Response) -> Callable[[], access_log.AccessRecord]:
+    """Capture what is known now; the duration is taken when the body is done."""
+    started = g.get("s3_started") or time.perf_counter()
+    fields = {
+        "request_id": response.headers["x-amz-request-id"],
+        "method": request.method,
+        "operation": g.get("s3_operation") or "Unknown",
+        "bucket": g.get("s3_bucket"),
+        "status": response.status_code,
+        "bytes_in": request.content_length,
+        "bytes_out": response.content_length if request.method != "HEAD" else 0,
+        "user": g.get("s3_user"),
+        "remote": request.remote_addr,
+    }
+    return lambda: access_log.AccessRecord(duration_ms=access_log.elapsed_ms(started), **fields)
 
 
 def error_response(error: S3Error) -> Response:

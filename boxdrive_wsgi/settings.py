@@ -34,6 +34,8 @@ class Settings:
     region: str = "us-east-1"
     #: base domain for virtual-host-style addressing (``bucket.<domain>``).
     domain: str | None = None
+    #: one line per request on stderr (``text`` or ``json``); ``off`` disables it.
+    access_log: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

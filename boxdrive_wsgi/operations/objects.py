@@ -89,7 +89,9 @@ def get_object(s3: S3Request) -> Response:
         status = 206
         headers["Content-Range"] = content_range(*body.content_range, body.info.size)
     headers["Content-Length"] = str(body.length)
-    return Response(body, status=status, headers=headers, direct_passthrough=True)
+    # Not direct_passthrough: Response.close must run (it closes the body and fires
+    # call_on_close hooks such as the access log) when the server finishes.
+    return Response(body, status=status, headers=headers)
 
 
 def head_object(s3: S3Request) -> Response:

@@ -1,0 +1,1 @@
+"""What the server tells operators: access logs, health, (later) traces and metrics."""
