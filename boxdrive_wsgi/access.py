@@ -9,7 +9,7 @@ Flask request and wires them together.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -59,8 +59,19 @@ class AccessControl:
         query = request.environ.get("QUERY_STRING", "")
         headers = {name.lower(): value for name, value in request.headers.items()}
         if sigv2.is_v2(headers, request.args):
-            resource = f"/{virtual_bucket}{path}" if virtual_bucket else path
-            return self._verified_user_v2(sigv2.parse_v2(request.method, resource, query, headers))
+            # botocore signs SigV2 resources without the endpoint's path (a mount
+            # prefix such as /s3); accept that form as well as the full path.
+            claims = [
+                sigv2.parse_v2(
+                    request.method,
+                    f"/{virtual_bucket}{resource}" if virtual_bucket else resource,
+                    query,
+                    headers,
+                )
+                for resource in dict.fromkeys((path, _unprefixed(path, request)))
+            ]
+            signed = tuple(s for claim in claims for s in claim.strings_to_sign)
+            return self._verified_user_v2(replace(claims[0], strings_to_sign=signed))
         claim = sigv4.parse_request_auth(request.method, path, query, request.headers.items())
         if claim is None:
             if self.anonymous:
@@ -98,6 +109,17 @@ class AccessControl:
             return  # made without credentials on an open server: open to every caller
         if owner is not None and owner != s3.identity.id:
             raise S3Error("AccessDenied")
+
+
+def _unprefixed(path: str, request: Request) -> str:
+    """``path`` (as sent) without the blueprint's url_prefix and the script root."""
+    full = request.script_root + request.path
+    local = "/" + str((request.view_args or {}).get("path", ""))
+    prefix = full[: len(full) - len(local)] if full.endswith(local) else ""
+    quoted = quote(prefix, safe="/-_.~")
+    if prefix and path.startswith(quoted):
+        return path[len(quoted) :] or "/"
+    return path
 
 
 def wire_path(environ: Mapping[str, Any], decoded: str) -> str:
