@@ -366,6 +366,9 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
                 raise BucketNotEmpty(bucket)
             conn.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
             conn.execute("DELETE FROM bucket_configs WHERE bucket_id = ?", (bucket_id,))
+            # Bucket ids are reused: uploads in progress go with their bucket.
+            parts = self._multipart.drop_bucket(conn, bucket_id)
+        self._multipart.remove_parts(parts)
 
     # ---- objects
 

@@ -305,7 +305,21 @@ class FilesystemMultipart:
                 max_uploads=max_uploads,
             )
 
-    # ---- maintenance (fsck)
+    # ---- bucket removal and maintenance (fsck)
+
+    @staticmethod
+    def drop_bucket(conn: sqlite3.Connection, bucket_id: int) -> list[str]:
+        """Inside delete_bucket's transaction: forget the bucket's uploads; return
+        their part files, to remove (``remove_parts``) after the commit."""
+        files: list[str] = []
+        ids = conn.execute("SELECT upload_id FROM multipart_uploads WHERE bucket = ?", (bucket_id,))
+        for (upload_id,) in ids.fetchall():
+            files += delete_upload(conn, upload_id)
+        return files
+
+    def remove_parts(self, files: list[str]) -> None:
+        for file in files:
+            unlink_quietly(self._path(file))
 
     def abandoned_uploads(self, older_than: float) -> list[UploadInfo]:
         """Uploads initiated more than ``older_than`` seconds ago, and uploads whose

@@ -164,3 +164,15 @@ def test_default_staging_dir_is_removed_with_the_store() -> None:
     store = None
     gc.collect()
     assert not os.path.exists(path)
+
+
+def test_deleting_a_bucket_drops_its_uploads(tmp_path: Path) -> None:
+    store = _store(tmp_path / "data")
+    store.create_bucket("bkt")
+    upload_id = store.create_multipart_upload("bkt", "k")
+    store.upload_part("bkt", "k", upload_id, 1, io.BytesIO(b"abc"), size=3)
+    store.delete_bucket("bkt")
+    assert os.listdir(tmp_path / "data" / "parts") == []
+    store.create_bucket("bkt2")  # SQLite may hand the same bucket id out again
+    assert store.list_multipart_uploads("bkt2").uploads == []
+    store.close()
