@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from boxdrive_wsgi.stores.async_adapter import AsyncStoreAdapter, BoxDriveStoreAdapter
 from boxdrive_wsgi.stores.base import (
     CHUNK_SIZE,
     ByteRange,
@@ -34,12 +35,19 @@ from boxdrive_wsgi.stores.base import (
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 
+from .async_memory import AsyncMemoryStore
+from . import fake_gitlab
+from .boxdrive_shaped import BoxDriveShapedStore
+
 StoreFactory = Callable[[Path, pytest.FixtureRequest], ObjectStore]
 
 #: id -> factory. One line per store.
 STORES: dict[str, StoreFactory] = {
     "memory": lambda tmp_path, request: MemoryStore(),
     "filesystem": lambda tmp_path, request: FilesystemStore(tmp_path / "data"),
+    "async-adapter": lambda tmp_path, request: AsyncStoreAdapter(AsyncMemoryStore()),
+    "boxdrive-adapter": lambda tmp_path, request: BoxDriveStoreAdapter(BoxDriveShapedStore()),
+    "gitlab": lambda tmp_path, request: fake_gitlab.make_store(),
 }
 
 

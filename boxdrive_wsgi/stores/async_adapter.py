@@ -1,0 +1,468 @@
+"""AsyncStoreAdapter: an async store served through the synchronous ObjectStore contract.
+
+The adapter runs the async store on one event loop, on a daemon thread shared by every
+request thread of the process. The loop starts on first use and again in a child after
+``fork`` (gunicorn and uwsgi fork workers after loading the app): the adapter notices the
+pid change. Each call is ``run_coroutine_threadsafe(...)`` waited on by the request
+thread; exceptions keep their type and identity (store errors from ``stores.base`` pass
+through unchanged). Bodies stream: request bodies reach the store as an async iterator
+whose chunks the request thread reads on demand; response bodies come back through a
+bounded buffer (``buffer_chunks``) that applies back-pressure, and closing the body
+early (client gone) cancels the coroutine producing it. ``close()`` (also run at exit)
+closes the async store (``aclose()`` if it has one), cancels what is left, stops the
+loop and joins the thread.
+
+Two kinds of async store are accepted:
+
+* **our interface, async** — the methods of ``ObjectStore`` as ``async def``, request
+  bodies as async iterators of bytes, ``get_object`` returning an ``AsyncObjectBody``
+  (or anything with ``info``, an async iterable ``chunks``, optional ``content_range``
+  and an optional async ``aclose``). Multipart, ``copy_object``, ``put_object_tags`` and
+  the bucket-config methods are used when the store has them; otherwise the defaults
+  of ``ObjectStore`` run over the adapter.
+* **BoxDrive-style** — ``put_object(bucket_name, key, data: bytes, content_type)``.
+  The rule: a store whose ``put_object`` takes a parameter named ``data`` is wrapped in
+  ``BoxDriveShim`` (see ``stores.boxdrive_shim``); ``BoxDriveStoreAdapter`` says so
+  explicitly. Such stores hold whole objects as bytes: memory is then O(object).
+
+``timeout`` is the longest a call may go without progress (a read of the request body,
+a chunk of the response, or the result), not a limit on a whole transfer; ``None``
+waits forever. On timeout the coroutine is cancelled and ``TimeoutError`` raised.
+"""
+
+from __future__ import annotations
+
+import atexit
+import inspect
+import os
+import threading
+import weakref
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
+from typing import Any, BinaryIO, TypeVar
+
+from .async_bridge import ChunkBridge, LoopThread, call_with_body, wait
+from .base import (
+    BucketInfo,
+    ByteRange,
+    ObjectAttributes,
+    ObjectBody,
+    ObjectInfo,
+    ObjectPage,
+    ObjectStore,
+    PartInfo,
+    PartPage,
+    Readable,
+    SourceAttributes,
+    UploadPage,
+)
+
+T = TypeVar("T")
+
+#: Default seconds a store call may go without progress.
+DEFAULT_TIMEOUT = 300.0
+
+
+class AsyncObjectBody:
+    """What an async store's ``get_object`` returns: info plus an async iterable of chunks.
+
+    ``on_close`` (a coroutine function) runs on the loop once the body is finished with:
+    read to its end, failed, or closed early by the client.
+    """
+
+    def __init__(
+        self,
+        info: ObjectInfo,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_range: tuple[int, int] | None = None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.info = info
+        self.chunks = chunks
+        self.content_range = content_range
+        self._on_close = on_close
+
+    async def aclose(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            await on_close()
+
+
+def is_boxdrive_style(store: object) -> bool:
+    """True if ``store.put_object`` takes ``data`` (bytes), as BoxDrive's ObjectStore does."""
+    put = getattr(store, "put_object", None)
+    if put is None:
+        return False
+    try:
+        return "data" in inspect.signature(put).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+_ADAPTERS: weakref.WeakSet[AsyncStoreAdapter] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for adapter in list(_ADAPTERS):
+        adapter.close()
+
+
+def _after_fork_in_child() -> None:
+    for adapter in list(_ADAPTERS):
+        adapter._forget_loop()
+
+
+atexit.register(_close_all)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class AsyncStoreAdapter(ObjectStore):
+    """A synchronous ObjectStore over an async store (ours, or BoxDrive-style)."""
+
+    def __init__(
+        self, async_store: Any, *, timeout: float | None = DEFAULT_TIMEOUT, buffer_chunks: int = 2
+    ) -> None:
+        if is_boxdrive_style(async_store):
+            from .boxdrive_shim import BoxDriveShim
+
+            async_store = BoxDriveShim(async_store)
+        self.store: Any = async_store
+        self.timeout = timeout
+        self.buffer_chunks = buffer_chunks
+        self._lock = threading.Lock()
+        self._runner: LoopThread | None = None
+        _ADAPTERS.add(self)
+
+    # ---- the loop
+
+    def _loop_thread(self) -> LoopThread:
+        runner = self._runner
+        if runner is not None and runner.alive:
+            return runner
+        with self._lock:
+            if self._runner is None or not self._runner.alive:
+                self._runner = LoopThread()
+            return self._runner
+
+    def _forget_loop(self) -> None:
+        """In a forked child: the loop thread did not survive the fork; start afresh."""
+        self._lock = threading.Lock()
+        self._runner = None
+
+    @property
+    def loop_thread(self) -> threading.Thread | None:
+        """The thread running the loop (None before first use and after close)."""
+        runner = self._runner
+        return runner.thread if runner is not None else None
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run one coroutine on the adapter's loop and return its result."""
+        runner = self._loop_thread()
+        return wait(runner.submit(coro), self.timeout)
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.run(getattr(self.store, name)(*args, **kwargs))
+
+    def _has(self, name: str) -> bool:
+        return callable(getattr(self.store, name, None))
+
+    def close(self) -> None:
+        """Close the async store, cancel what is still running, stop and join the loop."""
+        with self._lock:
+            runner, self._runner = self._runner, None
+        if runner is None or not runner.alive:
+            return
+        closer = getattr(self.store, "aclose", None) or getattr(self.store, "close", None)
+        if closer is not None:
+            try:
+                result = closer()
+                if inspect.isawaitable(result):
+                    wait(runner.submit(_awaited(result)), self.timeout)
+            finally:
+                runner.stop()
+        else:
+            runner.stop()
+
+    # ---- buckets
+
+    def list_buckets(self) -> list[BucketInfo]:
+        return list(self._call("list_buckets"))
+
+    def create_bucket(self, bucket: str, *, owner: str | None = None) -> BucketInfo:
+        info: BucketInfo = self._call("create_bucket", bucket, owner=owner)
+        return info
+
+    def head_bucket(self, bucket: str) -> BucketInfo:
+        info: BucketInfo = self._call("head_bucket", bucket)
+        return info
+
+    def delete_bucket(self, bucket: str) -> None:
+        self._call("delete_bucket", bucket)
+
+    # ---- objects
+
+    def _with_body(
+        self,
+        make: Callable[[AsyncIterator[bytes]], Coroutine[Any, Any, T]],
+        body: Readable | BinaryIO,
+        size: int | None,
+    ) -> T:
+        return call_with_body(self._loop_thread(), make, body, size, self.timeout)
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None = None,
+        attributes: ObjectAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        def make(chunks: AsyncIterator[bytes]) -> Coroutine[Any, Any, ObjectInfo]:
+            coro: Coroutine[Any, Any, ObjectInfo] = self.store.put_object(
+                bucket,
+                key,
+                chunks,
+                size=size,
+                attributes=attributes,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                etag=etag,
+            )
+            return coro
+
+        return self._with_body(make, body, size)
+
+    def get_object(
+        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+    ) -> ObjectBody:
+        runner = self._loop_thread()
+        opened = wait(
+            runner.submit(self.store.get_object(bucket, key, byte_range=byte_range)), self.timeout
+        )
+        release = getattr(opened, "aclose", None)
+        bridge = ChunkBridge(
+            runner, opened.chunks, bound=self.buffer_chunks, timeout=self.timeout, release=release
+        )
+        return ObjectBody(opened.info, bridge, content_range=getattr(opened, "content_range", None))
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        info: ObjectInfo = self._call("head_object", bucket, key)
+        return info
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        self._call("delete_object", bucket, key)
+
+    def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ObjectPage:
+        page: ObjectPage = self._call(
+            "list_objects",
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            start_after=start_after,
+            max_keys=max_keys,
+        )
+        return page
+
+    # ---- multipart: native if the async store has it, else ObjectStore's default
+
+    def _native_multipart(self) -> bool:
+        return self._has("create_multipart_upload")
+
+    def create_multipart_upload(
+        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
+    ) -> str:
+        if not self._native_multipart():
+            return super().create_multipart_upload(bucket, key, attributes=attributes)
+        upload_id: str = self._call("create_multipart_upload", bucket, key, attributes=attributes)
+        return upload_id
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None = None,
+        checksums: Mapping[str, str] | None = None,
+    ) -> PartInfo:
+        if not self._native_multipart():
+            return super().upload_part(
+                bucket, key, upload_id, part_number, body, size=size, checksums=checksums
+            )
+
+        def make(chunks: AsyncIterator[bytes]) -> Coroutine[Any, Any, PartInfo]:
+            coro: Coroutine[Any, Any, PartInfo] = self.store.upload_part(
+                bucket, key, upload_id, part_number, chunks, size=size, checksums=checksums
+            )
+            return coro
+
+        return self._with_body(make, body, size)
+
+    def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        if not self._native_multipart():
+            return super().complete_multipart_upload(
+                bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+            )
+        info: ObjectInfo = self._call(
+            "complete_multipart_upload",
+            bucket,
+            key,
+            upload_id,
+            parts,
+            if_match=if_match,
+            if_none_match=if_none_match,
+        )
+        return info
+
+    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        if not self._native_multipart():
+            return super().abort_multipart_upload(bucket, key, upload_id)
+        self._call("abort_multipart_upload", bucket, key, upload_id)
+
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int = 0,
+        max_parts: int = 1000,
+    ) -> PartPage:
+        if not self._native_multipart():
+            return super().list_parts(
+                bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
+            )
+        page: PartPage = self._call(
+            "list_parts",
+            bucket,
+            key,
+            upload_id,
+            part_number_marker=part_number_marker,
+            max_parts=max_parts,
+        )
+        return page
+
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadPage:
+        options: dict[str, Any] = {
+            "prefix": prefix,
+            "delimiter": delimiter,
+            "key_marker": key_marker,
+            "upload_id_marker": upload_id_marker,
+            "max_uploads": max_uploads,
+        }
+        if not self._native_multipart():
+            return super().list_multipart_uploads(bucket, **options)
+        page: UploadPage = self._call("list_multipart_uploads", bucket, **options)
+        return page
+
+    # ---- copies, tags, bucket configuration: native if present, else the defaults
+
+    def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        attributes: ObjectAttributes | SourceAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        options: dict[str, Any] = {
+            "attributes": attributes,
+            "if_match": if_match,
+            "if_none_match": if_none_match,
+        }
+        if not self._has("copy_object"):
+            return super().copy_object(src_bucket, src_key, dst_bucket, dst_key, **options)
+        info: ObjectInfo = self._call(
+            "copy_object", src_bucket, src_key, dst_bucket, dst_key, **options
+        )
+        return info
+
+    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+        if not self._has("put_object_tags"):
+            return super().put_object_tags(bucket, key, tags)
+        info: ObjectInfo = self._call("put_object_tags", bucket, key, tags)
+        return info
+
+    def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
+        if not self._has("get_bucket_config"):
+            return super().get_bucket_config(bucket, name)
+        value: bytes | None = self._call("get_bucket_config", bucket, name)
+        return value
+
+    def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
+        if not self._has("put_bucket_config"):
+            return super().put_bucket_config(bucket, name, value)
+        self._call("put_bucket_config", bucket, name, value)
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+class BoxDriveStoreAdapter(AsyncStoreAdapter):
+    """An ObjectStore over a BoxDrive store, unchanged (``boxdrive.ObjectStore``).
+
+    BoxDrive stores take and return whole objects as bytes: a request holds the whole
+    object in memory (O(object)). What BoxDrive does not keep (owners, metadata, content
+    headers, checksums, tags, multipart ETags, bucket configuration) is kept by the shim
+    in a hidden bucket of the same store; see ``stores.boxdrive_shim``.
+    """
+
+    def __init__(
+        self,
+        boxdrive_store: Any,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        buffer_chunks: int = 2,
+    ) -> None:
+        from .boxdrive_shim import BoxDriveShim
+
+        shim = (
+            boxdrive_store
+            if isinstance(boxdrive_store, BoxDriveShim)
+            else BoxDriveShim(boxdrive_store)
+        )
+        super().__init__(shim, timeout=timeout, buffer_chunks=buffer_chunks)

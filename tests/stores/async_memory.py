@@ -1,0 +1,143 @@
+"""AsyncMemoryStore: an async store with our interface, for the AsyncStoreAdapter tests.
+
+Every method is ``async def``; request bodies arrive as async iterators of bytes and
+``get_object`` returns an ``AsyncObjectBody`` whose chunks are an async generator. The
+bookkeeping is a ``MemoryStore`` used only from the event loop's thread; what makes this
+store async is that it consumes and produces bodies chunk by chunk, yielding to the
+loop in between, as a store talking to a network service would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Mapping
+
+from boxdrive_wsgi.stores.async_adapter import AsyncObjectBody
+from boxdrive_wsgi.stores.base import (
+    BucketInfo,
+    ByteRange,
+    ObjectAttributes,
+    ObjectInfo,
+    ObjectPage,
+    SourceAttributes,
+)
+from boxdrive_wsgi.stores.memory import MemoryStore
+
+
+class AsyncMemoryStore:
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        await asyncio.sleep(0)
+        return self.inner.list_buckets()
+
+    async def create_bucket(self, bucket: str, *, owner: str | None = None) -> BucketInfo:
+        await asyncio.sleep(0)
+        return self.inner.create_bucket(bucket, owner=owner)
+
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        return self.inner.head_bucket(bucket)
+
+    async def delete_bucket(self, bucket: str) -> None:
+        self.inner.delete_bucket(bucket)
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: AsyncIterator[bytes],
+        *,
+        size: int | None = None,
+        attributes: ObjectAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        self.inner.head_bucket(bucket)
+        buffer = io.BytesIO()
+        async for chunk in body:
+            buffer.write(chunk)
+            await asyncio.sleep(0)
+        buffer.seek(0)
+        return self.inner.put_object(
+            bucket,
+            key,
+            buffer,
+            size=None,
+            attributes=attributes,
+            if_match=if_match,
+            if_none_match=if_none_match,
+            etag=etag,
+        )
+
+    async def get_object(
+        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+    ) -> AsyncObjectBody:
+        body = self.inner.get_object(bucket, key, byte_range=byte_range)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for chunk in body:
+                await asyncio.sleep(0)
+                yield chunk
+
+        async def release() -> None:
+            body.close()
+
+        return AsyncObjectBody(
+            body.info, chunks(), content_range=body.content_range, on_close=release
+        )
+
+    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        return self.inner.head_object(bucket, key)
+
+    async def delete_object(self, bucket: str, key: str) -> None:
+        self.inner.delete_object(bucket, key)
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ObjectPage:
+        return self.inner.list_objects(
+            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        )
+
+    async def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        attributes: ObjectAttributes | SourceAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        return self.inner.copy_object(
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            attributes=attributes,
+            if_match=if_match,
+            if_none_match=if_none_match,
+        )
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+        return self.inner.put_object_tags(bucket, key, tags)
+
+    async def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
+        return self.inner.get_bucket_config(bucket, name)
+
+    async def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
+        self.inner.put_bucket_config(bucket, name, value)
