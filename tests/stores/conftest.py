@@ -36,7 +36,6 @@ from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 
 from .async_memory import AsyncMemoryStore
-from . import fake_gitlab
 from .boxdrive_shaped import BoxDriveShapedStore
 
 StoreFactory = Callable[[Path, pytest.FixtureRequest], ObjectStore]
@@ -47,7 +46,6 @@ STORES: dict[str, StoreFactory] = {
     "filesystem": lambda tmp_path, request: FilesystemStore(tmp_path / "data"),
     "async-adapter": lambda tmp_path, request: AsyncStoreAdapter(AsyncMemoryStore()),
     "boxdrive-adapter": lambda tmp_path, request: BoxDriveStoreAdapter(BoxDriveShapedStore()),
-    "gitlab": lambda tmp_path, request: fake_gitlab.make_store(),
 }
 
 
