@@ -19,9 +19,11 @@ from werkzeug.routing import BaseConverter
 
 from .access import AccessControl, Authenticator, Authorizer
 from .auth.credentials import Credentials, credentials_from_settings
+from .auth.identity import ANONYMOUS
 from .context import S3Request
 from .observability import access_log
 from .operations import resolve
+from .operations.cors import add_cors_headers
 from .protocol.errors import S3Error
 from .protocol.store_errors import to_s3_error
 from .protocol.xml import render_error
@@ -79,10 +81,13 @@ def make_blueprint(
         g.s3_request_id = request_id = _new_request_id()
         bucket, key, virtual = _address(path, request.host, settings.domain)
         g.s3_bucket = bucket
-        operation = resolve(request.method, bucket, key, request.args)
+        operation = resolve(request.method, bucket, key, request.args, request.headers)
         g.s3_operation = operation.name
         current: Request = request._get_current_object()  # type: ignore[attr-defined]
-        identity, signer = access.authenticate(current, bucket if virtual else None)
+        if operation.self_authenticating:  # CORS preflight, POST Object: see Operation
+            identity, signer = ANONYMOUS, None
+        else:
+            identity, signer = access.authenticate(current, bucket if virtual else None)
         g.s3_user = identity.display_name
         s3 = S3Request(
             request=current,
@@ -95,8 +100,10 @@ def make_blueprint(
             operation=operation.name,
             chunk_signer=signer,
             credentials=credentials,
+            authorizer=access.authorize,
         )
-        access.authorize(s3)
+        if not operation.self_authenticating:
+            access.authorize(s3)
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]
@@ -118,6 +125,7 @@ def make_blueprint(
         response.headers["x-amz-request-id"] = request_id
         response.headers.setdefault("x-amz-id-2", request_id)
         response.headers.setdefault("Server", "boxdrive-wsgi")
+        add_cors_headers(store, g.get("s3_bucket"), request, response)
         if settings.access_log != "off":
             record = _access_record(response)
             response.call_on_close(lambda: access_log.emit(record(), settings.access_log))

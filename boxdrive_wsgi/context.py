@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from flask import Request, Response
@@ -32,6 +33,27 @@ class S3Request:
     chunk_signer: ChunkSigner | None = None
     #: the users, to name owners in listings.
     credentials: Credentials | None = None
+    #: the access policy (raises AccessDenied), for operations that authorize more
+    #: than their own target: CopyObject reads its source, POST Object authenticates
+    #: by its form.
+    authorizer: Callable[[S3Request], None] | None = None
+
+    def check_access(
+        self, operation: str, bucket: str, key: str | None = None, identity: Identity | None = None
+    ) -> None:
+        """Authorize ``operation`` on ``bucket``/``key`` as this request's identity (or
+        ``identity``), with the same policy (and site hook) as the request itself."""
+        if self.authorizer is None:
+            raise S3Error("AccessDenied")
+        self.authorizer(
+            replace(
+                self,
+                operation=operation,
+                bucket=bucket,
+                key=key,
+                identity=identity or self.identity,
+            )
+        )
 
     @property
     def query(self) -> MultiDict[str, str]:

@@ -15,7 +15,8 @@ from flask import Response
 
 from ..context import S3Request
 from ..protocol.errors import S3Error
-from . import batch, buckets, listing, objects
+from ..protocol.headers import HeaderMap
+from . import acl, batch, buckets, copy, cors, listing, objects, tagging
 
 Handler = Callable[[S3Request], Response]
 
@@ -24,6 +25,10 @@ Handler = Callable[[S3Request], Response]
 class Operation:
     name: str
     handler: Handler
+    #: The operation authenticates the request itself (POST Object, by its signed
+    #: policy) or needs no authentication (a CORS preflight, as in S3): the blueprint
+    #: skips header/query authentication and the access check for it.
+    self_authenticating: bool = False
 
 
 #: Sub-resources S3 defines; any of these in the query selects a different operation.
@@ -54,6 +59,50 @@ TABLE: dict[tuple[str, str, str | None], Operation] = {
 }
 
 
+# Tagging, CORS, ACLs, versioning status, the policy probe (operations/tagging, cors, acl).
+TABLE.update(
+    {
+        ("GET", "object", "tagging"): Operation("GetObjectTagging", tagging.get_object_tagging),
+        ("PUT", "object", "tagging"): Operation("PutObjectTagging", tagging.put_object_tagging),
+        ("DELETE", "object", "tagging"): Operation(
+            "DeleteObjectTagging", tagging.delete_object_tagging
+        ),
+        ("GET", "bucket", "tagging"): Operation("GetBucketTagging", tagging.get_bucket_tagging),
+        ("PUT", "bucket", "tagging"): Operation("PutBucketTagging", tagging.put_bucket_tagging),
+        ("DELETE", "bucket", "tagging"): Operation(
+            "DeleteBucketTagging", tagging.delete_bucket_tagging
+        ),
+        ("GET", "bucket", "cors"): Operation("GetBucketCors", cors.get_bucket_cors),
+        ("PUT", "bucket", "cors"): Operation("PutBucketCors", cors.put_bucket_cors),
+        ("DELETE", "bucket", "cors"): Operation("DeleteBucketCors", cors.delete_bucket_cors),
+        ("OPTIONS", "bucket", None): Operation("PreflightCors", cors.preflight, True),
+        ("OPTIONS", "object", None): Operation("PreflightCors", cors.preflight, True),
+        ("GET", "bucket", "acl"): Operation("GetBucketAcl", acl.get_bucket_acl),
+        ("PUT", "bucket", "acl"): Operation("PutBucketAcl", acl.put_bucket_acl),
+        ("GET", "object", "acl"): Operation("GetObjectAcl", acl.get_object_acl),
+        ("PUT", "object", "acl"): Operation("PutObjectAcl", acl.put_object_acl),
+        ("GET", "bucket", "versioning"): Operation(
+            "GetBucketVersioning", acl.get_bucket_versioning
+        ),
+        ("PUT", "bucket", "versioning"): Operation(
+            "PutBucketVersioning", acl.put_bucket_versioning
+        ),
+        ("GET", "bucket", "policy"): Operation("GetBucketPolicy", acl.get_bucket_policy),
+        ("DELETE", "bucket", "policy"): Operation("DeleteBucketPolicy", acl.delete_bucket_policy),
+    }
+)
+
+Selector = Callable[[HeaderMap], bool]
+
+#: Operations a request header selects instead of the table's entry for the same
+#: (method, target, sub-resource): the first whose selector holds wins.
+VARIANTS: dict[tuple[str, str, str | None], list[tuple[Selector, Operation]]] = {
+    ("PUT", "object", None): [
+        (lambda h: "x-amz-copy-source" in h, Operation("CopyObject", copy.copy_object)),
+    ],
+}
+
+
 def _unsupported(message: str, code: str) -> Operation:
     def handler(s3: S3Request) -> Response:
         raise S3Error(code, message)
@@ -62,10 +111,19 @@ def _unsupported(message: str, code: str) -> Operation:
 
 
 def resolve(
-    method: str, bucket: str | None, key: str | None, query: Mapping[str, str]
+    method: str,
+    bucket: str | None,
+    key: str | None,
+    query: Mapping[str, str],
+    headers: HeaderMap | None = None,
 ) -> Operation:
+    """The operation for a request; ``headers`` (case-insensitive, e.g. Werkzeug's)
+    select VARIANTS such as CopyObject."""
     target = "service" if bucket is None else "bucket" if key is None else "object"
     subresource = next((name for name in query if name in SUBRESOURCES), None)
+    for selects, variant in VARIANTS.get((method, target, subresource), ()):
+        if headers is not None and selects(headers):
+            return variant
     operation = TABLE.get((method, target, subresource))
     if operation is not None:
         return operation

@@ -12,6 +12,7 @@ from ..protocol.errors import S3Error
 from ..protocol.names import check_bucket_name
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
+from .acl import check_acl_headers
 
 MAX_BUCKETS = 10000
 
@@ -75,6 +76,7 @@ def _visible(s3: S3Request, owner: str | None) -> bool:
 def create_bucket(s3: S3Request) -> Response:
     bucket = s3.bucket_name
     check_bucket_name(bucket)
+    check_acl_headers(s3)  # private, or 501: never a wrong success
     _check_location(s3, read_small_body(s3.request, signer=s3.chunk_signer))
     try:
         s3.store.create_bucket(bucket, owner=s3.identity.id)

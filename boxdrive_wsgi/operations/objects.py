@@ -29,8 +29,11 @@ STORAGE_CLASSES = frozenset(
 #: Request headers asking for features this server does not have: refuse rather
 #: than silently store an object without them.
 UNSUPPORTED_WRITE_HEADERS = (
-    "x-amz-copy-source",
-    "x-amz-tagging",
+    # ACL grants: objects are private to the bucket owner (x-amz-acl: private is fine).
+    "x-amz-grant-full-control",
+    "x-amz-grant-read",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-aws-kms-key-id",

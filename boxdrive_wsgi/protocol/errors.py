@@ -112,6 +112,29 @@ CATALOG: dict[str, tuple[int, str]] = {
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
     ),
+    # tagging, CORS, ACL / versioning / policy probes, POST Object
+    "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
+    "BadRequest": (400, "Bad Request"),
+    "IllegalVersioningConfigurationException": (
+        400,
+        "The Versioning element must be specified",
+    ),
+    "IncorrectNumberOfFilesInPostRequest": (
+        400,
+        "POST requires exactly one file upload per request.",
+    ),
+    "InvalidPolicyDocument": (
+        400,
+        "The content of the form does not meet the conditions specified in the policy document.",
+    ),
+    "InvalidTag": (400, "The TagValue you have provided is invalid"),
+    "MalformedPOSTRequest": (
+        400,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    ),
+    "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
+    "NoSuchTagSet": (404, "The TagSet does not exist"),
 }
 
 

@@ -10,6 +10,7 @@ from werkzeug.http import http_date
 
 from ..stores.base import ObjectAttributes, ObjectInfo
 from .errors import S3Error
+from .tagging import parse_tagging_header
 
 #: Request headers as WSGI frameworks hand them, or a plain mapping in tests.
 HeaderMap = Headers | Mapping[str, str]
@@ -78,6 +79,7 @@ def attributes_from_headers(headers: HeaderMap) -> ObjectAttributes:
         content_type=headers.get("Content-Type") or None,
         metadata=metadata,
         headers=content,
+        tags=parse_tagging_header(headers.get("x-amz-tagging")),
     )
 
 
@@ -97,6 +99,8 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
         headers[name] = encode_header(value)
     for name, value in info.attributes.metadata.items():
         headers[META_PREFIX + name] = encode_header(value)
+    if info.attributes.tags:
+        headers["x-amz-tagging-count"] = str(len(info.attributes.tags))
     return headers
 
 

@@ -1,0 +1,83 @@
+"""CopyObject: PUT with x-amz-copy-source."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from ..context import S3Request, xml_response
+from ..protocol.conditionals import write_conditions
+from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
+from ..protocol.errors import S3Error
+from ..protocol.headers import attributes_from_headers
+from ..protocol.names import check_key
+from ..protocol.tagging import parse_tagging_header
+from ..stores.base import ObjectAttributes, ObjectInfo
+from .acl import check_acl_headers
+from .objects import STORAGE_CLASSES, UNSUPPORTED_WRITE_HEADERS
+
+DIRECTIVES = ("COPY", "REPLACE")
+SELF_COPY = (
+    "This copy request is illegal because it is trying to copy an object to itself without "
+    "changing the object's metadata, storage class, website redirect location or encryption "
+    "attributes."
+)
+
+
+def _directive(s3: S3Request, header: str, what: str) -> str:
+    value = s3.request.headers.get(header, "COPY")
+    if value not in DIRECTIVES:
+        raise S3Error(
+            "InvalidArgument",
+            f"Unknown {what} directive.",
+            extra={"ArgumentName": header, "ArgumentValue": value},
+        )
+    return value
+
+
+def copy_object(s3: S3Request) -> Response:
+    bucket, key = s3.bucket_name, s3.object_key
+    check_key(key)
+    headers = s3.request.headers
+    source = parse_copy_source(headers["x-amz-copy-source"])
+    for name in UNSUPPORTED_WRITE_HEADERS:
+        if name in headers:
+            raise S3Error("NotImplemented", f"{name} is not implemented")
+    check_acl_headers(s3)
+    storage_class = headers.get("x-amz-storage-class")
+    if storage_class is not None and storage_class not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
+    metadata = _directive(s3, "x-amz-metadata-directive", "metadata")
+    tagging = _directive(s3, "x-amz-tagging-directive", "tagging")
+    # Onto itself only with a change: new metadata or (as in S3) a storage class.
+    if (source.bucket, source.key) == (bucket, key) and metadata != "REPLACE" and not storage_class:
+        raise S3Error("InvalidRequest", SELF_COPY)
+    # Reading the source is a GetObject on it: the same policy decides.
+    s3.check_access("GetObject", source.bucket, source.key)
+    if_match, if_none_match = write_conditions(headers)
+    replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
+    new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None
+
+    def derive(src: ObjectInfo) -> ObjectAttributes:
+        # Runs on the exact source version being copied: the conditions hold for it.
+        check_copy_source_conditions(headers, src.etag, src.last_modified)
+        chosen = replaced or src.attributes
+        return ObjectAttributes(
+            content_type=chosen.content_type,
+            metadata=chosen.metadata,
+            headers=chosen.headers,
+            checksums=src.attributes.checksums,  # same bytes, same checksums
+            tags=src.attributes.tags if new_tags is None else new_tags,
+        )
+
+    info = s3.store.copy_object(
+        source.bucket,
+        source.key,
+        bucket,
+        key,
+        attributes=derive,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    return xml_response(
+        "CopyObjectResult", [("LastModified", info.last_modified), ("ETag", f'"{info.etag}"')]
+    )
