@@ -103,6 +103,7 @@ CATALOG: dict[str, tuple[int, str]] = {
         403,
         "The difference between the request time and the current time is too large.",
     ),
+    "ServiceUnavailable": (503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": (
         403,
         "The request signature we calculated does not match the signature you provided. "

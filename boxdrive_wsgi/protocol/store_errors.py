@@ -47,4 +47,10 @@ def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
             )
         case base.NotSupported():
             return S3Error("NotImplemented", str(error) or None, resource=resource)
+        case base.EntityTooLarge():
+            return S3Error(
+                "EntityTooLarge", resource=resource, extra={"MaxSizeAllowed": str(error.maximum)}
+            )
+        case base.StoreUnavailable():
+            return S3Error("ServiceUnavailable", resource=resource)
     return S3Error("InternalError", resource=resource)

@@ -109,6 +109,18 @@ class EntityTooSmall(StoreError):
         self.minimum = minimum
 
 
+class EntityTooLarge(StoreError):
+    """The body is larger than the store accepts (``maximum`` bytes); nothing is stored."""
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(f"larger than {maximum} bytes")
+        self.maximum = maximum
+
+
+class StoreUnavailable(StoreError):
+    """The store's backend is overloaded or down (after retries); the client may retry."""
+
+
 # --------------------------------------------------------------------------- data types
 
 

@@ -35,6 +35,7 @@ from boxdrive_wsgi.stores.base import (
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 
+from . import fake_gitlab
 from .async_memory import AsyncMemoryStore
 from .boxdrive_shaped import BoxDriveShapedStore
 
@@ -46,6 +47,7 @@ STORES: dict[str, StoreFactory] = {
     "filesystem": lambda tmp_path, request: FilesystemStore(tmp_path / "data"),
     "async-adapter": lambda tmp_path, request: AsyncStoreAdapter(AsyncMemoryStore()),
     "boxdrive-adapter": lambda tmp_path, request: BoxDriveStoreAdapter(BoxDriveShapedStore()),
+    "gitlab": lambda tmp_path, request: fake_gitlab.make_store(),
 }
 
 
