@@ -36,6 +36,13 @@ class Settings:
     domain: str | None = None
     #: one line per request on stderr (``text`` or ``json``); ``off`` disables it.
     access_log: str = "text"
+    #: GitLab store: instance URL, access token (scope ``api``), project id or path,
+    #: branch, and the largest object it accepts (GitLab holds a commit in memory).
+    gitlab_url: str | None = None
+    gitlab_token: str | None = dataclasses.field(default=None, repr=False)
+    gitlab_project: str | None = None
+    gitlab_branch: str = "main"
+    gitlab_max_object_size: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -56,6 +63,11 @@ class Settings:
 
 
 def _convert(field: dataclasses.Field[Any], raw: str) -> Any:
+    if field.type in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{PREFIX}{field.name.upper()}: expected an integer") from None
     if field.type in ("bool", bool):
         lowered = raw.strip().lower()
         if lowered in _TRUE:

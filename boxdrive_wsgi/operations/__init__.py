@@ -16,7 +16,7 @@ from flask import Response
 from ..context import S3Request
 from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
-from . import acl, batch, buckets, copy, cors, listing, objects, post_object, tagging
+from . import acl, batch, buckets, copy, cors, listing, multipart, objects, post_object, tagging
 
 Handler = Callable[[S3Request], Response]
 
@@ -56,6 +56,20 @@ TABLE: dict[tuple[str, str, str | None], Operation] = {
     ("GET", "object", None): Operation("GetObject", objects.get_object),
     ("HEAD", "object", None): Operation("HeadObject", objects.head_object),
     ("DELETE", "object", None): Operation("DeleteObject", objects.delete_object),
+    ("GET", "bucket", "uploads"): Operation(
+        "ListMultipartUploads", multipart.list_multipart_uploads
+    ),
+    ("POST", "object", "uploads"): Operation(
+        "CreateMultipartUpload", multipart.create_multipart_upload
+    ),
+    ("PUT", "object", "uploadId"): Operation("UploadPart", multipart.upload_part),
+    ("POST", "object", "uploadId"): Operation(
+        "CompleteMultipartUpload", multipart.complete_multipart_upload
+    ),
+    ("DELETE", "object", "uploadId"): Operation(
+        "AbortMultipartUpload", multipart.abort_multipart_upload
+    ),
+    ("GET", "object", "uploadId"): Operation("ListParts", multipart.list_parts),
 }
 
 

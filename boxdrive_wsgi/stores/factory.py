@@ -21,6 +21,24 @@ def store_from_settings(settings: Settings) -> ObjectStore:
         from .filesystem import FilesystemStore
 
         return FilesystemStore(settings.data_dir)
+    if kind == "gitlab":
+        from .gitlab import GitlabStore
+
+        missing = [
+            f"BOXDRIVE_{name.upper()}"
+            for name in ("gitlab_url", "gitlab_token", "gitlab_project")
+            if not getattr(settings, name)
+        ]
+        if missing:
+            raise ValueError(f"the gitlab store needs {', '.join(missing)}")
+        assert settings.gitlab_url and settings.gitlab_token and settings.gitlab_project
+        return GitlabStore(
+            settings.gitlab_url,
+            settings.gitlab_token,
+            settings.gitlab_project,
+            settings.gitlab_branch,
+            max_object_size=settings.gitlab_max_object_size,
+        )
     if ":" in kind:
         module_name, _, attribute = kind.partition(":")
         factory = getattr(importlib.import_module(module_name), attribute)
@@ -28,4 +46,4 @@ def store_from_settings(settings: Settings) -> ObjectStore:
         if not isinstance(store, ObjectStore):
             raise TypeError(f"{kind} returned {type(store).__name__}, not an ObjectStore")
         return store
-    raise ValueError(f"unknown store {kind!r}: use filesystem, memory or module:callable")
+    raise ValueError(f"unknown store {kind!r}: use filesystem, memory, gitlab or module:callable")

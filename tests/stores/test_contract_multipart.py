@@ -163,7 +163,9 @@ def test_subset_of_parts(mp_store: ObjectStore, bucket: str) -> None:
     upload_id = mp_store.create_multipart_upload(bucket, "k")
     data = {n: pattern(MIN, n) for n in (1, 2, 3)}
     etags = {n: upload(mp_store, bucket, "k", upload_id, n, d).etag for n, d in data.items()}
-    info = mp_store.complete_multipart_upload(bucket, "k", upload_id, [(1, etags[1]), (3, etags[3])])
+    info = mp_store.complete_multipart_upload(
+        bucket, "k", upload_id, [(1, etags[1]), (3, etags[3])]
+    )
     assert info.etag == expected_etag(data[1], data[3])
     assert get_bytes(mp_store, bucket, "k") == data[1] + data[3]
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from boxdrive_wsgi.stores import filesystem_multipart
 from boxdrive_wsgi.stores.base import NoSuchUpload, ObjectStore
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.filesystem_multipart import copy_fd
@@ -107,7 +106,7 @@ def test_copy_fd_fallbacks(
         raise OSError(errno.EXDEV, "cross-device")
 
     for name in broken:
-        monkeypatch.setattr(filesystem_multipart.os, name, refuse, raising=False)
+        monkeypatch.setattr(os, name, refuse, raising=False)
     data = pattern(3 * 1024 * 1024 + 5)
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.write_bytes(data)

@@ -1,0 +1,347 @@
+"""Multipart uploads: CreateMultipartUpload, UploadPart (and UploadPartCopy),
+CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
+
+The store does the work (``ObjectStore.*multipart*``); this module speaks the
+protocol: query parameters, XML documents, body verification, and the checks S3
+makes before a store is called (part numbers, part size, the completion list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from flask import Response
+
+from ..auth.identity import ANONYMOUS
+from ..body import read_small_body, verified_body
+from ..context import S3Request, empty_response, url_quote, xml_response
+from ..protocol import xml
+from ..protocol.conditionals import write_conditions
+from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
+from ..protocol.errors import S3Error
+from ..protocol.headers import attributes_from_headers, quote_etag
+from ..protocol.names import check_key
+from ..stores.base import ByteRange, InvalidRange, PartInfo, UploadInfo
+from . import objects
+
+MAX_PART_NUMBER = 10_000
+#: S3's largest part.
+MAX_PART_SIZE = 5 * 1024**3
+MAX_LISTED = 1000
+#: A completion document lists up to 10,000 parts with ETags and checksums.
+MAX_COMPLETE_BODY = 8 * 1024 * 1024
+COPY_RANGE_MESSAGE = (
+    "The x-amz-copy-source-range value must be of the form bytes=first-last where first "
+    "and last are the zero-based offsets of the first and last bytes to copy"
+)
+CHECKSUM_ELEMENTS = {
+    "CRC32": "ChecksumCRC32",
+    "CRC32C": "ChecksumCRC32C",
+    "CRC64NVME": "ChecksumCRC64NVME",
+    "SHA1": "ChecksumSHA1",
+    "SHA256": "ChecksumSHA256",
+}
+
+
+def create_multipart_upload(s3: S3Request) -> Response:
+    key = s3.object_key
+    check_key(key)
+    headers = s3.request.headers
+    for name in objects.UNSUPPORTED_WRITE_HEADERS:
+        if name != "x-amz-copy-source" and name in headers:
+            raise S3Error("NotImplemented", f"{name} is not implemented")
+    objects._check_acl(headers.get("x-amz-acl"))
+    storage_class = headers.get("x-amz-storage-class")
+    if storage_class is not None and storage_class not in objects.STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
+    upload_id = s3.store.create_multipart_upload(
+        s3.bucket_name, key, attributes=attributes_from_headers(headers)
+    )
+    response = xml_response(
+        "InitiateMultipartUploadResult",
+        [("Bucket", s3.bucket_name), ("Key", key), ("UploadId", upload_id)],
+    )
+    algorithm = headers.get("x-amz-checksum-algorithm")
+    if algorithm:
+        response.headers["x-amz-checksum-algorithm"] = algorithm.upper()
+    return response
+
+
+def upload_part(s3: S3Request) -> Response:
+    number = _part_number(s3)
+    upload_id = _upload_id(s3)
+    if "x-amz-copy-source" in s3.request.headers:
+        return _upload_part_copy(s3, number, upload_id)
+    body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
+    if size is not None and size > MAX_PART_SIZE:
+        raise S3Error("EntityTooLarge", extra={"ProposedSize": str(size)})
+    part = s3.store.upload_part(
+        s3.bucket_name, s3.object_key, upload_id, number, body, size=size, checksums=checksums
+    )
+    headers = {"ETag": quote_etag(part.etag)}
+    for algorithm, value in part.checksums.items():
+        headers[f"x-amz-checksum-{algorithm.lower()}"] = value
+    return empty_response(200, headers)
+
+
+def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
+    headers = s3.request.headers
+    source = parse_copy_source(headers["x-amz-copy-source"])
+    _check_source_access(s3, source.bucket)
+    byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
+    # The destination upload must exist before we read anything from the source.
+    s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    try:
+        body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
+    except InvalidRange as error:
+        raise S3Error(
+            "InvalidArgument",
+            f"Range specified is not valid for source object of size: {error.size}",
+        ) from None
+    with body:
+        check_copy_source_conditions(headers, body.info.etag, body.info.last_modified)
+        if body.length > MAX_PART_SIZE:
+            raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
+        part = s3.store.upload_part(
+            s3.bucket_name,
+            s3.object_key,
+            upload_id,
+            number,
+            ChunkReader(iter(body)),
+            size=body.length,
+        )
+    return xml_response(
+        "CopyPartResult", [("LastModified", part.last_modified), ("ETag", quote_etag(part.etag))]
+    )
+
+
+def complete_multipart_upload(s3: S3Request) -> Response:
+    upload_id = _upload_id(s3)
+    if_match, if_none_match = write_conditions(s3.request.headers)
+    document = read_small_body(s3.request, signer=s3.chunk_signer, limit=MAX_COMPLETE_BODY)
+    root = xml.parse(document)
+    if root.tag != "CompleteMultipartUpload":
+        raise S3Error("MalformedXML")
+    parts: list[tuple[int, str]] = []
+    for element in root.findall("Part"):
+        number, etag = xml.child_text(element, "PartNumber"), xml.child_text(element, "ETag")
+        if number is None or etag is None:
+            raise S3Error("MalformedXML")
+        try:
+            parts.append((int(number.strip()), etag.strip().strip('"')))
+        except ValueError:
+            raise S3Error("MalformedXML") from None
+    if not parts:
+        raise S3Error("MalformedXML", "You must specify at least one part")
+    info = s3.store.complete_multipart_upload(
+        s3.bucket_name,
+        s3.object_key,
+        upload_id,
+        parts,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    return xml_response(
+        "CompleteMultipartUploadResult",
+        [
+            ("Location", s3.request.base_url),
+            ("Bucket", s3.bucket_name),
+            ("Key", s3.object_key),
+            ("ETag", quote_etag(info.etag)),
+        ],
+    )
+
+
+def abort_multipart_upload(s3: S3Request) -> Response:
+    s3.store.abort_multipart_upload(s3.bucket_name, s3.object_key, _upload_id(s3))
+    return empty_response(204)
+
+
+def list_parts(s3: S3Request) -> Response:
+    upload_id = _upload_id(s3)
+    marker = _int_parameter(s3, "part-number-marker", 0)
+    max_parts = min(_int_parameter(s3, "max-parts", MAX_LISTED), MAX_LISTED)
+    page = s3.store.list_parts(
+        s3.bucket_name,
+        s3.object_key,
+        upload_id,
+        part_number_marker=marker,
+        max_parts=max_parts,
+    )
+    person = _person(s3)
+    children: list[tuple[str, xml.Value]] = [
+        ("Bucket", s3.bucket_name),
+        ("Key", s3.object_key),
+        ("UploadId", upload_id),
+        ("Initiator", person),
+        ("Owner", person),
+        ("StorageClass", "STANDARD"),
+        ("PartNumberMarker", marker),
+        ("NextPartNumberMarker", page.next_part_number_marker),
+        ("MaxParts", max_parts),
+        ("IsTruncated", page.is_truncated),
+    ]
+    children += [("Part", _part(p)) for p in page.parts]
+    return xml_response("ListPartsResult", children)
+
+
+def list_multipart_uploads(s3: S3Request) -> Response:
+    q = s3.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, upload_id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    max_uploads = min(_int_parameter(s3, "max-uploads", MAX_LISTED), MAX_LISTED)
+    encode = _encoder(s3)
+    page = s3.store.list_multipart_uploads(
+        s3.bucket_name,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        upload_id_marker=upload_id_marker,
+        max_uploads=max_uploads,
+    )
+    person = _person(s3)
+    children: list[tuple[str, xml.Value]] = [
+        ("Bucket", s3.bucket_name),
+        ("KeyMarker", encode(key_marker)),
+        ("UploadIdMarker", upload_id_marker),
+    ]
+    if page.is_truncated:
+        children.append(("NextKeyMarker", encode(page.next_key_marker or "")))
+        children.append(("NextUploadIdMarker", page.next_upload_id_marker or ""))
+    if delimiter:
+        children.append(("Delimiter", encode(delimiter)))
+    children += [
+        ("Prefix", encode(prefix)),
+        ("MaxUploads", max_uploads),
+        ("IsTruncated", page.is_truncated),
+    ]
+    children += [("Upload", _upload(u, encode, person)) for u in page.uploads]
+    children += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
+    if "encoding-type" in q:
+        children.append(("EncodingType", "url"))
+    return xml_response("ListMultipartUploadsResult", children)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class ChunkReader:
+    """A readable over an iterator of byte chunks (an ObjectBody)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        if not self._buffer:
+            self._buffer = next(self._chunks, b"")
+        if size < 0 or size >= len(self._buffer):
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+def _part(part: PartInfo) -> xml.Children:
+    children: list[tuple[str, xml.Value]] = [
+        ("PartNumber", part.part_number),
+        ("LastModified", part.last_modified),
+        ("ETag", quote_etag(part.etag)),
+        ("Size", part.size),
+    ]
+    children += _checksums(part.checksums.items())
+    return children
+
+
+def _checksums(items: Iterable[tuple[str, str]]) -> list[tuple[str, xml.Value]]:
+    return [(CHECKSUM_ELEMENTS[a], v) for a, v in items if a in CHECKSUM_ELEMENTS]
+
+
+def _upload(upload: UploadInfo, encode: Callable[[str], str], person: xml.Children) -> xml.Children:
+    return [
+        ("Key", encode(upload.key)),
+        ("UploadId", upload.upload_id),
+        ("Initiator", person),
+        ("Owner", person),
+        ("StorageClass", "STANDARD"),
+        ("Initiated", upload.initiated),
+    ]
+
+
+def _person(s3: S3Request) -> xml.Children:
+    return xml.owner(s3.identity.id, s3.identity.display_name)
+
+
+def _upload_id(s3: S3Request) -> str:
+    upload_id = s3.query.get("uploadId", "")
+    if not upload_id:
+        raise S3Error(
+            "InvalidArgument", "uploadId must not be empty", extra=_argument(s3, "uploadId")
+        )
+    return upload_id
+
+
+def _part_number(s3: S3Request) -> int:
+    raw = s3.query.get("partNumber")
+    try:
+        number = int(raw) if raw is not None and raw.isdigit() else -1
+    except ValueError:
+        number = -1
+    if not 1 <= number <= MAX_PART_NUMBER:
+        raise S3Error(
+            "InvalidArgument",
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
+            extra=_argument(s3, "partNumber"),
+        )
+    return number
+
+
+def _int_parameter(s3: S3Request, name: str, default: int) -> int:
+    raw = s3.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise S3Error(
+            "InvalidArgument",
+            f"Provided {name} not an integer or within integer range",
+            extra=_argument(s3, name),
+        )
+    return int(raw)
+
+
+def _argument(s3: S3Request, name: str) -> dict[str, str]:
+    return {"ArgumentName": name, "ArgumentValue": s3.query.get(name, "")}
+
+
+def _encoder(s3: S3Request) -> Callable[[str], str]:
+    encoding = s3.query.get("encoding-type")
+    if encoding is None:
+        return lambda value: value
+    if encoding.lower() != "url":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            extra=_argument(s3, "encoding-type"),
+        )
+    return url_quote
+
+
+def _copy_range(value: str | None) -> ByteRange | None:
+    """``bytes=first-last``, both given (S3 accepts no other form here)."""
+    if value is None:
+        return None
+    unit, _, span = value.strip().partition("=")
+    first, _, last = span.partition("-")
+    if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+        raise S3Error("InvalidArgument", COPY_RANGE_MESSAGE)
+    return ByteRange(int(first), int(last))
+
+
+def _check_source_access(s3: S3Request, bucket: str) -> None:
+    """The requester must be allowed to read the source bucket too (owners only, as
+    the default policy for the destination)."""
+    if s3.identity == ANONYMOUS and s3.settings.anonymous:
+        return
+    owner = s3.store.head_bucket(bucket).owner
+    if owner is not None and owner != s3.identity.id:
+        raise S3Error("AccessDenied")

@@ -1,0 +1,109 @@
+"""A multipart upload spread over several gunicorn worker processes sharing one data dir.
+
+Each part goes over its own connection, so the kernel hands them to different workers;
+the access log (``pid=%(p)s`` in gunicorn.conf.py) tells which worker served each part.
+The upload is created on one worker, continued on others and completed on any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import make_client, unique_bucket_name
+from .servers import RunningServer, free_port, server_env, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+PART = 5 * 1024 * 1024
+WORKERS = 4
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp("gunicorn-data")
+    port = free_port()
+    env = server_env(data_dir, extra={"GUNICORN_WORKERS": str(WORKERS), "GUNICORN_THREADS": "4"})
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "boxdrive_wsgi:app",
+    ]
+    server = start_server(argv, env, port=port, log_dir=tmp_path_factory.mktemp("gunicorn-log"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def part_pids(log: str, bucket: str) -> set[int]:
+    """Worker pids that answered a part upload (PUT on an object) with 200."""
+    pattern = re.compile(rf'"PUT /{re.escape(bucket)}/\S+" 200 .*pid=<?(\d+)')
+    return {int(m.group(1)) for m in pattern.finditer(log)}
+
+
+def test_parts_on_several_workers(gunicorn: RunningServer) -> None:
+    admin = make_client(gunicorn)
+    bucket = unique_bucket_name("gunicorn")
+    admin.create_bucket(Bucket=bucket)
+    upload_id = admin.create_multipart_upload(Bucket=bucket, Key="spread.bin")["UploadId"]
+    data = {n: hashlib.sha256(b"%d" % n).digest() * (PART // 32 + n) for n in range(1, 9)}
+    etags: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def send(number: int) -> None:
+        try:
+            client = make_client(gunicorn)  # a client of its own: a connection of its own
+            resp = client.upload_part(
+                Bucket=bucket,
+                Key="spread.bin",
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data[number],
+            )
+            etags[number] = resp["ETag"]
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in data]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    # Concurrent connections almost always land on several workers; if the kernel
+    # happened to give them all to one, re-send parts (a re-upload replaces a part).
+    for attempt in range(40):
+        if len(part_pids(gunicorn.log(), bucket)) > 1:
+            break
+        send(attempt % len(data) + 1)
+    assert errors == []
+    pids = part_pids(gunicorn.log(), bucket)
+    assert len(pids) > 1, gunicorn.log()[-3000:]
+
+    listed = make_client(gunicorn).list_parts(Bucket=bucket, Key="spread.bin", UploadId=upload_id)
+    assert [p["PartNumber"] for p in listed["Parts"]] == sorted(data)
+    done = make_client(gunicorn).complete_multipart_upload(
+        Bucket=bucket,
+        Key="spread.bin",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in sorted(data)]},
+    )
+    assert done["ETag"].endswith(f'-{len(data)}"')
+    body = make_client(gunicorn).get_object(Bucket=bucket, Key="spread.bin")["Body"].read()
+    assert (
+        hashlib.sha256(body).digest()
+        == hashlib.sha256(b"".join(data[n] for n in sorted(data))).digest()
+    )
+    admin.delete_object(Bucket=bucket, Key="spread.bin")
+    admin.delete_bucket(Bucket=bucket)
