@@ -68,7 +68,7 @@ def served_site(site: tuple[Flask, MemoryStore, MemoryStore]) -> Iterator[str]:
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
 
 

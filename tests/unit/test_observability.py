@@ -82,7 +82,7 @@ def test_health_endpoints_cannot_be_shadowed() -> None:
 
 def test_ready_reports_a_failing_store() -> None:
     class Broken(MemoryStore):
-        def list_buckets(self):  # type: ignore[no-untyped-def]
+        def list_buckets(self):
             raise OSError("disk gone")
 
     c = create_app(Broken(), anonymous=True, access_log="off").test_client()

@@ -26,15 +26,15 @@ ACCESS, SECRET = "AKIAV2TEST", "v2-secret"
 
 def signed(method: str, url: str, headers: dict[str, str] | None = None) -> AWSRequest:
     request = AWSRequest(method=method, url=url, headers=headers or {})
-    request.auth_path = urlsplit(url).path  # type: ignore[attr-defined]
+    request.auth_path = urlsplit(url).path
     HmacV1Auth(BotoCredentials(ACCESS, SECRET)).add_auth(request)
     return request
 
 
 def claim_of(request: AWSRequest) -> sigv2.V2Request:
-    split = urlsplit(request.url)
+    split = urlsplit(str(request.url))
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return sigv2.parse_v2(request.method, split.path, split.query, headers)
+    return sigv2.parse_v2(str(request.method), split.path, split.query, headers)
 
 
 def test_botocore_header_signature_verifies() -> None:
@@ -68,7 +68,7 @@ def endpoint() -> Iterator[str]:
     app = create_app(MemoryStore(), access_key=ACCESS, secret_key=SECRET)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
 
 

@@ -34,7 +34,7 @@ def exchange(port: int, request: bytes, body: bytes = b"") -> bytes:
 def test_empty_body_with_expect_continue_is_answered() -> None:
     server = create_server(app, host="127.0.0.1", port=0, threads=1)
     threading.Thread(target=server.run, daemon=True).start()
-    port = server.effective_port  # type: ignore[union-attr]
+    port = server.effective_port
     try:
         head = b"PUT /b/k HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
         empty = exchange(port, head + b"0\r\n\r\n")
@@ -57,7 +57,7 @@ def metadata_app(environ: dict[str, object], start_response: object) -> list[byt
 def test_metadata_header_names_keep_their_case() -> None:
     server = create_server(metadata_app, host="127.0.0.1", port=0, threads=1)
     threading.Thread(target=server.run, daemon=True).start()
-    port = server.effective_port  # type: ignore[union-attr]
+    port = server.effective_port
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
