@@ -118,7 +118,10 @@ def test_odd_keys_round_trip_and_never_become_paths(store: FilesystemStore, root
     # Nothing outside the root, and inside it only the index, content and tmp dirs.
     assert sorted(p.name for p in root.parent.iterdir()) == ["data"]
     assert {p.relative_to(root).parts[0] for p in files_under(root)} <= {
-        "objects", DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"
+        "objects",
+        DB_NAME,
+        DB_NAME + "-wal",
+        DB_NAME + "-shm",
     }
     assert len(content_files(root)) == len(ODD_KEYS)
     for key in ODD_KEYS:
