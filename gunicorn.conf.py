@@ -36,3 +36,19 @@ access_log_format = (
 )
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def child_exit(server: object, worker: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's live gauges (in-flight).
+
+    No post_fork hook is needed for telemetry: the app, and with it the tracer and
+    meter providers and their exporter threads, is built in each worker after the
+    fork (preload_app is off), and the OpenTelemetry SDK restarts its export threads
+    in a forked child by itself if an app was preloaded anyway.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        try:
+            from prometheus_client import multiprocess
+        except ImportError:
+            return
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]

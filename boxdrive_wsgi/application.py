@@ -9,6 +9,7 @@ from flask import Flask
 from .blueprint import make_blueprint
 from .observability import access_log
 from .observability.health import health_blueprint
+from .observability.telemetry import Telemetry
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
@@ -27,7 +28,10 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     # S3 clients send bodies of any size; the store streams them.
     app.config["MAX_CONTENT_LENGTH"] = None
     access_log.configure(resolved.access_log != "off")
+    telemetry = Telemetry.from_settings(resolved)
+    store = telemetry.wrap_store(store)  # the store itself when telemetry is off
     app.register_blueprint(health_blueprint(store))
     app.register_blueprint(make_blueprint(store, settings=resolved))
+    telemetry.install(app, resolved.store)
     app.extensions["boxdrive_wsgi"] = {"store": store, "settings": resolved}
     return app

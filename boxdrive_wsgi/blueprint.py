@@ -81,6 +81,7 @@ def make_blueprint(
         g.s3_request_id = request_id = _new_request_id()
         bucket, key, virtual = _address(path, request.host, settings.domain)
         g.s3_bucket = bucket
+        g.s3_key = key
         operation = resolve(request.method, bucket, key, request.args, request.headers)
         g.s3_operation = operation.name
         current: Request = request._get_current_object()  # type: ignore[attr-defined]

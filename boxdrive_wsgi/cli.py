@@ -6,6 +6,7 @@ import os
 
 import click
 
+from .cli_admin import fsck, stats
 from .cli_users import user
 
 #: S3 allows single PUTs of up to 5 GiB; waitress refuses 1 GiB and more by default.
@@ -51,6 +52,8 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
 
 
 main.add_command(user)
+main.add_command(fsck)
+main.add_command(stats)
 
 if __name__ == "__main__":
     main()

@@ -36,6 +36,10 @@ class Settings:
     domain: str | None = None
     #: one line per request on stderr (``text`` or ``json``); ``off`` disables it.
     access_log: str = "text"
+    #: Prometheus text at ``/-/metrics`` (see observability/metrics.py).
+    metrics: bool = False
+    #: put object keys into trace span attributes (off: keys may be personal data).
+    otel_record_keys: bool = False
     #: GitLab store: instance URL, access token (scope ``api``), project id or path,
     #: branch, and the largest object it accepts (GitLab holds a commit in memory).
     gitlab_url: str | None = None

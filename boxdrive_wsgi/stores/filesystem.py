@@ -574,6 +574,15 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
 
     # ---- maintenance
 
+    def bucket_stats(self) -> list[tuple[str, int, int]]:
+        """(bucket, objects, bytes) for every bucket, by name, from the index alone."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT b.name, count(o.key), coalesce(sum(o.size), 0) FROM buckets b"
+                " LEFT JOIN objects o ON o.bucket_id = b.id GROUP BY b.id ORDER BY b.name"
+            ).fetchall()
+        return [(str(name), int(count), int(size)) for name, count, size in rows]
+
     def find_orphans(self, older_than: float = 3600.0) -> list[str]:
         """Paths fsck may delete: temp files not written to for ``older_than`` seconds
         (uploads killed midway) and content files no object references.
