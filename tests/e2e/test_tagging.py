@@ -28,9 +28,10 @@ def test_object_tagging_round_trip(s3, bucket: str) -> None:
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
     s3.delete_object_tagging(Bucket=bucket, Key="k")
     assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
-    assert "x-amz-tagging-count" not in s3.head_object(Bucket=bucket, Key="k")[
-        "ResponseMetadata"
-    ]["HTTPHeaders"]
+    assert (
+        "x-amz-tagging-count"
+        not in s3.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]
+    )
 
 
 def test_tagging_header_on_put(s3, bucket: str) -> None:
