@@ -47,6 +47,15 @@ class Settings:
     gitlab_project: str | None = None
     gitlab_branch: str = "main"
     gitlab_max_object_size: int = 64 * 1024 * 1024
+    #: S3 store (an upstream S3-compatible service): endpoint URL (unset: AWS), key pair,
+    #: region (unset: ``region``), and optionally one upstream bucket holding every bucket
+    #: under ``s3_prefix`` (unset: buckets map 1:1 onto upstream buckets).
+    s3_endpoint_url: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = dataclasses.field(default=None, repr=False)
+    s3_region: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -39,6 +39,17 @@ def store_from_settings(settings: Settings) -> ObjectStore:
             settings.gitlab_branch,
             max_object_size=settings.gitlab_max_object_size,
         )
+    if kind == "s3":
+        from .s3 import S3Store
+
+        return S3Store(
+            endpoint_url=settings.s3_endpoint_url,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            region=settings.s3_region or settings.region,
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+        )
     if ":" in kind:
         module_name, _, attribute = kind.partition(":")
         factory = getattr(importlib.import_module(module_name), attribute)
@@ -46,4 +57,6 @@ def store_from_settings(settings: Settings) -> ObjectStore:
         if not isinstance(store, ObjectStore):
             raise TypeError(f"{kind} returned {type(store).__name__}, not an ObjectStore")
         return store
-    raise ValueError(f"unknown store {kind!r}: use filesystem, memory, gitlab or module:callable")
+    raise ValueError(
+        f"unknown store {kind!r}: use filesystem, memory, gitlab, s3 or module:callable"
+    )

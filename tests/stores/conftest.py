@@ -35,7 +35,7 @@ from boxdrive_wsgi.stores.base import (
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 
-from . import fake_gitlab
+from . import fake_gitlab, s3_upstream
 from .async_memory import AsyncMemoryStore
 from .boxdrive_shaped import BoxDriveShapedStore
 
@@ -48,6 +48,7 @@ STORES: dict[str, StoreFactory] = {
     "async-adapter": lambda tmp_path, request: AsyncStoreAdapter(AsyncMemoryStore()),
     "boxdrive-adapter": lambda tmp_path, request: BoxDriveStoreAdapter(BoxDriveShapedStore()),
     "gitlab": lambda tmp_path, request: fake_gitlab.make_store(),
+    "s3-upstream": lambda tmp_path, request: s3_upstream.make_store(request),
 }
 
 

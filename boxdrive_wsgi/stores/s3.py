@@ -1,0 +1,496 @@
+"""S3Store: objects in an upstream S3-compatible service (Ceph RGW, MinIO, Garage, AWS,
+or another boxdrive-wsgi), through boto3.
+
+Two mappings of our buckets onto upstream:
+
+* ``bucket=None``: 1:1, our bucket ``b`` is upstream bucket ``b``. Bucket owners are not
+  kept (upstream's own ownership applies; ``owner`` is None) and bucket configuration
+  documents raise NotSupported.
+* ``bucket="upstream"``: every bucket of ours lives in one upstream bucket, under
+  ``prefix``: a marker object ``<prefix><bucket>`` (created with ``If-None-Match: *``,
+  so creation is atomic; it records the owner), objects at ``<prefix><bucket>/<key>``
+  and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
+  start with a dot). A page of objects still costs one upstream listing.
+
+Bodies stream both ways. A request body is copied in chunks into a spool (memory up to
+``spool_memory``, then a temp file) while its MD5 is computed, then sent as one PUT:
+upstream needs a seekable body of known length to sign it, and one PUT keeps S3's
+single-PUT semantics (the ETag is the content MD5, ``If-None-Match``/``If-Match`` are
+checked by upstream atomically at commit, attributes are read after the body's end).
+Responses stream from upstream's body in CHUNK_SIZE pieces; ranges pass through.
+Our attributes (content headers, metadata with any Unicode, checksums, tags) travel as
+one ASCII JSON entry of upstream metadata (``x-amz-meta-boxdrive-attrs``), the content
+type also natively. Multipart uploads pass through natively (``native_multipart``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO, Literal
+
+from .base import (
+    CHUNK_SIZE,
+    BucketAlreadyExists,
+    BucketInfo,
+    BucketNotEmpty,
+    ByteRange,
+    NoSuchBucket,
+    NoSuchKey,
+    NotSupported,
+    ObjectAttributes,
+    ObjectBody,
+    ObjectInfo,
+    ObjectPage,
+    PreconditionFailed,
+    Readable,
+    SourceAttributes,
+)
+from .s3_multipart import S3Multipart
+from .s3_support import (
+    BUCKET_META,
+    SPOOL_MEMORY,
+    Spooled,
+    decode_attributes,
+    encode_attributes,
+    make_client,
+    map_error,
+    pid,
+    strip_etag,
+    utc,
+)
+
+#: Upstream's largest page.
+UPSTREAM_PAGE = 1000
+#: How often copy_object inspects a source that keeps being replaced.
+COPY_ATTEMPTS = 5
+
+
+class S3Store(S3Multipart):
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str | None = "us-east-1",
+        bucket: str | None = None,
+        prefix: str = "",
+        addressing_style: Literal["auto", "virtual", "path"] = "path",
+        native_multipart: bool = True,
+        spool_memory: int = SPOOL_MEMORY,
+        client: Any = None,
+    ) -> None:
+        self._options = {
+            "endpoint_url": endpoint_url,
+            "access_key": access_key,
+            "secret_key": secret_key,
+            "region": region,
+            "addressing_style": addressing_style,
+        }
+        self.upstream_bucket = bucket or None
+        self.prefix = prefix if bucket else ""
+        self.native_multipart = native_multipart
+        self.spool_memory = spool_memory
+        self._client = client
+        self._client_pid = pid()
+        self._client_lock = threading.Lock()
+        self._last_source_etag = threading.local()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client (thread-safe); a new one after fork (sockets are not shared)."""
+        if self._client is None or self._client_pid != pid():
+            with self._client_lock:
+                if self._client is None or self._client_pid != pid():
+                    self._client = make_client(**self._options)  # type: ignore[arg-type]
+                    self._client_pid = pid()
+        return self._client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # ---- mapping
+
+    def _ub(self, bucket: str) -> str:
+        return self.upstream_bucket or bucket
+
+    def _base(self, bucket: str) -> str:
+        return f"{self.prefix}{bucket}/" if self.upstream_bucket else ""
+
+    def _uk(self, bucket: str, key: str) -> str:
+        return self._base(bucket) + key
+
+    def _marker(self, bucket: str) -> str:
+        return f"{self.prefix}{bucket}"
+
+    def _config_key(self, bucket: str, name: str = "") -> str:
+        return f"{self.prefix}.config/{bucket}/{name}"
+
+    def _require_bucket(self, bucket: str) -> None:
+        """In prefix mode, raise NoSuchBucket unless the marker exists (1:1: upstream does)."""
+        if self.upstream_bucket:
+            self.head_bucket(bucket)
+
+    def _missing(self, exc: BaseException, bucket: str, key: str = "") -> BaseException:
+        error = map_error(exc, bucket, key)
+        if isinstance(error, NoSuchKey):
+            self.head_bucket(bucket)  # NoSuchBucket wins over NoSuchKey
+        return error
+
+    # ---- buckets
+
+    def list_buckets(self) -> list[BucketInfo]:
+        if not self.upstream_bucket:
+            response = self.client.list_buckets()
+            return sorted(
+                (BucketInfo(b["Name"], utc(b.get("CreationDate"))) for b in response["Buckets"]),
+                key=lambda b: b.name,
+            )
+        names: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(
+            Bucket=self.upstream_bucket, Prefix=self.prefix, Delimiter="/"
+        ):
+            for item in page.get("Contents", []):
+                name = item["Key"][len(self.prefix) :]
+                if name and not name.startswith("."):
+                    names.append(name)
+        infos: list[BucketInfo] = []
+        for name in sorted(names):
+            try:
+                infos.append(self.head_bucket(name))
+            except NoSuchBucket:
+                continue  # deleted meanwhile
+        return infos
+
+    def head_bucket(self, bucket: str) -> BucketInfo:
+        if not self.upstream_bucket:
+            try:
+                response = self.client.list_buckets(Prefix=bucket)
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            for item in response.get("Buckets", []):
+                if item["Name"] == bucket:
+                    return BucketInfo(bucket, utc(item.get("CreationDate")))
+            raise NoSuchBucket(bucket)
+        try:
+            head = self.client.head_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
+        except Exception as exc:
+            if isinstance(map_error(exc, bucket), NoSuchKey):
+                raise NoSuchBucket(bucket) from None
+            raise map_error(exc, bucket) from exc
+        owner = _owner(head.get("Metadata", {}))
+        return BucketInfo(bucket, utc(head.get("LastModified")), owner)
+
+    def create_bucket(self, bucket: str, *, owner: str | None = None) -> BucketInfo:
+        if not self.upstream_bucket:
+            options: dict[str, Any] = {"Bucket": bucket}
+            region = self._options["region"]
+            if region and region != "us-east-1":
+                options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            try:
+                self.client.create_bucket(**options)
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            return self.head_bucket(bucket)
+        import json
+
+        try:
+            self.client.put_object(
+                Bucket=self.upstream_bucket,
+                Key=self._marker(bucket),
+                Body=b"",
+                Metadata={BUCKET_META: json.dumps({"owner": owner}, ensure_ascii=True)},
+                IfNoneMatch="*",
+            )
+        except Exception as exc:
+            if isinstance(map_error(exc, bucket), PreconditionFailed):
+                raise BucketAlreadyExists(bucket, self.head_bucket(bucket).owner) from None
+            raise map_error(exc, bucket) from exc
+        return self.head_bucket(bucket)
+
+    def delete_bucket(self, bucket: str) -> None:
+        if not self.upstream_bucket:
+            try:
+                self.client.delete_bucket(Bucket=bucket)
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            return
+        self.head_bucket(bucket)
+        listed = self.client.list_objects_v2(
+            Bucket=self.upstream_bucket, Prefix=self._base(bucket), MaxKeys=1
+        )
+        if listed.get("KeyCount", 0) or listed.get("Contents"):
+            raise BucketNotEmpty(bucket)
+        self._abort_uploads(bucket)
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.upstream_bucket, Prefix=self._config_key(bucket)
+        ):
+            for item in page.get("Contents", []):
+                self.client.delete_object(Bucket=self.upstream_bucket, Key=item["Key"])
+        self.client.delete_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
+
+    # ---- objects
+
+    def _conditions(
+        self, bucket: str, key: str, if_match: str | None, if_none_match: bool
+    ) -> dict[str, str]:
+        """Upstream conditional-write parameters for ours. ``if_match`` names the ETag we
+        reported, which may differ from upstream's: check it against the current
+        object, then make upstream commit only over that very version."""
+        if if_none_match:
+            return {"IfNoneMatch": "*"}
+        if if_match is None:
+            return {}
+        current, upstream_etag = self._head(bucket, key)
+        if if_match != "*" and if_match != current.etag:
+            raise PreconditionFailed("etag does not match")
+        return {"IfMatch": f'"{upstream_etag}"'}
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None = None,
+        attributes: ObjectAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        self._require_bucket(bucket)
+        with Spooled(body, size, self.spool_memory) as spool:
+            attrs = (attributes or ObjectAttributes()).copy()
+            extra = self._conditions(bucket, key, if_match, if_none_match)
+            if attrs.content_type:
+                extra["ContentType"] = attrs.content_type
+            recorded = etag if etag and etag != spool.md5 else None
+            try:
+                self.client.put_object(
+                    Bucket=self._ub(bucket),
+                    Key=self._uk(bucket, key),
+                    Body=spool.file,
+                    ContentLength=spool.size,
+                    Metadata=encode_attributes(attrs, recorded),
+                    **extra,
+                )
+            except Exception as exc:
+                raise self._missing(exc, bucket, key) from exc
+            return ObjectInfo(bucket, key, spool.size, etag or spool.md5, utc(None), attrs)
+
+    def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
+        attrs, recorded = decode_attributes(response.get("Metadata"), response.get("ContentType"))
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=size,
+            etag=recorded or strip_etag(response.get("ETag")),
+            last_modified=utc(response.get("LastModified")),
+            attributes=attrs,
+        )
+
+    def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
+        try:
+            head = self.client.head_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
+        except Exception as exc:
+            raise self._missing(exc, bucket, key) from exc
+        info = self._info(bucket, key, head, int(head.get("ContentLength", 0)))
+        return info, strip_etag(head.get("ETag"))
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        return self._head(bucket, key)[0]
+
+    def get_object(
+        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+    ) -> ObjectBody:
+        options: dict[str, Any] = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
+        if byte_range is not None:
+            start = "" if byte_range.start is None else str(byte_range.start)
+            end = "" if byte_range.end is None else str(byte_range.end)
+            options["Range"] = f"bytes={start}-{end}"
+        try:
+            response = self.client.get_object(**options)
+        except Exception as exc:
+            raise self._missing(exc, bucket, key) from exc
+        stream = response["Body"]
+        length = int(response.get("ContentLength", 0))
+        span: tuple[int, int] | None = None
+        size = length
+        content_range = response.get("ContentRange")
+        if content_range:  # "bytes 0-9/100"
+            spec, _, total = content_range.partition(" ")[2].partition("/")
+            first = int(spec.partition("-")[0])
+            size = int(total)
+            span = (first, first + length)
+        elif byte_range is not None:
+            span = (0, length)  # upstream ignored the range: the whole object
+        info = self._info(bucket, key, response, size)
+        return ObjectBody(info, _chunks(stream), content_range=span, on_close=stream.close)
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        self._require_bucket(bucket)
+        try:
+            self.client.delete_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
+        except Exception as exc:
+            raise map_error(exc, bucket, key) from exc
+
+    def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ObjectPage:
+        base = self._base(bucket)
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        options: dict[str, Any] = {"Bucket": self._ub(bucket), "Prefix": base + prefix}
+        if delimiter:
+            options["Delimiter"] = delimiter
+        if start_after:
+            options["StartAfter"] = base + start_after
+        truncated = False
+        while len(objects) + len(prefixes) < max_keys:
+            options["MaxKeys"] = min(UPSTREAM_PAGE, max_keys - len(objects) - len(prefixes))
+            try:
+                page = self.client.list_objects_v2(**options)
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            for item in page.get("Contents", []):
+                objects.append(
+                    ObjectInfo(
+                        bucket=bucket,
+                        key=item["Key"][len(base) :],
+                        size=int(item.get("Size", 0)),
+                        etag=strip_etag(item.get("ETag")),
+                        last_modified=utc(item.get("LastModified")),
+                    )
+                )
+            prefixes.extend(p["Prefix"][len(base) :] for p in page.get("CommonPrefixes", []))
+            truncated = bool(page.get("IsTruncated"))
+            token = page.get("NextContinuationToken")
+            if not truncated or not token:
+                break
+            options.pop("StartAfter", None)
+            options["ContinuationToken"] = token
+        if not objects and not prefixes:
+            self._require_bucket(bucket)
+        entries = [o.key for o in objects] + prefixes
+        last = max(entries, key=lambda e: e.encode("utf-8", "surrogatepass")) if entries else None
+        return ObjectPage(objects, prefixes, truncated, last)
+
+    # ---- copies and bucket configuration
+
+    def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        attributes: ObjectAttributes | SourceAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        """A server-side CopyObject of the exact source version that was inspected
+        (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
+        for _ in range(COPY_ATTEMPTS - 1):
+            try:
+                return self._copy_once(
+                    src_bucket, src_key, dst_bucket, dst_key, attributes, if_match, if_none_match
+                )
+            except PreconditionFailed:
+                if self._head(src_bucket, src_key)[1] == self._last_source_etag.value:
+                    raise  # the source is unchanged: the destination's condition failed
+        return self._copy_once(
+            src_bucket, src_key, dst_bucket, dst_key, attributes, if_match, if_none_match
+        )
+
+    def _copy_once(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        attributes: ObjectAttributes | SourceAttributes | None,
+        if_match: str | None,
+        if_none_match: bool,
+    ) -> ObjectInfo:
+        source, source_etag = self._head(src_bucket, src_key)
+        self._last_source_etag.value = source_etag
+        if attributes is None:
+            new = source.attributes
+        elif callable(attributes):
+            new = attributes(source)
+        else:
+            new = attributes
+        self._require_bucket(dst_bucket)
+        extra = self._conditions(dst_bucket, dst_key, if_match, if_none_match)
+        if new.content_type:
+            extra["ContentType"] = new.content_type
+        recorded = source.etag if source.etag != source_etag else None
+        try:
+            response = self.client.copy_object(
+                Bucket=self._ub(dst_bucket),
+                Key=self._uk(dst_bucket, dst_key),
+                CopySource={"Bucket": self._ub(src_bucket), "Key": self._uk(src_bucket, src_key)},
+                CopySourceIfMatch=f'"{source_etag}"',
+                MetadataDirective="REPLACE",
+                Metadata=encode_attributes(new, recorded),
+                **extra,
+            )
+        except Exception as exc:
+            error = map_error(exc, dst_bucket, dst_key)
+            if isinstance(error, NoSuchKey):
+                self.head_bucket(dst_bucket)
+            raise error from exc
+        result = response.get("CopyObjectResult", {})
+        etag = recorded or strip_etag(result.get("ETag")) or source_etag
+        return ObjectInfo(
+            dst_bucket, dst_key, source.size, etag, utc(result.get("LastModified")), new.copy()
+        )
+
+    def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
+        if not self.upstream_bucket:
+            raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
+        self.head_bucket(bucket)
+        try:
+            response = self.client.get_object(
+                Bucket=self.upstream_bucket, Key=self._config_key(bucket, name)
+            )
+        except Exception as exc:
+            if isinstance(map_error(exc, bucket), NoSuchKey):
+                return None
+            raise map_error(exc, bucket) from exc
+        data: bytes = response["Body"].read()
+        return data
+
+    def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
+        if not self.upstream_bucket:
+            raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
+        self.head_bucket(bucket)
+        key = self._config_key(bucket, name)
+        if value is None:
+            self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
+        else:
+            self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
+
+
+def _owner(metadata: Mapping[str, str]) -> str | None:
+    import json
+
+    try:
+        owner = json.loads(metadata.get(BUCKET_META, "{}")).get("owner")
+    except (ValueError, AttributeError):
+        return None
+    return owner if isinstance(owner, str) else None
+
+
+def _chunks(stream: Any) -> Iterator[bytes]:
+    yield from stream.iter_chunks(CHUNK_SIZE)

@@ -1,0 +1,266 @@
+"""S3Store's multipart uploads, passed through to upstream's own.
+
+Parts are spooled (as PutObject bodies are) and sent with UploadPart; the part ETag is
+upstream's, the MD5 of the part. Completion hands the part list to upstream, which
+validates it (InvalidPart, InvalidPartOrder, EntityTooSmall against *its* minimum part
+size) and composes the object with the S3 multipart ETag; conditional completion passes
+``If-None-Match``/``If-Match`` through. Attributes given at creation travel as upstream
+metadata. With ``native_multipart=False`` the store uses ObjectStore's staged default.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from .base import (
+    NoSuchUpload,
+    NotSupported,
+    ObjectAttributes,
+    ObjectInfo,
+    ObjectStore,
+    PartInfo,
+    PartPage,
+    Readable,
+    UploadInfo,
+    UploadPage,
+)
+from .s3_support import Spooled, encode_attributes, map_error, strip_etag, utc
+
+
+class S3Multipart(ObjectStore):
+    native_multipart: bool
+    spool_memory: int
+    upstream_bucket: str | None
+
+    @property
+    @abstractmethod
+    def client(self) -> Any: ...
+
+    @abstractmethod
+    def _ub(self, bucket: str) -> str: ...
+
+    @abstractmethod
+    def _base(self, bucket: str) -> str: ...
+
+    @abstractmethod
+    def _uk(self, bucket: str, key: str) -> str: ...
+
+    @abstractmethod
+    def _require_bucket(self, bucket: str) -> None: ...
+
+    @abstractmethod
+    def _conditions(
+        self, bucket: str, key: str, if_match: str | None, if_none_match: bool
+    ) -> dict[str, str]: ...
+
+    @abstractmethod
+    def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]: ...
+
+    def _upload_error(self, exc: BaseException, bucket: str, key: str, upload_id: str) -> Any:
+        error = map_error(exc, bucket, key, upload_id)
+        if isinstance(error, NoSuchUpload):
+            self._require_bucket(bucket)
+        return error
+
+    def create_multipart_upload(
+        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
+    ) -> str:
+        if not self.native_multipart:
+            return super().create_multipart_upload(bucket, key, attributes=attributes)
+        self._require_bucket(bucket)
+        attrs = (attributes or ObjectAttributes()).copy()
+        extra = {"ContentType": attrs.content_type} if attrs.content_type else {}
+        try:
+            response = self.client.create_multipart_upload(
+                Bucket=self._ub(bucket),
+                Key=self._uk(bucket, key),
+                Metadata=encode_attributes(attrs),
+                **extra,
+            )
+        except Exception as exc:
+            raise map_error(exc, bucket, key) from exc
+        return str(response["UploadId"])
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None = None,
+        checksums: Mapping[str, str] | None = None,
+    ) -> PartInfo:
+        if not self.native_multipart:
+            return super().upload_part(
+                bucket, key, upload_id, part_number, body, size=size, checksums=checksums
+            )
+        with Spooled(body, size, self.spool_memory) as spool:
+            try:
+                response = self.client.upload_part(
+                    Bucket=self._ub(bucket),
+                    Key=self._uk(bucket, key),
+                    UploadId=upload_id,
+                    PartNumber=part_number,
+                    Body=spool.file,
+                    ContentLength=spool.size,
+                )
+            except Exception as exc:
+                raise self._upload_error(exc, bucket, key, upload_id) from exc
+            return PartInfo(
+                part_number=part_number,
+                etag=strip_etag(response.get("ETag")) or spool.md5,
+                size=spool.size,
+                last_modified=datetime.now(UTC).replace(microsecond=0),
+                checksums=dict(checksums or {}),
+            )
+
+    def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        if not self.native_multipart:
+            return super().complete_multipart_upload(
+                bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+            )
+        self._require_bucket(bucket)
+        extra = self._conditions(bucket, key, if_match, if_none_match)
+        listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self._ub(bucket),
+                Key=self._uk(bucket, key),
+                UploadId=upload_id,
+                MultipartUpload={"Parts": listed},
+                **extra,
+            )
+        except Exception as exc:
+            raise self._upload_error(exc, bucket, key, upload_id) from exc
+        return self._head(bucket, key)[0]
+
+    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        if not self.native_multipart:
+            return super().abort_multipart_upload(bucket, key, upload_id)
+        self._require_bucket(bucket)
+        try:
+            self.client.abort_multipart_upload(
+                Bucket=self._ub(bucket), Key=self._uk(bucket, key), UploadId=upload_id
+            )
+        except Exception as exc:
+            raise self._upload_error(exc, bucket, key, upload_id) from exc
+
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int = 0,
+        max_parts: int = 1000,
+    ) -> PartPage:
+        if not self.native_multipart:
+            return super().list_parts(
+                bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
+            )
+        try:
+            response = self.client.list_parts(
+                Bucket=self._ub(bucket),
+                Key=self._uk(bucket, key),
+                UploadId=upload_id,
+                PartNumberMarker=part_number_marker,
+                MaxParts=max_parts,
+            )
+        except Exception as exc:
+            raise self._upload_error(exc, bucket, key, upload_id) from exc
+        parts = [
+            PartInfo(
+                part_number=int(p["PartNumber"]),
+                etag=strip_etag(p.get("ETag")),
+                size=int(p.get("Size", 0)),
+                last_modified=utc(p.get("LastModified")),
+            )
+            for p in response.get("Parts", [])
+        ]
+        truncated = bool(response.get("IsTruncated"))
+        marker = response.get("NextPartNumberMarker")
+        return PartPage(parts, truncated, int(marker) if truncated and marker else None)
+
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadPage:
+        if not self.native_multipart:
+            return super().list_multipart_uploads(
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                upload_id_marker=upload_id_marker,
+                max_uploads=max_uploads,
+            )
+        self._require_bucket(bucket)
+        base = self._base(bucket)
+        options: dict[str, Any] = {
+            "Bucket": self._ub(bucket),
+            "Prefix": base + prefix,
+            "MaxUploads": max_uploads,
+        }
+        if delimiter:
+            options["Delimiter"] = delimiter
+        if key_marker:
+            options["KeyMarker"] = base + key_marker
+            if upload_id_marker:
+                options["UploadIdMarker"] = upload_id_marker
+        try:
+            response = self.client.list_multipart_uploads(**options)
+        except Exception as exc:
+            raise map_error(exc, bucket) from exc
+        uploads = [
+            UploadInfo(
+                bucket=bucket,
+                key=u["Key"][len(base) :],
+                upload_id=u["UploadId"],
+                initiated=utc(u.get("Initiated")),
+            )
+            for u in response.get("Uploads", [])
+        ]
+        prefixes = [p["Prefix"][len(base) :] for p in response.get("CommonPrefixes", [])]
+        truncated = bool(response.get("IsTruncated"))
+        next_key = response.get("NextKeyMarker")
+        return UploadPage(
+            uploads,
+            prefixes,
+            truncated,
+            next_key[len(base) :] if truncated and next_key else None,
+            response.get("NextUploadIdMarker") if truncated else None,
+        )
+
+    def _abort_uploads(self, bucket: str) -> None:
+        """Discard the uploads in progress of a bucket being deleted (prefix mode)."""
+        if not self.native_multipart or not self.upstream_bucket:
+            return
+        try:
+            while True:
+                page = self.list_multipart_uploads(bucket)
+                for upload in page.uploads:
+                    self.abort_multipart_upload(bucket, upload.key, upload.upload_id)
+                if not page.is_truncated or not page.uploads:
+                    return
+        except NotSupported:
+            return

@@ -1,0 +1,230 @@
+"""What S3Store needs besides the store itself: the upstream client, error mapping,
+attribute encoding and spooling of request bodies. No Flask or Werkzeug here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import IO, Any, BinaryIO, Literal
+
+from .base import (
+    BucketAlreadyExists,
+    BucketNotEmpty,
+    EntityTooSmall,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRange,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    NotSupported,
+    ObjectAttributes,
+    PreconditionFailed,
+    Readable,
+    StoreError,
+    iter_chunks,
+)
+
+#: The upstream metadata entry holding our attributes as ASCII JSON (exact round-trip:
+#: any Unicode, leading/trailing spaces, content headers, checksums, tags).
+ATTRS_META = "boxdrive-attrs"
+#: The upstream metadata entry of a bucket marker (prefix mode): ``{"owner": ...}``.
+BUCKET_META = "boxdrive-bucket"
+#: Request bodies up to this size are spooled in memory, larger ones in a temp file.
+SPOOL_MEMORY = 8 * 1024 * 1024
+
+
+def make_client(
+    *,
+    endpoint_url: str | None,
+    access_key: str | None,
+    secret_key: str | None,
+    region: str | None,
+    addressing_style: Literal["auto", "virtual", "path"] = "path",
+    max_connections: int = 64,
+) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        region_name=region,
+        s3={"addressing_style": addressing_style},
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=max_connections,
+        # Checksums only where the operation requires them: the store already verified
+        # the body, and an upstream that predates flexible checksums stays usable.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=config,
+    )
+
+
+def error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def http_status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return int(status) if status is not None else None
+
+
+def _range_size(exc: BaseException) -> int:
+    response: dict[str, Any] = getattr(exc, "response", {})
+    size = response.get("Error", {}).get("ActualObjectSize")
+    if size is None:
+        header = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("content-range")
+        match = re.search(r"/(\d+)", header or "")
+        size = match.group(1) if match else 0
+    return int(size)
+
+
+def map_error(exc: BaseException, bucket: str, key: str = "", upload_id: str = "") -> BaseException:
+    """The store error for an upstream ClientError (or ``exc`` itself if none fits)."""
+    if isinstance(exc, StoreError):
+        return exc
+    code = error_code(exc)
+    status = http_status(exc)
+    if code == "NoSuchBucket":
+        return NoSuchBucket(bucket)
+    if code in ("NoSuchKey", "404") or (code is None and status == 404):
+        return NoSuchKey(bucket, key)
+    if code in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
+        return BucketAlreadyExists(bucket, None)
+    if code == "BucketNotEmpty":
+        return BucketNotEmpty(bucket)
+    if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        return PreconditionFailed(code)
+    if code in ("InvalidRange", "416"):
+        return InvalidRange(_range_size(exc))
+    if code == "NoSuchUpload":
+        return NoSuchUpload(bucket, key, upload_id)
+    if code == "InvalidPart":
+        return InvalidPart(_int_field(exc, "PartNumber"))
+    if code == "InvalidPartOrder":
+        return InvalidPartOrder(code)
+    if code == "EntityTooSmall":
+        return EntityTooSmall(
+            _int_field(exc, "PartNumber"),
+            _int_field(exc, "ProposedSize"),
+            _int_field(exc, "MinSizeAllowed"),
+        )
+    if code in ("NotImplemented", "501"):
+        return NotSupported(f"upstream: {code}")
+    return exc
+
+
+def _int_field(exc: BaseException, name: str) -> int:
+    response: dict[str, Any] = getattr(exc, "response", {})
+    try:
+        return int(response.get("Error", {}).get(name, 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+# --------------------------------------------------------------------------- attributes
+
+
+def encode_attributes(attributes: ObjectAttributes, etag: str | None = None) -> dict[str, str]:
+    """Upstream ``Metadata`` for our attributes (and an ETag we must report instead)."""
+    document: dict[str, Any] = {
+        "content_type": attributes.content_type,
+        "metadata": dict(attributes.metadata),
+        "headers": dict(attributes.headers),
+        "checksums": dict(attributes.checksums),
+        "tags": dict(attributes.tags),
+    }
+    if etag is not None:
+        document["etag"] = etag
+    return {ATTRS_META: json.dumps(document, ensure_ascii=True, separators=(",", ":"))}
+
+
+def decode_attributes(
+    metadata: Mapping[str, str] | None, content_type: str | None
+) -> tuple[ObjectAttributes, str | None]:
+    """Our attributes from upstream metadata, and the recorded ETag if any.
+
+    An object written by someone else (no entry of ours) reads with its content type
+    and its user metadata as they are upstream."""
+    metadata = dict(metadata or {})
+    raw = metadata.get(ATTRS_META)
+    if raw is None:
+        return ObjectAttributes(content_type=content_type, metadata=metadata), None
+    try:
+        document = json.loads(raw)
+        attributes = ObjectAttributes(
+            content_type=document.get("content_type"),
+            metadata=dict(document.get("metadata", {})),
+            headers=dict(document.get("headers", {})),
+            checksums=dict(document.get("checksums", {})),
+            tags=dict(document.get("tags", {})),
+        )
+    except (ValueError, TypeError, AttributeError):
+        return ObjectAttributes(content_type=content_type), None
+    etag = document.get("etag")
+    return attributes, etag if isinstance(etag, str) else None
+
+
+def strip_etag(etag: str | None) -> str:
+    return (etag or "").strip('"')
+
+
+def utc(value: datetime | None) -> datetime:
+    when = value or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).replace(microsecond=0)
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class Spooled:
+    """A request body copied, in chunks, into a seekable spool (memory, then disk),
+    with its MD5 computed on the way. botocore needs a seekable body with a known length
+    to sign and checksum a PUT; a spool gives that without holding a large body in
+    memory. Close it when done (``with``)."""
+
+    def __init__(self, body: Readable | BinaryIO, size: int | None, memory: int = SPOOL_MEMORY):
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=memory)  # noqa: SIM115
+        md5 = hashlib.md5()
+        length = 0
+        try:
+            for chunk in iter_chunks(body, size):
+                md5.update(chunk)
+                self.file.write(chunk)
+                length += len(chunk)
+        except BaseException:
+            self.file.close()
+            raise
+        self.file.seek(0)
+        self.size = length
+        self.md5 = md5.hexdigest()
+
+    def __enter__(self) -> Spooled:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+
+def pid() -> int:
+    return os.getpid()
