@@ -36,7 +36,7 @@ log = logging.getLogger("boxdrive_wsgi")
 class AnyPathConverter(BaseConverter):
     """Matches everything, slashes and empty segments included."""
 
-    regex = ".*"
+    regex = r"[\s\S]*"  # "." would stop at a newline, which S3 keys may contain
     part_isolating = False
 
 

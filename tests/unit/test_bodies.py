@@ -132,6 +132,14 @@ def test_http_chunked_without_terminated_input_is_refused(
         store.head_object("b", "k")
 
 
+def test_keys_with_control_characters_round_trip(client: FlaskClient, store: MemoryStore) -> None:
+    for key in ("line\nbreak", "tab\there", "cr\rkey"):
+        encoded = key.replace("\n", "%0A").replace("\t", "%09").replace("\r", "%0D")
+        assert client.put(f"/b/{encoded}", data=b"v").status_code == 200
+        assert store.get_object("b", key).read_all() == b"v"
+        assert client.get(f"/b/{encoded}").data == b"v"
+
+
 def test_put_without_content_length_is_refused(client: FlaskClient) -> None:
     response = client.put("/b/k")  # no body framing at all
     assert response.status_code == 411
