@@ -10,6 +10,7 @@ from .blueprint import make_blueprint
 from .observability import access_log
 from .observability.health import health_blueprint
 from .observability.telemetry import Telemetry
+from .proxy import TrustedProxies
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
@@ -34,4 +35,6 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     app.register_blueprint(make_blueprint(store, settings=resolved))
     telemetry.install(app, resolved.store)
     app.extensions["boxdrive_wsgi"] = {"store": store, "settings": resolved}
+    if resolved.trusted_proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, resolved.trusted_proxies)  # type: ignore[method-assign]
     return app

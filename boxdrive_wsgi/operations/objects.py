@@ -21,6 +21,7 @@ from ..protocol.names import check_key
 from ..protocol.ranges import content_range, parse_range
 from ..protocol.store_errors import to_s3_error
 from ..stores.base import ByteRange, InvalidRange, ObjectInfo
+from ..x_accel import accel_response
 
 STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -87,6 +88,9 @@ def get_object(s3: S3Request) -> Response:
     except BaseException:
         body.close()
         raise
+    accelerated = accel_response(s3, body, headers, ranged=body.content_range is not None)
+    if accelerated is not None:
+        return accelerated  # nginx sends the file (BOXDRIVE_X_ACCEL_REDIRECT)
     status = 200
     if body.content_range is not None:
         status = 206
