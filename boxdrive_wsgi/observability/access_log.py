@@ -50,8 +50,7 @@ def elapsed_ms(started: float) -> float:
 def configure(enabled: bool) -> None:
     """Send access lines to stderr unless the host application set up logging
     for this logger (or its parents) itself."""
-    if not enabled:
-        log.disabled = True
+    if not enabled:  # the blueprint skips emitting; the logger stays as other apps need it
         return
     if log.handlers or logging.getLogger().handlers:
         log.setLevel(logging.INFO)
