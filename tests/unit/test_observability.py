@@ -89,3 +89,10 @@ def test_ready_reports_a_failing_store() -> None:
     response = c.get("/-/health/ready")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "error": "OSError"}
+
+
+def test_an_app_with_the_log_off_does_not_silence_another(lines: list[str]) -> None:
+    client("off").get("/logs").close()
+    client("text").get("/logs").close()
+    assert len(lines) == 1
+    assert "operation=ListObjects" in lines[0]
