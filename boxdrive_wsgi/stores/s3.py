@@ -400,16 +400,27 @@ class S3Store(S3Multipart):
     ) -> ObjectInfo:
         """A server-side CopyObject of the exact source version that was inspected
         (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
-        for _ in range(COPY_ATTEMPTS - 1):
+        for _ in range(COPY_ATTEMPTS):
             try:
                 return self._copy_once(
                     src_bucket, src_key, dst_bucket, dst_key, attributes, if_match, if_none_match
                 )
             except PreconditionFailed:
-                if self._head(src_bucket, src_key)[1] == self._last_source_etag.value:
+                destination_condition = if_match is not None or if_none_match
+                if destination_condition and (
+                    self._head(src_bucket, src_key)[1] == self._last_source_etag.value
+                ):
                     raise  # the source is unchanged: the destination's condition failed
-        return self._copy_once(
-            src_bucket, src_key, dst_bucket, dst_key, attributes, if_match, if_none_match
+        # The source keeps being replaced: stream one version through this process,
+        # which the GET pins by itself, rather than fail a copy the client may retry.
+        return super().copy_object(
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            attributes=attributes,
+            if_match=if_match,
+            if_none_match=if_none_match,
         )
 
     def _copy_once(
