@@ -129,7 +129,11 @@ def _read_fields(form: FormStream) -> tuple[dict[str, str], str]:
                 fields[current] = value.decode("utf-8", "replace")
                 current = None
         elif isinstance(event, File):
-            return fields, event.filename or ""
+            if event.name.lower() == "file":
+                return fields, event.filename or ""
+            # Clients (requests' files=) send ordinary fields as file parts too:
+            # only the part named "file" is the upload.
+            current, value = event.name.lower(), bytearray()
         elif isinstance(event, Epilogue):
             raise S3Error("IncorrectNumberOfFilesInPostRequest")
 

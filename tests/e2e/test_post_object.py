@@ -125,3 +125,16 @@ def test_bad_signature_expired_and_anonymous(s3, poster, bucket: str) -> None:
     assert b"IncorrectNumberOfFilesInPostRequest" in missing_file.content
     keys = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
     assert keys == []
+
+
+def test_fields_sent_as_file_parts(s3, poster, bucket: str) -> None:
+    """requests' ``files=`` sends every field as a file part (with a filename); only
+    the part named ``file`` is the upload, as S3 reads such forms."""
+    post = poster.generate_presigned_post(Bucket=bucket, Key="parts/as-files.txt")
+    parts: dict[str, tuple[str, str | bytes]] = {
+        name: (name, value) for name, value in post["fields"].items()
+    }
+    parts["file"] = ("file", b"bar")
+    response = requests.post(post["url"], files=parts, timeout=30)
+    assert response.status_code == 204, response.text
+    assert s3.get_object(Bucket=bucket, Key="parts/as-files.txt")["Body"].read() == b"bar"
