@@ -360,3 +360,26 @@ def test_upload_fileobj_stream(s3, bucket: str) -> None:
     config = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART)
     s3.upload_fileobj(io.BytesIO(data), bucket, "stream.bin", Config=config)
     assert s3.get_object(Bucket=bucket, Key="stream.bin")["Body"].read() == data
+
+
+def test_repeated_completion_is_answered_while_its_object_stands(s3, bucket: str) -> None:
+    """A client retrying Complete after a lost response gets success, as from S3."""
+    upload_id = start(s3, bucket, "again")
+    data = blob(1000)
+    etag = s3.upload_part(Bucket=bucket, Key="again", UploadId=upload_id, PartNumber=1, Body=data)[
+        "ETag"
+    ]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    first = s3.complete_multipart_upload(
+        Bucket=bucket, Key="again", UploadId=upload_id, MultipartUpload=parts
+    )
+    second = s3.complete_multipart_upload(
+        Bucket=bucket, Key="again", UploadId=upload_id, MultipartUpload=parts
+    )
+    assert second["ETag"] == first["ETag"] == multipart_etag(data)
+    s3.put_object(Bucket=bucket, Key="again", Body=b"replaced")
+    with pytest.raises(ClientError) as caught:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="again", UploadId=upload_id, MultipartUpload=parts
+        )
+    assert error_code(caught) == "NoSuchUpload"
