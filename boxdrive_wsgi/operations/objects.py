@@ -22,6 +22,7 @@ from ..protocol.ranges import content_range, parse_range
 from ..protocol.store_errors import to_s3_error
 from ..stores.base import ByteRange, InvalidRange, ObjectInfo
 from ..x_accel import accel_response
+from .acl import requested_policy, stored_acl
 
 STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -30,11 +31,6 @@ STORAGE_CLASSES = frozenset(
 #: Request headers asking for features this server does not have: refuse rather
 #: than silently store an object without them.
 UNSUPPORTED_WRITE_HEADERS = (
-    # ACL grants: objects are private to the bucket owner (x-amz-acl: private is fine).
-    "x-amz-grant-full-control",
-    "x-amz-grant-read",
-    "x-amz-grant-read-acp",
-    "x-amz-grant-write-acp",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-aws-kms-key-id",
@@ -52,13 +48,15 @@ def put_object(s3: S3Request) -> Response:
     for name in UNSUPPORTED_WRITE_HEADERS:
         if name in headers:
             raise S3Error("NotImplemented", f"{name} is not implemented")
-    _check_acl(headers.get("x-amz-acl"))
+    acl = new_object_acl(s3)
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     if_match, if_none_match = write_conditions(headers)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
-    attributes = replace(attributes_from_headers(headers), checksums=checksums)
+    attributes = replace(
+        attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
+    )
     info = s3.store.put_object(
         s3.bucket_name,
         key,
@@ -73,10 +71,11 @@ def put_object(s3: S3Request) -> Response:
     return empty_response(200, response_headers)
 
 
-def _check_acl(acl: str | None) -> None:
-    # Objects are private to their bucket's owner; other canned ACLs would be a lie.
-    if acl is not None and acl != "private":
-        raise S3Error("NotImplemented", f"canned ACL {acl!r} is not implemented")
+def new_object_acl(s3: S3Request) -> str | None:
+    """The stored ACL for an object this request writes (None: the writer has
+    FULL_CONTROL), from x-amz-acl or x-amz-grant-*."""
+    bucket_owner = s3.store.head_bucket(s3.bucket_name).owner
+    return stored_acl(requested_policy(s3, s3.identity.id, bucket_owner))
 
 
 def get_object(s3: S3Request) -> Response:
@@ -125,11 +124,21 @@ def delete_object(s3: S3Request) -> Response:
 
 def _byte_range(s3: S3Request) -> ByteRange | None:
     part = s3.query.get("partNumber")
-    if part is not None:
-        if part != "1":
-            raise S3Error("NotImplemented", "partNumber is supported only for part 1")
-        return None
-    return parse_range(s3.request.headers.get("Range"))
+    if part is None:
+        return parse_range(s3.request.headers.get("Range"))
+    if not part.isdigit() or not 1 <= int(part) <= 10000:
+        raise S3Error(
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            extra={"ArgumentName": "partNumber", "ArgumentValue": part},
+        )
+    # A single-part object is its own part 1. Part boundaries of multipart objects
+    # are not kept, so their parts cannot be served (rather than serve the wrong bytes).
+    if "-" in s3.store.head_object(s3.bucket_name, s3.object_key).etag:
+        raise S3Error("NotImplemented", "partNumber is not supported for multipart objects")
+    if part != "1":
+        raise S3Error("InvalidPart", "The requested partnumber is not satisfiable")
+    return None
 
 
 def _response_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:

@@ -250,3 +250,25 @@ def test_raw_get_with_encoded_key(server, s3, bucket):
     assert resp.content == b"raw"
     assert resp.headers["ETag"] == f'"{hashlib.md5(b"raw").hexdigest()}"'
     assert resp.headers["Content-Length"] == "3"
+
+
+def test_part_number_on_objects(s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="single", Body=b"body")
+    whole = s3.get_object(Bucket=bucket, Key="single", PartNumber=1)
+    assert whole["Body"].read() == b"body"
+    with pytest.raises(ClientError) as beyond:
+        s3.get_object(Bucket=bucket, Key="single", PartNumber=2)
+    assert beyond.value.response["Error"]["Code"] == "InvalidPart"
+    assert beyond.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="multi")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="multi", UploadId=upload, PartNumber=1, Body=b"p1")
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="multi",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag["ETag"]}]},
+    )
+    # Part boundaries are not kept: refuse rather than answer with the wrong bytes.
+    with pytest.raises(ClientError) as multi:
+        s3.get_object(Bucket=bucket, Key="multi", PartNumber=1)
+    assert multi.value.response["Error"]["Code"] == "NotImplemented"
