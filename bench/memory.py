@@ -159,6 +159,12 @@ def main() -> int:
     parser.add_argument("--limit-mb", type=float, default=64.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir for inspection")
+    parser.add_argument(
+        "--store",
+        default="filesystem",
+        help="BOXDRIVE_STORE for the server; modules in bench/ are importable "
+        "(e.g. async_store:make_store for the async-store adapter)",
+    )
     args = parser.parse_args()
     size = args.size_mib * MIB
 
@@ -175,6 +181,10 @@ def main() -> int:
             "BOXDRIVE_ACCESS_KEY": access_key,
             "BOXDRIVE_SECRET_KEY": secret_key,
             "TMPDIR": str(workdir),  # waitress spools request bodies here
+            "BOXDRIVE_STORE": args.store,
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")]
+            ),
         }
     )
     argv = [
