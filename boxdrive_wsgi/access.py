@@ -1,8 +1,9 @@
 """Who may do what: authenticate a request (SigV4 or a site's hook) and authorize
-the operation (bucket owners, or a site's hook).
+the operation (a site's hook, else bucket owners and the grants of S3 ACLs).
 
-No request is served without valid credentials unless the operator turned
-anonymous access on. The pure parts live in ``auth/``; this module reads the
+An unsigned request acts as ANONYMOUS: it is served only where an ACL grants
+AllUsers the permission, or everywhere if the operator turned anonymous access
+on. The pure parts live in ``auth/`` and ``protocol/acl``; this module reads the
 Flask request and wires them together.
 """
 
@@ -21,7 +22,9 @@ from .auth.chunked import ChunkSigner
 from .auth.credentials import Credentials
 from .auth.identity import ANONYMOUS, Identity
 from .context import S3Request
+from .protocol import acl
 from .protocol.errors import S3Error
+from .stores.base import NoSuchKey
 
 #: A site's own authentication: map a request (e.g. its session) to an identity,
 #: or return None to fall back to S3 signatures.
@@ -74,9 +77,8 @@ class AccessControl:
             return self._verified_user_v2(replace(claims[0], strings_to_sign=signed))
         claim = sigv4.parse_request_auth(request.method, path, query, request.headers.items())
         if claim is None:
-            if self.anonymous:
-                return ANONYMOUS, None
-            raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
+            # Anonymous: authorization decides (public grants, or an open server).
+            return ANONYMOUS, None
         user = self.credentials.lookup(claim.access_key)
         if user is None:
             raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": claim.access_key})
@@ -100,15 +102,78 @@ class AccessControl:
                 if not decision:
                     raise S3Error("AccessDenied")
                 return
-        if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
-            return
-        if s3.identity == ANONYMOUS and self.anonymous:
+        anonymous = s3.identity == ANONYMOUS
+        if anonymous and self.anonymous:
             return  # the operator opened the server to unauthenticated requests
+        if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
+            if anonymous:  # S3: no listing or creating buckets without credentials
+                raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
+            return
         owner = s3.store.head_bucket(s3.bucket).owner
         if self.anonymous and owner == ANONYMOUS.id:
             return  # made without credentials on an open server: open to every caller
-        if owner is not None and owner != s3.identity.id:
+        if owner is None or owner == s3.identity.id:
+            return  # the bucket owner may do anything in its bucket
+        if not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
+
+
+#: Operations on a bucket its ACL may grant to others: operation -> permission.
+BUCKET_PERMISSIONS: Mapping[str, str] = {
+    **dict.fromkeys(
+        ("ListObjects", "ListObjectVersions", "ListMultipartUploads", "HeadBucket"), acl.READ
+    ),
+    **dict.fromkeys(
+        (
+            "PutObject",
+            "CopyObject",
+            "PostObject",
+            "DeleteObject",
+            "DeleteObjects",
+            "CreateMultipartUpload",
+            "UploadPart",
+            "CompleteMultipartUpload",
+            "AbortMultipartUpload",
+            "ListParts",
+        ),
+        acl.WRITE,
+    ),
+    "GetBucketAcl": acl.READ_ACP,
+    "PutBucketAcl": acl.WRITE_ACP,
+}
+#: Operations on an object its ACL may grant to others: operation -> permission.
+OBJECT_PERMISSIONS: Mapping[str, str] = {
+    "GetObject": acl.READ,
+    "HeadObject": acl.READ,
+    "GetObjectAcl": acl.READ_ACP,
+    "PutObjectAcl": acl.WRITE_ACP,
+}
+
+
+def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
+    """Does an ACL let ``s3.identity`` (not the bucket owner) run ``operation``?
+    Bucket configuration other than its ACL stays the owner's alone; object reads
+    need the object's own ACL (the bucket's does not grant them)."""
+    from .operations.acl import bucket_policy, object_policy  # operations sit above access
+
+    bucket = s3.bucket_name
+    user_id = None if s3.identity == ANONYMOUS else s3.identity.id
+    authenticated = user_id is not None
+
+    def bucket_allows(permission: str) -> bool:
+        policy = bucket_policy(s3.store, bucket, bucket_owner)
+        return policy.allows(user_id, permission, authenticated=authenticated)
+
+    if operation in OBJECT_PERMISSIONS and s3.key is not None:
+        try:
+            info = s3.store.head_object(bucket, s3.key)
+        except NoSuchKey:
+            # Tell "no such key" only to whom may list the bucket, as S3 does.
+            return bucket_allows(acl.READ)
+        policy = object_policy(info, bucket_owner)
+        return policy.allows(user_id, OBJECT_PERMISSIONS[operation], authenticated=authenticated)
+    permission = BUCKET_PERMISSIONS.get(operation)
+    return permission is not None and bucket_allows(permission)
 
 
 def _unprefixed(path: str, request: Request) -> str:

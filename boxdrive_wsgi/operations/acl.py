@@ -1,103 +1,119 @@
 """ACLs, versioning status and the bucket-policy probe, as far as this server has them.
 
-Every bucket and object is private to the bucket's owner: Get*Acl answers exactly that
-(the owner with FULL_CONTROL), and Put*Acl / x-amz-acl accept only what changes
-nothing (``private``, or a document granting the owner FULL_CONTROL). Anything else
-answers 501 NotImplemented - never a success that did not happen. Buckets are not
+Bucket ACLs live in the bucket configuration slot ``acl``; object ACLs travel with
+the object (``ObjectAttributes.acl``, its writer in ``ObjectAttributes.owner``).
+Nothing stored means the default: the owner has FULL_CONTROL. The policy model is
+``protocol.acl``; enforcement is ``access.AccessControl.authorize``. Buckets are not
 versioned; ``Suspended`` is accepted (it means "no new versions", which holds) and
 remembered for GetBucketVersioning.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from flask import Response
 
 from ..body import read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
+from ..protocol.acl import AccessControlPolicy, Directory, parse_policy, policy_from_headers
 from ..protocol.errors import S3Error
+from ..stores.base import NotSupported, ObjectInfo, ObjectStore
 
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-GRANT_HEADERS = (
-    "x-amz-grant-full-control",
-    "x-amz-grant-read",
-    "x-amz-grant-read-acp",
-    "x-amz-grant-write",
-    "x-amz-grant-write-acp",
-)
+#: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
+ACL = "acl"
 #: The bucket configuration slot remembering a PutBucketVersioning of Suspended.
 VERSIONING = "versioning"
 
 
-def check_acl_headers(s3: S3Request) -> None:
-    """x-amz-acl other than ``private`` and any x-amz-grant-* answer 501."""
-    acl = s3.request.headers.get("x-amz-acl")
-    if acl is not None and acl != "private":
-        raise S3Error("NotImplemented", f"canned ACL {acl!r} is not implemented")
-    for name in GRANT_HEADERS:
-        if name in s3.request.headers:
-            raise S3Error("NotImplemented", f"{name} is not implemented")
+def directory(s3: S3Request) -> Directory:
+    """The users an ACL may name: by canonical id, or by the e-mail they were given."""
+    users = s3.credentials.users if s3.credentials is not None else []
+    ids = {user.identity.id for user in users} | {s3.identity.id}
+    emails = {user.email.lower(): user.identity.id for user in users if user.email}
+    return Directory(is_user=ids.__contains__, id_for_email=lambda e: emails.get(e.lower()))
+
+
+def requested_policy(
+    s3: S3Request, owner: str, bucket_owner: str | None = None
+) -> AccessControlPolicy | None:
+    """The ACL the request's x-amz-acl / x-amz-grant-* headers ask for, if any."""
+    headers = {name.lower(): value for name, value in s3.request.headers.items()}
+    return policy_from_headers(headers, owner, directory(s3), bucket_owner=bucket_owner)
+
+
+def stored_acl(policy: AccessControlPolicy | None) -> str | None:
+    """What to store for ``policy``: None stands for the default."""
+    if policy is None or policy == AccessControlPolicy.default(policy.owner):
+        return None
+    return policy.to_json()
+
+
+def bucket_policy(store: ObjectStore, bucket: str, owner: str) -> AccessControlPolicy:
+    try:
+        stored = store.get_bucket_config(bucket, ACL)
+    except NotSupported:
+        stored = None
+    return AccessControlPolicy.from_json(stored, owner)
+
+
+def set_bucket_policy(store: ObjectStore, bucket: str, policy: AccessControlPolicy) -> None:
+    value = stored_acl(policy)
+    try:
+        store.put_bucket_config(bucket, ACL, None if value is None else value.encode())
+    except NotSupported:
+        if value is not None:
+            raise
+
+
+def object_policy(info: ObjectInfo, bucket_owner: str) -> AccessControlPolicy:
+    owner = info.attributes.owner or bucket_owner
+    return AccessControlPolicy.from_json(info.attributes.acl, owner)
 
 
 def _owner(s3: S3Request) -> str:
     return s3.store.head_bucket(s3.bucket_name).owner or s3.identity.id
 
 
-def _policy(s3: S3Request, owner: str) -> Response:
-    name = s3.display_name(owner)
-    root = ET.Element("AccessControlPolicy", {"xmlns": xml.NAMESPACE})
-    owner_element = ET.SubElement(root, "Owner")
-    ET.SubElement(owner_element, "ID").text = owner
-    ET.SubElement(owner_element, "DisplayName").text = name
-    grant = ET.SubElement(ET.SubElement(root, "AccessControlList"), "Grant")
-    grantee = ET.SubElement(grant, "Grantee", {"xmlns:xsi": XSI, "xsi:type": "CanonicalUser"})
-    ET.SubElement(grantee, "ID").text = owner
-    ET.SubElement(grantee, "DisplayName").text = name
-    ET.SubElement(grant, "Permission").text = "FULL_CONTROL"
-    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
-    return Response(body, content_type="application/xml")
+def _respond(s3: S3Request, policy: AccessControlPolicy) -> Response:
+    return Response(policy.render(s3.display_name), content_type="application/xml")
+
+
+def _policy_from_request(
+    s3: S3Request, owner: str, bucket_owner: str | None = None
+) -> AccessControlPolicy:
+    body = read_small_body(s3.request, signer=s3.chunk_signer)
+    policy = requested_policy(s3, owner, bucket_owner)
+    if policy is not None:
+        return policy
+    if not body.strip():
+        raise S3Error("MissingSecurityHeader", extra={"MissingHeaderName": "x-amz-acl"})
+    return parse_policy(body, owner, directory(s3))
 
 
 def get_bucket_acl(s3: S3Request) -> Response:
-    return _policy(s3, _owner(s3))
+    owner = _owner(s3)
+    return _respond(s3, bucket_policy(s3.store, s3.bucket_name, owner))
+
+
+def put_bucket_acl(s3: S3Request) -> Response:
+    owner = _owner(s3)
+    set_bucket_policy(s3.store, s3.bucket_name, _policy_from_request(s3, owner))
+    return empty_response(200)
 
 
 def get_object_acl(s3: S3Request) -> Response:
     owner = _owner(s3)
-    s3.store.head_object(s3.bucket_name, s3.object_key)
-    return _policy(s3, owner)
-
-
-def _put_acl(s3: S3Request, owner: str) -> Response:
-    check_acl_headers(s3)
-    body = read_small_body(s3.request, signer=s3.chunk_signer)
-    if "x-amz-acl" in s3.request.headers:
-        return empty_response(200)
-    if not body.strip():
-        raise S3Error("MissingSecurityHeader", extra={"MissingHeaderName": "x-amz-acl"})
-    root = xml.parse(body)
-    if root.tag != "AccessControlPolicy":
-        raise S3Error("MalformedXML")
-    grants = root.findall("AccessControlList/Grant")
-    only_owner = len(grants) == 1 and (
-        (grants[0].findtext("Permission") or "") == "FULL_CONTROL"
-        and (grants[0].findtext("Grantee/ID") or "") == owner
-    )
-    if not only_owner:
-        raise S3Error("NotImplemented", "ACLs other than the owner's FULL_CONTROL")
-    return empty_response(200)
-
-
-def put_bucket_acl(s3: S3Request) -> Response:
-    return _put_acl(s3, _owner(s3))
+    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    return _respond(s3, object_policy(info, owner))
 
 
 def put_object_acl(s3: S3Request) -> Response:
-    owner = _owner(s3)
-    s3.store.head_object(s3.bucket_name, s3.object_key)
-    return _put_acl(s3, owner)
+    bucket_owner = _owner(s3)
+    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    owner = object_policy(info, bucket_owner).owner
+    policy = _policy_from_request(s3, owner, bucket_owner)
+    s3.store.put_object_acl(s3.bucket_name, s3.object_key, stored_acl(policy))
+    return empty_response(200)
 
 
 def get_bucket_versioning(s3: S3Request) -> Response:

@@ -8,11 +8,12 @@ from ..auth.identity import ANONYMOUS
 from ..body import read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
+from ..protocol.acl import AccessControlPolicy
 from ..protocol.errors import S3Error
 from ..protocol.names import check_bucket_name
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
-from .acl import check_acl_headers
+from .acl import bucket_policy, requested_policy, set_bucket_policy
 
 MAX_BUCKETS = 10000
 
@@ -76,16 +77,27 @@ def _visible(s3: S3Request, owner: str | None) -> bool:
 def create_bucket(s3: S3Request) -> Response:
     bucket = s3.bucket_name
     check_bucket_name(bucket)
-    check_acl_headers(s3)  # private, or 501: never a wrong success
+    policy = requested_policy(s3, s3.identity.id)  # x-amz-acl / x-amz-grant-*
     _check_location(s3, read_small_body(s3.request, signer=s3.chunk_signer))
     try:
         s3.store.create_bucket(bucket, owner=s3.identity.id)
     except BucketAlreadyExists as exists:
-        code = (
-            "BucketAlreadyOwnedByYou" if exists.owner == s3.identity.id else ("BucketAlreadyExists")
-        )
+        mine = exists.owner == s3.identity.id and _same_acl(s3, bucket, policy)
+        code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
         raise S3Error(code, extra={"BucketName": bucket}) from None
+    if policy is not None:
+        try:
+            set_bucket_policy(s3.store, bucket, policy)
+        except BaseException:
+            s3.store.delete_bucket(bucket)  # a bucket without the ACL asked for is wrong
+            raise
     return empty_response(200, {"Location": f"/{bucket}"})
+
+
+def _same_acl(s3: S3Request, bucket: str, policy: AccessControlPolicy | None) -> bool:
+    """Re-creating one's own bucket with another ACL is BucketAlreadyExists (as RGW)."""
+    wanted = policy or AccessControlPolicy.default(s3.identity.id)
+    return bucket_policy(s3.store, bucket, s3.identity.id) == wanted
 
 
 def _check_location(s3: S3Request, body: bytes) -> None:

@@ -12,8 +12,7 @@ from ..protocol.headers import attributes_from_headers
 from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..stores.base import ObjectAttributes, ObjectInfo
-from .acl import check_acl_headers
-from .objects import STORAGE_CLASSES, UNSUPPORTED_WRITE_HEADERS
+from .objects import STORAGE_CLASSES, UNSUPPORTED_WRITE_HEADERS, new_object_acl
 
 DIRECTIVES = ("COPY", "REPLACE")
 SELF_COPY = (
@@ -42,7 +41,7 @@ def copy_object(s3: S3Request) -> Response:
     for name in UNSUPPORTED_WRITE_HEADERS:
         if name in headers:
             raise S3Error("NotImplemented", f"{name} is not implemented")
-    check_acl_headers(s3)
+    acl = new_object_acl(s3)  # the copy's own ACL (default private), never the source's
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
@@ -67,6 +66,8 @@ def copy_object(s3: S3Request) -> Response:
             headers=chosen.headers,
             checksums=src.attributes.checksums,  # same bytes, same checksums
             tags=src.attributes.tags if new_tags is None else new_tags,
+            acl=acl,
+            owner=s3.identity.id,
         )
 
     info = s3.store.copy_object(

@@ -9,10 +9,10 @@ makes before a store is called (part numbers, part size, the completion list).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from flask import Response
 
-from ..auth.identity import ANONYMOUS
 from ..body import read_small_body, verified_body
 from ..context import S3Request, empty_response, url_quote, xml_response
 from ..protocol import xml
@@ -59,12 +59,14 @@ def create_multipart_upload(s3: S3Request) -> Response:
     for name in objects.UNSUPPORTED_WRITE_HEADERS:
         if name != "x-amz-copy-source" and name in headers:
             raise S3Error("NotImplemented", f"{name} is not implemented")
-    objects._check_acl(headers.get("x-amz-acl"))
+    acl = objects.new_object_acl(s3)  # applied to the object at completion
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in objects.STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     upload_id = s3.store.create_multipart_upload(
-        s3.bucket_name, key, attributes=attributes_from_headers(headers)
+        s3.bucket_name,
+        key,
+        attributes=replace(attributes_from_headers(headers), acl=acl, owner=s3.identity.id),
     )
     response = xml_response(
         "InitiateMultipartUploadResult",
@@ -96,7 +98,8 @@ def upload_part(s3: S3Request) -> Response:
 def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     headers = s3.request.headers
     source = parse_copy_source(headers["x-amz-copy-source"])
-    _check_source_access(s3, source.bucket)
+    # Reading the source is a GetObject on it: the same policy decides.
+    s3.check_access("GetObject", source.bucket, source.key)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
     s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
@@ -361,13 +364,3 @@ def _copy_range(value: str | None) -> ByteRange | None:
     if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
         raise S3Error("InvalidArgument", COPY_RANGE_MESSAGE)
     return ByteRange(int(first), int(last))
-
-
-def _check_source_access(s3: S3Request, bucket: str) -> None:
-    """The requester must be allowed to read the source bucket too (owners only, as
-    the default policy for the destination)."""
-    if s3.identity == ANONYMOUS and s3.settings.anonymous:
-        return
-    owner = s3.store.head_bucket(bucket).owner
-    if owner is not None and owner != s3.identity.id:
-        raise S3Error("AccessDenied")

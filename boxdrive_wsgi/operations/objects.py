@@ -22,6 +22,7 @@ from ..protocol.ranges import content_range, parse_range
 from ..protocol.store_errors import to_s3_error
 from ..stores.base import ByteRange, InvalidRange, ObjectInfo
 from ..x_accel import accel_response
+from .acl import requested_policy, stored_acl
 
 STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -30,11 +31,6 @@ STORAGE_CLASSES = frozenset(
 #: Request headers asking for features this server does not have: refuse rather
 #: than silently store an object without them.
 UNSUPPORTED_WRITE_HEADERS = (
-    # ACL grants: objects are private to the bucket owner (x-amz-acl: private is fine).
-    "x-amz-grant-full-control",
-    "x-amz-grant-read",
-    "x-amz-grant-read-acp",
-    "x-amz-grant-write-acp",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-aws-kms-key-id",
@@ -52,13 +48,15 @@ def put_object(s3: S3Request) -> Response:
     for name in UNSUPPORTED_WRITE_HEADERS:
         if name in headers:
             raise S3Error("NotImplemented", f"{name} is not implemented")
-    _check_acl(headers.get("x-amz-acl"))
+    acl = new_object_acl(s3)
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     if_match, if_none_match = write_conditions(headers)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
-    attributes = replace(attributes_from_headers(headers), checksums=checksums)
+    attributes = replace(
+        attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
+    )
     info = s3.store.put_object(
         s3.bucket_name,
         key,
@@ -73,10 +71,11 @@ def put_object(s3: S3Request) -> Response:
     return empty_response(200, response_headers)
 
 
-def _check_acl(acl: str | None) -> None:
-    # Objects are private to their bucket's owner; other canned ACLs would be a lie.
-    if acl is not None and acl != "private":
-        raise S3Error("NotImplemented", f"canned ACL {acl!r} is not implemented")
+def new_object_acl(s3: S3Request) -> str | None:
+    """The stored ACL for an object this request writes (None: the writer has
+    FULL_CONTROL), from x-amz-acl or x-amz-grant-*."""
+    bucket_owner = s3.store.head_bucket(s3.bucket_name).owner
+    return stored_acl(requested_policy(s3, s3.identity.id, bucket_owner))
 
 
 def get_object(s3: S3Request) -> Response:

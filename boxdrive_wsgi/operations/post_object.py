@@ -13,6 +13,7 @@ authorizes the PutObject it performs with the same access policy as every reques
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -31,11 +32,13 @@ from ..auth.post_policy import (
 )
 from ..body import raw_body
 from ..context import S3Request, empty_response, xml_response
+from ..protocol.acl import canned
 from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
 from ..protocol.names import check_key
 from ..protocol.tagging import MAX_OBJECT_TAGS, parse_tagging_xml
 from ..stores.base import ObjectAttributes, Readable
+from .acl import stored_acl
 from .objects import STORAGE_CLASSES
 
 #: S3 limits the form fields other than the file to 20 KB.
@@ -140,9 +143,7 @@ def _read_fields(form: FormStream) -> tuple[dict[str, str], str]:
 
 def _authenticate(s3: S3Request, fields: dict[str, str]) -> Identity:
     if "policy" not in fields:
-        if s3.settings.anonymous:
-            return ANONYMOUS
-        raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
+        return ANONYMOUS  # the access check decides (a public-read-write bucket, say)
     if "x-amz-algorithm" not in fields and "awsaccesskeyid" in fields:  # Signature V2
         access_key = fields["awsaccesskeyid"]
         user = s3.credentials.lookup(access_key) if s3.credentials else None
@@ -204,14 +205,17 @@ def post_object(s3: S3Request) -> Response:
         checked = {**fields, "bucket": bucket, "key": key}
         length_range = check_policy(document, checked, datetime.now(UTC))
     s3.check_access("PutObject", bucket, key, identity=identity)
+    bucket_owner = s3.store.head_bucket(bucket).owner
     acl = fields.get("acl")
-    if acl is not None and acl != "private":
-        raise S3Error("NotImplemented", f"canned ACL {acl!r} is not implemented")
+    policy = None if acl is None else canned(acl.strip(), identity.id, bucket_owner)
     storage_class = fields.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     info = s3.store.put_object(
-        bucket, key, FileReader(form, length_range), attributes=_attributes(fields)
+        bucket,
+        key,
+        FileReader(form, length_range),
+        attributes=replace(_attributes(fields), acl=stored_acl(policy), owner=identity.id),
     )
     return _success(s3, fields, bucket, key, info.etag)
 

@@ -68,6 +68,10 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "KeyTooLongError": (400, "Your key is too long"),
+    "MalformedACLError": (
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    ),
     "MalformedTrailerError": (
         400,
         "The request contained trailing data that was not well-formed or did not conform to "
@@ -108,6 +112,10 @@ CATALOG: dict[str, tuple[int, str]] = {
         403,
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
+    ),
+    "UnresolvableGrantByEmailAddress": (
+        400,
+        "The e-mail address you provided does not match any account on record.",
     ),
     "XAmzContentSHA256Mismatch": (
         400,

@@ -426,6 +426,12 @@ class AsyncStoreAdapter(ObjectStore):
         info: ObjectInfo = self._call("put_object_tags", bucket, key, tags)
         return info
 
+    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
+        if not self._has("put_object_acl"):
+            return super().put_object_acl(bucket, key, acl)
+        info: ObjectInfo = self._call("put_object_acl", bucket, key, acl)
+        return info
+
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         if not self._has("get_bucket_config"):
             return super().get_bucket_config(bucket, name)

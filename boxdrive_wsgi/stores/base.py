@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -149,6 +149,11 @@ class ObjectAttributes:
     checksums: Mapping[str, str] = field(default_factory=dict)
     #: object tags (key -> value), validated by the HTTP layer; order is kept.
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: the object's access control list as the HTTP layer encodes it (a JSON text),
+    #: or None for the default (the owner has full control).
+    acl: str | None = None
+    #: canonical id of the identity that wrote the object, if known.
+    owner: str | None = None
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
@@ -158,6 +163,8 @@ class ObjectAttributes:
             headers=dict(self.headers),
             checksums=dict(self.checksums),
             tags=dict(self.tags),
+            acl=self.acl,
+            owner=self.owner,
         )
 
 
@@ -703,11 +710,21 @@ class ObjectStore(ABC):
         """
 
         def retag(info: ObjectInfo) -> ObjectAttributes:
-            a = info.attributes
-            return ObjectAttributes(a.content_type, a.metadata, a.headers, a.checksums, tags)
+            return replace(info.attributes, tags=dict(tags))
 
         head = self.head_object(bucket, key)
         return self.copy_object(bucket, key, bucket, key, attributes=retag, if_match=head.etag)
+
+    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
+        """Replace an object's ACL (``ObjectAttributes.acl``), keeping its content and
+        other attributes, with the same obligations as ``put_object_tags``; the
+        default rewrites the object through ``copy_object`` likewise."""
+
+        def reacl(info: ObjectInfo) -> ObjectAttributes:
+            return replace(info.attributes, acl=acl)
+
+        head = self.head_object(bucket, key)
+        return self.copy_object(bucket, key, bucket, key, attributes=reacl, if_match=head.etag)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         """The configuration document ``name`` (``tagging``, ``cors``, ``policy``, ...)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -349,8 +350,7 @@ class BoxDriveShim:
             if current is None:
                 raise NoSuchKey(bucket, key)
             info, raw = current
-            a = info.attributes
-            new = ObjectAttributes(a.content_type, a.metadata, a.headers, a.checksums, dict(tags))
+            new = dataclasses.replace(info.attributes, tags=dict(tags))
             record = {
                 "attributes": _attributes_json(new),
                 "etag": info.etag,
@@ -433,6 +433,8 @@ def _attributes_json(a: ObjectAttributes) -> dict[str, Any]:
         "headers": dict(a.headers),
         "checksums": dict(a.checksums),
         "tags": dict(a.tags),
+        "acl": a.acl,
+        "owner": a.owner,
     }
 
 

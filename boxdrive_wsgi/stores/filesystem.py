@@ -136,6 +136,8 @@ def _attrs_json(a: ObjectAttributes) -> str:
         "headers": dict(a.headers),
         "checksums": dict(a.checksums),
         "tags": dict(a.tags),
+        "acl": a.acl,
+        "owner": a.owner,
     }
     # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
     return json.dumps({k: v for k, v in doc.items() if v is not None and v != {}})

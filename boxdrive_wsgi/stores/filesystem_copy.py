@@ -32,8 +32,9 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import filesystem as fs
 from .base import NoSuchKey, ObjectAttributes, ObjectInfo, SourceAttributes, StoreError
@@ -186,6 +187,12 @@ class FilesystemCopyMixin:
             raise
 
     def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+        return self._update_attributes(bucket, key, tags=dict(tags))
+
+    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
+        return self._update_attributes(bucket, key, acl=acl)
+
+    def _update_attributes(self, bucket: str, key: str, **changes: Any) -> ObjectInfo:
         # One UPDATE of the attrs column: content, ETag and Last-Modified stay.
         with self._transaction("IMMEDIATE") as conn:
             bucket_id = self._bucket_id(conn, bucket)
@@ -193,8 +200,7 @@ class FilesystemCopyMixin:
             if found is None:
                 raise NoSuchKey(bucket, key)
             info = found[0]
-            a = info.attributes
-            new = ObjectAttributes(a.content_type, a.metadata, a.headers, a.checksums, dict(tags))
+            new = replace(info.attributes, **changes)
             conn.execute(
                 "UPDATE objects SET attrs = ? WHERE bucket_id = ? AND key = ?",
                 (fs._attrs_json(new), bucket_id, fs._encode(key)),

@@ -478,6 +478,8 @@ def _attributes_json(attributes: ObjectAttributes) -> dict[str, Any]:
         "headers": dict(attributes.headers),
         "checksums": dict(attributes.checksums),
         "tags": dict(attributes.tags),
+        "acl": attributes.acl,
+        "owner": attributes.owner,
     }
 
 

@@ -6,9 +6,9 @@ import bisect
 import hashlib
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .base import (
     CHUNK_SIZE,
@@ -218,10 +218,15 @@ class MemoryStore(ObjectStore):
             return info
 
     def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+        return self._update_attributes(bucket, key, tags=dict(tags))
+
+    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
+        return self._update_attributes(bucket, key, acl=acl)
+
+    def _update_attributes(self, bucket: str, key: str, **changes: Any) -> ObjectInfo:
         with self._lock:
             info, data = self._entry(bucket, key)
-            a = info.attributes
-            new = ObjectAttributes(a.content_type, a.metadata, a.headers, a.checksums, dict(tags))
+            new = replace(info.attributes, **changes)
             tagged = ObjectInfo(
                 info.bucket, info.key, info.size, info.etag, info.last_modified, new
             )

@@ -152,6 +152,10 @@ def encode_attributes(attributes: ObjectAttributes, etag: str | None = None) -> 
         "checksums": dict(attributes.checksums),
         "tags": dict(attributes.tags),
     }
+    if attributes.acl is not None:
+        document["acl"] = attributes.acl
+    if attributes.owner is not None:
+        document["owner"] = attributes.owner
     if etag is not None:
         document["etag"] = etag
     return {ATTRS_META: json.dumps(document, ensure_ascii=True, separators=(",", ":"))}
@@ -176,6 +180,8 @@ def decode_attributes(
             headers=dict(document.get("headers", {})),
             checksums=dict(document.get("checksums", {})),
             tags=dict(document.get("tags", {})),
+            acl=_optional_str(document.get("acl")),
+            owner=_optional_str(document.get("owner")),
         )
     except (ValueError, TypeError, AttributeError):
         return ObjectAttributes(content_type=content_type), None
@@ -228,3 +234,7 @@ class Spooled:
 
 def pid() -> int:
     return os.getpid()
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,4 +1,4 @@
-"""ACLs (owner FULL_CONTROL only), versioning status and the bucket-policy probe."""
+"""ACLs (canned, XML), versioning status and the bucket-policy probe."""
 
 from __future__ import annotations
 
@@ -33,44 +33,61 @@ def test_object_acl(s3, bucket: str) -> None:
     assert status_and_code(missing) == (404, "NoSuchKey")
 
 
-def test_put_acl_private_only(s3, bucket: str) -> None:
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def test_put_acl_canned_and_xml(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"1")
     s3.put_bucket_acl(Bucket=bucket, ACL="private")
     s3.put_object_acl(Bucket=bucket, Key="k", ACL="private")
-    with pytest.raises(ClientError) as public:
-        s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
-    assert status_and_code(public) == (501, "NotImplemented")
-    with pytest.raises(ClientError) as public_object:
-        s3.put_object_acl(Bucket=bucket, Key="k", ACL="public-read")
-    assert status_and_code(public_object) == (501, "NotImplemented")
-    with pytest.raises(ClientError) as on_put:
-        s3.put_object(Bucket=bucket, Key="k2", Body=b"1", ACL="public-read")
-    assert status_and_code(on_put) == (501, "NotImplemented")
-    with pytest.raises(ClientError):
-        s3.head_object(Bucket=bucket, Key="k2")
-    s3.put_object(Bucket=bucket, Key="k3", Body=b"1", ACL="private")
-    # Re-putting the ACL that GetBucketAcl returned changes nothing: accepted.
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    uris = [g["Grantee"].get("URI") for g in s3.get_bucket_acl(Bucket=bucket)["Grants"]]
+    assert uris == [ALL_USERS, None]
+    s3.put_object_acl(Bucket=bucket, Key="k", ACL="public-read")
+    grants = s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
+    assert sorted(g["Permission"] for g in grants) == ["FULL_CONTROL", "READ"]
+    s3.put_object(Bucket=bucket, Key="k2", Body=b"1", ACL="public-read-write")
+    grants = s3.get_object_acl(Bucket=bucket, Key="k2")["Grants"]
+    assert sorted(g["Permission"] for g in grants) == ["FULL_CONTROL", "READ", "WRITE"]
+    with pytest.raises(ClientError) as unknown:
+        s3.put_object(Bucket=bucket, Key="k3", Body=b"1", ACL="no-such-acl")
+    assert status_and_code(unknown) == (400, "InvalidArgument")
+    # XML round trip: the document GetBucketAcl returned, back to private.
+    s3.put_bucket_acl(Bucket=bucket, ACL="private")
     current = s3.get_bucket_acl(Bucket=bucket)
     s3.put_bucket_acl(
         Bucket=bucket,
         AccessControlPolicy={"Grants": current["Grants"], "Owner": current["Owner"]},
     )
     grants = current["Grants"] + [
-        {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
-         "Permission": "READ"}
-    ]  # fmt: skip
-    with pytest.raises(ClientError) as wider:
-        s3.put_bucket_acl(
-            Bucket=bucket, AccessControlPolicy={"Grants": grants, "Owner": current["Owner"]}
+        {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"}
+    ]
+    s3.put_bucket_acl(
+        Bucket=bucket, AccessControlPolicy={"Grants": grants, "Owner": current["Owner"]}
+    )
+    after = s3.get_bucket_acl(Bucket=bucket)
+    assert [(g["Grantee"].get("URI"), g["Permission"]) for g in after["Grants"]] == [
+        (ALL_USERS, "READ"),
+        (None, "FULL_CONTROL"),
+    ]
+    with pytest.raises(ClientError) as both:
+        s3.put_object(
+            Bucket=bucket, Key="k4", Body=b"1", ACL="public-read", GrantRead=f'uri="{ALL_USERS}"'
         )
-    assert status_and_code(wider) == (501, "NotImplemented")
+    assert status_and_code(both) == (400, "InvalidRequest")
 
 
 def test_create_bucket_acl(s3) -> None:
     name = unique_bucket_name()
-    with pytest.raises(ClientError) as public:
-        s3.create_bucket(Bucket=name, ACL="public-read-write")
-    assert status_and_code(public) == (501, "NotImplemented")
+    s3.create_bucket(Bucket=name, ACL="public-read-write")
+    try:
+        grants = s3.get_bucket_acl(Bucket=name)["Grants"]
+        assert [g["Permission"] for g in grants] == ["READ", "WRITE", "FULL_CONTROL"]
+    finally:
+        empty_and_delete_bucket(s3, name)
+    with pytest.raises(ClientError) as bad:
+        s3.create_bucket(Bucket=name, ACL="bogus")
+    assert status_and_code(bad) == (400, "InvalidArgument")
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket=name)
     s3.create_bucket(Bucket=name, ACL="private")

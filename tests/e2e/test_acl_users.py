@@ -1,0 +1,213 @@
+"""S3 ACLs enforced between two users (from a users file) and unsigned requests, over
+waitress: canned ACLs, grant headers, XML policies, copies and multipart uploads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from boxdrive_wsgi.auth.credentials import User, write_users_file
+
+from .conftest import empty_and_delete_bucket, make_client, unique_bucket_name
+from .servers import RunningServer, running_waitress
+
+OWNER = User("owner", "AKOWNER0000000000001", "owner-" + os.urandom(8).hex(), email="o@x.test")
+OTHER = User("other", "AKOTHER0000000000002", "other-" + os.urandom(8).hex(), email="b@x.test")
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+PART = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    conf = tmp_path_factory.mktemp("acl-conf")
+    write_users_file(conf / "users.json", [OWNER, OTHER])
+    env = {
+        "BOXDRIVE_ACCESS_KEY": "",
+        "BOXDRIVE_SECRET_KEY": "",
+        "BOXDRIVE_USERS_FILE": str(conf / "users.json"),
+    }
+    with running_waitress(tmp_path_factory.mktemp("acl-data"), extra_env=env, log_dir=conf) as srv:
+        yield srv
+
+
+def client(server: RunningServer, user: User):
+    return make_client(replace(server, access_key=user.access_key, secret_key=user.secret_key))
+
+
+@pytest.fixture(scope="module")
+def owner(server: RunningServer):
+    return client(server, OWNER)
+
+
+@pytest.fixture(scope="module")
+def other(server: RunningServer):
+    return client(server, OTHER)
+
+
+@pytest.fixture
+def bucket(owner) -> Iterator[str]:
+    name = unique_bucket_name("acl")
+    owner.create_bucket(Bucket=name)
+    yield name
+    empty_and_delete_bucket(owner, name)
+
+
+def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def denied(call: Callable[[], object]) -> None:
+    with pytest.raises(ClientError) as exc:
+        call()
+    assert code(exc) in ("AccessDenied", "403")
+
+
+def test_private_by_default(server: RunningServer, owner, other, bucket: str) -> None:
+    owner.put_object(Bucket=bucket, Key="k", Body=b"secret")
+    denied(lambda: other.list_objects_v2(Bucket=bucket))
+    denied(lambda: other.get_object(Bucket=bucket, Key="k"))
+    denied(lambda: other.get_bucket_acl(Bucket=bucket))
+    denied(lambda: other.put_object(Bucket=bucket, Key="x", Body=b"x"))
+    unsigned = requests.get(f"{server.endpoint}/{bucket}/k", timeout=10)
+    assert unsigned.status_code == 403 and b"AccessDenied" in unsigned.content
+    assert requests.get(f"{server.endpoint}/{bucket}", timeout=10).status_code == 403
+    assert requests.get(f"{server.endpoint}/", timeout=10).status_code == 403  # ListBuckets
+
+
+def test_public_read_bucket_and_object(server: RunningServer, owner, other, bucket: str) -> None:
+    owner.put_object(Bucket=bucket, Key="private", Body=b"p")
+    owner.put_object(Bucket=bucket, Key="public", Body=b"hello", ACL="public-read")
+    owner.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    listing = requests.get(f"{server.endpoint}/{bucket}?list-type=2", timeout=10)
+    assert listing.status_code == 200 and b"<Key>public</Key>" in listing.content
+    assert [o["Key"] for o in other.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        "private",
+        "public",
+    ]
+    got = requests.get(f"{server.endpoint}/{bucket}/public", timeout=10)
+    assert got.status_code == 200 and got.content == b"hello"
+    assert other.get_object(Bucket=bucket, Key="public")["Body"].read() == b"hello"
+    # The bucket's READ does not grant reading its objects; nor writing, nor its ACL.
+    assert requests.get(f"{server.endpoint}/{bucket}/private", timeout=10).status_code == 403
+    denied(lambda: other.get_object(Bucket=bucket, Key="private"))
+    denied(lambda: other.put_object(Bucket=bucket, Key="x", Body=b"x"))
+    denied(lambda: other.put_bucket_acl(Bucket=bucket, ACL="public-read-write"))
+    denied(lambda: other.delete_bucket(Bucket=bucket))
+    assert requests.put(f"{server.endpoint}/{bucket}/x", data=b"x", timeout=10).status_code == 403
+    # A missing key: NoSuchKey to whom may list, AccessDenied to whom may not.
+    with pytest.raises(ClientError) as missing:
+        other.get_object(Bucket=bucket, Key="absent")
+    assert code(missing) == "NoSuchKey"
+    owner.put_bucket_acl(Bucket=bucket, ACL="private")
+    denied(lambda: other.get_object(Bucket=bucket, Key="absent"))
+    denied(lambda: other.list_objects_v2(Bucket=bucket))
+
+
+def test_authenticated_read(server: RunningServer, owner, other, bucket: str) -> None:
+    owner.put_object(Bucket=bucket, Key="k", Body=b"members", ACL="authenticated-read")
+    assert other.get_object(Bucket=bucket, Key="k")["Body"].read() == b"members"
+    assert requests.get(f"{server.endpoint}/{bucket}/k", timeout=10).status_code == 403
+
+
+def test_grant_headers_to_the_other_user(owner, other, bucket: str) -> None:
+    other_id = other.list_buckets()["Owner"]["ID"]
+    owner.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{other_id}"', GrantRead=f'id="{other_id}"')
+    grants = owner.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert {(g["Grantee"]["ID"], g["Permission"]) for g in grants} == {
+        (other_id, "WRITE"),
+        (other_id, "READ"),
+    }
+    # The other user writes into the bucket and owns what it wrote.
+    other.put_object(Bucket=bucket, Key="theirs", Body=b"t")
+    acl = other.get_object_acl(Bucket=bucket, Key="theirs")
+    assert acl["Owner"]["ID"] == other_id
+    assert acl["Owner"]["DisplayName"] == "other"
+    assert other.get_object(Bucket=bucket, Key="theirs")["Body"].read() == b"t"
+    denied(lambda: other.get_bucket_acl(Bucket=bucket))
+    # By e-mail, resolved to the user's id; an unknown id or e-mail is refused.
+    owner.put_object(Bucket=bucket, Key="mine", Body=b"m", GrantRead='emailAddress="b@x.test"')
+    assert other.get_object(Bucket=bucket, Key="mine")["Body"].read() == b"m"
+    with pytest.raises(ClientError) as unknown:
+        owner.put_object_acl(Bucket=bucket, Key="mine", GrantRead='id="nobody"')
+    assert code(unknown) == "InvalidArgument"
+    with pytest.raises(ClientError) as email:
+        owner.put_object_acl(Bucket=bucket, Key="mine", GrantRead='emailAddress="no@x.test"')
+    assert code(email) == "UnresolvableGrantByEmailAddress"
+    owner.put_bucket_acl(Bucket=bucket, ACL="private")
+    other.get_object(Bucket=bucket, Key="mine")  # the object's own ACL still grants READ
+    denied(lambda: other.put_object(Bucket=bucket, Key="more", Body=b"x"))
+
+
+def test_xml_put_bucket_acl_round_trip(owner, other, bucket: str) -> None:
+    other_id = other.list_buckets()["Owner"]["ID"]
+    current = owner.get_bucket_acl(Bucket=bucket)
+    grants = current["Grants"] + [
+        {"Grantee": {"Type": "CanonicalUser", "ID": other_id}, "Permission": "READ_ACP"},
+        {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"},
+    ]
+    owner.put_bucket_acl(
+        Bucket=bucket, AccessControlPolicy={"Grants": grants, "Owner": current["Owner"]}
+    )
+    after = owner.get_bucket_acl(Bucket=bucket)
+    assert after["Owner"] == current["Owner"]
+    assert len(after["Grants"]) == 3 and after["Grants"][0]["Grantee"]["URI"] == ALL_USERS
+    assert other.get_bucket_acl(Bucket=bucket)["Grants"] == after["Grants"]
+    other.list_objects_v2(Bucket=bucket)
+    with pytest.raises(ClientError) as bad:
+        owner.put_bucket_acl(
+            Bucket=bucket,
+            AccessControlPolicy={
+                "Grants": [{"Grantee": {"Type": "Group", "URI": "urn:nope"}, "Permission": "READ"}],
+                "Owner": current["Owner"],
+            },
+        )
+    assert code(bad) == "InvalidArgument"
+
+
+def test_acl_on_copy_and_multipart(server: RunningServer, owner, other, bucket: str) -> None:
+    owner.put_object(Bucket=bucket, Key="src", Body=b"copied", ACL="public-read")
+    owner.copy_object(Bucket=bucket, Key="plain", CopySource={"Bucket": bucket, "Key": "src"})
+    # A copy is private unless told otherwise: the source's ACL does not travel.
+    assert len(owner.get_object_acl(Bucket=bucket, Key="plain")["Grants"]) == 1
+    assert requests.get(f"{server.endpoint}/{bucket}/plain", timeout=10).status_code == 403
+    owner.copy_object(
+        Bucket=bucket, Key="pub", CopySource={"Bucket": bucket, "Key": "src"}, ACL="public-read"
+    )
+    assert requests.get(f"{server.endpoint}/{bucket}/pub", timeout=10).content == b"copied"
+    # Copying needs READ on the source object.
+    dest = unique_bucket_name("acl-dst")
+    other.create_bucket(Bucket=dest)
+    try:
+        denied(lambda: other.copy_object(Bucket=dest, Key="x", CopySource=f"{bucket}/plain"))
+        other.copy_object(Bucket=dest, Key="x", CopySource=f"{bucket}/pub")
+    finally:
+        empty_and_delete_bucket(other, dest)
+    upload = owner.create_multipart_upload(Bucket=bucket, Key="mp", ACL="public-read")
+    parts = []
+    for number, body in ((1, b"a" * PART), (2, b"b")):
+        etag = owner.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload["UploadId"], PartNumber=number, Body=body
+        )["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    owner.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+    )
+    got = requests.get(f"{server.endpoint}/{bucket}/mp", timeout=30)
+    assert got.status_code == 200 and len(got.content) == PART + 1
+
+
+def test_public_read_write_bucket_takes_anonymous_writes(
+    server: RunningServer, owner, bucket: str
+) -> None:
+    owner.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    put = requests.put(f"{server.endpoint}/{bucket}/anon", data=b"from anyone", timeout=10)
+    assert put.status_code == 200
+    acl = owner.get_object_acl(Bucket=bucket, Key="anon")
+    assert acl["Owner"]["ID"] == "anonymous"
+    # The bucket owner may still read what was written into its bucket.
+    assert owner.get_object(Bucket=bucket, Key="anon")["Body"].read() == b"from anyone"
