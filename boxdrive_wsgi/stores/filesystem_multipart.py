@@ -48,16 +48,14 @@ from .multipart import (
     find_upload,
     fsync_dir,
     insert_upload,
-    now,
     page_parts,
     page_uploads,
-    part_file_name,
     record_part,
     select_parts,
+    stage_part,
     stored_parts,
     unlink_quietly,
     upload_id_of,
-    write_part_file,
 )
 
 if TYPE_CHECKING:
@@ -138,19 +136,13 @@ class FilesystemMultipart:
         check_part_number(part_number)
         with self._upload(bucket, key, upload_id):
             pass  # fail before streaming a body nobody will keep
-        file = part_file_name(upload_id, part_number)
-        written, etag = write_part_file(self._path(file), body, size)
-        part = PartInfo(part_number, etag, written, now(), dict(checksums or {}))
-        try:
+
+        def record(part: PartInfo, file: str) -> str | None:
             # Re-checked under the write lock: an abort that won the race stays aborted.
             with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
-                replaced = record_part(conn, upload_id, part, file)
-        except BaseException:
-            unlink_quietly(self._path(file))
-            raise
-        if replaced is not None:
-            unlink_quietly(self._path(replaced))
-        return part
+                return record_part(conn, upload_id, part, file)
+
+        return stage_part(self._path, upload_id, part_number, body, size, checksums, record)
 
     def complete(
         self,

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
@@ -208,6 +208,31 @@ def write_part_file(path: str, body: Readable | BinaryIO, size: int | None) -> t
         unlink_quietly(path)
         raise
     return written, md5.hexdigest()
+
+
+def stage_part(
+    path: Callable[[str], str],
+    upload_id: str,
+    part_number: int,
+    body: Readable | BinaryIO,
+    size: int | None,
+    checksums: Mapping[str, str] | None,
+    record: Callable[[PartInfo, str], str | None],
+) -> PartInfo:
+    """Stream a part into a file of its own, then ``record(part, file)`` it (in a
+    transaction that re-checks the upload). If recording fails the new file goes;
+    the file of a part it replaced goes after it is recorded."""
+    file = part_file_name(upload_id, part_number)
+    written, etag = write_part_file(path(file), body, size)
+    part = PartInfo(part_number, etag, written, now(), dict(checksums or {}))
+    try:
+        replaced = record(part, file)
+    except BaseException:
+        unlink_quietly(path(file))
+        raise
+    if replaced is not None:
+        unlink_quietly(path(replaced))
+    return part
 
 
 def select_parts(
@@ -538,19 +563,13 @@ class StagedMultipart:
         self._store.head_bucket(bucket)
         with self._transaction() as conn:
             find_upload(conn, bucket, bucket, key, upload_id)
-        file = part_file_name(upload_id, part_number)
-        written, etag = write_part_file(self._path(file), body, size)
-        part = PartInfo(part_number, etag, written, now(), dict(checksums or {}))
-        try:
+
+        def record(part: PartInfo, file: str) -> str | None:
             with self._transaction("IMMEDIATE") as conn:
                 find_upload(conn, bucket, bucket, key, upload_id)  # aborted meanwhile?
-                replaced = record_part(conn, upload_id, part, file)
-        except BaseException:
-            unlink_quietly(self._path(file))
-            raise
-        if replaced is not None:
-            unlink_quietly(self._path(replaced))
-        return part
+                return record_part(conn, upload_id, part, file)
+
+        return stage_part(self._path, upload_id, part_number, body, size, checksums, record)
 
     def complete(
         self,
