@@ -7,7 +7,6 @@ key itself, and the dispatch table in ``operations`` picks the handler.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -29,8 +28,6 @@ from .protocol.store_errors import to_s3_error
 from .protocol.xml import render_error
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
-
-log = logging.getLogger("boxdrive_wsgi")
 
 
 class AnyPathConverter(BaseConverter):
@@ -153,7 +150,6 @@ def make_blueprint(
     @blueprint.errorhandler(Exception)
     def _internal(error: Exception) -> Response:
         current_app.logger.exception("unhandled error in %s %s", request.method, request.path)
-        log.debug("internal error", exc_info=error)
         return error_response(S3Error("InternalError", resource=_resource()))
 
     return blueprint

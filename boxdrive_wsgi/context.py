@@ -60,10 +60,6 @@ class S3Request:
         return self.request.args
 
     @property
-    def headers(self) -> dict[str, str]:
-        return dict(self.request.headers.items())
-
-    @property
     def resource(self) -> str:
         path = "/"
         if self.bucket:
