@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,6 +150,17 @@ class Client:
         return resp
 
 
+def stop_server(proc: subprocess.Popen[bytes], workdir: Path, *, keep: bool) -> None:
+    """Stop the server and, unless asked to keep it, remove its temp dir."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def mb(kb: int) -> float:
     return kb / 1024
 
@@ -230,15 +242,7 @@ def main() -> int:
         sampler.stop()
         end_rss, end_hwm = sampler.read()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if not args.keep:
-            import shutil
-
-            shutil.rmtree(workdir, ignore_errors=True)
+        stop_server(proc, workdir, keep=args.keep)
 
     peak_kb = max(sampler.peak_rss_kb, end_rss)
     growth = mb(peak_kb - base_rss)

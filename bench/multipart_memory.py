@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory import RssSampler, free_port, mb, wait_for_port
+from memory import RssSampler, free_port, mb, stop_server, wait_for_port
 
 MIB = 1024 * 1024
 REGION = "us-east-1"
@@ -128,13 +127,7 @@ def main() -> int:
             for block in iter(lambda: fh.read(MIB), b""):
                 got.update(block)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        stop_server(proc, workdir, keep=args.keep)
 
     peak_kb = max(sampler.peak_rss_kb, end_rss)
     growth = mb(peak_kb - base_rss)
