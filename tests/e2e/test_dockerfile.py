@@ -81,7 +81,9 @@ def test_cmd_and_healthcheck(tmp_path: Path) -> None:
 def test_image_installs_every_runtime_extra() -> None:
     """The S3 and GitLab stores, metrics and OpenTelemetry work in the image: its pip install
     names every extra pyproject.toml declares except the test tools."""
-    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    extras = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    )
     installs = [args for name, args in instructions() if name == "RUN" and "pip install" in args]
     assert len(installs) == 1
     match = re.search(r"""["']?\.\[([a-z0-9,_-]+)\]["']?""", installs[0])

@@ -130,7 +130,9 @@ def test_gitlab_is_an_extra_like_s3() -> None:
     assert "python-gitlab" in {distribution_name(d) for d in extras["gitlab"]}
     assert "boto3" in {distribution_name(d) for d in extras["s3"]}
     (test_self,) = [d for d in extras["test"] if d.startswith("boxdrive-wsgi[")]
-    assert {"s3", "gitlab", "otel", "metrics"} <= set(test_self[len("boxdrive-wsgi[") : -1].split(","))
+    assert {"s3", "gitlab", "otel", "metrics"} <= set(
+        test_self[len("boxdrive-wsgi[") : -1].split(",")
+    )
 
 
 def test_checkout_gunicorn_conf_is_the_package_settings() -> None:
