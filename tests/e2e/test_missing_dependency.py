@@ -1,13 +1,11 @@
 """A store whose package is not installed stops the server at start-up with one line naming
 the extra, under every server; never a server that starts, says healthy and answers 500.
 
-The missing package is simulated: a ``sitecustomize`` on the server's PYTHONPATH installs an
-import blocker for it before anything else runs.
+The missing package is simulated with an import blocker (tests/import_blocker.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,22 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from ..import_blocker import without_modules
 from .deploy import ROOT
 from .servers import free_port, server_env
-
-BLOCKER = """\
-import sys
-
-
-class Blocker:
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in {blocked!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, Blocker())
-"""
 
 STORES = {
     "s3": ({"BOXDRIVE_STORE": "s3"}, "boto3"),
@@ -63,9 +48,7 @@ def server_argv(server: str, port: int) -> list[str]:
 @pytest.mark.parametrize("store", sorted(STORES))
 def test_server_stops_with_one_line(server: str, store: str, tmp_path: Path) -> None:
     settings, module = STORES[store]
-    (tmp_path / "sitecustomize.py").write_text(BLOCKER.format(blocked={module}))
-    env = server_env(tmp_path / "data", extra=settings)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    env = without_modules(server_env(tmp_path / "data", extra=settings), tmp_path, [module])
     done = subprocess.run(
         server_argv(server, free_port()),
         env=env,

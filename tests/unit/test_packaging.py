@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import importlib.util
+import os
 import re
 import runpy
+import subprocess
 import sys
 import tomllib
 import types
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import boxdrive_wsgi
+
+from ..import_blocker import without_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "boxdrive_wsgi"
@@ -148,3 +152,27 @@ def test_checkout_gunicorn_conf_is_the_package_settings() -> None:
     }
     assert {"bind", "workers", "threads", "timeout", "child_exit"} <= set(settings)
     assert {name: checkout.get(name) for name in settings} == settings
+
+
+#: What the runtime extras install (and their big dependencies): the base install has none.
+EXTRA_MODULES = ("gitlab", "requests", "boto3", "botocore", "prometheus_client", "opentelemetry")
+
+
+def test_base_install_serves_without_any_extra(tmp_path: Path) -> None:
+    """Without the extras' packages (python-gitlab is one now), the package imports, the
+    command runs and the default filesystem store serves S3."""
+    code = (
+        "import boxdrive_wsgi, flask\n"
+        "from boxdrive_wsgi.cli import main\n"
+        "client = boxdrive_wsgi.app.test_client()\n"
+        "client.put('/bkt').close(); client.put('/bkt/k', data=b'abc').close()\n"
+        "print(client.get('/-/health/ready').status_code, client.get('/bkt/k').data.decode())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOXDRIVE_", "OTEL_"))}
+    env.update(BOXDRIVE_DATA_DIR=str(tmp_path / "data"), BOXDRIVE_ANONYMOUS="1")
+    env = without_modules(env, tmp_path / "blocker", EXTRA_MODULES)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["200", "abc"]
