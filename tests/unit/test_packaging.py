@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import boxdrive_wsgi
 
 from ..import_blocker import without_modules
@@ -37,6 +39,7 @@ def distribution_name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", name.group(0)).lower()
 
 
+@pytest.mark.filterwarnings("ignore:Support for `\\[tool.setuptools\\]`")  # setuptools < 68
 def test_version_has_one_source() -> None:
     """pyproject takes the version from boxdrive_wsgi.__version__ (setuptools' attr)."""
     from setuptools.config.pyprojecttoml import read_configuration
