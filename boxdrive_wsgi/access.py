@@ -121,7 +121,14 @@ class AccessControl:
 #: Operations on a bucket its ACL may grant to others: operation -> permission.
 BUCKET_PERMISSIONS: Mapping[str, str] = {
     **dict.fromkeys(
-        ("ListObjects", "ListObjectVersions", "ListMultipartUploads", "HeadBucket"), acl.READ
+        (
+            "ListObjects",
+            "ListObjectsV2",
+            "ListObjectVersions",
+            "ListMultipartUploads",
+            "HeadBucket",
+        ),
+        acl.READ,
     ),
     **dict.fromkeys(
         (

@@ -34,10 +34,14 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
     import waitress
 
     from .application import create_app
+    from .stores.factory import MissingDependency
 
     if data_dir is not None:
         os.environ["BOXDRIVE_DATA_DIR"] = data_dir
-    app = create_app()
+    try:
+        app = create_app()
+    except MissingDependency as error:  # one line, no traceback: the fix is in the message
+        raise click.ClickException(str(error)) from error
     click.echo(f"boxdrive-wsgi: serving S3 on http://{host}:{port}/", err=True)
     waitress.serve(
         app,

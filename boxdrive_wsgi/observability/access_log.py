@@ -1,6 +1,10 @@
 """One structured line per S3 request, written when the response is finished
 (after a streamed body has gone out), in text or JSON.
 
+Each message is the whole line, its time included (RFC 3339, UTC): a JSON line is
+one JSON object with a ``time`` field that any parser accepts, whatever handler
+prints it (ours prints the message alone).
+
 Never logs query strings, headers or bodies: presigned URLs carry credentials
 and signatures in the query, and Authorization headers carry signatures.
 """
@@ -12,6 +16,7 @@ import logging
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 LOGGER_NAME = "boxdrive_wsgi.access"
 log = logging.getLogger(LOGGER_NAME)
@@ -30,17 +35,24 @@ class AccessRecord:
     user: str | None
     remote: str | None
 
-    def text(self) -> str:
+    def text(self, at: str) -> str:
         fields = asdict(self)
-        return " ".join(f"{k}={'-' if v is None else v}" for k, v in fields.items())
+        return " ".join([at, *(f"{k}={'-' if v is None else v}" for k, v in fields.items())])
 
-    def json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+    def json(self, at: str) -> str:
+        return json.dumps({"time": at, **asdict(self)}, separators=(",", ":"))
+
+
+def rfc3339_utc(seconds: float) -> str:
+    """``2026-12-02T07:26:03.123Z``: RFC 3339 in UTC, to the millisecond."""
+    moment = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return moment.replace("+00:00", "Z")
 
 
 def emit(record: AccessRecord, fmt: str) -> None:
     if log.isEnabledFor(logging.INFO):
-        log.info(record.json() if fmt == "json" else record.text())
+        at = rfc3339_utc(time.time())
+        log.info(record.json(at) if fmt == "json" else record.text(at))
 
 
 def elapsed_ms(started: float) -> float:
@@ -56,7 +68,7 @@ def configure(enabled: bool) -> None:
         log.setLevel(logging.INFO)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    handler.setFormatter(logging.Formatter("%(message)s"))  # the time is in the message
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

@@ -6,7 +6,7 @@ Two sinks, each optional:
 - Prometheus text at ``/-/metrics`` (``BOXDRIVE_METRICS=1``) through ``prometheus_client``.
   Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory, before the
   master starts): every worker writes its values there and a scrape of any worker
-  answers the sum over all (``gunicorn.conf.py`` marks dead workers).
+  answers the sum over all (``boxdrive_wsgi/gunicorn_conf.py`` marks dead workers).
 - The OpenTelemetry metrics API, when the ``OTEL_*`` variables ask for metrics
   (``OTEL_METRICS_EXPORTER``, or an OTLP endpoint): exported over OTLP/HTTP.
 

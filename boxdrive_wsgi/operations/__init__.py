@@ -3,7 +3,10 @@
 ``target`` is ``service``, ``bucket`` or ``object``. The sub-resource is the
 first query parameter that names one (``?location``, ``?versions``, ...).
 A known sub-resource with no entry answers 501 NotImplemented, as S3 does for
-features a deployment lacks; an unknown method answers 405.
+features a deployment lacks; an unknown method answers 405. VARIANTS name the
+operations a query parameter or header selects within one entry (ListObjectsV2 by
+``list-type=2``, CopyObject by ``x-amz-copy-source``), so spans, logs, metrics and
+the authorize hook see the operation S3 would name.
 """
 
 from __future__ import annotations
@@ -106,16 +109,26 @@ TABLE.update(
     }
 )
 
-Selector = Callable[[HeaderMap], bool]
+#: Given the query and the headers: does the request name this variant?
+Selector = Callable[[Mapping[str, str], HeaderMap], bool]
 
-#: Operations a request header selects instead of the table's entry for the same
-#: (method, target, sub-resource): the first whose selector holds wins.
+#: Operations a query parameter or request header selects instead of the table's entry
+#: for the same (method, target, sub-resource): the first whose selector holds wins.
 VARIANTS: dict[tuple[str, str, str | None], list[tuple[Selector, Operation]]] = {
+    ("GET", "bucket", None): [
+        (
+            lambda q, h: q.get("list-type") == "2",
+            Operation("ListObjectsV2", listing.list_objects_v2),
+        ),
+    ],
     ("PUT", "object", None): [
-        (lambda h: "x-amz-copy-source" in h, Operation("CopyObject", copy.copy_object)),
+        (lambda q, h: "x-amz-copy-source" in h, Operation("CopyObject", copy.copy_object)),
     ],
     ("POST", "bucket", None): [
-        (post_object.is_form, Operation("PostObject", post_object.post_object, True)),
+        (
+            lambda q, h: post_object.is_form(h),
+            Operation("PostObject", post_object.post_object, True),
+        ),
     ],
 }
 
@@ -134,12 +147,12 @@ def resolve(
     query: Mapping[str, str],
     headers: HeaderMap | None = None,
 ) -> Operation:
-    """The operation for a request; ``headers`` (case-insensitive, e.g. Werkzeug's)
-    select VARIANTS such as CopyObject."""
+    """The operation for a request; ``query`` and ``headers`` (case-insensitive, e.g.
+    Werkzeug's) select VARIANTS such as ListObjectsV2 and CopyObject."""
     target = "service" if bucket is None else "bucket" if key is None else "object"
     subresource = next((name for name in query if name in SUBRESOURCES), None)
     for selects, variant in VARIANTS.get((method, target, subresource), ()):
-        if headers is not None and selects(headers):
+        if selects(query, headers if headers is not None else {}):
             return variant
     operation = TABLE.get((method, target, subresource))
     if operation is not None:

@@ -21,8 +21,7 @@ MAX_KEYS = 1000
 
 
 def list_objects(s3: S3Request) -> Response:
-    if s3.query.get("list-type") == "2":
-        return _list_v2(s3)
+    """ListObjects v1 (``list-type=2`` is ListObjectsV2: operations.VARIANTS routes it)."""
     if "list-type" in s3.query:
         raise S3Error("InvalidArgument", "Invalid list-type", extra=_argument(s3, "list-type"))
     return _list_v1(s3)
@@ -53,7 +52,7 @@ def _list_v1(s3: S3Request) -> Response:
     return xml_response("ListBucketResult", children)
 
 
-def _list_v2(s3: S3Request) -> Response:
+def list_objects_v2(s3: S3Request) -> Response:
     q = s3.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     start_after = q.get("start-after", "")

@@ -1,8 +1,14 @@
-"""Pick the store named by settings: filesystem, memory, or module:callable."""
+"""Pick the store named by settings: filesystem, memory, gitlab, s3 or module:callable.
+
+A store whose packages are not installed fails here, when the app is built, with one
+line naming the extra to install: never a server that starts, reports healthy and
+answers 500 to every request.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .base import ObjectStore
@@ -10,9 +16,35 @@ from .base import ObjectStore
 if TYPE_CHECKING:  # settings live above stores; stores never import the web layer
     from ..settings import Settings
 
+#: The third-party modules a store kind imports, and the extra (pyproject) that installs them.
+STORE_EXTRAS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "s3": ("s3", ("boto3", "botocore")),
+    "gitlab": ("gitlab", ("gitlab", "requests")),
+}
+
+
+class MissingDependency(ImportError):
+    """A configured store needs a package that is not installed (an ImportError, so
+    servers that load the app report it as a failed import and stop)."""
+
+
+def require_store_packages(kind: str) -> None:
+    """Import what store ``kind`` needs, or raise MissingDependency in one line."""
+    extra, modules = STORE_EXTRAS.get(kind, ("", ()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise MissingDependency(
+                f"BOXDRIVE_STORE={kind} needs the Python module {module!r}, which cannot be"
+                f" imported ({error}): pip install 'boxdrive-wsgi[{extra}]'",
+                name=module,
+            ) from error
+
 
 def store_from_settings(settings: Settings) -> ObjectStore:
     kind = settings.store
+    require_store_packages(kind)
     if kind == "memory":
         from .memory import MemoryStore
 

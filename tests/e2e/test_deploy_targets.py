@@ -9,7 +9,9 @@ nginx and uwsgi missing: skipped outside CI, failures in CI (``CI`` set).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import ssl
 import subprocess
 import threading
 import uuid
@@ -88,6 +90,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]
         extra_env={
             "BOXDRIVE_TRUSTED_PROXIES": "127.0.0.1,::1",
             "BOXDRIVE_X_ACCEL_REDIRECT": ACCEL_PREFIX,
+            "BOXDRIVE_METRICS": "1",  # test_metrics_only_from_this_host
         },
     )
     try:
@@ -398,3 +401,42 @@ def test_x_accel_while_overwritten(nginx_plain: Nginx, proxied: RunningServer) -
     assert errors == []
     s3.delete_object(Bucket=bucket, Key="k")
     s3.delete_bucket(Bucket=bucket)
+
+
+#: Another loopback address than the 127.0.0.1 the shipped configs allow: a client elsewhere.
+OUTSIDE = "127.0.0.2"
+
+
+def status_from(source: str, port: int, path: str, cert: Path | None) -> int:
+    """The status nginx answers ``GET path`` from the address ``source``."""
+    conn: http.client.HTTPConnection
+    if cert is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    else:
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=10, source_address=(source, 0), context=context
+        )
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("front", ["nginx_plain", "nginx_tls"])
+def test_metrics_only_from_this_host(front: str, request: pytest.FixtureRequest) -> None:
+    """The shipped nginx configs serve /-/metrics (no credentials) to this host only, in
+    every spelling nginx normalises to it; the health checks stay open."""
+    if front == "nginx_tls":
+        nginx, cert, _ = request.getfixturevalue(front)
+    else:
+        nginx, cert = request.getfixturevalue(front), None
+    assert status_from("127.0.0.1", nginx.port, "/-/metrics", cert) == 200
+    for path in ("/-/metrics", "/-/metrics?x=1", "/-/%6Detrics", "/-//metrics", "/-/./metrics"):
+        assert status_from(OUTSIDE, nginx.port, path, cert) == 403, path
+    assert status_from(OUTSIDE, nginx.port, "/-/health/live", cert) == 200
+    assert status_from(OUTSIDE, nginx.port, "/-/health/ready", cert) == 200

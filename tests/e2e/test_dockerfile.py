@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ def test_copied_sources_exist() -> None:
 def test_cmd_and_healthcheck(tmp_path: Path) -> None:
     found = dict(instructions())
     cmd = json.loads(found["CMD"])
-    assert cmd[:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
+    # The settings shipped in the package: nothing from the source tree beyond the install.
+    assert cmd[:3] == ["gunicorn", "-c", "python:boxdrive_wsgi.gunicorn_conf"]
     image_env = dockerfile_env()
     port = free_port()
     bind_host, _, image_port = image_env["GUNICORN_BIND"].rpartition(":")
@@ -74,6 +76,19 @@ def test_cmd_and_healthcheck(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert "Booting worker" in server.log()
+
+
+def test_image_installs_every_runtime_extra() -> None:
+    """The S3 and GitLab stores, metrics and OpenTelemetry work in the image: its pip install
+    names every extra pyproject.toml declares except the test tools."""
+    extras = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    )
+    installs = [args for name, args in instructions() if name == "RUN" and "pip install" in args]
+    assert len(installs) == 1
+    match = re.search(r"""["']?\.\[([a-z0-9,_-]+)\]["']?""", installs[0])
+    assert match, installs[0]
+    assert set(match.group(1).split(",")) == extras - {"test"}
 
 
 def test_hadolint() -> None:

@@ -88,7 +88,7 @@ def test_boto3_session_spans(tmp_path: Path, serve: Any, monkeypatch: pytest.Mon
         "S3 CreateBucket",
         "S3 PutObject",
         "S3 GetObject",
-        "S3 ListObjects",  # v1 and v2 are one operation here
+        "S3 ListObjectsV2",
         "S3 GetObject",
     ]
     put = server[1].attributes or {}

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from boxdrive_wsgi import create_app
+from boxdrive_wsgi import create_app, make_blueprint
 from boxdrive_wsgi.observability import metrics as metrics_module
 from boxdrive_wsgi.observability import tracing
+from boxdrive_wsgi.observability.access_log import LOGGER_NAME
 from boxdrive_wsgi.observability.metrics import Metrics
 from boxdrive_wsgi.observability.telemetry import Telemetry
 from boxdrive_wsgi.stores import MemoryStore
@@ -207,3 +210,36 @@ def test_proxy_forwards_the_whole_interface(store: MemoryStore) -> None:
     upload = proxy.create_multipart_upload("b", "m")
     assert proxy.list_parts("b", "m", upload, part_number_marker=0, max_parts=10).parts == []
     assert [b.name for b in proxy.list_buckets()] == ["b"]
+
+
+def test_list_objects_v2_is_its_own_operation(
+    store: MemoryStore, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ListObjectsV2 (``list-type=2``) is named as S3 names it in the span, the metrics
+    label, the access log and the authorize hook; v1 keeps ListObjects."""
+    seen: list[str] = []
+
+    def authorize(s3: Any) -> bool:
+        seen.append(s3.operation)
+        return True
+
+    app = Flask("site")
+    app.register_blueprint(make_blueprint(store, authorize=authorize, anonymous=True))
+    client = create_app(store, anonymous=True, access_log="json", metrics=True).test_client()
+    with caplog.at_level("INFO", logger=LOGGER_NAME):
+        client.get("/b?list-type=2").close()
+        client.get("/b").close()
+    assert [json.loads(r.getMessage())["operation"] for r in caplog.records] == [
+        "ListObjectsV2",
+        "ListObjects",
+    ]
+    assert [s.name for s in spans.get_finished_spans() if s.name.startswith("S3 ")] == [
+        "S3 ListObjectsV2",
+        "S3 ListObjects",
+    ]
+    text = client.get("/-/metrics").get_data(as_text=True)
+    requests = "boxdrive_s3_requests_total"
+    assert _sample(text, requests, operation="ListObjectsV2", status="200") == 1
+    assert _sample(text, requests, operation="ListObjects", status="200") == 1
+    app.test_client().get("/b?list-type=2").close()
+    assert seen == ["ListObjectsV2"]
