@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
@@ -147,8 +148,16 @@ def _md5(body: bytes) -> str:
     return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
-def call_for(operation: str, p: Prepared, user: User | None, *, host: str) -> Call:
-    """A valid request for ``operation`` on the prepared bucket, as ``user``."""
+def call_for(
+    operation: str,
+    p: Prepared,
+    user: User | None,
+    *,
+    host: str,
+    extra_headers: Mapping[str, str] | None = None,
+) -> Call:
+    """A valid request for ``operation`` on the prepared bucket, as ``user`` (with
+    ``extra_headers``, signed too)."""
     b = p.bucket
     upload = {"uploadId": p.upload_id}
     complete = (
@@ -206,6 +215,7 @@ def call_for(operation: str, p: Prepared, user: User | None, *, host: str) -> Ca
         "PostObject": post_object_call(b, user),
     }
     call = calls[operation]
+    call.headers.update(extra_headers or {})
     if user is not None and operation not in ("PostObject", "PreflightCors"):
         call.headers = sign(call, user, host)
     return call
