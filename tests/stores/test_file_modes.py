@@ -69,15 +69,24 @@ def test_filesystem_store_files_are_private(tmp_path: Path) -> None:
     store.close()
 
 
+class _NoLinks:
+    """``os`` as filesystem_copy sees it, on a filesystem without hard links."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    def link(self, source: str, target: str) -> None:
+        raise OSError("no hard links on this filesystem")
+
+
 def test_filesystem_copy_without_hard_links_is_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_links(source: str, target: str) -> None:
-        raise OSError("no hard links on this filesystem")
-
-    monkeypatch.setattr(filesystem_copy.os, "link", no_links)
+    monkeypatch.setattr(filesystem_copy, "os", _NoLinks())
     store = FilesystemStore(tmp_path / "data")
     exercise(store)
+    contents = [p for p in (tmp_path / "data" / "objects").rglob("*") if p.is_file()]
+    assert len(contents) == 3 and all(p.stat().st_nlink == 1 for p in contents)  # copied
     assert loose(tmp_path / "data") == []
     store.close()
 

@@ -123,10 +123,9 @@ def test_list_multipart_uploads_names_each_initiator(store_kind: str, tmp_path: 
         assert response.status_code == 200, response.data
     response = send(client, signed(Call("GET", "/shared", {"uploads": ""}), ALICE))
     assert response.status_code == 200, response.data
-    people = {}
+    people: dict[str, list[tuple[str | None, str | None]]] = {}
     for upload in ET.fromstring(response.data).iter(f"{NS}Upload"):
-        key = upload.findtext(f"{NS}Key")
-        people[key] = [
+        people[upload.findtext(f"{NS}Key") or ""] = [
             (upload.findtext(f"{NS}{role}/{NS}ID"), upload.findtext(f"{NS}{role}/{NS}DisplayName"))
             for role in ("Initiator", "Owner")
         ]
