@@ -1,10 +1,12 @@
 """Who may do what: authenticate a request (SigV4 or a site's hook) and authorize
 the operation (a site's hook, else bucket owners and the grants of S3 ACLs).
 
-An unsigned request acts as ANONYMOUS: it is served only where an ACL grants
-AllUsers the permission, or everywhere if the operator turned anonymous access
-on. The pure parts live in ``auth/`` and ``protocol/acl``; this module reads the
-Flask request and wires them together.
+An unsigned request acts as ANONYMOUS, one principal under the same rules as any
+user: it is served where an ACL grants AllUsers the permission; with anonymous mode
+on it may also list and create buckets, and owns those it creates. A bucket with no
+recorded owner is the operator's (an admin identity). The pure parts live in
+``auth/`` and ``protocol/acl``; this module reads the Flask request and wires them
+together.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from flask import Request
 from .auth import sigv2, sigv4
 from .auth.chunked import ChunkSigner
 from .auth.credentials import Credentials
-from .auth.identity import ANONYMOUS, Identity
+from .auth.identity import ANONYMOUS, Identity, acts_as_owner
 from .context import S3Request
 from .protocol import acl
 from .protocol.errors import S3Error
@@ -102,19 +104,21 @@ class AccessControl:
                 if not decision:
                     raise S3Error("AccessDenied")
                 return
-        anonymous = s3.identity == ANONYMOUS
-        if anonymous and self.anonymous:
-            return  # the operator opened the server to unauthenticated requests
+        identity = s3.identity
         if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
-            if anonymous:  # S3: no listing or creating buckets without credentials
+            if identity.id == ANONYMOUS.id and not self.anonymous:
+                # S3: no listing or creating buckets without credentials
                 raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
             return
         owner = s3.store.head_bucket(s3.bucket).owner
-        if self.anonymous and owner == ANONYMOUS.id:
-            return  # made without credentials on an open server: open to every caller
-        if owner is None or owner == s3.identity.id:
-            return  # the bucket owner may do anything in its bucket
-        if not _granted(s3, owner, operation):
+        mode = self.anonymous
+        # Signing never gives less than not signing: what ANONYMOUS owns (anonymous mode)
+        # every caller may use, and grants to AllUsers hold for signed callers too.
+        if acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
+            ANONYMOUS, owner, anonymous_mode=mode
+        ):
+            return
+        if owner is None or not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
 
 
@@ -164,7 +168,7 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     from .operations.acl import bucket_policy, object_policy  # operations sit above access
 
     bucket = s3.bucket_name
-    user_id = None if s3.identity == ANONYMOUS else s3.identity.id
+    user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id
     authenticated = user_id is not None
 
     def bucket_allows(permission: str) -> bool:

@@ -102,6 +102,8 @@ def make_blueprint(
         )
         if not operation.self_authenticating:
             access.authorize(s3)
+            if bucket is not None and operation.name != "CreateBucket":
+                s3.check_expected_owner(bucket)
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

@@ -45,8 +45,15 @@ def user() -> None:
     help="Secret key (default: generated and printed once). Prefer the generated one: "
     "a secret on the command line ends up in shell history.",
 )
+@click.option(
+    "--admin",
+    is_flag=True,
+    help="The operator: also owns the buckets without a recorded owner (README: Access).",
+)
 @users_file_option
-def add(name: str, access_key: str | None, secret_key: str | None, users_file: Path) -> None:
+def add(
+    name: str, access_key: str | None, secret_key: str | None, admin: bool, users_file: Path
+) -> None:
     """Add user NAME with a new key pair."""
     users = _load(users_file)
     if any(u.name == name for u in users):
@@ -56,11 +63,12 @@ def add(name: str, access_key: str | None, secret_key: str | None, users_file: P
         name=name,
         access_key=access_key or generated.access_key,
         secret_key=secret_key or generated.secret_key,
+        admin=admin,
     )
     if any(u.access_key == new.access_key for u in users):
         raise click.ClickException(f"access key {new.access_key} is already in use")
     write_users_file(users_file, [*users, new])
-    click.echo(f"added user {name} to {users_file}")
+    click.echo(f"added {'admin' if admin else 'user'} {name} to {users_file}")
     click.echo(f"  access key: {new.access_key}")
     if secret_key is None:
         click.echo(f"  secret key: {new.secret_key}")
@@ -77,7 +85,7 @@ def list_users(users_file: Path) -> None:
         return
     width = max(len(u.name) for u in users)
     for u in users:
-        click.echo(f"{u.name:<{width}}  {u.access_key}")
+        click.echo(f"{u.name:<{width}}  {u.access_key}{'  admin' if u.admin else ''}")
 
 
 @user.command("remove")

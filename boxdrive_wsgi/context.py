@@ -17,6 +17,11 @@ from .protocol.xml import Children, render
 from .settings import Settings
 from .stores.base import ObjectStore
 
+#: The bucket owner a client expects (S3's ExpectedBucketOwner); a mismatch is refused.
+EXPECTED_OWNER = "x-amz-expected-bucket-owner"
+#: The same for the source bucket of a copy (ExpectedSourceBucketOwner).
+EXPECTED_SOURCE_OWNER = "x-amz-source-expected-bucket-owner"
+
 
 @dataclass
 class S3Request:
@@ -54,6 +59,19 @@ class S3Request:
                 identity=identity or self.identity,
             )
         )
+
+    def check_expected_owner(self, bucket: str, header: str = EXPECTED_OWNER) -> None:
+        """AccessDenied if the request names an expected owner of ``bucket`` (in
+        ``header``) and the bucket's recorded owner is another, or none is recorded."""
+        expected = self.request.headers.get(header)
+        if expected is not None and self.store.head_bucket(bucket).owner != expected.strip():
+            raise S3Error("AccessDenied")
+
+    def check_copy_source(self, bucket: str, key: str) -> None:
+        """May this request read the source of a copy? It is a GetObject on it (the
+        same policy decides), and its bucket must be the owner the client expects."""
+        self.check_access("GetObject", bucket, key)
+        self.check_expected_owner(bucket, EXPECTED_SOURCE_OWNER)
 
     @property
     def query(self) -> MultiDict[str, str]:

@@ -25,7 +25,7 @@ class Settings:
     data_dir: str = "./data"
     #: the first user's key pair.
     access_key: str | None = None
-    secret_key: str | None = None
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
     #: JSON list of users (name, access_key, secret_key, optional id/display_name/email).
     users_file: str | None = None
     #: serve requests without credentials.

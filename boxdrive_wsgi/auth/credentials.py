@@ -14,16 +14,18 @@ import secrets
 import string
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .identity import Identity
+from .identity import ANONYMOUS, Identity
 
 if TYPE_CHECKING:  # settings sit above auth; auth stays free of the web layer
     from ..settings import Settings
 
 GENERATED_FILE = "credentials.json"
+#: A directory this module creates (the data dir, the users file's) is the owner's alone.
+PRIVATE_DIR_MODE = 0o700
 _ACCESS_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -35,6 +37,9 @@ class User:
     id: str = ""
     display_name: str = ""
     email: str = ""
+    #: the operator (see Identity.admin): BOXDRIVE_ACCESS_KEY's user, the generated one,
+    #: and users-file entries with ``"admin": true``.
+    admin: bool = False
 
     @property
     def identity(self) -> Identity:
@@ -43,10 +48,15 @@ class User:
             id=self.id or named.id,
             display_name=self.display_name or self.name,
             access_key=self.access_key,
+            admin=self.admin,
         )
 
     def __repr__(self) -> str:  # never print a secret by accident
-        return f"User(name={self.name!r}, access_key={self.access_key!r})"
+        admin = ", admin=True" if self.admin else ""
+        return f"User(name={self.name!r}, access_key={self.access_key!r}{admin})"
+
+
+_TEXT_FIELDS = frozenset(f.name for f in fields(User)) - {"admin"}
 
 
 class Credentials:
@@ -90,17 +100,26 @@ def read_users_file(path: str | os.PathLike[str]) -> list[User]:
         for required in ("name", "access_key", "secret_key"):
             if not isinstance(entry[required], str) or not entry[required].strip():
                 raise ValueError(f"{path}: {required} must be a non-empty string")
-        known = {k: str(v) for k, v in entry.items() if k in User.__dataclass_fields__}
-        users.append(User(**known))
+        users.append(_user_from_entry(path, entry))
     return users
+
+
+def _user_from_entry(path: str | os.PathLike[str], entry: dict[str, object]) -> User:
+    admin = entry.get("admin", False)
+    if not isinstance(admin, bool):
+        raise ValueError(f"{path}: admin must be true or false")
+    known = {k: str(v) for k, v in entry.items() if k in _TEXT_FIELDS}
+    if known.get("id") == ANONYMOUS.id:  # would own what unsigned requests create
+        raise ValueError(f"{path}: the id {ANONYMOUS.id!r} is reserved")
+    return User(**known, admin=admin)
 
 
 def write_users_file(path: str | os.PathLike[str], users: Iterable[User]) -> None:
     """Write atomically with mode 0600: the file holds secrets."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    data = json.dumps([asdict(u) for u in users], indent=2).encode()
+    data = json.dumps([_entry(u) for u in users], indent=2).encode()
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
@@ -108,6 +127,13 @@ def write_users_file(path: str | os.PathLike[str], users: Iterable[User]) -> Non
     finally:
         os.close(fd)
     os.replace(temporary, target)
+
+
+def _entry(user: User) -> dict[str, object]:
+    entry: dict[str, object] = asdict(user)
+    if not user.admin:
+        del entry["admin"]  # files stay as they were for plain users
+    return entry
 
 
 def generated_credentials(data_dir: str | os.PathLike[str]) -> tuple[User, bool]:
@@ -118,7 +144,7 @@ def generated_credentials(data_dir: str | os.PathLike[str]) -> tuple[User, bool]
     """
     target = Path(data_dir) / GENERATED_FILE
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         candidate = target.with_name(f".{GENERATED_FILE}.{secrets.token_hex(4)}.tmp")
         write_users_file(candidate, [generate_user()])
         try:
@@ -158,10 +184,15 @@ def credentials_from_settings(settings: Settings) -> Credentials:
         raise ValueError("set both BOXDRIVE_ACCESS_KEY and BOXDRIVE_SECRET_KEY, or neither")
     if settings.access_key and settings.secret_key:
         users.append(
-            User(name="admin", access_key=settings.access_key, secret_key=settings.secret_key)
+            User(
+                name="admin",
+                access_key=settings.access_key,
+                secret_key=settings.secret_key,
+                admin=True,
+            )
         )
     if not users and not settings.anonymous:
         user, created = generated_credentials(settings.data_dir)
         announce(user, Path(settings.data_dir) / GENERATED_FILE, created)
-        users.append(user)
+        users.append(replace(user, admin=True))
     return Credentials(users)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..auth.identity import ANONYMOUS
+from ..auth.identity import acts_as_owner
 from ..body import read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
@@ -69,9 +69,7 @@ def _bucket_token(token: str | None) -> str:
 
 
 def _visible(s3: S3Request, owner: str | None) -> bool:
-    if s3.identity == ANONYMOUS and s3.settings.anonymous:
-        return True  # the operator opened the server to unauthenticated requests
-    return owner is None or owner == s3.identity.id
+    return acts_as_owner(s3.identity, owner, anonymous_mode=s3.settings.anonymous)
 
 
 def create_bucket(s3: S3Request) -> Response:

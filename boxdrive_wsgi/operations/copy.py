@@ -50,8 +50,7 @@ def copy_object(s3: S3Request) -> Response:
     # Onto itself only with a change: new metadata or (as in S3) a storage class.
     if (source.bucket, source.key) == (bucket, key) and metadata != "REPLACE" and not storage_class:
         raise S3Error("InvalidRequest", SELF_COPY)
-    # Reading the source is a GetObject on it: the same policy decides.
-    s3.check_access("GetObject", source.bucket, source.key)
+    s3.check_copy_source(source.bucket, source.key)
     if_match, if_none_match = write_conditions(headers)
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
     new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None

@@ -98,8 +98,7 @@ def upload_part(s3: S3Request) -> Response:
 def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     headers = s3.request.headers
     source = parse_copy_source(headers["x-amz-copy-source"])
-    # Reading the source is a GetObject on it: the same policy decides.
-    s3.check_access("GetObject", source.bucket, source.key)
+    s3.check_copy_source(source.bucket, source.key)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
     s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
@@ -228,7 +227,7 @@ def list_multipart_uploads(s3: S3Request) -> Response:
         upload_id_marker=upload_id_marker,
         max_uploads=max_uploads,
     )
-    person = _person(s3)
+    bucket_owner = s3.store.head_bucket(s3.bucket_name).owner
     children: list[tuple[str, xml.Value]] = [
         ("Bucket", s3.bucket_name),
         ("KeyMarker", encode(key_marker)),
@@ -244,7 +243,7 @@ def list_multipart_uploads(s3: S3Request) -> Response:
         ("MaxUploads", max_uploads),
         ("IsTruncated", page.is_truncated),
     ]
-    children += [("Upload", _upload(u, encode, person)) for u in page.uploads]
+    children += [("Upload", _upload(s3, u, encode, bucket_owner)) for u in page.uploads]
     children += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
     if "encoding-type" in q:
         children.append(("EncodingType", "url"))
@@ -286,7 +285,13 @@ def _checksums(items: Iterable[tuple[str, str]]) -> list[tuple[str, xml.Value]]:
     return [(CHECKSUM_ELEMENTS[a], v) for a, v in items if a in CHECKSUM_ELEMENTS]
 
 
-def _upload(upload: UploadInfo, encode: Callable[[str], str], person: xml.Children) -> xml.Children:
+def _upload(
+    s3: S3Request, upload: UploadInfo, encode: Callable[[str], str], bucket_owner: str | None
+) -> xml.Children:
+    # The initiator is recorded with the upload (attributes.owner, the object's owner to
+    # be); a store that keeps no attributes falls back to the bucket owner.
+    initiator = upload.attributes.owner or bucket_owner or s3.identity.id
+    person = xml.owner(initiator, s3.display_name(initiator))
     return [
         ("Key", encode(upload.key)),
         ("UploadId", upload.upload_id),

@@ -205,6 +205,7 @@ def post_object(s3: S3Request) -> Response:
         checked = {**fields, "bucket": bucket, "key": key}
         length_range = check_policy(document, checked, datetime.now(UTC))
     s3.check_access("PutObject", bucket, key, identity=identity)
+    s3.check_expected_owner(bucket)
     bucket_owner = s3.store.head_bucket(bucket).owner
     acl = fields.get("acl")
     policy = None if acl is None else canned(acl.strip(), identity.id, bucket_owner)

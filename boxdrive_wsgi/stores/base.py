@@ -239,7 +239,8 @@ class PartInfo:
 
 @dataclass(frozen=True)
 class UploadInfo:
-    """A multipart upload in progress."""
+    """A multipart upload in progress. ``attributes`` are those given at creation;
+    their ``owner`` is who initiated it (None where a store keeps no attributes)."""
 
     bucket: str
     key: str

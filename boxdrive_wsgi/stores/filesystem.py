@@ -58,6 +58,7 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
+from .file_modes import create_private_file, make_private_dirs, touch_private_file
 from .filesystem_copy import CONFIG_SCHEMA, FilesystemCopyMixin
 from .filesystem_multipart import FilesystemMultipart
 from .listing import paginate
@@ -209,8 +210,9 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         self._idle: list[sqlite3.Connection] = []
         self._inherited: list[sqlite3.Connection] = []
         self._pid = os.getpid()
-        os.makedirs(self._tmp, exist_ok=True)
-        os.makedirs(self._objects, exist_ok=True)
+        make_private_dirs(self._tmp)
+        make_private_dirs(self._objects)
+        touch_private_file(self._db_path)
         self._init_schema()
         self._multipart = FilesystemMultipart(self)
 
@@ -443,7 +445,7 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         md5 = hashlib.md5(usedforsecurity=False)
         written = 0
         try:
-            with open(tmp, "xb") as f:
+            with create_private_file(tmp) as f:
                 for chunk in iter_chunks(body, size):
                     md5.update(chunk)
                     f.write(chunk)
@@ -451,7 +453,7 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
                 f.flush()
                 os.fsync(f.fileno())
             if not os.path.isdir(directory):
-                os.makedirs(directory, exist_ok=True)
+                make_private_dirs(directory)
                 _fsync_dir(self._objects)
             os.replace(tmp, final)
             # The index will point at this name: the rename must be on disk first.

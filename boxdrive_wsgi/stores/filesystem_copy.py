@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import filesystem as fs
 from .base import NoSuchKey, ObjectAttributes, ObjectInfo, SourceAttributes, StoreError
+from .file_modes import create_private_file, make_private_dirs
 
 CONFIG_SCHEMA = """CREATE TABLE IF NOT EXISTS bucket_configs (
         bucket_id INTEGER NOT NULL,
@@ -164,7 +165,7 @@ class FilesystemCopyMixin:
         final = self._content_path(file_id)
         directory = os.path.dirname(final)
         if not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
+            make_private_dirs(directory)
             fs._fsync_dir(self._objects)
         try:
             try:
@@ -175,6 +176,7 @@ class FilesystemCopyMixin:
             except OSError:  # no hard links here: copy in the kernel, then rename
                 tmp = os.path.join(self._tmp, file_id + ".part")
                 try:
+                    create_private_file(tmp).close()  # copyfile keeps the mode
                     shutil.copyfile(source, tmp)
                     with open(tmp, "rb") as f:
                         os.fsync(f.fileno())

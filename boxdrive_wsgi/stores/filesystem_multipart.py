@@ -38,6 +38,7 @@ from .base import (
     UploadPage,
     check_write_condition,
 )
+from .file_modes import create_private_file, make_private_dirs
 from .multipart import (
     SCHEMA,
     attrs_from_json,
@@ -101,7 +102,7 @@ class FilesystemMultipart:
     def __init__(self, store: FilesystemStore) -> None:
         self._store = store
         self.parts_dir = os.path.join(store.root, "parts")
-        os.makedirs(self.parts_dir, exist_ok=True)
+        make_private_dirs(self.parts_dir)
         with store._transaction("IMMEDIATE") as conn:
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -219,7 +220,7 @@ class FilesystemMultipart:
         directory = os.path.dirname(final)
         total = 0
         try:
-            with open(tmp, "xb") as out:
+            with create_private_file(tmp) as out:
                 for file in files:
                     with self._open_part(file, upload) as src:
                         size = os.fstat(src.fileno()).st_size
@@ -227,7 +228,7 @@ class FilesystemMultipart:
                         total += size
                 os.fsync(out.fileno())
             if not os.path.isdir(directory):
-                os.makedirs(directory, exist_ok=True)
+                make_private_dirs(directory)
                 fsync_dir(store._objects)
             os.replace(tmp, final)
             fsync_dir(directory)

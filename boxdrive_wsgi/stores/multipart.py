@@ -50,6 +50,7 @@ from .base import (
     iter_chunks,
     multipart_etag,
 )
+from .file_modes import create_private_file, make_private_dirs, touch_private_file
 
 MAX_PART_NUMBER = 10_000
 #: Seconds a connection waits for another writer's lock.
@@ -196,7 +197,7 @@ def write_part_file(path: str, body: Readable | BinaryIO, size: int | None) -> t
     md5 = hashlib.md5(usedforsecurity=False)
     written = 0
     try:
-        with open(path, "xb") as f:
+        with create_private_file(path) as f:
             for chunk in iter_chunks(body, size):
                 md5.update(chunk)
                 f.write(chunk)
@@ -517,7 +518,8 @@ class StagedMultipart:
         self._dir = os.path.abspath(directory)
         self._db = os.path.join(self._dir, "multipart.sqlite3")
         self._parts = os.path.join(self._dir, "parts")
-        os.makedirs(self._parts, exist_ok=True)
+        make_private_dirs(self._parts)
+        touch_private_file(self._db)
         with self._transaction("IMMEDIATE") as conn:
             for statement in SCHEMA:
                 conn.execute(statement)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.cli import main
 from boxdrive_wsgi.stores.base import NoSuchKey
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
@@ -57,7 +58,7 @@ def children(pid: int) -> list[int]:
 def test_fsck_after_kill_mid_upload(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = FilesystemStore(data)
-    store.create_bucket("torn")
+    store.create_bucket("torn", owner=ANONYMOUS.id)  # the unsigned PUT below acts as ANONYMOUS
     store.put_object("torn", "kept", io.BytesIO(b"safe"), size=4)
     store.close()
 

@@ -13,13 +13,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from boxdrive_wsgi import create_app
+from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.stores import MemoryStore, NoSuchKey
 
 
 @pytest.fixture
 def store() -> MemoryStore:
     store = MemoryStore()
-    store.create_bucket("b")
+    store.create_bucket("b", owner=ANONYMOUS.id)  # unsigned requests act as ANONYMOUS
     return store
 
 

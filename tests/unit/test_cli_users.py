@@ -123,3 +123,12 @@ def test_server_accepts_users_added_by_the_cli(users_file: Path, tmp_path: Path)
     creds = credentials_from_settings(settings)
     assert sorted(u.name for u in creds.users) == ["alice", "bob"]
     assert not (tmp_path / "data").exists()  # configured users: nothing generated
+
+
+def test_add_admin(users_file: Path) -> None:
+    assert run("user", "add", "ops", "--admin", "--users-file", str(users_file)).exit_code == 0
+    assert run("user", "add", "bob", "--users-file", str(users_file)).exit_code == 0
+    ops, bob = read_users_file(users_file)
+    assert ops.admin and ops.identity.admin and not bob.admin
+    listed = run("user", "list", "--users-file", str(users_file)).output.splitlines()
+    assert listed[0].split()[-1] == "admin" and listed[1].split()[-1] == bob.access_key

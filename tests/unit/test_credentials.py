@@ -207,3 +207,59 @@ def test_identity_is_stable_and_secret_free() -> None:
     assert user.identity.id != User("bob", "AKALICE", "very-secret-value").identity.id
     assert len(user.identity.id) == 64
     assert "very-secret-value" not in repr(user.identity)
+
+
+def test_settings_repr_hides_every_secret() -> None:
+    settings = Settings(
+        access_key="AKSHOWN",
+        secret_key="the-secret-key",
+        gitlab_token="the-gitlab-token",
+        s3_secret_key="the-upstream-secret",
+    )
+    text = repr(settings)
+    assert "AKSHOWN" in text
+    for secret in ("the-secret-key", "the-gitlab-token", "the-upstream-secret"):
+        assert secret not in text and secret not in str(settings)
+
+
+# -- the operator (admin) identity ---------------------------------------------------------------
+
+
+def test_configured_and_generated_users_are_the_admin(tmp_path: Path) -> None:
+    configured = credentials_from_settings(
+        Settings(data_dir=str(tmp_path / "a"), access_key="AKADMIN", secret_key="s-admin")
+    )
+    assert [u.identity.admin for u in configured.users] == [True]
+    generated = credentials_from_settings(Settings(data_dir=str(tmp_path / "b")))
+    assert [u.identity.admin for u in generated.users] == [True]
+    # The data dir the generated pair is kept in is created private.
+    assert mode(tmp_path / "b") == 0o700
+
+
+def test_users_file_admin_flag(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    users = [User("ops", "AKOPS", "ops-secret", admin=True), User("bob", "AKBOB", "bob-secret")]
+    write_users_file(path, users)
+    entries = json.loads(path.read_text())
+    assert entries[0]["admin"] is True and "admin" not in entries[1]  # plain users unchanged
+    assert read_users_file(path) == users
+    creds = credentials_from_settings(Settings(data_dir=str(tmp_path), users_file=str(path)))
+    assert [(u.name, u.identity.admin) for u in creds.users] == [("ops", True), ("bob", False)]
+    assert "admin=True" in repr(users[0]) and "ops-secret" not in repr(users[0])
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"admin": "yes"}, "admin must be true or false"),
+        ({"admin": 1}, "admin must be true or false"),
+        ({"id": "anonymous"}, "reserved"),  # would own what unsigned requests create
+    ],
+)
+def test_users_file_admin_and_id_validation(
+    tmp_path: Path, entry: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps([{"name": "a", "access_key": "AK", "secret_key": "s", **entry}]))
+    with pytest.raises(ValueError, match=message):
+        read_users_file(path)

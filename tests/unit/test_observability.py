@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from boxdrive_wsgi import create_app
+from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.observability.access_log import LOGGER_NAME
 from boxdrive_wsgi.stores import MemoryStore
 
@@ -34,7 +35,7 @@ def lines() -> Iterator[list[str]]:
 
 def client(fmt: str) -> FlaskClient:
     store = MemoryStore()
-    store.create_bucket("logs")
+    store.create_bucket("logs", owner=ANONYMOUS.id)  # unsigned requests act as ANONYMOUS
     return create_app(store, anonymous=True, access_log=fmt).test_client()
 
 

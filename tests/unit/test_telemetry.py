@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from boxdrive_wsgi import create_app, make_blueprint
+from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.observability import metrics as metrics_module
 from boxdrive_wsgi.observability import tracing
 from boxdrive_wsgi.observability.access_log import LOGGER_NAME
@@ -27,7 +28,7 @@ from boxdrive_wsgi.stores.base import ObjectStore
 @pytest.fixture
 def store() -> MemoryStore:
     s = MemoryStore()
-    s.create_bucket("b")
+    s.create_bucket("b", owner=ANONYMOUS.id)  # unsigned requests act as ANONYMOUS
     return s
 
 
@@ -137,7 +138,7 @@ class Broken(MemoryStore):
 
 def test_store_errors_counted_but_not_client_errors() -> None:
     store = Broken()
-    store.create_bucket("b")
+    store.create_bucket("b", owner=ANONYMOUS.id)  # unsigned requests act as ANONYMOUS
     client = create_app(store, anonymous=True, access_log="off", metrics=True).test_client()
     assert client.head("/b/k").status_code == 500
     assert client.get("/b/k").status_code == 404  # NoSuchKey: an answer, not a failure
