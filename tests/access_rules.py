@@ -52,7 +52,13 @@ BUCKET_OWNER = {"private": ALICE.identity.id, "public": ALICE.identity.id}
 BUCKET_OWNER.update({"anonymous": ANONYMOUS.id})
 
 #: What an AllUsers READ/WRITE grant on the bucket (and READ on the object) allows.
-PUBLIC_READ = {"ListObjects", "ListObjectVersions", "ListMultipartUploads", "HeadBucket"}
+PUBLIC_READ = {
+    "ListObjects",
+    "ListObjectsV2",
+    "ListObjectVersions",
+    "ListMultipartUploads",
+    "HeadBucket",
+}
 PUBLIC_READ |= {"GetObject", "HeadObject"}
 PUBLIC_WRITE = {"PutObject", "CopyObject", "PostObject", "DeleteObject", "DeleteObjects"}
 PUBLIC_WRITE |= {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
@@ -173,6 +179,7 @@ def call_for(
         "DeleteBucket": Call("DELETE", f"/{b}", ok=(409,)),  # BucketNotEmpty: it ran
         "GetBucketLocation": Call("GET", f"/{b}", {"location": ""}),
         "ListObjects": Call("GET", f"/{b}"),
+        "ListObjectsV2": Call("GET", f"/{b}", {"list-type": "2"}),
         "ListObjectVersions": Call("GET", f"/{b}", {"versions": ""}),
         "DeleteObjects": Call(
             "POST", f"/{b}", {"delete": ""}, {"Content-MD5": _md5(delete)}, delete
