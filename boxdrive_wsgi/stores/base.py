@@ -287,10 +287,12 @@ class ObjectBody:
         content_range: tuple[int, int] | None = None,
         on_close: Callable[[], None] | None = None,
         path: str | None = None,
+        file: BinaryIO | None = None,
     ) -> None:
         self.info = info
         self.content_range = content_range
         self.path = path
+        self.file = file
         self._chunks = chunks
         self._on_close = on_close
         self._closed = False

@@ -492,7 +492,12 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
             # The open file is ours now: later overwrites and deletes cannot touch it.
             start, stop = span or (0, info.size)
             return ObjectBody(
-                info, _read_span(f, start, stop), content_range=span, on_close=f.close, path=path
+                info,
+                _read_span(f, start, stop),
+                content_range=span,
+                on_close=f.close,
+                path=path,
+                file=f,
             )
         raise StoreError(f"{bucket}/{key}: replaced too often to open")
 
