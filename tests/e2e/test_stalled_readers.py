@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,8 @@ import requests
 
 from .conftest import make_client, unique_bucket_name
 from .raw import sign_headers
-from .servers import RunningServer, free_port, server_env, start_server
+from .servers import SERVERS, RunningServer, running_shipped
 
-ROOT = Path(__file__).resolve().parents[2]
 STALLED_READERS = 32
 SMALL_GETS = 100
 #: Far more than a loopback connection buffers (socket buffers autotune to a few MB).
@@ -32,30 +30,10 @@ LARGE_OBJECT = 64 * 1024 * 1024
 SMALL_GET_SECONDS = 1.0
 
 
-def waitress_server(data_dir: Path, log_dir: Path) -> RunningServer:
-    """waitress as the README ships it for S3-sized bodies: ``boxdrive-wsgi serve``."""
-    port = free_port()
-    argv = [sys.executable, "-m", "boxdrive_wsgi.cli", "serve", "--port", str(port)]
-    return start_server(argv, server_env(data_dir), port=port, log_dir=log_dir)
-
-
-def gunicorn_server(data_dir: Path, log_dir: Path) -> RunningServer:
-    """gunicorn with the shipped gunicorn.conf.py (gthread), two workers of 8 threads."""
-    port = free_port()
-    env = server_env(data_dir, extra={"GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8"})
-    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
-    argv += ["--bind", f"127.0.0.1:{port}", "boxdrive_wsgi:app"]
-    return start_server(argv, env, port=port, log_dir=log_dir)
-
-
-@pytest.fixture(params=["waitress", "gunicorn"])
+@pytest.fixture(params=SERVERS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
-    start = waitress_server if request.param == "waitress" else gunicorn_server
-    server = start(tmp_path / "data", tmp_path)
-    try:
+    with running_shipped(request.param, tmp_path / "data", tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def stalled_get(server: RunningServer, path: str) -> socket.socket:
