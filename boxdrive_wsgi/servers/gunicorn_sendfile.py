@@ -13,13 +13,15 @@ leaves the connection to the sender, which closes it when the body is out.
 
 A transfer that makes no progress for ``STALL_TIMEOUT`` seconds is dropped (the
 send timeout). Beyond ``MAX_TRANSFERS`` at once, and for TLS, chunked responses or
-``sendfile = False``, gunicorn sends as it always does. A worker that stops ends
-its transfers. The access log and metrics see the request when the headers went
-out (gunicorn's own access log does the same).
+a ``sendfile`` setting, gunicorn sends as it always does. A worker that stops
+waits for its transfers up to ``graceful_timeout``, as for requests. The access
+log and metrics see the request when the headers went out (gunicorn's own access
+log does the same).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
@@ -84,6 +86,7 @@ class Sender:
         self._wake_write.setblocking(False)
         self._count = 0
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         threading.Thread(target=self._run, name="boxdrive-sendfile", daemon=True).start()
 
     def reserve(self) -> bool:
@@ -97,6 +100,13 @@ class Sender:
         """Give back a ``reserve`` that did not become a transfer."""
         with self._lock:
             self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the transfers in progress to end."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
     def add(self, transfer: Transfer) -> None:
         """Send ``transfer`` (after a successful ``reserve``)."""
@@ -135,12 +145,15 @@ _sender: tuple[int, Sender] | None = None
 _sender_lock = threading.Lock()
 
 
-def sender() -> Sender:
-    """This process's sender (a forked worker starts its own)."""
+def sender(drain_timeout: float = 0.0) -> Sender:
+    """This process's sender (a forked worker starts its own). At exit, the process
+    waits up to ``drain_timeout`` seconds for its transfers to end, as gunicorn
+    waits ``graceful_timeout`` for requests in progress."""
     global _sender
     with _sender_lock:
         if _sender is None or _sender[0] != os.getpid():
             _sender = (os.getpid(), Sender())
+            atexit.register(_sender[1].drain, drain_timeout)
         return _sender[1]
 
 
@@ -154,7 +167,7 @@ def hand_over(response: Any, respiter: Any) -> bool:
         return False
     if getattr(response, "_omits_body", False) or response.is_chunked():
         return False
-    the_sender = sender()
+    the_sender = sender(response.cfg.graceful_timeout)
     if not the_sender.reserve():
         return False
     response.force_close()  # before the headers: they must say Connection: close

@@ -10,8 +10,10 @@ get their answer at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ SMALL_GETS = 100
 #: Far more than a loopback connection buffers (socket buffers autotune to a few MB).
 LARGE_OBJECT = 64 * 1024 * 1024
 SMALL_GET_SECONDS = 1.0
+STOP_SECONDS = 5.0
 
 
 @pytest.fixture(params=SERVERS)
@@ -36,10 +39,12 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningSe
         yield server
 
 
-def stalled_get(server: RunningServer, path: str) -> socket.socket:
-    """A connection that has sent a GET of ``path`` and will never read the answer."""
+def raw_get(server: RunningServer, path: str, *, receive_buffer: int = 4096) -> socket.socket:
+    """A connection that has sent a GET of ``path`` and has read nothing yet; by
+    default with a small receive window, as a stalled reader has (0: the system's)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
+    if receive_buffer:  # before connect: it sets the window
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.connect((server.host, server.port))
     headers = sign_headers(server, "GET", server.endpoint + path, body=b"")
     headers["Host"] = f"{server.host}:{server.port}"
@@ -55,7 +60,7 @@ def test_stalled_readers_leave_the_server_answering(target: RunningServer) -> No
     # Few distinct bytes, so the upload is quick; the server still sends all of them.
     s3.put_object(Bucket=bucket, Key="large", Body=b"\0" * LARGE_OBJECT)
     s3.put_object(Bucket=bucket, Key="small", Body=b"small object")
-    stalled = [stalled_get(target, f"/{bucket}/large") for _ in range(STALLED_READERS)]
+    stalled = [raw_get(target, f"/{bucket}/large") for _ in range(STALLED_READERS)]
     try:
         time.sleep(1.0)  # every stalled GET reaches the app and fills its socket buffers
         url = f"{target.endpoint}/{bucket}/small"
@@ -96,3 +101,27 @@ def test_file_bodies_are_whole_and_ranges_exact(target: RunningServer) -> None:
         assert got["Body"].read() == expected, header
     s3.put_object(Bucket=bucket, Key="empty", Body=b"")
     assert s3.get_object(Bucket=bucket, Key="empty")["Body"].read() == b""
+
+
+def test_gunicorn_sends_files_to_the_end_when_it_stops(tmp_path: Path) -> None:
+    """A graceful stop (SIGTERM) waits for the sender thread's transfers, as gunicorn
+    waits for requests in progress: a download under way is not cut short."""
+    with running_shipped("gunicorn", tmp_path / "data", tmp_path) as server:
+        s3 = make_client(server)
+        bucket = unique_bucket_name("stop")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="large", Body=b"\1" * LARGE_OBJECT)
+        sock = raw_get(server, f"/{bucket}/large", receive_buffer=0)
+        sock.settimeout(30)
+        received = bytearray(sock.recv(1024 * 1024))
+        server.proc.terminate()
+        # Let the worker stop while the body is on its way: without waiting for its
+        # transfers, gunicorn is gone well within this time, and the body with it.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.proc.wait(timeout=STOP_SECONDS)
+        while chunk := sock.recv(1024 * 1024):
+            received += chunk
+        sock.close()
+        head, _, body = bytes(received).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert len(body) == LARGE_OBJECT
