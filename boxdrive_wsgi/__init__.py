@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .application import create_app
 from .blueprint import make_blueprint
-from .servers import waitress_patches
+from .servers import gunicorn_sendfile, waitress_patches
 from .settings import Settings
 from .stores.base import ObjectStore
 
@@ -22,6 +22,7 @@ __all__ = ["ObjectStore", "Settings", "app", "create_app", "make_blueprint"]
 __version__ = "0.1.0"
 
 waitress_patches.apply()
+gunicorn_sendfile.apply()  # a no-op unless gunicorn runs this process
 
 _app: Flask | None = None
 _lock = threading.Lock()

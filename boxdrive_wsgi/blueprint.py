@@ -28,6 +28,7 @@ from .protocol.store_errors import to_s3_error
 from .protocol.xml import render_error
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
+from .stores.filesystem_space import is_out_of_space
 
 
 class AnyPathConverter(BaseConverter):
@@ -151,6 +152,11 @@ def make_blueprint(
 
     @blueprint.errorhandler(Exception)
     def _internal(error: Exception) -> Response:
+        if is_out_of_space(error):  # a write the store did not check (tags, configs)
+            current_app.logger.warning(
+                "%s %s: out of space: %s", request.method, request.path, error
+            )
+            return error_response(S3Error("InsufficientStorage", resource=_resource()))
         current_app.logger.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(S3Error("InternalError", resource=_resource()))
 

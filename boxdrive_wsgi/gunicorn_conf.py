@@ -26,6 +26,10 @@ threads = _env_int("GUNICORN_THREADS", 8)
 timeout = _env_int("GUNICORN_TIMEOUT", 300)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 60)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
+# GetObject bodies from the filesystem store go out with sendfile(2) from one sender thread
+# per worker (boxdrive_wsgi/servers/gunicorn_sendfile.py), so a client that stops reading
+# holds no request thread. Leave gunicorn's `sendfile` setting unset: any value of it, True
+# included, turns sendfile off, and request threads send the bodies again.
 # Trust X-Forwarded-* only from the proxy in front (nginx on the same host by default).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # The app is built in each worker after fork (boxdrive_wsgi:app is lazy), so stores

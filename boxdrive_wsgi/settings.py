@@ -23,6 +23,11 @@ class Settings:
     store: str = "filesystem"
     #: filesystem store root.
     data_dir: str = "./data"
+    #: filesystem store: bytes that must stay free (writes get 507 and readiness 503
+    #: below it), and bytes preallocated in ``<data_dir>/reserve`` so that deletes
+    #: work on a full disk (see stores/filesystem_space.py for both defaults).
+    min_free_space: int = 64 * 1024 * 1024
+    space_reserve: int = 16 * 1024 * 1024
     #: the first user's key pair.
     access_key: str | None = None
     secret_key: str | None = dataclasses.field(default=None, repr=False)

@@ -249,6 +249,9 @@ class InstrumentedStore(ObjectStore):
         # Store-specific attributes (root, find_orphans, ...) come from the inner store.
         return getattr(self.inner, name)
 
+    def storage_full(self) -> bool:
+        return self.inner.storage_full()
+
     @property
     def multipart_min_part_size(self) -> int:
         return self.inner.multipart_min_part_size

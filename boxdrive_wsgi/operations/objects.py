@@ -8,6 +8,7 @@ from flask import Response
 
 from ..body import verified_body
 from ..context import S3Request, empty_response
+from ..file_response import file_response
 from ..protocol.conditionals import check_read_conditions, write_conditions
 from ..protocol.errors import S3Error
 from ..protocol.headers import (
@@ -95,6 +96,9 @@ def get_object(s3: S3Request) -> Response:
         status = 206
         headers["Content-Range"] = content_range(*body.content_range, body.info.size)
     headers["Content-Length"] = str(body.length)
+    served = file_response(s3.request.environ, body, status, headers)
+    if served is not None:
+        return served  # the WSGI server sends the file, no app thread waits on the client
     # Not direct_passthrough: Response.close must run (it closes the body and fires
     # call_on_close hooks such as the access log) when the server finishes.
     return Response(body, status=status, headers=headers)

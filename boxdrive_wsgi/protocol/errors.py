@@ -41,6 +41,12 @@ CATALOG: dict[str, tuple[int, str]] = {
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     ),
+    # Not in AWS's list (S3 never fills up); 507 as MinIO answers a full disk. Not 503
+    # SlowDown: SDKs retry that, and a write cannot succeed before someone deletes.
+    "InsufficientStorage": (
+        507,
+        "Not enough storage space is left for this request; delete objects to make room.",
+    ),
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (
         403,

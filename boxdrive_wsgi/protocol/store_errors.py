@@ -53,4 +53,6 @@ def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
             )
         case base.StoreUnavailable():
             return S3Error("ServiceUnavailable", resource=resource)
+        case base.InsufficientStorage():
+            return S3Error("InsufficientStorage", resource=resource)
     return S3Error("InternalError", resource=resource)

@@ -1,4 +1,4 @@
-"""Two waitress (3.0.x) behaviours that break S3 clients, patched narrowly.
+"""Three waitress (3.0.x) behaviours that break S3 clients or their proxies, patched narrowly.
 
 1. ``Expect: 100-continue`` with an empty body hangs. boto3 sends the header on
    every PutObject/UploadPart. For a zero-byte body waitress marks the request
@@ -9,6 +9,12 @@
    ``X-Amz-Meta-Color``). S3 sends user metadata names in lower case and SDKs
    hand them to users as received, so metadata would not round-trip. We put
    the application's spelling of ``x-amz-meta-*`` names back.
+3. A request with both ``Content-Length`` and ``Transfer-Encoding: chunked`` is
+   framed by the chunked body and the connection kept open, so the bytes a proxy
+   in front counted into the body by Content-Length are parsed as a second
+   request (request smuggling). RFC 9112 6.1 lets a server refuse such a request
+   and requires it to close the connection: we answer 400 and close, and nothing
+   after the headers is parsed as a request.
 
 Every other request and header behaves exactly as in stock waitress.
 """
@@ -24,6 +30,7 @@ _META_PREFIX = "x-amz-meta-"
 def apply() -> None:
     try:
         from waitress.channel import HTTPChannel
+        from waitress.parser import HTTPRequestParser, ParsingError
         from waitress.task import WSGITask
     except ImportError:  # waitress is optional when another server runs the app
         return
@@ -31,6 +38,7 @@ def apply() -> None:
         return
     send_continue = HTTPChannel.send_continue
     build_response_header = WSGITask.build_response_header
+    parse_header = HTTPRequestParser.parse_header
 
     def patched_send_continue(self: Any) -> None:
         request = self.request
@@ -56,6 +64,13 @@ def apply() -> None:
                 lines[index] = original.encode("latin-1") + colon + rest
         return b"\r\n".join(lines)
 
+    def patched_parse_header(self: Any, header_plus: bytes) -> None:
+        parse_header(self, header_plus)
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            # A ParsingError makes waitress answer 400 and close the connection.
+            raise ParsingError("Content-Length and Transfer-Encoding in one request")
+
     HTTPChannel.send_continue = patched_send_continue
+    HTTPRequestParser.parse_header = patched_parse_header
     WSGITask.build_response_header = patched_build_response_header
     setattr(HTTPChannel, _PATCHED, True)

@@ -121,6 +121,11 @@ class StoreUnavailable(StoreError):
     """The store's backend is overloaded or down (after retries); the client may retry."""
 
 
+class InsufficientStorage(StoreError):
+    """No room for this write (the disk is full or below the store's free-space
+    threshold); nothing was stored. Deletes keep working."""
+
+
 # --------------------------------------------------------------------------- data types
 
 
@@ -288,10 +293,12 @@ class ObjectBody:
         content_range: tuple[int, int] | None = None,
         on_close: Callable[[], None] | None = None,
         path: str | None = None,
+        file: BinaryIO | None = None,
     ) -> None:
         self.info = info
         self.content_range = content_range
         self.path = path
+        self.file = file
         self._chunks = chunks
         self._on_close = on_close
         self._closed = False
@@ -739,6 +746,10 @@ class ObjectStore(ABC):
         atomically. MUST raise NoSuchBucket. Deleting a bucket MUST drop its
         configuration, so a bucket created again under the name starts bare."""
         raise NotSupported(f"bucket configuration {name!r}")
+
+    def storage_full(self) -> bool:
+        """True while the store refuses writes for lack of space (readiness turns 503)."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources (connections, threads). Optional."""

@@ -52,7 +52,11 @@ def store_from_settings(settings: Settings) -> ObjectStore:
     if kind == "filesystem":
         from .filesystem import FilesystemStore
 
-        return FilesystemStore(settings.data_dir)
+        return FilesystemStore(
+            settings.data_dir,
+            min_free_space=settings.min_free_space,
+            space_reserve=settings.space_reserve,
+        )
     if kind == "gitlab":
         from .gitlab import GitlabStore
 

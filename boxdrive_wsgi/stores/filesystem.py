@@ -5,6 +5,7 @@ Layout under ``root``::
     index.sqlite3       buckets and objects (WAL mode)
     objects/ab/<id>     the content of one object version, named by a random id
     tmp/<id>.part       uploads in progress
+    reserve             space kept back for deletes on a full disk (filesystem_space)
 
 Keys are never file names, so every S3 key works (``a`` next to ``a/b``, ``..``,
 ``//``, 1024-byte keys, any UTF-8). Keys are stored as UTF-8 BLOBs: SQLite compares
@@ -61,6 +62,7 @@ from .base import (
 from .file_modes import create_private_file, make_private_dirs, touch_private_file
 from .filesystem_copy import CONFIG_SCHEMA, FilesystemCopyMixin
 from .filesystem_multipart import FilesystemMultipart
+from .filesystem_space import DEFAULT_MIN_FREE, DEFAULT_RESERVE, SpaceGuard
 from .listing import paginate
 
 DB_NAME = "index.sqlite3"
@@ -200,7 +202,15 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
     processes sharing ``root`` (SQLite locking, immutable content files).
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        min_free_space: int = DEFAULT_MIN_FREE,
+        space_reserve: int = DEFAULT_RESERVE,
+    ) -> None:
+        """``min_free_space``: writes are refused below it; ``space_reserve``: bytes
+        kept back for deletes on a full disk (see filesystem_space)."""
         # Absolute, so ObjectBody.path stays valid if the working directory changes.
         self.root = os.path.abspath(os.fspath(root))
         self._db_path = os.path.join(self.root, DB_NAME)
@@ -215,6 +225,8 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         touch_private_file(self._db_path)
         self._init_schema()
         self._multipart = FilesystemMultipart(self)
+        self._space = SpaceGuard(self.root, min_free=min_free_space, reserve=space_reserve)
+        self._space.keep_reserve()
 
     # ---- connections
 
@@ -360,6 +372,9 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         return BucketInfo(bucket, datetime.fromtimestamp(row[0], UTC), row[1])
 
     def delete_bucket(self, bucket: str) -> None:
+        self._space.freeing(lambda: self._delete_bucket(bucket))
+
+    def _delete_bucket(self, bucket: str) -> None:
         # One write transaction: a put committing concurrently either lands first (and
         # we raise BucketNotEmpty) or finds the bucket gone (and raises NoSuchBucket).
         with self._transaction("IMMEDIATE") as conn:
@@ -387,6 +402,23 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         if_match: str | None = None,
         if_none_match: bool = False,
         etag: str | None = None,
+    ) -> ObjectInfo:
+        self._space.check_write(size)
+        with self._space.translated():
+            return self._put_object(
+                bucket, key, body, size, attributes, if_match, if_none_match, etag
+            )
+
+    def _put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: Readable | BinaryIO,
+        size: int | None,
+        attributes: ObjectAttributes | None,
+        if_match: str | None,
+        if_none_match: bool,
+        etag: str | None,
     ) -> ObjectInfo:
         # Fail before streaming a large body when the answer is already known; the
         # check that counts is repeated inside the commit transaction below.
@@ -494,7 +526,12 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
             # The open file is ours now: later overwrites and deletes cannot touch it.
             start, stop = span or (0, info.size)
             return ObjectBody(
-                info, _read_span(f, start, stop), content_range=span, on_close=f.close, path=path
+                info,
+                _read_span(f, start, stop),
+                content_range=span,
+                on_close=f.close,
+                path=path,
+                file=f,
             )
         raise StoreError(f"{bucket}/{key}: replaced too often to open")
 
@@ -502,6 +539,9 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         return self._lookup(bucket, key)[0]
 
     def delete_object(self, bucket: str, key: str) -> None:
+        self._space.freeing(lambda: self._delete_object(bucket, key))
+
+    def _delete_object(self, bucket: str, key: str) -> None:
         with self._transaction("IMMEDIATE") as conn:
             bucket_id = self._bucket_id(conn, bucket)
             row = conn.execute(
@@ -571,6 +611,9 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
         return conn.execute(sql, args).fetchall()
+
+    def storage_full(self) -> bool:
+        return self._space.storage_full()
 
     def multipart_backend(self) -> FilesystemMultipart:
         """Native multipart: parts under ``parts/``, upload state in the index."""

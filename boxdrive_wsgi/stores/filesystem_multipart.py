@@ -143,7 +143,9 @@ class FilesystemMultipart:
             with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
                 return record_part(conn, upload_id, part, file)
 
-        return stage_part(self._path, upload_id, part_number, body, size, checksums, record)
+        self._store._space.check_write(size)
+        with self._store._space.translated():
+            return stage_part(self._path, upload_id, part_number, body, size, checksums, record)
 
     def complete(
         self,
@@ -166,7 +168,10 @@ class FilesystemMultipart:
             bucket, key, found[0] if found else None, if_match=if_match, if_none_match=if_none_match
         )
         file_id = uuid.uuid4().hex
-        total = self._compose(file_id, [f for _, f in chosen], upload)
+        # The object is a new file as large as its parts until they go.
+        store._space.check_write(sum(part.size for part, _ in chosen))
+        with store._space.translated():
+            total = self._compose(file_id, [f for _, f in chosen], upload)
         info = ObjectInfo(
             bucket=bucket,
             key=key,
@@ -265,6 +270,9 @@ class FilesystemMultipart:
         )
 
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        self._store._space.freeing(lambda: self._abort(bucket, key, upload_id))
+
+    def _abort(self, bucket: str, key: str, upload_id: str) -> None:
         with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
             files = delete_upload(conn, upload_id)
         for file in files:

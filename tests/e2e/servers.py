@@ -22,6 +22,7 @@ from pathlib import Path
 DOMAIN = "s3.localtest"
 REGION = "us-east-1"
 APP = "boxdrive_wsgi:app"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -41,6 +42,17 @@ def waitress_argv(port: int, *, threads: int = 8, extra: Sequence[str] = ()) -> 
         *extra,
         APP,
     ]
+
+
+def serve_argv(port: int) -> list[str]:
+    """waitress as the README ships it for S3-sized bodies: ``boxdrive-wsgi serve``."""
+    return [sys.executable, "-m", "boxdrive_wsgi.cli", "serve", "--port", str(port)]
+
+
+def gunicorn_argv(port: int) -> list[str]:
+    """gunicorn with the shipped gunicorn.conf.py (GUNICORN_* in the env size it)."""
+    config = str(ROOT / "gunicorn.conf.py")
+    return [sys.executable, "-m", "gunicorn", "-c", config, "--bind", f"127.0.0.1:{port}", APP]
 
 
 @dataclass
@@ -176,6 +188,29 @@ def running_waitress(
     server = start_server(
         waitress_argv(port, threads=threads, extra=extra_args), env, port=port, log_dir=log_dir
     )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+#: The servers the README ships, as ``running_shipped`` names them.
+SERVERS = ("waitress", "gunicorn")
+
+
+@contextlib.contextmanager
+def running_shipped(
+    kind: str, data_dir: Path, log_dir: Path, *, extra_env: Mapping[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """``kind`` "waitress" (``boxdrive-wsgi serve``) or "gunicorn" (gunicorn.conf.py,
+    two workers of 8 threads) over a filesystem store in ``data_dir``, stopped on exit."""
+    port = free_port()
+    env = server_env(data_dir, extra=extra_env)
+    if kind == "gunicorn":
+        env.setdefault("GUNICORN_WORKERS", "2")
+        env.setdefault("GUNICORN_THREADS", "8")
+    argv = gunicorn_argv(port) if kind == "gunicorn" else serve_argv(port)
+    server = start_server(argv, env, port=port, log_dir=log_dir)
     try:
         yield server
     finally:

@@ -115,13 +115,14 @@ def test_odd_keys_round_trip_and_never_become_paths(store: FilesystemStore, root
         assert store.head_object(BUCKET, key).metadata == {"i": str(i)}
     listed = [o.key for o in store.list_objects(BUCKET).objects]
     assert listed == sorted(ODD_KEYS, key=str.encode)
-    # Nothing outside the root, and inside it only the index, content and tmp dirs.
+    # Nothing outside the root, and inside it only the index, content, tmp dirs and reserve.
     assert sorted(p.name for p in root.parent.iterdir()) == ["data"]
     assert {p.relative_to(root).parts[0] for p in files_under(root)} <= {
         "objects",
         DB_NAME,
         DB_NAME + "-wal",
         DB_NAME + "-shm",
+        "reserve",  # space kept for deletes on a full disk
     }
     assert len(content_files(root)) == len(ODD_KEYS)
     for key in ODD_KEYS:

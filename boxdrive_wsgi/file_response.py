@@ -1,0 +1,74 @@
+"""GetObject from a local file, sent by the WSGI server rather than by an app thread.
+
+A streamed body holds the app thread that iterates it until the client has taken
+the last byte, so a few clients that ask for a large object and never read hold
+every thread, and with them the server. When the store hands over the open file
+(``ObjectBody.file``) and the server's ``wsgi.file_wrapper`` is one known to send
+Content-Length bytes from the file's current position, the app returns that
+wrapper instead of an iterator:
+
+- waitress sends it from its I/O loop with non-blocking writes: the app thread is
+  free as soon as the headers are queued;
+- gunicorn sends it with sendfile(2); ``servers.gunicorn_sendfile`` moves that
+  send off the worker thread.
+
+Other servers' wrappers (uWSGI's sends a file from its start) stream as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Response
+
+from .stores.base import CHUNK_SIZE, ObjectBody
+
+#: Modules of file wrappers that send from the current position and stop at the
+#: response's Content-Length (waitress: ReadOnlyFileBasedBuffer.prepare; gunicorn:
+#: Response.sendfile sends ``response_length`` bytes from the fd's offset).
+KNOWN_WRAPPERS = ("waitress.", "gunicorn.")
+
+
+def file_response(
+    environ: Mapping[str, Any], body: ObjectBody, status: int, headers: Mapping[str, str]
+) -> Response | None:
+    """A response that lets the server send ``body``'s file, or None to stream it.
+
+    ``headers`` must carry the Content-Length of the served span.
+    """
+    wrapper: Callable[..., Any] | None = environ.get("wsgi.file_wrapper")
+    if wrapper is None or body.file is None or body.length == 0:
+        return None
+    if not getattr(wrapper, "__module__", "").startswith(KNOWN_WRAPPERS):
+        return None
+    body.file.seek(body.offset)
+    response = Response(status=status, headers=dict(headers), direct_passthrough=True)
+    # The server calls the wrapper's close(), never Response.close: ServedFile runs it.
+    response.response = wrapper(ServedFile(body, response), CHUNK_SIZE)
+    return response
+
+
+class ServedFile:
+    """``body``'s open file as the server's wrapper sees it (read, seek, tell,
+    fileno pass through). Closing it closes the body and runs the response's close
+    hooks (access log, metrics), which werkzeug runs itself for other bodies."""
+
+    def __init__(self, body: ObjectBody, response: Response) -> None:
+        assert body.file is not None
+        self._file = body.file
+        self._body = body
+        self._response = response
+        self._closed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._body.close()
+        finally:
+            self._response.close()  # closes the wrapper, which lands here again: a no-op
