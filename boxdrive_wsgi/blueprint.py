@@ -26,6 +26,7 @@ from .operations.cors import add_cors_headers
 from .protocol.errors import S3Error
 from .protocol.store_errors import to_s3_error
 from .protocol.xml import render_error
+from .servers import gunicorn_sendfile
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
 from .stores.filesystem_space import is_out_of_space
@@ -58,6 +59,10 @@ def make_blueprint(
     (False) an operation, or return None for the default: bucket owners only.
     """
     settings = (settings or Settings()).replace(**overrides)
+    # Again here, not only at import: a gunicorn config that imports this package
+    # (boxdrive_wsgi.gunicorn_conf) loads it in the master before gunicorn's HTTP
+    # module, so the import-time patch found nothing to patch there.
+    gunicorn_sendfile.apply()
     if credentials is None:
         credentials = credentials_from_settings(settings)
     access = AccessControl(

@@ -42,6 +42,10 @@ STALL_TIMEOUT = 120.0
 MAX_TRANSFERS = 256
 #: Bytes one sendfile call may move: bounds how long one client keeps the loop.
 SEND_CHUNK = 1024 * 1024
+#: Bodies smaller than this go out as gunicorn sends them (keep-alive kept): they fit
+#: in the kernel's socket buffers, so even a client that reads nothing cannot hold
+#: the request thread, and small GETs keep their connection.
+HAND_OVER_MIN_BYTES = 64 * 1024
 
 
 class Transfer:
@@ -164,6 +168,8 @@ def hand_over(response: Any, respiter: Any) -> bool:
     if not isinstance(filelike, ServedFile) or response.cfg.is_ssl:
         return False
     if not response.can_sendfile() or response.response_length is None:
+        return False
+    if response.response_length < HAND_OVER_MIN_BYTES:
         return False
     if getattr(response, "_omits_body", False) or response.is_chunked():
         return False

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from boxdrive_wsgi.servers.gunicorn_sendfile import HAND_OVER_MIN_BYTES
+
 from .conftest import make_client, unique_bucket_name
 from .raw import sign_headers
 from .servers import SERVERS, RunningServer, running_shipped
@@ -53,12 +55,21 @@ def raw_get(server: RunningServer, path: str, *, receive_buffer: int = 4096) -> 
     return sock
 
 
-def test_stalled_readers_leave_the_server_answering(target: RunningServer) -> None:
+@pytest.mark.parametrize(
+    "stalled_size",
+    # A large object, and one just too small to leave the request thread under gunicorn
+    # (it must fit in the socket buffers, or a stalled reader holds the thread).
+    [LARGE_OBJECT, HAND_OVER_MIN_BYTES - 1],
+    ids=["large", "below-hand-over"],
+)
+def test_stalled_readers_leave_the_server_answering(
+    target: RunningServer, stalled_size: int
+) -> None:
     s3 = make_client(target)
     bucket = unique_bucket_name("stall")
     s3.create_bucket(Bucket=bucket)
     # Few distinct bytes, so the upload is quick; the server still sends all of them.
-    s3.put_object(Bucket=bucket, Key="large", Body=b"\0" * LARGE_OBJECT)
+    s3.put_object(Bucket=bucket, Key="large", Body=b"\0" * stalled_size)
     s3.put_object(Bucket=bucket, Key="small", Body=b"small object")
     stalled = [raw_get(target, f"/{bucket}/large") for _ in range(STALLED_READERS)]
     try:
@@ -80,6 +91,20 @@ def test_stalled_readers_leave_the_server_answering(target: RunningServer) -> No
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_small_file_bodies_keep_the_connection(target: RunningServer) -> None:
+    """Small GETs stay on one keep-alive connection (only large bodies leave it)."""
+    s3 = make_client(target)
+    bucket = unique_bucket_name("keep")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="small", Body=b"x" * 4096)
+    url = f"{target.endpoint}/{bucket}/small"
+    with requests.Session() as session:
+        for _ in range(3):
+            resp = session.get(url, headers=sign_headers(target, "GET", url, body=b""))
+            assert resp.status_code == 200 and len(resp.content) == 4096
+            assert resp.headers.get("Connection", "").lower() != "close"
 
 
 def test_file_bodies_are_whole_and_ranges_exact(target: RunningServer) -> None:
