@@ -4,9 +4,9 @@ Layout (see ``gitlab_paths`` for how keys become paths): a bucket is a top-level
 directory with a marker file ``<bucket>/.boxdrive-bucket`` (JSON: created, owner,
 always written; so creation dates are stable; a marker without a readable owner, made
 by hand or by an old version, reads as owner None: the operator's only). An object is
-a file; its sidecar ``.boxdrive-meta/<name>`` holds its ETag (MD5), size, date and attributes; the
-directory's ``.boxdrive-index`` holds size, ETag and date of every key in that
-directory. Content, sidecar and index change in one commit (Commits API actions),
+a file; its sidecar ``.boxdrive-meta/<name>`` holds its ETag (MD5), size, date and
+attributes; the directory's ``.boxdrive-index`` holds size, ETag and date of every key
+in that directory. Content, sidecar and index change in one commit (Commits API actions),
 so a reader sees all three old or all three new.
 
 Why an index per directory: the tree API gives names and blob ids, not sizes or
