@@ -204,3 +204,11 @@ class BoxDriveShapedStore:
 
     async def head_object(self, bucket_name: str, key: str) -> ObjectInfo:
         return (await self.get_object(bucket_name, key)).info
+
+
+def make_adapter_store() -> object:
+    """A server's store (``BOXDRIVE_STORE=tests.stores.boxdrive_shaped:make_adapter_store``):
+    our adapter over a fresh BoxDrive-shaped store, as a BoxDrive user would run it."""
+    from boxdrive_wsgi.stores.async_adapter import BoxDriveStoreAdapter
+
+    return BoxDriveStoreAdapter(BoxDriveShapedStore())
