@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +15,7 @@ from boxdrive_wsgi.stores.gitlab import GitlabStore
 from boxdrive_wsgi.stores.gitlab_api import Action, GitlabError, RetryPolicy
 from tests.stores import fake_gitlab
 from tests.stores.fake_gitlab import FakeGitlab, shared_server
+from tests.stores.faulty_s3 import Fault, FaultyS3
 
 
 @pytest.fixture
@@ -58,45 +57,26 @@ def test_answers_cut_short_every_time_are_unavailable(fake: FakeGitlab, store: G
     assert store.head_bucket("b").name == "b"
 
 
-class _Hangup:
-    """A server that accepts connections and closes them without a word
+def hangup() -> FaultyS3:
+    """A server that reads each request and closes the connection without a word
     (requests: ConnectionError from http.client.RemoteDisconnected)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                conn.recv(65536)
-
-    def close(self) -> None:
-        self.sock.close()
+    return FaultyS3(Fault(drop=True))
 
 
 def test_remote_disconnect_is_unavailable() -> None:
-    hangup = _Hangup()
+    server = hangup()
     try:
         store = GitlabStore(
-            f"http://127.0.0.1:{hangup.port}",
+            server.endpoint,
             "secret-token",
             "g/p",
             retry=RetryPolicy(attempts=2, backoff=0.01, max_wait=0.02),
         )
         with pytest.raises(StoreUnavailable):
             store.head_bucket("b")
-        assert hangup.accepted == 2
+        assert server.requests == 2
     finally:
-        hangup.close()
+        server.close()
 
 
 # --------------------------------------------------------------------------- lost answers
@@ -155,16 +135,16 @@ def test_deletes_that_landed_succeed(fake: FakeGitlab, store: GitlabStore, lost:
 def test_next_page_link_to_another_server_is_refused(
     fake: FakeGitlab, store: GitlabStore, base: str
 ) -> None:
-    elsewhere = _Hangup()
+    elsewhere = hangup()
     try:
         store.create_bucket("b")
         port = store.api.url.rsplit(":", 1)[1]
-        fake.link_base = base.format(port=port, other=elsewhere.port)
+        fake.link_base = base.format(port=port, other=elsewhere.endpoint.rsplit(":", 1)[1])
         head = store.api.branch_head()
         assert head is not None
         with pytest.raises(GitlabError):
             list(store.api.tree("", head, recursive=True, per_page=1))
-        assert elsewhere.accepted == 0, "the token went to another server"
+        assert elsewhere.requests == 0, "the token went to another server"
     finally:
         elsewhere.close()
 
