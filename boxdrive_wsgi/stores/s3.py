@@ -207,7 +207,7 @@ class S3Store(S3Multipart):
             names = sorted(b["Name"] for b in response["Buckets"])
             dates = {b["Name"]: b.get("CreationDate") for b in response["Buckets"]}
             with ThreadPoolExecutor(OWNER_READS) as pool:
-                records = list(pool.map(self._owner_record, names))
+                records = list(pool.map(self._listed_owner_record, names))
             return [
                 BucketInfo(name, utc(dates[name]), owners.record_owner(record or {}))
                 for name, record in zip(names, records, strict=True)
@@ -232,6 +232,14 @@ class S3Store(S3Multipart):
             except NoSuchBucket:
                 continue  # deleted meanwhile
         return infos
+
+    def _listed_owner_record(self, bucket: str) -> Mapping[str, Any] | None:
+        """As ``_owner_record``, but a bucket whose record upstream will not show us
+        (its policy, say) is listed as the operator's rather than failing the listing."""
+        try:
+            return self._owner_record(bucket)
+        except BackendError:
+            return None
 
     def _owner_record(self, bucket: str) -> Mapping[str, Any] | None:
         """A 1:1 bucket's owner record: None if it has none, ``_GONE`` if the bucket
