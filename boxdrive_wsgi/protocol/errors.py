@@ -150,6 +150,9 @@ CATALOG: dict[str, tuple[int, str]] = {
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
     "NoSuchTagSet": (404, "The TagSet does not exist"),
+    # a store's backend (upstream S3, GitLab) failed: retry later / not the client's fault
+    "SlowDown": (503, "Please reduce your request rate."),
+    "BadGateway": (502, "The storage backend returned an error the server cannot pass on."),
 }
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from ..stores import base
 from .errors import S3Error
+
+log = logging.getLogger(__name__)
+
+#: Retry-After (seconds) of a 503 when the backend did not say how long to wait.
+DEFAULT_RETRY_AFTER = 1
 
 
 def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
@@ -52,7 +59,17 @@ def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
                 "EntityTooLarge", resource=resource, extra={"MaxSizeAllowed": str(error.maximum)}
             )
         case base.StoreUnavailable():
-            return S3Error("ServiceUnavailable", resource=resource)
+            # one line per answered error, with what the backend said (never a secret)
+            log.warning("store backend unavailable: %s", error)
+            retry_after = error.retry_after or DEFAULT_RETRY_AFTER
+            return S3Error(
+                "SlowDown" if error.throttled else "ServiceUnavailable",
+                resource=resource,
+                headers={"Retry-After": str(retry_after)},
+            )
+        case base.BackendError():
+            log.error("store backend error: %s", error)
+            return S3Error("BadGateway", resource=resource)
         case base.InsufficientStorage():
             return S3Error("InsufficientStorage", resource=resource)
     return S3Error("InternalError", resource=resource)

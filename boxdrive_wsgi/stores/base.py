@@ -118,7 +118,25 @@ class EntityTooLarge(StoreError):
 
 
 class StoreUnavailable(StoreError):
-    """The store's backend is overloaded or down (after retries); the client may retry."""
+    """The store's backend is overloaded or down (after retries); the client may retry.
+
+    ``throttled``: the backend asked us to slow down (answered 503 SlowDown rather than
+    503 ServiceUnavailable). ``retry_after``: seconds the client should wait, if known.
+    The message names what failed (for the server log); it never holds a secret."""
+
+    def __init__(
+        self, message: str = "", *, throttled: bool = False, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.throttled = throttled
+        self.retry_after = retry_after
+
+
+class BackendError(StoreError):
+    """The store's backend answered something the store cannot pass on (an unknown
+    error, or a refusal of the store's own credentials): answered 502, because the
+    client did nothing wrong and retrying at once will not help. The message is for the
+    server log and never holds a secret."""
 
 
 class InsufficientStorage(StoreError):

@@ -17,7 +17,15 @@ name our HTTP layer refuses to create) holding one small JSON record per bucket 
 and per object (attributes, the ETag we reported, the ETag BoxDrive reported), and the
 bucket configuration documents. A record whose BoxDrive ETag no longer matches the
 object's (the object was rewritten behind our back) is ignored, so objects written
-by BoxDrive itself read with defaults: a migration path. Where BoxDrive falls short of
+by BoxDrive itself read with defaults: a migration path. Listings read the records of
+the page's objects too, so they show the ETag HEAD shows (a multipart ``-N`` one).
+
+A bucket's owner record is tied to the bucket's creation date, so that a bucket deleted
+and made again behind our back does not inherit an old owner. Some BoxDrive stores
+(its GitlabStore) report "now" as every bucket's creation date: once two listings in a
+row disagree on a date, the shim knows the dates mean nothing and trusts the records
+as they are. A bucket with no (valid) record has owner None: the operator's only.
+Where BoxDrive falls short of
 our contract (it has no ``head_bucket``; its ``put_object`` creates buckets; its
 ``delete_bucket`` deletes non-empty buckets) the shim checks first. Conditional writes
 and the pairing of object and record are atomic within one process (per-key locks on
@@ -56,6 +64,8 @@ from .listing import paginate
 SIDECAR_BUCKET = "boxdrive-wsgi-sidecar--ol-s3"
 #: BoxDrive's largest page (its MaxKeys validator).
 PAGE = 1000
+#: Object records read at once while a listing page resolves its ETags.
+RECORD_READS = 16
 #: Content types BoxDrive's validator accepts; others are kept in the sidecar only.
 _SIMPLE_CONTENT_TYPE = re.compile(
     r"^[a-zA-Z0-9!#$&\-^_]*/[a-zA-Z0-9!#$&\-^_]*(\s*;\s*[a-zA-Z0-9!#$&\-^_]*=[a-zA-Z0-9!#$&\-^_]*)*$"
@@ -86,6 +96,8 @@ class BoxDriveShim:
         self._key_locks: dict[tuple[str, str], list[Any]] = {}  # [lock, users]
         self._bucket_lock: asyncio.Lock | None = None
         self._sidecar_ready = False
+        #: True once BoxDrive reported two creation dates for one bucket
+        self._unstable_dates = False
 
     async def aclose(self) -> None:
         for name in ("aclose", "close"):
@@ -176,8 +188,24 @@ class BoxDriveShim:
     async def _info(self, raw: Any) -> BucketInfo:
         record = await self._json(_record_key("b", raw.name))
         created = _when(getattr(raw, "creation_date", None))
-        owner = record.get("owner") if record.get("created") == created.isoformat() else None
+        owner = record.get("owner")
+        if not isinstance(owner, str) or not await self._record_applies(raw, record, created):
+            owner = None
         return BucketInfo(name=raw.name, created=created, owner=owner)
+
+    async def _record_applies(self, raw: Any, record: Mapping[str, Any], created: datetime) -> bool:
+        """Whether a bucket record belongs to this bucket, not to an earlier one of the
+        same name (see the module docstring)."""
+        if record.get("created") == created.isoformat() or self._unstable_dates:
+            return True
+        if "created" not in record:
+            return False
+        again = (await self._bucket_infos()).get(raw.name)
+        first, second = (getattr(b, "creation_date", None) for b in (raw, again))
+        if again is not None and (first is None or second is None or first != second):
+            self._unstable_dates = True  # the store makes dates up: they tell nothing
+            return True
+        return False
 
     async def list_buckets(self) -> list[BucketInfo]:
         raw = await self._bucket_infos()
@@ -396,9 +424,25 @@ class BoxDriveShim:
             find = bisect.bisect_left if inclusive else bisect.bisect_right
             return iter(fetched[find(keys, lower) :])
 
-        return paginate(
+        page = paginate(
             seek, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
         )
+        return dataclasses.replace(page, objects=await self._reported(bucket, page.objects))
+
+    async def _reported(self, bucket: str, listed: list[ObjectInfo]) -> list[ObjectInfo]:
+        """The listed objects with the ETags HEAD and GET report (a multipart object's
+        ``-N`` one is in its record, BoxDrive lists the MD5): one record read per object
+        of the page, ``RECORD_READS`` at a time."""
+        limit = asyncio.Semaphore(RECORD_READS)
+
+        async def reported(info: ObjectInfo) -> ObjectInfo:
+            async with limit:
+                record = await self._json(_record_key("o", bucket, info.key))
+            if record.get("source_etag") != info.etag or not isinstance(record.get("etag"), str):
+                return info
+            return dataclasses.replace(info, etag=record["etag"])
+
+        return list(await asyncio.gather(*(reported(info) for info in listed)))
 
     async def _listed(self, bucket: str, raw: Any) -> ObjectInfo:
         return ObjectInfo(

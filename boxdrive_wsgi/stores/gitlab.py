@@ -1,11 +1,12 @@
 """GitlabStore: a branch of a GitLab project as object storage, via python-gitlab.
 
 Layout (see ``gitlab_paths`` for how keys become paths): a bucket is a top-level
-directory with a marker file ``<bucket>/.boxdrive-bucket`` (JSON: created, owner;
-so creation dates are stable). An object is a file; its sidecar
-``.boxdrive-meta/<name>`` holds its ETag (MD5), size, date and attributes; the
-directory's ``.boxdrive-index`` holds size, ETag and date of every key in that
-directory. Content, sidecar and index change in one commit (Commits API actions),
+directory with a marker file ``<bucket>/.boxdrive-bucket`` (JSON: created, owner,
+always written; so creation dates are stable; a marker without a readable owner, made
+by hand or by an old version, reads as owner None: the operator's only). An object is
+a file; its sidecar ``.boxdrive-meta/<name>`` holds its ETag (MD5), size, date and
+attributes; the directory's ``.boxdrive-index`` holds size, ETag and date of every key
+in that directory. Content, sidecar and index change in one commit (Commits API actions),
 so a reader sees all three old or all three new.
 
 Why an index per directory: the tree API gives names and blob ids, not sizes or
@@ -39,6 +40,7 @@ import random
 import tempfile
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -150,8 +152,15 @@ class GitlabStore(ObjectStore):
         raise StoreUnavailable("too many concurrent writes to the same directory")
 
     def _marker(self, bucket: str, ref: str | None = None) -> dict[str, Any] | None:
+        """The bucket's marker, None if absent; an unreadable one reads as ``{}``."""
         found = self.api.get_file(paths.marker_path(bucket), ref)
-        return None if found is None else dict(json.loads(found.content))
+        if found is None:
+            return None
+        try:
+            marker = json.loads(found.content)
+        except ValueError:
+            return {}
+        return dict(marker) if isinstance(marker, dict) else {}
 
     def _require_bucket(self, bucket: str, ref: str | None = None) -> None:
         if not self.api.file_exists(paths.marker_path(bucket), ref):
@@ -159,7 +168,12 @@ class GitlabStore(ObjectStore):
 
     @staticmethod
     def _bucket_info(bucket: str, marker: Mapping[str, Any]) -> BucketInfo:
-        return BucketInfo(bucket, _moment(marker["created"]), marker.get("owner"))
+        created, owner = marker.get("created"), marker.get("owner")
+        return BucketInfo(
+            bucket,
+            _moment(created if isinstance(created, int | float) else 0),
+            owner if isinstance(owner, str) else None,
+        )
 
     def _index(self, found: RepoFile | None) -> Index:
         if found is None:
@@ -197,15 +211,26 @@ class GitlabStore(ObjectStore):
 
     def create_bucket(self, bucket: str, *, owner: str | None = None) -> BucketInfo:
         created = _now()
-        marker = json.dumps({"created": _epoch(created), "owner": owner}).encode()
+        # "write" tells this creation from another one of the same name and owner
+        write = uuid.uuid4().hex
+        marker = json.dumps({"created": _epoch(created), "owner": owner, "write": write})
+
+        def landed() -> bool:
+            found = self._marker(bucket)
+            return found is not None and found.get("write") == write
+
         try:
             self.api.commit(
                 f"Create bucket {bucket}",
-                [Action("create", paths.marker_path(bucket), marker)],
+                [Action("create", paths.marker_path(bucket), marker.encode())],
+                landed=landed,
             )
         except Conflict:
             existing = self._marker(bucket)
-            raise BucketAlreadyExists(bucket, existing.get("owner") if existing else None) from None
+            if existing is not None and existing.get("write") == write:
+                return BucketInfo(bucket, created, owner)  # a retry of ours that had landed
+            info = self._bucket_info(bucket, existing or {})
+            raise BucketAlreadyExists(bucket, info.owner) from None
         return BucketInfo(bucket, created, owner)
 
     def head_bucket(self, bucket: str) -> BucketInfo:
@@ -232,7 +257,11 @@ class GitlabStore(ObjectStore):
                 raise BucketNotEmpty(bucket)
             actions = [Action("delete", marker_path, last_commit_id=marker.last_commit_id)]
             actions += [Action("delete", path) for path in configs]
-            self.api.commit(f"Delete bucket {bucket}", actions)
+            self.api.commit(
+                f"Delete bucket {bucket}",
+                actions,
+                landed=lambda: not self.api.file_exists(marker_path),
+            )
 
         marker_path = paths.marker_path(bucket)
         self._retrying(attempt)
@@ -281,14 +310,20 @@ class GitlabStore(ObjectStore):
                 attributes=(attributes or ObjectAttributes()).copy(),
             )
             where = paths.key_paths(bucket, key)
+            write = uuid.uuid4().hex  # tells this write's sidecar from any other
             meta = {
                 "key": key,
                 "size": info.size,
                 "etag": info.etag,
                 "last_modified": _epoch(info.last_modified),
                 "attributes": _attributes_json(info.attributes),
+                "write": write,
             }
             meta_bytes = json.dumps(meta, ensure_ascii=True, sort_keys=True).encode()
+
+            def landed() -> bool:
+                found = self.api.get_file(where.meta)
+                return found is not None and json.loads(found.content).get("write") == write
 
             def attempt() -> ObjectInfo:
                 found = self.api.get_file(where.index)
@@ -313,7 +348,7 @@ class GitlabStore(ObjectStore):
                     Action(verb, where.meta, meta_bytes),
                     _index_action(where.index, found, index),
                 ]
-                self.api.commit(f"Put {bucket}/{key}", actions)
+                self.api.commit(f"Put {bucket}/{key}", actions, landed=landed)
                 return info
 
             return self._retrying(attempt)
@@ -364,7 +399,11 @@ class GitlabStore(ObjectStore):
                 Action("delete", where.meta),
                 _index_action(where.index, found, index),
             ]
-            self.api.commit(f"Delete {bucket}/{key}", actions)
+            self.api.commit(
+                f"Delete {bucket}/{key}",
+                actions,
+                landed=lambda: key not in self._index(self.api.get_file(where.index)),
+            )
 
         self._retrying(attempt)
 
@@ -457,16 +496,24 @@ class GitlabStore(ObjectStore):
         def attempt() -> None:
             self._require_bucket(bucket)
             found = self.api.get_file(path)
+
+            def landed() -> bool:
+                now = self.api.get_file(path)
+                return (now.content if now else None) == value
+
             if value is None:
                 if found is not None:
                     self.api.commit(
                         f"Remove {name} of {bucket}",
                         [Action("delete", path, last_commit_id=found.last_commit_id)],
+                        landed=landed,
                     )
                 return
             verb = "create" if found is None else "update"
             last = found.last_commit_id if found else None
-            self.api.commit(f"Set {name} of {bucket}", [Action(verb, path, bytes(value), last)])
+            self.api.commit(
+                f"Set {name} of {bucket}", [Action(verb, path, bytes(value), last)], landed=landed
+            )
 
         self._retrying(attempt)
 

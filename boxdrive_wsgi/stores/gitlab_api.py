@@ -7,28 +7,36 @@ that a commit body (streamed from a file) is rebuilt for each attempt. What is
 left is mapped to store errors: 404 -> ``NotFound`` (callers decide what is
 missing), a commit that lost a race (400 "already exists" / "has changed" /
 "doesn't exist", 409) -> ``Conflict``, 401/403 -> ``GitlabError`` (the server's
-token is wrong: not the S3 client's fault), 429/5xx after the last attempt ->
-``StoreUnavailable``. The token is only ever in the ``PRIVATE-TOKEN`` header:
-never in a URL, a log line, a repr or an error.
+token is wrong: not the S3 client's fault), 429/5xx or a dropped connection after the
+last attempt -> ``StoreUnavailable``. The token is only ever in the ``PRIVATE-TOKEN``
+header: never in a URL, a log line, a repr or an error; and it goes to the configured
+GitLab only (a next-page link to another scheme, host or port is refused).
+
+A commit whose answer was lost (5xx from a proxy, dropped connection) may have landed:
+before sending it again the caller's ``landed`` check reads the repository, and a
+commit found in place counts as done (else a retried create would answer "already
+exists" for a write that succeeded).
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import gitlab
 import requests
+import urllib3
 
-from .base import StoreError, StoreUnavailable
+from .base import BackendError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +50,23 @@ _CONFLICT_MESSAGES = (
 )
 #: raw bytes per base64 piece of a streamed commit body (a multiple of 3)
 _B64_PIECE = 3 * 256 * 1024
+#: What a dropped or broken connection raises: requests wraps most socket errors in
+#: ConnectionError, but a body cut short is ChunkedEncodingError (or a bare
+#: http.client / urllib3 error where requests does not wrap it).
+DROPPED = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    http.client.HTTPException,
+    urllib3.exceptions.ProtocolError,
+    ConnectionError,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class GitlabError(StoreError):
-    """GitLab refused a request for a reason the S3 client cannot fix (answered 500)."""
+class GitlabError(BackendError):
+    """GitLab refused a request for a reason the S3 client cannot fix (answered 502)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -164,6 +185,13 @@ def _commit_parts(
     return parts
 
 
+def _seconds(retry_after: str | None) -> int | None:
+    try:
+        return max(1, int(float(retry_after))) if retry_after else None
+    except ValueError:
+        return None
+
+
 def _path(file_path: str) -> str:
     return quote(file_path, safe="")
 
@@ -209,10 +237,16 @@ class GitlabApi:
         query: Mapping[str, Any] | None = None,
         parts: list[bytes | tuple[BinaryIO, int]] | None = None,
         streamed: bool = False,
-    ) -> requests.Response:
+        landed: Callable[[], bool] | None = None,
+    ) -> requests.Response | None:
+        """One API call, retried; None if it was not sent again because ``landed()``
+        said an earlier try had taken effect."""
         attempts = max(1, self.retry.attempts)
         for attempt in range(attempts):
             self._local.retry_after = None
+            if attempt and landed is not None and landed():
+                log.warning("GitLab %s %s: the earlier try had landed", verb, path)
+                return None
             try:
                 return self._gl.http_request(
                     verb,
@@ -234,8 +268,8 @@ class GitlabApi:
                     log.warning("GitLab %s %s: %s, retrying in %.2fs", verb, path, status, wait)
                     time.sleep(wait)
                     continue
-                raise self._mapped(verb, path, error) from None
-            except (requests.ConnectionError, requests.Timeout) as error:
+                raise self._mapped(verb, path, error, self._local.retry_after) from None
+            except DROPPED as error:
                 if attempt + 1 < attempts:
                     wait = self.retry.wait(attempt, None)
                     log.warning("GitLab %s %s: %s, retrying", verb, path, type(error).__name__)
@@ -245,7 +279,9 @@ class GitlabApi:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _mapped(verb: str, path: str, error: gitlab.exceptions.GitlabError) -> Exception:
+    def _mapped(
+        verb: str, path: str, error: gitlab.exceptions.GitlabError, retry_after: str | None
+    ) -> Exception:
         status = error.response_code
         message = str(error.error_message)
         if status == 404:
@@ -256,7 +292,11 @@ class GitlabApi:
             return Conflict(message)
         if status in _TRANSIENT:
             log.error("GitLab %s %s: %s after retries", verb, path, status)
-            return StoreUnavailable(f"GitLab answered {status}")
+            return StoreUnavailable(
+                f"GitLab answered {status}",
+                throttled=status == 429,
+                retry_after=_seconds(retry_after),
+            )
         if status in (401, 403):
             log.error(
                 "GitLab %s %s: %s, check the store's token and its scopes", verb, path, status
@@ -267,18 +307,48 @@ class GitlabApi:
 
     # ------------------------------------------------------------------ calls
 
+    def _get(self, path: str, query: Mapping[str, Any] | None = None) -> requests.Response:
+        response = self.request("get", path, query=query)
+        assert response is not None  # only a commit may be skipped
+        return response
+
     def branch_head(self) -> str | None:
         """The commit the branch points at, or None if there is no such branch."""
         try:
-            response = self.request("get", f"{self._base}/branches/{_path(self.branch)}")
+            response = self._get(f"{self._base}/branches/{_path(self.branch)}")
         except NotFound:
             return None
         return str(response.json()["commit"]["id"])
 
+    def _next_page(self, link: str | None) -> str | None:
+        """The next-page link, spelled with our base URL, if it leads to our GitLab's
+        API (same scheme, host and port, under its API path, as python-gitlab checks);
+        a link elsewhere is refused: following it would carry the token there."""
+        if link is None:
+            return None
+        ours, theirs = urlsplit(self._gl.api_url), urlsplit(link)
+
+        def origin(url: Any) -> tuple[str, str, int | None]:
+            scheme = url.scheme.lower()
+            return scheme, (url.hostname or "").lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+        if origin(theirs) != origin(ours) or not theirs.path.startswith(
+            ours.path.rstrip("/") + "/"
+        ):
+            log.error(
+                "GitLab's next-page link leaves %s (for %s://%s): not followed; set the"
+                " store's URL to GitLab's external_url",
+                self.url,
+                theirs.scheme,
+                theirs.netloc.rpartition("@")[2],
+            )
+            raise GitlabError("GitLab's next-page link points to another server")
+        return urlunsplit((ours.scheme, ours.netloc, theirs.path, theirs.query, ""))
+
     def get_file(self, file_path: str, ref: str | None = None) -> RepoFile | None:
         try:
-            response = self.request(
-                "get", f"{self._base}/files/{_path(file_path)}", query={"ref": ref or self.branch}
+            response = self._get(
+                f"{self._base}/files/{_path(file_path)}", query={"ref": ref or self.branch}
             )
         except NotFound:
             return None
@@ -301,12 +371,14 @@ class GitlabApi:
 
     def open_raw(self, file_path: str, ref: str) -> requests.Response:
         """A streamed response with the file's bytes; raises NotFound."""
-        return self.request(
+        response = self.request(
             "get", f"{self._base}/files/{_path(file_path)}/raw", query={"ref": ref}, streamed=True
         )
+        assert response is not None
+        return response
 
     def blob(self, sha: str) -> bytes:
-        return self.request("get", f"{self._base}/blobs/{sha}/raw").content
+        return self._get(f"{self._base}/blobs/{sha}/raw").content
 
     def tree(
         self, path: str, ref: str, *, recursive: bool, per_page: int = 100
@@ -324,18 +396,20 @@ class GitlabApi:
         }
         while url is not None:
             try:
-                response = self.request("get", url, query=query)
+                response = self._get(url, query=query)
             except NotFound:
                 if query is None:  # a later page vanished: never truncate silently
                     raise GitlabError(f"GitLab lost the tree of {path!r} while paging") from None
                 return
             yield from response.json()
-            url = response.links.get("next", {}).get("url")
+            url = self._next_page(response.links.get("next", {}).get("url"))
             query = None  # the next link carries every parameter
 
-    def commit(self, message: str, actions: list[Action]) -> str:
-        """Commit ``actions`` atomically on the branch; return the commit id.
-        Raises Conflict if GitLab rejects an action because the files changed."""
+    def commit(
+        self, message: str, actions: list[Action], *, landed: Callable[[], bool] | None = None
+    ) -> None:
+        """Commit ``actions`` atomically on the branch. Raises Conflict if GitLab rejects
+        an action because the files changed. ``landed`` tells, from the repository's
+        state, whether this very commit is in place: it is asked before a retry."""
         parts = _commit_parts(self.branch, message, actions)
-        response = self.request("post", f"{self._base}/commits", parts=parts)
-        return str(response.json()["id"])
+        self.request("post", f"{self._base}/commits", parts=parts, landed=landed)

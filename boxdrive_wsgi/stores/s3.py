@@ -3,9 +3,11 @@ or another boxdrive-wsgi), through boto3.
 
 Two mappings of our buckets onto upstream:
 
-* ``bucket=None``: 1:1, our bucket ``b`` is upstream bucket ``b``. Bucket owners are not
-  kept (upstream's own ownership applies; ``owner`` is None) and bucket configuration
-  documents raise NotSupported.
+* ``bucket=None``: 1:1, our bucket ``b`` is upstream bucket ``b``. Its owner is a small
+  record object under the reserved prefix ``.boxdrive/`` of that upstream bucket (see
+  ``s3_owners``: hidden from listings, never addressable by clients; a bucket made
+  outside boxdrive has none: owner None). Bucket configuration documents raise
+  NotSupported.
 * ``bucket="upstream"``: every bucket of ours lives in one upstream bucket, under
   ``prefix``: a marker object ``<prefix><bucket>`` (created with ``If-None-Match: *``,
   so creation is atomic; it records the owner), objects at ``<prefix><bucket>/<key>``
@@ -21,16 +23,27 @@ Responses stream from upstream's body in CHUNK_SIZE pieces; ranges pass through.
 Our attributes (content headers, metadata with any Unicode, checksums, tags) travel as
 one ASCII JSON entry of upstream metadata (``x-amz-meta-boxdrive-attrs``), the content
 type also natively. Multipart uploads pass through natively (``native_multipart``).
+
+Upstream failures that no store error names become StoreUnavailable (throttled, 5xx,
+unreachable: 503 with Retry-After) or BackendError (502), with upstream's code in the
+message (``s3_support.upstream_failure``). Whether upstream honours ``If-None-Match`` /
+``If-Match`` on PUT is probed once, on the first conditional write (``s3_conditions``);
+if it ignores them, conditional writes raise NotSupported (501) instead of overwriting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
+from . import s3_owners as owners
 from .base import (
     CHUNK_SIZE,
+    BackendError,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -46,6 +59,7 @@ from .base import (
     Readable,
     SourceAttributes,
 )
+from .s3_conditions import ConditionalWrites
 from .s3_multipart import S3Multipart
 from .s3_support import (
     BUCKET_META,
@@ -64,6 +78,8 @@ from .s3_support import (
 UPSTREAM_PAGE = 1000
 #: How often copy_object inspects a source that keeps being replaced.
 COPY_ATTEMPTS = 5
+#: Owner records read at once by list_buckets in 1:1 mode.
+OWNER_READS = 8
 
 
 class S3Store(S3Multipart):
@@ -96,6 +112,7 @@ class S3Store(S3Multipart):
         self._client_pid = pid()
         self._client_lock = threading.Lock()
         self._last_source_etag = threading.local()
+        self.conditional_writes = ConditionalWrites()
 
     @property
     def client(self) -> Any:
@@ -129,6 +146,45 @@ class S3Store(S3Multipart):
     def _config_key(self, bucket: str, name: str = "") -> str:
         return f"{self.prefix}.config/{bucket}/{name}"
 
+    def _probe_location(self, bucket: str) -> tuple[str, str]:
+        """Upstream bucket and key prefix where the conditional-write probe may write."""
+        if self.upstream_bucket:
+            return self.upstream_bucket, f"{self.prefix}.probe/"
+        return bucket, owners.PROBE_PREFIX
+
+    def _reserved(self, key: str) -> bool:
+        """A key of ours in a 1:1 bucket (the owner record): no client may touch it."""
+        return not self.upstream_bucket and owners.is_reserved(key)
+
+    def _only_reserved(self, bucket: str, common_prefix: str) -> bool:
+        """Whether a 1:1 listing's common prefix covers our reserved keys only."""
+        if self.upstream_bucket:
+            return False
+        if self._reserved(common_prefix):
+            return True
+        if not owners.RESERVED_PREFIX.startswith(common_prefix):
+            return False
+        # e.g. "." with delimiter ".": shown only if a client key is under it too
+        for start_after in ("", owners.RESERVED_PREFIX + "\U0010ffff"):
+            try:
+                page = self.client.list_objects_v2(
+                    Bucket=bucket, Prefix=common_prefix, StartAfter=start_after, MaxKeys=1
+                )
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            if any(not self._reserved(item["Key"]) for item in page.get("Contents", [])):
+                return False
+        return True
+
+    def _hide_reserved(self, bucket: str, key: str) -> None:
+        if self._reserved(key):
+            self.head_bucket(bucket)
+            raise NoSuchKey(bucket, key)
+
+    def _refuse_reserved(self, bucket: str, key: str) -> None:
+        if self._reserved(key):
+            raise NotSupported(f"keys under {owners.RESERVED_PREFIX!r} are reserved")
+
     def _require_bucket(self, bucket: str) -> None:
         """In prefix mode, raise NoSuchBucket unless the marker exists (1:1: upstream does)."""
         if self.upstream_bucket:
@@ -144,20 +200,31 @@ class S3Store(S3Multipart):
 
     def list_buckets(self) -> list[BucketInfo]:
         if not self.upstream_bucket:
-            response = self.client.list_buckets()
-            return sorted(
-                (BucketInfo(b["Name"], utc(b.get("CreationDate"))) for b in response["Buckets"]),
-                key=lambda b: b.name,
-            )
-        names: list[str] = []
+            try:
+                response = self.client.list_buckets()
+            except Exception as exc:
+                raise map_error(exc, "") from exc
+            names = sorted(b["Name"] for b in response["Buckets"])
+            dates = {b["Name"]: b.get("CreationDate") for b in response["Buckets"]}
+            with ThreadPoolExecutor(OWNER_READS) as pool:
+                records = list(pool.map(self._listed_owner_record, names))
+            return [
+                BucketInfo(name, utc(dates[name]), owners.record_owner(record or {}))
+                for name, record in zip(names, records, strict=True)
+                if record is not _GONE
+            ]
+        names = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(
-            Bucket=self.upstream_bucket, Prefix=self.prefix, Delimiter="/"
-        ):
-            for item in page.get("Contents", []):
-                name = item["Key"][len(self.prefix) :]
-                if name and not name.startswith("."):
-                    names.append(name)
+        try:
+            for page in paginator.paginate(
+                Bucket=self.upstream_bucket, Prefix=self.prefix, Delimiter="/"
+            ):
+                for item in page.get("Contents", []):
+                    name = item["Key"][len(self.prefix) :]
+                    if name and not name.startswith("."):
+                        names.append(name)
+        except Exception as exc:
+            raise map_error(exc, "") from exc
         infos: list[BucketInfo] = []
         for name in sorted(names):
             try:
@@ -166,16 +233,38 @@ class S3Store(S3Multipart):
                 continue  # deleted meanwhile
         return infos
 
+    def _listed_owner_record(self, bucket: str) -> Mapping[str, Any] | None:
+        """As ``_owner_record``, but a bucket whose record upstream will not show us
+        (its policy, say) is listed as the operator's rather than failing the listing."""
+        try:
+            return self._owner_record(bucket)
+        except BackendError:
+            return None
+
+    def _owner_record(self, bucket: str) -> Mapping[str, Any] | None:
+        """A 1:1 bucket's owner record: None if it has none, ``_GONE`` if the bucket
+        does not exist (any more)."""
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=owners.OWNER_RECORD)
+            data: bytes = response["Body"].read()
+        except Exception as exc:
+            error = map_error(exc, bucket)
+            if isinstance(error, NoSuchBucket):
+                return _GONE
+            if isinstance(error, NoSuchKey):
+                return None
+            raise error from exc
+        return owners.parse_record(data)
+
     def head_bucket(self, bucket: str) -> BucketInfo:
         if not self.upstream_bucket:
-            try:
-                response = self.client.list_buckets(Prefix=bucket)
-            except Exception as exc:
-                raise map_error(exc, bucket) from exc
-            for item in response.get("Buckets", []):
-                if item["Name"] == bucket:
-                    return BucketInfo(bucket, utc(item.get("CreationDate")))
-            raise NoSuchBucket(bucket)
+            record = self._owner_record(bucket)
+            if record is _GONE:
+                raise NoSuchBucket(bucket)
+            created = (record or {}).get("created")
+            if isinstance(created, int):  # one upstream call per request when recorded
+                return BucketInfo(bucket, utc(_moment(created)), owners.record_owner(record or {}))
+            return BucketInfo(bucket, self._creation_date(bucket), None)
         try:
             head = self.client.head_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
         except Exception as exc:
@@ -185,26 +274,33 @@ class S3Store(S3Multipart):
         owner = _owner(head.get("Metadata", {}))
         return BucketInfo(bucket, utc(head.get("LastModified")), owner)
 
+    def _creation_date(self, bucket: str) -> datetime:
+        try:
+            response = self.client.list_buckets(Prefix=bucket)
+        except Exception as exc:
+            raise map_error(exc, bucket) from exc
+        for item in response.get("Buckets", []):
+            if item["Name"] == bucket:
+                return utc(item.get("CreationDate"))
+        raise NoSuchBucket(bucket)
+
     def create_bucket(self, bucket: str, *, owner: str | None = None) -> BucketInfo:
         if not self.upstream_bucket:
-            options: dict[str, Any] = {"Bucket": bucket}
-            region = self._options["region"]
-            if region and region != "us-east-1":
-                options["CreateBucketConfiguration"] = {"LocationConstraint": region}
-            try:
-                self.client.create_bucket(**options)
-            except Exception as exc:
-                raise map_error(exc, bucket) from exc
-            return self.head_bucket(bucket)
+            return self._create_direct(bucket, owner)
         import json
 
+        create_only = self._create_only(bucket)
+        if not create_only:
+            # upstream would overwrite an existing marker (and its owner): look first;
+            # two creations racing in this window both succeed, the last owner wins
+            self._refuse_existing(bucket)
         try:
             self.client.put_object(
                 Bucket=self.upstream_bucket,
                 Key=self._marker(bucket),
                 Body=b"",
                 Metadata={BUCKET_META: json.dumps({"owner": owner}, ensure_ascii=True)},
-                IfNoneMatch="*",
+                **create_only,
             )
         except Exception as exc:
             if isinstance(map_error(exc, bucket), PreconditionFailed):
@@ -212,26 +308,104 @@ class S3Store(S3Multipart):
             raise map_error(exc, bucket) from exc
         return self.head_bucket(bucket)
 
+    def _refuse_existing(self, bucket: str) -> None:
+        try:
+            owner = self.head_bucket(bucket).owner
+        except NoSuchBucket:
+            return
+        raise BucketAlreadyExists(bucket, owner)
+
+    def _create_only(self, bucket: str) -> dict[str, str]:
+        """``IfNoneMatch: *`` if upstream honours it (probed once), else nothing."""
+        supported = self.conditional_writes.if_none_match(
+            self.client, *self._probe_location(bucket)
+        )
+        return {"IfNoneMatch": "*"} if supported else {}
+
+    def _create_direct(self, bucket: str, owner: str | None) -> BucketInfo:
+        """1:1: create the upstream bucket, then claim it with an owner record. A bucket
+        that already exists upstream is never claimed (it may be someone's, made outside
+        boxdrive; AWS us-east-1 answers 200 to CreateBucket of a bucket you own)."""
+        self._refuse_existing(bucket)
+        options: dict[str, Any] = {"Bucket": bucket}
+        region = self._options["region"]
+        if region and region != "us-east-1":
+            options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self.client.create_bucket(**options)
+        except Exception as exc:
+            error = map_error(exc, bucket)
+            if isinstance(error, BucketAlreadyExists):
+                raise BucketAlreadyExists(bucket, self._existing_owner(bucket)) from None
+            raise error from exc
+        created = utc(None)
+        try:
+            self.client.put_object(
+                Bucket=bucket,
+                Key=owners.OWNER_RECORD,
+                Body=owners.record_body(owner, int(created.timestamp())),
+                ContentType="application/json",
+                **self._create_only(bucket),
+            )
+        except Exception as exc:
+            if isinstance(map_error(exc, bucket), PreconditionFailed):
+                # another node created and claimed it at the same moment: it won
+                raise BucketAlreadyExists(bucket, self.head_bucket(bucket).owner) from None
+            raise map_error(exc, bucket) from exc
+        return BucketInfo(bucket, created, owner)
+
+    def _existing_owner(self, bucket: str) -> str | None:
+        try:
+            return self.head_bucket(bucket).owner
+        except (NoSuchBucket, BackendError):  # e.g. someone else's bucket upstream
+            return None
+
     def delete_bucket(self, bucket: str) -> None:
         if not self.upstream_bucket:
-            try:
-                self.client.delete_bucket(Bucket=bucket)
-            except Exception as exc:
-                raise map_error(exc, bucket) from exc
+            self._delete_direct(bucket)
             return
         self.head_bucket(bucket)
-        listed = self.client.list_objects_v2(
-            Bucket=self.upstream_bucket, Prefix=self._base(bucket), MaxKeys=1
-        )
-        if listed.get("KeyCount", 0) or listed.get("Contents"):
+        try:
+            listed = self.client.list_objects_v2(
+                Bucket=self.upstream_bucket, Prefix=self._base(bucket), MaxKeys=1
+            )
+            if listed.get("KeyCount", 0) or listed.get("Contents"):
+                raise BucketNotEmpty(bucket)
+            self._abort_uploads(bucket)
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.upstream_bucket, Prefix=self._config_key(bucket)
+            ):
+                for item in page.get("Contents", []):
+                    self.client.delete_object(Bucket=self.upstream_bucket, Key=item["Key"])
+            self.client.delete_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
+        except Exception as exc:
+            raise map_error(exc, bucket) from exc
+
+    def _delete_direct(self, bucket: str) -> None:
+        """1:1: drop the owner record, then the bucket; if upstream refuses (an object
+        arrived meanwhile), put the record back so the bucket keeps its owner."""
+        record = self._owner_record(bucket)
+        if record is _GONE:
+            raise NoSuchBucket(bucket)
+        if self.list_objects(bucket, max_keys=1).objects:
             raise BucketNotEmpty(bucket)
-        self._abort_uploads(bucket)
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.upstream_bucket, Prefix=self._config_key(bucket)
-        ):
-            for item in page.get("Contents", []):
-                self.client.delete_object(Bucket=self.upstream_bucket, Key=item["Key"])
-        self.client.delete_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
+        try:
+            if record is not None:
+                self.client.delete_object(Bucket=bucket, Key=owners.OWNER_RECORD)
+            self.client.delete_bucket(Bucket=bucket)
+        except Exception as exc:
+            error = map_error(exc, bucket)
+            if record is not None and not isinstance(error, NoSuchBucket):
+                with contextlib.suppress(Exception):
+                    self.client.put_object(
+                        Bucket=bucket,
+                        Key=owners.OWNER_RECORD,
+                        Body=owners.record_body(
+                            owners.record_owner(record), int(record.get("created", 0))
+                        ),
+                        ContentType="application/json",
+                    )
+            raise error from exc
 
     # ---- objects
 
@@ -241,6 +415,11 @@ class S3Store(S3Multipart):
         """Upstream conditional-write parameters for ours. ``if_match`` names the ETag we
         reported, which may differ from upstream's: check it against the current
         object, then make upstream commit only over that very version."""
+        for needed, is_if_match in ((if_none_match, False), (if_match is not None, True)):
+            if needed:
+                self.conditional_writes.require(
+                    self.client, *self._probe_location(bucket), if_match=is_if_match
+                )
         if if_none_match:
             return {"IfNoneMatch": "*"}
         if if_match is None:
@@ -263,6 +442,7 @@ class S3Store(S3Multipart):
         etag: str | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket)
+        self._refuse_reserved(bucket, key)
         with Spooled(body, size, self.spool_memory) as spool:
             attrs = (attributes or ObjectAttributes()).copy()
             extra = self._conditions(bucket, key, if_match, if_none_match)
@@ -294,6 +474,7 @@ class S3Store(S3Multipart):
         )
 
     def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
+        self._hide_reserved(bucket, key)
         try:
             head = self.client.head_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
         except Exception as exc:
@@ -307,6 +488,7 @@ class S3Store(S3Multipart):
     def get_object(
         self, bucket: str, key: str, *, byte_range: ByteRange | None = None
     ) -> ObjectBody:
+        self._hide_reserved(bucket, key)
         options: dict[str, Any] = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
         if byte_range is not None:
             start = "" if byte_range.start is None else str(byte_range.start)
@@ -333,6 +515,9 @@ class S3Store(S3Multipart):
 
     def delete_object(self, bucket: str, key: str) -> None:
         self._require_bucket(bucket)
+        if self._reserved(key):
+            self.head_bucket(bucket)
+            return  # never the owner record: deleting an absent key is a success
         try:
             self.client.delete_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
         except Exception as exc:
@@ -363,6 +548,8 @@ class S3Store(S3Multipart):
             except Exception as exc:
                 raise map_error(exc, bucket) from exc
             for item in page.get("Contents", []):
+                if self._reserved(item["Key"]):
+                    continue  # the owner record (and probe keys) of a 1:1 bucket
                 objects.append(
                     ObjectInfo(
                         bucket=bucket,
@@ -372,7 +559,11 @@ class S3Store(S3Multipart):
                         last_modified=utc(item.get("LastModified")),
                     )
                 )
-            prefixes.extend(p["Prefix"][len(base) :] for p in page.get("CommonPrefixes", []))
+            prefixes.extend(
+                p["Prefix"][len(base) :]
+                for p in page.get("CommonPrefixes", [])
+                if not self._only_reserved(bucket, p["Prefix"])
+            )
             truncated = bool(page.get("IsTruncated"))
             token = page.get("NextContinuationToken")
             if not truncated or not token:
@@ -442,6 +633,7 @@ class S3Store(S3Multipart):
         else:
             new = attributes
         self._require_bucket(dst_bucket)
+        self._refuse_reserved(dst_bucket, dst_key)
         extra = self._conditions(dst_bucket, dst_key, if_match, if_none_match)
         if new.content_type:
             extra["ContentType"] = new.content_type
@@ -491,6 +683,14 @@ class S3Store(S3Multipart):
             self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
         else:
             self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
+
+
+#: ``_owner_record`` of a bucket that does not exist.
+_GONE: Mapping[str, Any] = {"gone": True}
+
+
+def _moment(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _owner(metadata: Mapping[str, str]) -> str | None:

@@ -52,6 +52,9 @@ class S3Multipart(ObjectStore):
     def _require_bucket(self, bucket: str) -> None: ...
 
     @abstractmethod
+    def _refuse_reserved(self, bucket: str, key: str) -> None: ...
+
+    @abstractmethod
     def _conditions(
         self, bucket: str, key: str, if_match: str | None, if_none_match: bool
     ) -> dict[str, str]: ...
@@ -68,6 +71,7 @@ class S3Multipart(ObjectStore):
     def create_multipart_upload(
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
     ) -> str:
+        self._refuse_reserved(bucket, key)
         if not self.native_multipart:
             return super().create_multipart_upload(bucket, key, attributes=attributes)
         self._require_bucket(bucket)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO, Literal
 
 from .base import (
+    BackendError,
     BucketAlreadyExists,
     BucketNotEmpty,
     EntityTooSmall,
@@ -27,6 +28,7 @@ from .base import (
     PreconditionFailed,
     Readable,
     StoreError,
+    StoreUnavailable,
     iter_chunks,
 )
 
@@ -37,6 +39,24 @@ ATTRS_META = "boxdrive-attrs"
 BUCKET_META = "boxdrive-bucket"
 #: Request bodies up to this size are spooled in memory, larger ones in a temp file.
 SPOOL_MEMORY = 8 * 1024 * 1024
+#: Upstream error codes that ask us to slow down (answered 503 SlowDown).
+THROTTLE_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestLimitExceeded",
+        "TooManyRequests",
+        "TooManyRequestsException",
+        "429",
+    }
+)
+#: Upstream error codes of a backend that is down or overloaded (503 ServiceUnavailable).
+UNAVAILABLE_CODES = frozenset({"InternalError", "ServiceUnavailable", "RequestTimeout"})
+#: Longest Retry-After (seconds) passed on from upstream.
+MAX_RETRY_AFTER = 60
 
 
 def make_client(
@@ -98,7 +118,7 @@ def _range_size(exc: BaseException) -> int:
 
 
 def map_error(exc: BaseException, bucket: str, key: str = "", upload_id: str = "") -> BaseException:
-    """The store error for an upstream ClientError (or ``exc`` itself if none fits)."""
+    """The store error for an upstream error; see ``upstream_failure`` for the rest."""
     if isinstance(exc, StoreError):
         return exc
     code = error_code(exc)
@@ -129,7 +149,49 @@ def map_error(exc: BaseException, bucket: str, key: str = "", upload_id: str = "
         )
     if code in ("NotImplemented", "501"):
         return NotSupported(f"upstream: {code}")
+    return upstream_failure(exc)
+
+
+def upstream_failure(exc: BaseException) -> BaseException:
+    """A StoreUnavailable (throttled, down, unreachable: the client may retry) or a
+    BackendError (anything else upstream said) for an upstream error no store error
+    names; anything that is not an upstream error (a bug) is returned unchanged. The
+    message holds the operation, upstream's code, status and request id, never
+    credentials (botocore's own messages may quote the endpoint URL)."""
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, ClientError):
+        code = error_code(exc) or "?"
+        status = http_status(exc)
+        response: dict[str, Any] = getattr(exc, "response", {})
+        metadata = response.get("ResponseMetadata", {})
+        detail = (
+            f"upstream {exc.operation_name}: {code} (HTTP {status}, "
+            f"request id {metadata.get('RequestId') or '-'})"
+        )
+        retry_after = _retry_after(metadata.get("HTTPHeaders", {}))
+        if code in THROTTLE_CODES or status == 429:
+            return StoreUnavailable(detail, throttled=True, retry_after=retry_after)
+        if code in UNAVAILABLE_CODES or (status is not None and status >= 500):
+            return StoreUnavailable(detail, retry_after=retry_after)
+        return BackendError(detail)
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return StoreUnavailable(f"upstream unreachable: {type(exc).__name__}")
+    if isinstance(exc, BotoCoreError):
+        return BackendError(f"upstream client failed: {type(exc).__name__}")
+    if isinstance(exc, OSError):  # a socket error botocore did not wrap
+        return StoreUnavailable(f"upstream unreachable: {type(exc).__name__}")
     return exc
+
+
+def _retry_after(headers: Mapping[str, str]) -> int | None:
+    try:
+        seconds = int(str(headers.get("retry-after", "")).strip())
+    except ValueError:
+        return None
+    return min(MAX_RETRY_AFTER, seconds) if seconds > 0 else None
 
 
 def _int_field(exc: BaseException, name: str) -> int:

@@ -6,12 +6,15 @@ exception class names as BoxDrive's ``InMemoryStore``, written here so that the
 a BoxDrive user would hand us. Faithful quirks: ``put_object`` creates a missing bucket,
 ``delete_bucket`` deletes a non-empty bucket, exceptions carry no arguments, listing
 truncates before rolling up, there is no ``head_bucket``, and every object is bytes.
+With ``dates_of_now=True`` it also reports "now" as every bucket's creation date, as
+BoxDrive's GitlabStore does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -103,10 +106,16 @@ def _filter(
 class BoxDriveShapedStore:
     """BoxDrive's in-memory store, as its users know it."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, dates_of_now: bool = False, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.buckets: dict[str, _Bucket] = {}
+        self.dates_of_now = dates_of_now
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     async def list_buckets(self) -> list[BucketInfo]:
+        if self.dates_of_now:
+            return [BucketInfo(b.info.name, self.clock()) for b in self.buckets.values()]
         return [b.info for b in self.buckets.values()]
 
     async def create_bucket(self, bucket_name: str) -> None:
@@ -195,3 +204,11 @@ class BoxDriveShapedStore:
 
     async def head_object(self, bucket_name: str, key: str) -> ObjectInfo:
         return (await self.get_object(bucket_name, key)).info
+
+
+def make_adapter_store() -> object:
+    """A server's store (``BOXDRIVE_STORE=tests.stores.boxdrive_shaped:make_adapter_store``):
+    our adapter over a fresh BoxDrive-shaped store, as a BoxDrive user would run it."""
+    from boxdrive_wsgi.stores.async_adapter import BoxDriveStoreAdapter
+
+    return BoxDriveStoreAdapter(BoxDriveShapedStore())

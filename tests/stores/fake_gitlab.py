@@ -22,12 +22,16 @@ happens to send:
   "A file with this name doesn't exist", "The file has changed since you started
   editing it: ...", "A directory with this name already exists", invalid paths).
 * fault injection: ``fake.inject(status, times, retry_after=...)`` answers the
-  next requests with an error (429 with ``Retry-After``, 5xx, ...).
+  next requests with an error (429 with ``Retry-After``, 5xx, ...);
+  ``fake.inject_drop(times, processed=...)`` cuts the next answers short (the
+  connection drops mid-body), after carrying the request out if ``processed``:
+  a commit that lands while its answer is lost.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -45,6 +49,8 @@ from boxdrive_wsgi.stores.gitlab_api import RetryPolicy
 
 #: commits kept readable per project (older snapshots are dropped: bounded memory)
 KEEP_SNAPSHOTS = 512
+#: the ``inject`` status that drops the connection instead of answering
+DROP = 0
 
 
 def _sha1(data: bytes) -> str:
@@ -87,7 +93,10 @@ class FakeGitlab:
         self.projects: dict[int, Project] = {}
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str]] = []
-        self._faults: list[tuple[int, str | None]] = []
+        #: (status, Retry-After, only for this method, carry the request out first)
+        self._faults: list[tuple[int, str | None, str | None, bool]] = []
+        #: scheme://host:port written into next-page links instead of the request's
+        self.link_base: str | None = None
         self._ids = itertools.count(1)
         self._commits = itertools.count(1)
 
@@ -104,10 +113,32 @@ class FakeGitlab:
             )
             return project
 
-    def inject(self, status: int, times: int = 1, *, retry_after: str | None = None) -> None:
-        """Answer the next ``times`` requests with ``status``."""
+    def inject(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: str | None = None,
+        method: str | None = None,
+        processed: bool = False,
+    ) -> None:
+        """Answer the next ``times`` requests (of ``method``, if given) with ``status``;
+        if ``processed``, after carrying them out (a proxy's 502 for a landed commit)."""
         with self.lock:
-            self._faults += [(status, retry_after)] * times
+            self._faults += [(status, retry_after, method, processed)] * times
+
+    def inject_drop(
+        self, times: int = 1, *, processed: bool = False, method: str | None = None
+    ) -> None:
+        """Cut the next ``times`` answers short, after doing the request if ``processed``."""
+        self.inject(DROP, times, method=method, processed=processed)
+
+    def _next_fault(self, method: str) -> tuple[int, str | None, bool] | None:
+        for n, (status, retry_after, only, processed) in enumerate(self._faults):
+            if only is None or only == method:
+                del self._faults[n]
+                return status, retry_after, processed
+        return None
 
     def files(self, project: Project, branch: str = "main") -> dict[str, bytes]:
         with self.lock:
@@ -168,9 +199,14 @@ class FakeGitlab:
         raw_path = environ.get("REQUEST_URI", request.path).split("?", 1)[0]
         with self.lock:
             self.requests.append((request.method, raw_path))
-            fault = self._faults.pop(0) if self._faults else None
+            fault = self._next_fault(request.method)
+        if fault is not None and fault[2]:
+            with contextlib.suppress(ApiError):
+                self._dispatch(request, raw_path)
+        if fault is not None and fault[0] == DROP:
+            return _cut_short(start_response)
         if fault is not None:
-            status, retry_after = fault
+            status, retry_after, _ = fault
             response = _json({"message": f"{status} Injected"}, status)
             if retry_after is not None:
                 response.headers["Retry-After"] = retry_after
@@ -276,7 +312,8 @@ class FakeGitlab:
         query = {"path": base, "recursive": str(recursive).lower(), "per_page": per_page}
         if args.get("ref"):
             query["ref"] = args["ref"]
-        url = request.host_url.rstrip("/") + request.environ["REQUEST_URI"].split("?", 1)[0]
+        host = self.link_base or request.host_url.rstrip("/")
+        url = host + request.environ["REQUEST_URI"].split("?", 1)[0]
         headers: dict[str, str] = {}
         if args.get("pagination") == "keyset":
             start = 0
@@ -435,6 +472,13 @@ def _entry(path: str, sha: str, kind: str, mode: str) -> dict[str, Any]:
 def _pieces(content: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
     for start in range(0, len(content), size):
         yield content[start : start + size]
+
+
+def _cut_short(start_response: Any) -> Iterable[bytes]:
+    """An answer that promises more than it sends: the server then drops the connection
+    and the client's read fails mid-body (requests: ChunkedEncodingError)."""
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "4096")])
+    return [b'{"id": "']
 
 
 def _json(document: Any, status: int, headers: dict[str, str] | None = None) -> Response:

@@ -11,11 +11,13 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import boto3
 import pytest
 from botocore.config import Config
 
+from boxdrive_wsgi.stores.base import ObjectAttributes, ObjectInfo, Readable
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.s3 import S3Store
 from tests.e2e.servers import RunningServer, free_port, server_env, start_server, waitress_argv
@@ -27,7 +29,7 @@ MIN_PART = 1024
 ROOT = Path(__file__).resolve().parents[2]
 
 _lock = threading.Lock()
-_server: RunningServer | None = None
+_servers: dict[str, RunningServer] = {}
 _counter = itertools.count()
 
 
@@ -40,22 +42,47 @@ def make_upstream_store() -> FilesystemStore:
     return store
 
 
-def upstream() -> RunningServer:
-    global _server
+class ForgetfulStore(FilesystemStore):
+    """Ignores If-None-Match / If-Match on writes, as some S3-compatible servers do."""
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: Readable | BinaryIO,
+        *,
+        size: int | None = None,
+        attributes: ObjectAttributes | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        return super().put_object(bucket, key, body, size=size, attributes=attributes, etag=etag)
+
+
+def make_forgetful_upstream_store() -> FilesystemStore:
+    import os
+
+    return ForgetfulStore(os.environ["BOXDRIVE_DATA_DIR"])
+
+
+def upstream(store: str = "make_upstream_store") -> RunningServer:
+    """The upstream server whose store is this module's ``store`` factory (one each)."""
     with _lock:
-        if _server is None or _server.proc.poll() is not None:
+        server = _servers.get(store)
+        if server is None or server.proc.poll() is not None:
             data_dir = Path(tempfile.mkdtemp(prefix="boxdrive-upstream-"))
             port = free_port()
             env = server_env(
-                data_dir, extra={"BOXDRIVE_STORE": "tests.stores.s3_upstream:make_upstream_store"}
+                data_dir, extra={"BOXDRIVE_STORE": f"tests.stores.s3_upstream:{store}"}
             )
             server = start_server(
                 waitress_argv(port, threads=16), env, port=port, cwd=str(ROOT), log_dir=data_dir
             )
             atexit.register(_stop, server, data_dir)
             client(server).create_bucket(Bucket=UPSTREAM_BUCKET)
-            _server = server
-        return _server
+            _servers[store] = server
+        return server
 
 
 def _stop(server: RunningServer, data_dir: Path) -> None:
@@ -97,6 +124,7 @@ def make_store(
     *,
     bucket: str | None = UPSTREAM_BUCKET,
     prefix: str | None = None,
+    store: str = "make_upstream_store",
 ) -> S3Store:
     """A fresh, empty S3Store: a new prefix of the upstream bucket (or 1:1 mapping)."""
     if request is not None:
@@ -104,7 +132,7 @@ def make_store(
         for test, part, reason in KNOWN_GAPS:
             if name.startswith(test + "[") and part in name:
                 pytest.xfail(reason)
-    server = upstream()
+    server = upstream(store)
     return S3Store(
         endpoint_url=server.endpoint,
         access_key=server.access_key,

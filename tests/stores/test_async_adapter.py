@@ -8,6 +8,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -24,7 +25,13 @@ from boxdrive_wsgi.stores.async_adapter import (
     BoxDriveStoreAdapter,
     is_boxdrive_style,
 )
-from boxdrive_wsgi.stores.base import NoSuchKey, ObjectAttributes, ObjectInfo, StoreError
+from boxdrive_wsgi.stores.base import (
+    BucketAlreadyExists,
+    NoSuchKey,
+    ObjectAttributes,
+    ObjectInfo,
+    StoreError,
+)
 from boxdrive_wsgi.stores.boxdrive_shim import BoxDriveShim
 
 from .async_memory import AsyncMemoryStore
@@ -314,3 +321,43 @@ def test_sixteen_boto3_threads_through_waitress(served: tuple[str, AsyncStoreAda
     assert errors == []
     listed = s3.list_objects_v2(Bucket="shared")
     assert listed["KeyCount"] == 96
+
+
+def test_owners_survive_boxdrive_dates_of_now() -> None:
+    """BoxDrive's GitlabStore reports "now" as every bucket's creation date: the owner
+    recorded in the sidecar must still apply (it used to read as None)."""
+    moments = iter(datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in range(10**6))
+    adapter = BoxDriveStoreAdapter(
+        BoxDriveShapedStore(dates_of_now=True, clock=lambda: next(moments))
+    )
+    try:
+        assert adapter.create_bucket("mine", owner="alice").owner == "alice"
+        adapter.create_bucket("nobodys")
+        assert adapter.head_bucket("mine").owner == "alice"
+        assert {b.name: b.owner for b in adapter.list_buckets()} == {
+            "mine": "alice",
+            "nobodys": None,
+        }
+        with pytest.raises(BucketAlreadyExists) as caught:
+            adapter.create_bucket("mine", owner="bob")
+        assert caught.value.owner == "alice"
+    finally:
+        adapter.close()
+
+
+def test_bucket_recreated_behind_our_back_has_no_owner() -> None:
+    native = BoxDriveShapedStore()
+    adapter = BoxDriveStoreAdapter(native)
+    try:
+        adapter.create_bucket("b", owner="alice")
+        adapter.run(native.delete_bucket("b"))
+        native.buckets.clear()
+        adapter.run(_later(native.create_bucket("b")))
+        assert adapter.head_bucket("b").owner is None
+    finally:
+        adapter.close()
+
+
+async def _later(coro: Any) -> Any:
+    await asyncio.sleep(1.05)  # a creation date one second on (records keep seconds)
+    return await coro
