@@ -105,8 +105,12 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
 
 
 def checksum_headers(info: ObjectInfo) -> dict[str, str]:
-    """x-amz-checksum-* headers for the checksums stored with an object."""
-    return {
+    """x-amz-checksum-* headers for the checksums stored with an object, and
+    x-amz-checksum-type (COMPOSITE for a checksum of part checksums)."""
+    headers = {
         f"x-amz-checksum-{algorithm.lower()}": value
         for algorithm, value in info.attributes.checksums.items()
     }
+    if headers:
+        headers["x-amz-checksum-type"] = info.attributes.checksum_type or "FULL_OBJECT"
+    return headers

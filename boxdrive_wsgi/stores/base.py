@@ -14,8 +14,8 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from .multipart import MultipartBackend
@@ -132,6 +132,19 @@ class BucketInfo:
 
 
 @dataclass(frozen=True)
+class PartInfo:
+    """One uploaded part of a multipart upload."""
+
+    part_number: int
+    #: hex MD5 of the part's content, no quotes.
+    etag: str
+    size: int
+    last_modified: datetime
+    #: algorithm (CRC32, SHA256, ...) -> base64 value, as sent with the part.
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ObjectAttributes:
     """What a client says about an object when writing it; stored verbatim and
     returned on read.
@@ -154,6 +167,17 @@ class ObjectAttributes:
     acl: str | None = None
     #: canonical id of the identity that wrote the object, if known.
     owner: str | None = None
+    #: How ``checksums`` of a multipart object combine its parts' (``COMPOSITE``: a
+    #: checksum of the part checksums, value ``...-N``; ``FULL_OBJECT``: of the whole
+    #: content). On an upload in progress: the type CreateMultipartUpload asked for.
+    checksum_type: str | None = None
+    #: On an upload in progress: the algorithm CreateMultipartUpload asked for.
+    checksum_algorithm: str | None = None
+    #: The parts a multipart object was composed of, in order (numbers as uploaded,
+    #: sizes, ETags, checksums), or None when the store does not know them. A store that
+    #: keeps attributes MUST keep this too; the HTTP layer serves ``?partNumber=`` and
+    #: GetObjectAttributes from it and answers 501 when it is None.
+    parts: tuple[PartInfo, ...] | None = None
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
@@ -165,7 +189,58 @@ class ObjectAttributes:
             tags=dict(self.tags),
             acl=self.acl,
             owner=self.owner,
+            checksum_type=self.checksum_type,
+            checksum_algorithm=self.checksum_algorithm,
+            parts=None if self.parts is None else tuple(self.parts),
         )
+
+    def to_document(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field (empty ones omitted); ``from_document``
+        reads it back. Stores that keep attributes as JSON use this pair."""
+        doc: dict[str, Any] = {
+            "content_type": self.content_type,
+            "metadata": dict(self.metadata),
+            "headers": dict(self.headers),
+            "checksums": dict(self.checksums),
+            "tags": dict(self.tags),
+            "acl": self.acl,
+            "owner": self.owner,
+            "checksum_type": self.checksum_type,
+            "checksum_algorithm": self.checksum_algorithm,
+        }
+        if self.parts is not None:
+            doc["parts"] = [_part_document(p) for p in self.parts]
+        return {k: v for k, v in doc.items() if v is not None and v != {}}
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> ObjectAttributes:
+        fields = dict(doc)
+        parts = fields.pop("parts", None)
+        return cls(
+            **fields, parts=None if parts is None else tuple(_part_from_document(p) for p in parts)
+        )
+
+
+def _part_document(part: PartInfo) -> list[Any]:
+    # Compact (an object may have 10,000 parts): [number, size, etag, modified, checksums].
+    return [
+        part.part_number,
+        part.size,
+        part.etag,
+        int(part.last_modified.timestamp()),
+        dict(part.checksums),
+    ]
+
+
+def _part_from_document(doc: Sequence[Any]) -> PartInfo:
+    number, size, etag, modified, checksums = doc
+    return PartInfo(
+        part_number=int(number),
+        etag=str(etag),
+        size=int(size),
+        last_modified=datetime.fromtimestamp(int(modified), UTC),
+        checksums=dict(checksums),
+    )
 
 
 @dataclass(frozen=True)
@@ -222,19 +297,6 @@ class ObjectPage:
     is_truncated: bool
     #: the last key or common prefix on this page: where the next page starts after.
     last: str | None = None
-
-
-@dataclass(frozen=True)
-class PartInfo:
-    """One uploaded part of a multipart upload."""
-
-    part_number: int
-    #: hex MD5 of the part's content, no quotes.
-    etag: str
-    size: int
-    last_modified: datetime
-    #: algorithm (CRC32, SHA256, ...) -> base64 value, as sent with the part.
-    checksums: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -391,6 +453,43 @@ def check_write_condition(
 #: Destination attributes derived from the source version a copy reads.
 SourceAttributes = Callable[["ObjectInfo"], ObjectAttributes]
 
+#: A completed object's attributes from its upload's attributes and the parts chosen,
+#: in order (what complete_multipart_upload composes). It MAY raise; then nothing is written.
+CompletedAttributes = Callable[[ObjectAttributes, Sequence[PartInfo]], ObjectAttributes]
+
+
+@dataclass(frozen=True)
+class DeleteCondition:
+    """What must hold for a conditional delete (S3 ``If-Match``, ``x-amz-if-match-size``,
+    ``x-amz-if-match-last-modified-time``, or the same per object in DeleteObjects).
+    Every condition given must hold."""
+
+    #: an ETag without quotes, or ``*`` (the object must exist).
+    etag: str | None = None
+    size: int | None = None
+    #: compared in whole seconds (HTTP dates have no fractions).
+    last_modified: datetime | None = None
+
+    def allows(self, bucket: str, key: str, current: ObjectInfo | None) -> bool:
+        """True if ``current`` may be deleted, False if there is nothing to delete.
+
+        Raises NoSuchKey for an absent object when an ETag was given (S3 answers 404
+        then), PreconditionFailed when a condition does not hold. Stores call this
+        under the same lock / transaction that deletes."""
+        if current is None:
+            if self.etag is not None:
+                raise NoSuchKey(bucket, key)
+            return False
+        if self.etag is not None and self.etag not in ("*", current.etag):
+            raise PreconditionFailed("etag does not match")
+        if self.size is not None and self.size != current.size:
+            raise PreconditionFailed("size does not match")
+        if self.last_modified is not None and int(self.last_modified.timestamp()) != int(
+            current.last_modified.timestamp()
+        ):
+            raise PreconditionFailed("last modified time does not match")
+        return True
+
 
 class _ChunkReader:
     """A ``Readable`` over an iterator of byte chunks (an ObjectBody)."""
@@ -501,6 +600,14 @@ class ObjectStore(ABC):
         """Remove a key. Deleting an absent key is not an error (S3 answers 204);
         an absent bucket MUST raise NoSuchBucket."""
 
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        """Delete ``key`` only if ``condition`` holds (``DeleteCondition.allows``), with
+        the check and the delete atomic. An absent key is no error unless the
+        condition names an ETag (NoSuchKey). MUST raise NoSuchBucket for an absent
+        bucket. A store that cannot do this atomically keeps this default, which
+        raises NotSupported (answered 501): a condition is never silently dropped."""
+        raise NotSupported("conditional delete")
+
     @abstractmethod
     def list_objects(
         self,
@@ -593,6 +700,7 @@ class ObjectStore(ABC):
         *,
         if_match: str | None = None,
         if_none_match: bool = False,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         """Compose the listed ``(part_number, etag)`` parts into the object ``key``.
 
@@ -601,11 +709,20 @@ class ObjectStore(ABC):
         its ETag (quotes ignored) differs; EntityTooSmall if a part but the last is
         smaller than ``multipart_min_part_size``. Parts not listed are discarded.
         The object's ETag MUST be ``md5(concat(part MD5 digests))-N``; its
-        attributes are those given at creation. Conditional writes and atomicity as
-        put_object. On success the upload no longer exists.
+        attributes are those given at creation, or what ``attributes(those, chosen
+        parts)`` returns (called before anything is written; if it raises, nothing
+        is), with ``parts`` set to the chosen parts (``ObjectAttributes.parts``).
+        Conditional writes and atomicity as put_object. On success the upload no
+        longer exists.
         """
         return self.multipart_backend().complete(
-            bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+            bucket,
+            key,
+            upload_id,
+            parts,
+            if_match=if_match,
+            if_none_match=if_none_match,
+            attributes=attributes,
         )
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
@@ -689,12 +806,13 @@ class ObjectStore(ABC):
                 new = attributes(source.info)
             else:
                 new = attributes
+            # put_object makes a single-part object (ETag: the MD5): no part boundaries.
             return self.put_object(
                 dst_bucket,
                 dst_key,
                 _ChunkReader(iter(source)),
                 size=source.info.size,
-                attributes=new,
+                attributes=replace(new, parts=None),
                 if_match=if_match,
                 if_none_match=if_none_match,
             )

@@ -242,7 +242,7 @@ class BoxDriveShim:
         attributes = ObjectAttributes(content_type=getattr(raw, "content_type", None))
         etag = str(raw.etag).strip('"')
         if record.get("source_etag") == etag:
-            attributes = ObjectAttributes(**record["attributes"])
+            attributes = ObjectAttributes.from_document(record["attributes"])
             etag = record["etag"]
         return ObjectInfo(
             bucket=bucket,
@@ -427,15 +427,7 @@ class BoxDriveShim:
 
 
 def _attributes_json(a: ObjectAttributes) -> dict[str, Any]:
-    return {
-        "content_type": a.content_type,
-        "metadata": dict(a.metadata),
-        "headers": dict(a.headers),
-        "checksums": dict(a.checksums),
-        "tags": dict(a.tags),
-        "acl": a.acl,
-        "owner": a.owner,
-    }
+    return a.to_document()
 
 
 def _data_of(obj: Any) -> bytes:

@@ -46,6 +46,7 @@ from .base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    DeleteCondition,
     NoSuchBucket,
     NoSuchKey,
     ObjectAttributes,
@@ -124,23 +125,13 @@ def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
         size=size,
         etag=etag,
         last_modified=datetime.fromtimestamp(modified, UTC),
-        attributes=ObjectAttributes(**json.loads(attrs)),
+        attributes=ObjectAttributes.from_document(json.loads(attrs)),
     )
 
 
 def _attrs_json(a: ObjectAttributes) -> str:
-    # Field names as keys, so ObjectAttributes(**doc) reads it back; empties omitted.
-    doc = {
-        "content_type": a.content_type,
-        "metadata": dict(a.metadata),
-        "headers": dict(a.headers),
-        "checksums": dict(a.checksums),
-        "tags": dict(a.tags),
-        "acl": a.acl,
-        "owner": a.owner,
-    }
     # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
-    return json.dumps({k: v for k, v in doc.items() if v is not None and v != {}})
+    return json.dumps(a.to_document())
 
 
 def _check_write(
@@ -513,6 +504,19 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
                 )
         if row is not None:
             _unlink(self._content_path(row[0]))
+
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        # The check and the delete share one write transaction: atomic across processes.
+        with self._transaction("IMMEDIATE") as conn:
+            bucket_id = self._bucket_id(conn, bucket)
+            current = self._current(conn, bucket_id, bucket, key)
+            if not condition.allows(bucket, key, current[0] if current else None):
+                return
+            assert current is not None
+            conn.execute(
+                "DELETE FROM objects WHERE bucket_id = ? AND key = ?", (bucket_id, _encode(key))
+            )
+        _unlink(self._content_path(current[1]))
 
     def list_objects(
         self,

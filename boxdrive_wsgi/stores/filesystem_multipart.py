@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from .base import (
     CHUNK_SIZE,
+    CompletedAttributes,
     InvalidPart,
     NoSuchUpload,
     ObjectAttributes,
@@ -42,6 +43,7 @@ from .multipart import (
     SCHEMA,
     attrs_from_json,
     check_part_number,
+    completed_attributes,
     composed_etag,
     delete_upload,
     encode_key,
@@ -153,6 +155,7 @@ class FilesystemMultipart:
         *,
         if_match: str | None,
         if_none_match: bool,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         store = self._store
         with self._upload(bucket, key, upload_id) as (conn, upload):
@@ -160,6 +163,7 @@ class FilesystemMultipart:
                 parts, stored_parts(conn, upload_id), store.multipart_min_part_size
             )
             found = store._current(conn, store._bucket_id(conn, bucket), bucket, key)
+        final = completed_attributes(upload.attributes, chosen, attributes)
         # Fail fast; the check that counts is repeated in the commit transaction.
         check_write_condition(
             bucket, key, found[0] if found else None, if_match=if_match, if_none_match=if_none_match
@@ -172,7 +176,7 @@ class FilesystemMultipart:
             size=total,
             etag=composed_etag(chosen),
             last_modified=datetime.fromtimestamp(int(time.time()), UTC),
-            attributes=upload.attributes,
+            attributes=final,
         )
         committing = False
         try:

@@ -177,7 +177,7 @@ class GitlabStore(ObjectStore):
             size=meta["size"],
             etag=meta["etag"],
             last_modified=_moment(meta["last_modified"]),
-            attributes=ObjectAttributes(**meta["attributes"]),
+            attributes=ObjectAttributes.from_document(meta["attributes"]),
         )
 
     # ------------------------------------------------------------------ buckets
@@ -472,15 +472,7 @@ class GitlabStore(ObjectStore):
 
 
 def _attributes_json(attributes: ObjectAttributes) -> dict[str, Any]:
-    return {
-        "content_type": attributes.content_type,
-        "metadata": dict(attributes.metadata),
-        "headers": dict(attributes.headers),
-        "checksums": dict(attributes.checksums),
-        "tags": dict(attributes.tags),
-        "acl": attributes.acl,
-        "owner": attributes.owner,
-    }
+    return attributes.to_document()
 
 
 def _index_action(path: str, found: RepoFile | None, index: Index) -> Action:

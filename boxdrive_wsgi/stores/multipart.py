@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
 from .base import (
+    CompletedAttributes,
     EntityTooSmall,
     InvalidPart,
     InvalidPartOrder,
@@ -107,6 +108,7 @@ class MultipartBackend(Protocol):
         *,
         if_match: str | None,
         if_none_match: bool,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo: ...
 
     def abort(self, bucket: str, key: str, upload_id: str) -> None: ...
@@ -155,16 +157,23 @@ def successor(prefix: bytes) -> bytes | None:
 
 
 def attrs_to_json(a: ObjectAttributes) -> str:
-    """Every field by name (mappings as objects), so ObjectAttributes(**doc) reads it."""
-    doc = {}
-    for f in dataclasses.fields(a):
-        value = getattr(a, f.name)
-        doc[f.name] = dict(value) if isinstance(value, Mapping) else value
-    return json.dumps(doc)
+    return json.dumps(a.to_document())
 
 
 def attrs_from_json(text: str) -> ObjectAttributes:
-    return ObjectAttributes(**json.loads(text))
+    return ObjectAttributes.from_document(json.loads(text))
+
+
+def completed_attributes(
+    upload: ObjectAttributes,
+    chosen: Sequence[tuple[PartInfo, str]],
+    derive: CompletedAttributes | None,
+) -> ObjectAttributes:
+    """The attributes a completed object gets: ``derive``'s (or the upload's), with
+    the chosen parts recorded as its part boundaries."""
+    parts = tuple(p for p, _ in chosen)
+    final = derive(upload, parts) if derive is not None else upload
+    return dataclasses.replace(final, parts=parts)
 
 
 def fsync_dir(path: str) -> None:
@@ -580,12 +589,14 @@ class StagedMultipart:
         *,
         if_match: str | None,
         if_none_match: bool,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         self._store.head_bucket(bucket)
         with self._transaction() as conn:
             upload = find_upload(conn, bucket, bucket, key, upload_id)
             stored = stored_parts(conn, upload_id)
         chosen = select_parts(parts, stored, self._store.multipart_min_part_size)
+        final = completed_attributes(upload.attributes, chosen, attributes)
         with contextlib.ExitStack() as stack:
             try:
                 # Open files stay readable if the upload is aborted meanwhile.
@@ -597,7 +608,7 @@ class StagedMultipart:
                 key,
                 ConcatReader(files),
                 size=sum(p.size for p, _ in chosen),
-                attributes=upload.attributes,
+                attributes=final,
                 if_match=if_match,
                 if_none_match=if_none_match,
                 etag=composed_etag(chosen),

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from .base import (
+    CompletedAttributes,
     NoSuchUpload,
     NotSupported,
     ObjectAttributes,
@@ -128,12 +129,21 @@ class S3Multipart(ObjectStore):
         *,
         if_match: str | None = None,
         if_none_match: bool = False,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         if not self.native_multipart:
             return super().complete_multipart_upload(
-                bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+                bucket,
+                key,
+                upload_id,
+                parts,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                attributes=attributes,
             )
         self._require_bucket(bucket)
+        if attributes is not None:
+            self._check_completion(bucket, key, upload_id, parts, attributes)
         extra = self._conditions(bucket, key, if_match, if_none_match)
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
@@ -147,6 +157,29 @@ class S3Multipart(ObjectStore):
         except Exception as exc:
             raise self._upload_error(exc, bucket, key, upload_id) from exc
         return self._head(bucket, key)[0]
+
+    def _check_completion(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        derive: CompletedAttributes,
+    ) -> None:
+        """Run ``derive`` over upstream's parts (it checks what the client asked). The
+        attributes upstream keeps were fixed at creation, so an object checksum derived
+        now could not be kept: refuse rather than drop it."""
+        wanted = {number for number, _ in parts}
+        found: list[PartInfo] = []
+        marker = 0
+        while True:
+            page = self.list_parts(bucket, key, upload_id, part_number_marker=marker)
+            found += [p for p in page.parts if p.part_number in wanted]
+            if not page.is_truncated or page.next_part_number_marker is None:
+                break
+            marker = page.next_part_number_marker
+        if derive(ObjectAttributes(), found).checksums:
+            raise NotSupported("multipart upload checksums on the S3 store")
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         if not self.native_multipart:
