@@ -44,10 +44,14 @@ def mp_store(store: ObjectStore) -> ObjectStore:
     return store
 
 
-def known_gap(request: pytest.FixtureRequest, gaps: dict[str, str], **kwargs: object) -> None:
+def known_gap(
+    request: pytest.FixtureRequest,
+    gaps: dict[str, str],
+    raises: type[BaseException] | None = None,
+) -> None:
     store_id = request.node.callspec.params["store"]
     if store_id in gaps:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=gaps[store_id], **kwargs))
+        request.applymarker(pytest.mark.xfail(strict=True, reason=gaps[store_id], raises=raises))
 
 
 def crc32(data: bytes) -> str:
