@@ -189,10 +189,18 @@ def _check_listed(
     listed: Mapping[int, Mapping[str, str]],
 ) -> None:
     """Each <Part>'s checksums must be the upload's algorithm and match what was
-    uploaded; a composite upload must list them all (S3 needs them to compose)."""
+    uploaded; a composite upload must list them all (S3 needs them to compose).
+
+    Without an algorithm (the SDKs add a CRC to every part by default), a listed
+    checksum is compared where the store kept one; the part's bytes were verified
+    against it when the part was uploaded."""
     for part in parts:
         given = listed.get(part.part_number, {})
         for name, value in given.items():
+            if algorithm is None:
+                if part.checksums.get(name, value) != value:
+                    raise S3Error("InvalidPart", extra={"PartNumber": str(part.part_number)})
+                continue
             if name != algorithm:
                 raise S3Error(
                     "InvalidRequest",

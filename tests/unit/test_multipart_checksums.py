@@ -164,3 +164,17 @@ def test_delete_condition_compares_whole_seconds() -> None:
     info = ObjectInfo("b", "k", 1, "e", datetime(2030, 1, 1, 0, 0, 0, tzinfo=UTC))
     late = datetime(2030, 1, 1, 0, 0, 0, 999_000, tzinfo=UTC)
     assert DeleteCondition(last_modified=late).allows("b", "k", info)
+
+
+def test_part_checksums_of_an_upload_without_algorithm() -> None:
+    """The SDKs send a CRC32 with every part by default: compared where kept, no object
+    checksum made from them."""
+    parts = parts_of("CRC32", CRCS["CRC32"], CHUNKS)
+    listed = {p.part_number: dict(p.checksums) for p in parts}
+    assert completion_checksum(None, None, parts, Completion(listed)) == ({}, None)
+    bare = [PartInfo(p.part_number, p.etag, p.size, p.last_modified) for p in parts]
+    assert completion_checksum(None, None, bare, Completion(listed)) == ({}, None)
+    listed[2] = {"CRC32": listed[1]["CRC32"]}
+    with pytest.raises(S3Error) as caught:
+        completion_checksum(None, None, parts, Completion(listed))
+    assert caught.value.code == "InvalidPart"
