@@ -14,8 +14,8 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from .multipart import MultipartBackend
@@ -167,16 +167,13 @@ class ObjectAttributes:
     acl: str | None = None
     #: canonical id of the identity that wrote the object, if known.
     owner: str | None = None
-    #: How ``checksums`` of a multipart object combine its parts' (``COMPOSITE``: a
-    #: checksum of the part checksums, value ``...-N``; ``FULL_OBJECT``: of the whole
-    #: content). On an upload in progress: the type CreateMultipartUpload asked for.
+    #: ``COMPOSITE`` (``checksums`` of a multipart object are of its part checksums,
+    #: ``...-N``) or ``FULL_OBJECT``; on an upload, with ``checksum_algorithm``, what
+    #: CreateMultipartUpload asked for.
     checksum_type: str | None = None
-    #: On an upload in progress: the algorithm CreateMultipartUpload asked for.
     checksum_algorithm: str | None = None
-    #: The parts a multipart object was composed of, in order (numbers as uploaded,
-    #: sizes, ETags, checksums), or None when the store does not know them. A store that
-    #: keeps attributes MUST keep this too; the HTTP layer serves ``?partNumber=`` and
-    #: GetObjectAttributes from it and answers 501 when it is None.
+    #: A multipart object's parts in order, or None if unknown (then ?partNumber= and
+    #: GetObjectAttributes answer 501). A store that keeps attributes MUST keep this.
     parts: tuple[PartInfo, ...] | None = None
 
     def copy(self) -> ObjectAttributes:
@@ -193,54 +190,6 @@ class ObjectAttributes:
             checksum_algorithm=self.checksum_algorithm,
             parts=None if self.parts is None else tuple(self.parts),
         )
-
-    def to_document(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field (empty ones omitted); ``from_document``
-        reads it back. Stores that keep attributes as JSON use this pair."""
-        doc: dict[str, Any] = {
-            "content_type": self.content_type,
-            "metadata": dict(self.metadata),
-            "headers": dict(self.headers),
-            "checksums": dict(self.checksums),
-            "tags": dict(self.tags),
-            "acl": self.acl,
-            "owner": self.owner,
-            "checksum_type": self.checksum_type,
-            "checksum_algorithm": self.checksum_algorithm,
-        }
-        if self.parts is not None:
-            doc["parts"] = [_part_document(p) for p in self.parts]
-        return {k: v for k, v in doc.items() if v is not None and v != {}}
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> ObjectAttributes:
-        fields = dict(doc)
-        parts = fields.pop("parts", None)
-        return cls(
-            **fields, parts=None if parts is None else tuple(_part_from_document(p) for p in parts)
-        )
-
-
-def _part_document(part: PartInfo) -> list[Any]:
-    # Compact (an object may have 10,000 parts): [number, size, etag, modified, checksums].
-    return [
-        part.part_number,
-        part.size,
-        part.etag,
-        int(part.last_modified.timestamp()),
-        dict(part.checksums),
-    ]
-
-
-def _part_from_document(doc: Sequence[Any]) -> PartInfo:
-    number, size, etag, modified, checksums = doc
-    return PartInfo(
-        part_number=int(number),
-        etag=str(etag),
-        size=int(size),
-        last_modified=datetime.fromtimestamp(int(modified), UTC),
-        checksums=dict(checksums),
-    )
 
 
 @dataclass(frozen=True)
@@ -453,16 +402,14 @@ def check_write_condition(
 #: Destination attributes derived from the source version a copy reads.
 SourceAttributes = Callable[["ObjectInfo"], ObjectAttributes]
 
-#: A completed object's attributes from its upload's attributes and the parts chosen,
-#: in order (what complete_multipart_upload composes). It MAY raise; then nothing is written.
+#: A completed object's attributes from its upload's and the chosen parts; MAY raise.
 CompletedAttributes = Callable[[ObjectAttributes, Sequence[PartInfo]], ObjectAttributes]
 
 
 @dataclass(frozen=True)
 class DeleteCondition:
-    """What must hold for a conditional delete (S3 ``If-Match``, ``x-amz-if-match-size``,
-    ``x-amz-if-match-last-modified-time``, or the same per object in DeleteObjects).
-    Every condition given must hold."""
+    """A conditional delete (If-Match, x-amz-if-match-size, -last-modified-time, or
+    DeleteObjects' per-object ones): every condition given must hold."""
 
     #: an ETag without quotes, or ``*`` (the object must exist).
     etag: str | None = None
@@ -471,11 +418,8 @@ class DeleteCondition:
     last_modified: datetime | None = None
 
     def allows(self, bucket: str, key: str, current: ObjectInfo | None) -> bool:
-        """True if ``current`` may be deleted, False if there is nothing to delete.
-
-        Raises NoSuchKey for an absent object when an ETag was given (S3 answers 404
-        then), PreconditionFailed when a condition does not hold. Stores call this
-        under the same lock / transaction that deletes."""
+        """True: delete ``current``; False: nothing to delete. NoSuchKey if absent with an
+        ETag given (S3: 404), else PreconditionFailed if a condition fails."""
         if current is None:
             if self.etag is not None:
                 raise NoSuchKey(bucket, key)
@@ -484,9 +428,8 @@ class DeleteCondition:
             raise PreconditionFailed("etag does not match")
         if self.size is not None and self.size != current.size:
             raise PreconditionFailed("size does not match")
-        if self.last_modified is not None and int(self.last_modified.timestamp()) != int(
-            current.last_modified.timestamp()
-        ):
+        when = self.last_modified
+        if when is not None and int(when.timestamp()) != int(current.last_modified.timestamp()):
             raise PreconditionFailed("last modified time does not match")
         return True
 
@@ -601,11 +544,8 @@ class ObjectStore(ABC):
         an absent bucket MUST raise NoSuchBucket."""
 
     def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
-        """Delete ``key`` only if ``condition`` holds (``DeleteCondition.allows``), with
-        the check and the delete atomic. An absent key is no error unless the
-        condition names an ETag (NoSuchKey). MUST raise NoSuchBucket for an absent
-        bucket. A store that cannot do this atomically keeps this default, which
-        raises NotSupported (answered 501): a condition is never silently dropped."""
+        """Delete ``key`` if ``condition.allows`` it, check and delete atomic; NoSuchBucket.
+        A store that cannot keeps this default: NotSupported (501), never a plain delete."""
         raise NotSupported("conditional delete")
 
     @abstractmethod
@@ -709,10 +649,9 @@ class ObjectStore(ABC):
         its ETag (quotes ignored) differs; EntityTooSmall if a part but the last is
         smaller than ``multipart_min_part_size``. Parts not listed are discarded.
         The object's ETag MUST be ``md5(concat(part MD5 digests))-N``; its
-        attributes are those given at creation, or what ``attributes(those, chosen
-        parts)`` returns (called before anything is written; if it raises, nothing
-        is), with ``parts`` set to the chosen parts (``ObjectAttributes.parts``).
-        Conditional writes and atomicity as put_object. On success the upload no
+        attributes are those given at creation, or ``attributes(those, chosen parts)``
+        (called before writing; if it raises, nothing is), with ``parts`` = the chosen
+        parts. Conditional writes and atomicity as put_object. On success the upload no
         longer exists.
         """
         return self.multipart_backend().complete(

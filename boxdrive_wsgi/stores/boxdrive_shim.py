@@ -50,6 +50,7 @@ from .base import (
     StoreError,
     check_write_condition,
 )
+from .documents import from_document, to_document
 from .listing import paginate
 
 #: Where the shim keeps what BoxDrive cannot: "--ol-s3" names are refused for new buckets.
@@ -242,7 +243,7 @@ class BoxDriveShim:
         attributes = ObjectAttributes(content_type=getattr(raw, "content_type", None))
         etag = str(raw.etag).strip('"')
         if record.get("source_etag") == etag:
-            attributes = ObjectAttributes.from_document(record["attributes"])
+            attributes = from_document(record["attributes"])
             etag = record["etag"]
         return ObjectInfo(
             bucket=bucket,
@@ -427,7 +428,7 @@ class BoxDriveShim:
 
 
 def _attributes_json(a: ObjectAttributes) -> dict[str, Any]:
-    return a.to_document()
+    return to_document(a)
 
 
 def _data_of(obj: Any) -> bytes:

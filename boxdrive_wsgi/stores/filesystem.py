@@ -59,6 +59,7 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
+from .documents import from_document, to_document
 from .filesystem_copy import CONFIG_SCHEMA, FilesystemCopyMixin
 from .filesystem_multipart import FilesystemMultipart
 from .listing import paginate
@@ -125,13 +126,13 @@ def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
         size=size,
         etag=etag,
         last_modified=datetime.fromtimestamp(modified, UTC),
-        attributes=ObjectAttributes.from_document(json.loads(attrs)),
+        attributes=from_document(json.loads(attrs)),
     )
 
 
 def _attrs_json(a: ObjectAttributes) -> str:
     # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
-    return json.dumps(a.to_document())
+    return json.dumps(to_document(a))
 
 
 def _check_write(

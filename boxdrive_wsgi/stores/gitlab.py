@@ -66,6 +66,7 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
+from .documents import from_document, to_document
 from .gitlab_api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
 from .listing import paginate
 
@@ -177,7 +178,7 @@ class GitlabStore(ObjectStore):
             size=meta["size"],
             etag=meta["etag"],
             last_modified=_moment(meta["last_modified"]),
-            attributes=ObjectAttributes.from_document(meta["attributes"]),
+            attributes=from_document(meta["attributes"]),
         )
 
     # ------------------------------------------------------------------ buckets
@@ -472,7 +473,7 @@ class GitlabStore(ObjectStore):
 
 
 def _attributes_json(attributes: ObjectAttributes) -> dict[str, Any]:
-    return attributes.to_document()
+    return to_document(attributes)
 
 
 def _index_action(path: str, found: RepoFile | None, index: Index) -> Action:

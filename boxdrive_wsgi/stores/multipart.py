@@ -51,6 +51,7 @@ from .base import (
     iter_chunks,
     multipart_etag,
 )
+from .documents import from_document, to_document
 
 MAX_PART_NUMBER = 10_000
 #: Seconds a connection waits for another writer's lock.
@@ -157,11 +158,11 @@ def successor(prefix: bytes) -> bytes | None:
 
 
 def attrs_to_json(a: ObjectAttributes) -> str:
-    return json.dumps(a.to_document())
+    return json.dumps(to_document(a))
 
 
 def attrs_from_json(text: str) -> ObjectAttributes:
-    return ObjectAttributes.from_document(json.loads(text))
+    return from_document(json.loads(text))
 
 
 def completed_attributes(
