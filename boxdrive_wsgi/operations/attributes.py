@@ -94,7 +94,7 @@ def _object_parts(info: ObjectInfo, marker: int, max_parts: int) -> xml.Children
     page, truncated = after[:max_parts], len(after) > max_parts
     children += [
         ("PartNumberMarker", marker),
-        ("NextPartNumberMarker", page[-1].part_number if truncated else None),
+        ("NextPartNumberMarker", (page[-1].part_number if page else marker) if truncated else None),
         ("MaxParts", max_parts),
         ("IsTruncated", truncated),
     ]

@@ -178,3 +178,25 @@ def test_part_checksums_of_an_upload_without_algorithm() -> None:
     with pytest.raises(S3Error) as caught:
         completion_checksum(None, None, parts, Completion(listed))
     assert caught.value.code == "InvalidPart"
+
+
+def test_get_object_attributes_edge_values(client: FlaskClient, store: MemoryStore) -> None:
+    when = WHEN
+    parts = (PartInfo(1, "0" * 32, 2, when, {"CRC32": "AAAAAA=="}), PartInfo(2, "0" * 32, 2, when))
+    attributes = ObjectAttributes(
+        checksums={"CRC32": "AAAAAA==-2"}, checksum_type="COMPOSITE", parts=parts
+    )
+    store.put_object(
+        "b", "m", io.BytesIO(b"abcd"), size=4, etag="0" * 32 + "-2", attributes=attributes
+    )
+    headers = {"x-amz-object-attributes": "ObjectParts", "x-amz-max-parts": "0"}
+    answer = client.get("/b/m?attributes", headers=headers)
+    assert answer.status_code == 200
+    assert b"<IsTruncated>true</IsTruncated>" in answer.data
+    for name, value in [("x-amz-max-parts", "\u00b2"), ("x-amz-part-number-marker", "9" * 5000)]:
+        bad = client.get(
+            "/b/m?attributes", headers={"x-amz-object-attributes": "ETag", name: value}
+        )
+        assert bad.status_code == 400 and b"InvalidArgument" in bad.data
+    for value in ("\u00b2", "9" * 5000, "0", "10001", "-1"):
+        assert client.get(f"/b/m?partNumber={value}").status_code == 400
