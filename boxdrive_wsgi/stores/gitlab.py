@@ -53,6 +53,7 @@ from .base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    DeleteCondition,
     EntityTooLarge,
     NoSuchBucket,
     NoSuchKey,
@@ -350,6 +351,13 @@ class GitlabStore(ObjectStore):
         )
 
     def delete_object(self, bucket: str, key: str) -> None:
+        self._delete(bucket, key, None)
+
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        # Checked against the index the commit names (last_commit_id): atomic as put's.
+        self._delete(bucket, key, condition)
+
+    def _delete(self, bucket: str, key: str, condition: DeleteCondition | None) -> None:
         where = paths.key_paths(bucket, key)
 
         def attempt() -> None:
@@ -357,7 +365,12 @@ class GitlabStore(ObjectStore):
             index = dict(self._index(found))
             if found is None:
                 self._require_bucket(bucket)
-            if key not in index:
+            current = index.get(key)
+            if condition is not None:
+                row = self._row(bucket, key, current) if current else None
+                if not condition.allows(bucket, key, row):
+                    return
+            if current is None:
                 return
             del index[key]
             actions = [

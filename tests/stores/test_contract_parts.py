@@ -33,7 +33,6 @@ NO_PARTS = {
 #: Stores that cannot check a condition and delete atomically: they raise NotSupported.
 NO_CONDITIONAL_DELETE = {
     "s3-upstream": "upstream's conditional delete is not passed through",
-    "gitlab": "a conditional delete in one commit is not implemented",
     "boxdrive-adapter": "a BoxDrive store has no conditional delete",
 }
 
