@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from flask import Response
 
-from ..body import read_small_body, verified_body
+from ..body import LateChecksums, read_small_body, verified_body
 from ..context import S3Request, empty_response, url_quote, xml_response
 from ..protocol import xml
-from ..protocol.checksums import parse_checksum_algorithm
+from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
@@ -121,7 +121,8 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     s3.check_access("GetObject", source.bucket, source.key)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
-    s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    upload = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    algorithm = upload.attributes.checksum_algorithm if upload.attributes else None
     try:
         body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
     except InvalidRange as error:
@@ -133,17 +134,24 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         check_copy_source_conditions(headers, body.info.etag, body.info.last_modified)
         if body.length > MAX_PART_SIZE:
             raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
+        # The part gets the upload's checksum, computed while it streams (as S3 does).
+        reader = VerifyingReader(
+            ChunkReader(iter(body)), algorithms=[algorithm] if algorithm else (), size=body.length
+        )
         part = s3.store.upload_part(
             s3.bucket_name,
             s3.object_key,
             upload_id,
             number,
-            ChunkReader(iter(body)),
+            reader,
             size=body.length,
+            checksums=LateChecksums(reader, {}, algorithm),
         )
-    return xml_response(
-        "CopyPartResult", [("LastModified", part.last_modified), ("ETag", quote_etag(part.etag))]
-    )
+    children: list[tuple[str, xml.Value]] = [
+        ("LastModified", part.last_modified),
+        ("ETag", quote_etag(part.etag)),
+    ]
+    return xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
 
 
 def complete_multipart_upload(s3: S3Request) -> Response:
@@ -280,6 +288,8 @@ def list_parts(s3: S3Request) -> Response:
         ("Initiator", person),
         ("Owner", person),
         ("StorageClass", "STANDARD"),
+        ("ChecksumAlgorithm", page.attributes.checksum_algorithm if page.attributes else None),
+        ("ChecksumType", page.attributes.checksum_type if page.attributes else None),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", page.next_part_number_marker),
         ("MaxParts", max_parts),

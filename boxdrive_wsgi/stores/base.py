@@ -178,17 +178,12 @@ class ObjectAttributes:
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
-        return ObjectAttributes(
-            content_type=self.content_type,
+        return replace(
+            self,
             metadata=dict(self.metadata),
             headers=dict(self.headers),
             checksums=dict(self.checksums),
             tags=dict(self.tags),
-            acl=self.acl,
-            owner=self.owner,
-            checksum_type=self.checksum_type,
-            checksum_algorithm=self.checksum_algorithm,
-            parts=None if self.parts is None else tuple(self.parts),
         )
 
 
@@ -267,6 +262,8 @@ class PartPage:
     is_truncated: bool
     #: the last part number on this page (where the next page starts after).
     next_part_number_marker: int | None = None
+    #: the upload's attributes (its checksum algorithm and type), if the store tells them.
+    attributes: ObjectAttributes | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -276,8 +277,9 @@ class FilesystemMultipart:
     def list_parts(
         self, bucket: str, key: str, upload_id: str, *, part_number_marker: int, max_parts: int
     ) -> PartPage:
-        with self._upload(bucket, key, upload_id) as (conn, _):
-            return page_parts(conn, upload_id, part_number_marker, max_parts)
+        with self._upload(bucket, key, upload_id) as (conn, upload):
+            page = page_parts(conn, upload_id, part_number_marker, max_parts)
+        return replace(page, attributes=upload.attributes)
 
     def list_uploads(
         self,

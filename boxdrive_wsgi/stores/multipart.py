@@ -633,8 +633,9 @@ class StagedMultipart:
     ) -> PartPage:
         self._store.head_bucket(bucket)
         with self._transaction() as conn:
-            find_upload(conn, bucket, bucket, key, upload_id)
-            return page_parts(conn, upload_id, part_number_marker, max_parts)
+            upload = find_upload(conn, bucket, bucket, key, upload_id)
+            page = page_parts(conn, upload_id, part_number_marker, max_parts)
+        return dataclasses.replace(page, attributes=upload.attributes)
 
     def list_uploads(
         self,

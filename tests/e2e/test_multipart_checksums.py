@@ -244,3 +244,48 @@ def test_get_object_attributes_of_a_single_part_object(s3, bucket: str) -> None:
     with pytest.raises(ClientError) as missing:
         s3.get_object_attributes(Bucket=bucket, Key="nope", ObjectAttributes=["ETag"])
     assert error_code(missing) == "NoSuchKey"
+
+
+def test_upload_part_copy_gets_the_upload_checksum(s3, bucket: str) -> None:
+    source = blob(PART, 21)
+    s3.put_object(Bucket=bucket, Key="src", Body=source)
+    upload_id = start(s3, bucket, "k", ChecksumAlgorithm="SHA256")
+    copied = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="k",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "src"},
+    )["CopyPartResult"]
+    assert copied["ChecksumSHA256"] == b64(DIGESTS["SHA256"](source))
+    tail = blob(TAIL, 22)
+    second = s3.upload_part(
+        Bucket=bucket,
+        Key="k",
+        UploadId=upload_id,
+        PartNumber=2,
+        Body=tail,
+        ChecksumAlgorithm="SHA256",
+    )
+    listing = s3.list_parts(Bucket=bucket, Key="k", UploadId=upload_id)
+    assert (listing["ChecksumAlgorithm"], listing["ChecksumType"]) == ("SHA256", "COMPOSITE")
+    done = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="k",
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [
+                {
+                    "PartNumber": 1,
+                    "ETag": copied["ETag"],
+                    "ChecksumSHA256": copied["ChecksumSHA256"],
+                },
+                {
+                    "PartNumber": 2,
+                    "ETag": second["ETag"],
+                    "ChecksumSHA256": second["ChecksumSHA256"],
+                },
+            ]
+        },
+    )
+    assert done["ChecksumSHA256"] == composite("SHA256", source, tail)
