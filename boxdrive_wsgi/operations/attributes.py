@@ -14,7 +14,8 @@ from werkzeug.http import http_date
 from ..context import S3Request, xml_response
 from ..protocol import xml
 from ..protocol.errors import S3Error
-from ..protocol.multipart_checksums import COMPOSITE, FULL_OBJECT, without_part_count
+from ..protocol.headers import checksum_type_of
+from ..protocol.multipart_checksums import COMPOSITE, without_part_count
 from ..protocol.parts import known_parts, part_count
 from ..stores.base import ObjectInfo
 from .multipart import CHECKSUM_ELEMENTS, MAX_LISTED
@@ -69,7 +70,7 @@ def _integer(s3: S3Request, header: str, default: int) -> int:
 
 
 def _checksum(info: ObjectInfo) -> xml.Children:
-    kind = info.attributes.checksum_type or FULL_OBJECT
+    kind = checksum_type_of(info.attributes)
     children: list[tuple[str, xml.Value]] = [
         # S3 shows a composite checksum here without its "-N" part count.
         (CHECKSUM_ELEMENTS[a], without_part_count(v) if kind == COMPOSITE else v)

@@ -20,9 +20,8 @@ from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
-from ..protocol.headers import attributes_from_headers, quote_etag
+from ..protocol.headers import attributes_from_headers, checksum_type_of, quote_etag
 from ..protocol.multipart_checksums import (
-    FULL_OBJECT,
     TYPE_HEADER,
     Completion,
     completion_checksum,
@@ -205,7 +204,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
     ]
     children += _checksums(info.attributes.checksums.items())
     if info.attributes.checksums:
-        children.append(("ChecksumType", info.attributes.checksum_type or FULL_OBJECT))
+        children.append(("ChecksumType", checksum_type_of(info.attributes)))
     return xml_response("CompleteMultipartUploadResult", children)
 
 

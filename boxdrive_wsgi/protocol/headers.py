@@ -112,5 +112,14 @@ def checksum_headers(info: ObjectInfo) -> dict[str, str]:
         for algorithm, value in info.attributes.checksums.items()
     }
     if headers:
-        headers["x-amz-checksum-type"] = info.attributes.checksum_type or "FULL_OBJECT"
+        headers["x-amz-checksum-type"] = checksum_type_of(info.attributes)
     return headers
+
+
+def checksum_type_of(attributes: ObjectAttributes) -> str:
+    """COMPOSITE or FULL_OBJECT; a store that did not keep the type still kept the value,
+    and a composite value is the one with a ``-N`` part count (base64 has no ``-``)."""
+    if attributes.checksum_type:
+        return attributes.checksum_type
+    composite = any("-" in value for value in attributes.checksums.values())
+    return "COMPOSITE" if composite else "FULL_OBJECT"

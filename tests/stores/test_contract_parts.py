@@ -211,3 +211,13 @@ def test_conditional_delete_is_never_dropped(store: ObjectStore, bucket: str) ->
     with pytest.raises((PreconditionFailed, NotSupported)):
         store.delete_object_if(bucket, "k", DeleteCondition(etag="0" * 32))
     assert get_bytes(store, bucket, "k") == b"data"
+
+
+def test_list_parts_tells_the_upload_checksum(
+    mp_store: ObjectStore, bucket: str, request: pytest.FixtureRequest
+) -> None:
+    known_gap(request, {"s3-upstream": "upstream's ListParts is passed through as it is"})
+    upload_id, _, _ = three_parts(mp_store, bucket, "k")
+    attributes = mp_store.list_parts(bucket, "k", upload_id, max_parts=0).attributes
+    assert attributes is not None
+    assert (attributes.checksum_algorithm, attributes.checksum_type) == ("CRC32", "COMPOSITE")

@@ -200,3 +200,13 @@ def test_get_object_attributes_edge_values(client: FlaskClient, store: MemorySto
         assert bad.status_code == 400 and b"InvalidArgument" in bad.data
     for value in ("\u00b2", "9" * 5000, "0", "10001", "-1"):
         assert client.get(f"/b/m?partNumber={value}").status_code == 400
+
+
+def test_checksum_type_of_a_store_that_lost_it(client: FlaskClient, store: MemoryStore) -> None:
+    """A store that keeps checksums but not their type still answers the right type."""
+    attributes = ObjectAttributes(checksums={"SHA256": b64(hashlib.sha256(b"x").digest()) + "-2"})
+    store.put_object("b", "c", io.BytesIO(b"abcd"), size=4, attributes=attributes)
+    head = client.head("/b/c", headers={"x-amz-checksum-mode": "ENABLED"})
+    assert head.headers["x-amz-checksum-type"] == "COMPOSITE"
+    attrs = client.get("/b/c?attributes", headers={"x-amz-object-attributes": "Checksum"})
+    assert b"<ChecksumType>COMPOSITE</ChecksumType>" in attrs.data
