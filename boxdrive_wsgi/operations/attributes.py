@@ -16,7 +16,7 @@ from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import checksum_type_of
 from ..protocol.multipart_checksums import COMPOSITE, without_part_count
-from ..protocol.parts import known_parts, part_count
+from ..protocol.parts import known_parts, part_count, parts_unknown_error
 from ..stores.base import ObjectInfo
 from .multipart import CHECKSUM_ELEMENTS, MAX_LISTED
 
@@ -88,9 +88,7 @@ def _object_parts(info: ObjectInfo, marker: int, max_parts: int) -> xml.Children
         return children  # S3 lists parts only for uploads made with a checksum
     parts = known_parts(info)
     if parts is None:
-        raise S3Error(
-            "NotImplemented", "This store did not keep the part boundaries of this object"
-        )
+        raise parts_unknown_error()
     after = [p for p in parts if p.part_number > marker]
     page, truncated = after[:max_parts], len(after) > max_parts
     children += [

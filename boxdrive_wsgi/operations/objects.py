@@ -19,7 +19,14 @@ from ..protocol.headers import (
     quote_etag,
 )
 from ..protocol.names import check_key
-from ..protocol.parts import PART_COUNT_HEADER, PartSpan, locate_part, parse_part_number
+from ..protocol.parts import (
+    PART_COUNT_HEADER,
+    PartSpan,
+    locate_part,
+    parse_part_number,
+    parts_unknown,
+    parts_unknown_error,
+)
 from ..protocol.ranges import content_range, parse_range
 from ..protocol.store_errors import to_s3_error
 from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo
@@ -115,6 +122,8 @@ def _open_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan | None]
     body read must be of that very object (a writer may replace it in between)."""
     for _ in range(PART_READ_ATTEMPTS):
         info = s3.store.head_object(s3.bucket_name, s3.object_key)
+        if parts_unknown(info):
+            return _store_part(s3, number)
         span = locate_part(info, number)
         if span is not None and span.start == span.stop:  # an empty part: no bytes to read
             return ObjectBody(info, iter(())), span
@@ -126,11 +135,29 @@ def _open_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan | None]
     raise S3Error("ServiceUnavailable", "The object kept changing while its part was read")
 
 
+def _store_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan]:
+    """A part the store serves itself (it composed the object natively, e.g. upstream)."""
+    opened = s3.store.get_object_part(s3.bucket_name, s3.object_key, number)
+    if opened is None:
+        raise parts_unknown_error()
+    body, count = opened
+    if body.content_range is None:
+        body.close()
+        raise parts_unknown_error()
+    start, stop = body.content_range
+    return body, PartSpan(number, start, stop, count)
+
+
 def head_object(s3: S3Request) -> Response:
     info = s3.store.head_object(s3.bucket_name, s3.object_key)
     check_read_conditions(s3.request.headers, info.etag, info.last_modified)
     number = _part_number(s3)
-    span = None if number is None else locate_part(info, number)
+    span: PartSpan | None = None
+    if number is not None and parts_unknown(info):
+        body, span = _store_part(s3, number)
+        body.close()  # only its span and the part count are answered
+    elif number is not None:
+        span = locate_part(info, number)
     headers = _response_headers(s3, info, span)
     byte_range = None if number is not None else parse_range(s3.request.headers.get("Range"))
     status, length = 200, info.size

@@ -38,6 +38,15 @@ def known_parts(info: ObjectInfo) -> tuple[PartInfo, ...] | None:
     return parts
 
 
+def parts_unknown_error() -> S3Error:
+    return S3Error("NotImplemented", "This store did not keep the part boundaries of this object")
+
+
+def parts_unknown(info: ObjectInfo) -> bool:
+    """A multipart object whose part boundaries the store did not keep with it."""
+    return part_count(info) is not None and known_parts(info) is None
+
+
 def parse_part_number(raw: str) -> int:
     """The ``partNumber`` query parameter, 1..10000, or S3's InvalidArgument."""
     # A local parse until the shared integer parser (protocol/numbers.py) lands.
@@ -72,9 +81,7 @@ def locate_part(info: ObjectInfo, number: int) -> PartSpan | None:
         return None
     parts = known_parts(info)
     if parts is None:
-        raise S3Error(
-            "NotImplemented", "This store did not keep the part boundaries of this object"
-        )
+        raise parts_unknown_error()
     if number > len(parts):
         raise S3Error("InvalidPart", "The requested partnumber is not satisfiable")
     start = sum(p.size for p in parts[: number - 1])

@@ -167,9 +167,8 @@ class ObjectAttributes:
     acl: str | None = None
     #: canonical id of the identity that wrote the object, if known.
     owner: str | None = None
-    #: ``COMPOSITE`` (``checksums`` of a multipart object are of its part checksums,
-    #: ``...-N``) or ``FULL_OBJECT``; on an upload, with ``checksum_algorithm``, what
-    #: CreateMultipartUpload asked for.
+    #: ``COMPOSITE`` (checksums of the part checksums, ``...-N``) or ``FULL_OBJECT``;
+    #: on an upload, with ``checksum_algorithm``, what CreateMultipartUpload asked for.
     checksum_type: str | None = None
     checksum_algorithm: str | None = None
     #: A multipart object's parts in order, or None if unknown (then ?partNumber= and
@@ -408,11 +407,9 @@ class DeleteCondition:
     """A conditional delete (If-Match, x-amz-if-match-size, -last-modified-time, or
     DeleteObjects' per-object ones): every condition given must hold."""
 
-    #: an ETag without quotes, or ``*`` (the object must exist).
-    etag: str | None = None
+    etag: str | None = None  # without quotes, or ``*`` (the object must exist)
     size: int | None = None
-    #: compared in whole seconds (HTTP dates have no fractions).
-    last_modified: datetime | None = None
+    last_modified: datetime | None = None  # compared in whole seconds
 
     def allows(self, bucket: str, key: str, current: ObjectInfo | None) -> bool:
         """True: delete ``current``; False: nothing to delete. NoSuchKey if absent with an
@@ -530,6 +527,11 @@ class ObjectStore(ABC):
         InvalidRange if ``byte_range`` cannot be satisfied. The body MUST stay
         consistent (the object as it was when opened) even if the key is
         overwritten or deleted while it is read."""
+
+    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+        """Multipart objects without ``attributes.parts``: part ``number`` (content_range:
+        its span) and the part count; InvalidPart past the last. None (default): 501."""
+        return None
 
     @abstractmethod
     def head_object(self, bucket: str, key: str) -> ObjectInfo:

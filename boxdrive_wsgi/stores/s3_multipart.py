@@ -17,9 +17,11 @@ from typing import Any, BinaryIO
 
 from .base import (
     CompletedAttributes,
+    InvalidPart,
     NoSuchUpload,
     NotSupported,
     ObjectAttributes,
+    ObjectBody,
     ObjectInfo,
     ObjectStore,
     PartInfo,
@@ -28,7 +30,7 @@ from .base import (
     UploadInfo,
     UploadPage,
 )
-from .s3_support import Spooled, encode_attributes, map_error, strip_etag, utc
+from .s3_support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
 
 
 class S3Multipart(ObjectStore):
@@ -59,6 +61,33 @@ class S3Multipart(ObjectStore):
 
     @abstractmethod
     def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]: ...
+
+    @abstractmethod
+    def _missing(self, exc: BaseException, bucket: str, key: str = "") -> BaseException: ...
+
+    @abstractmethod
+    def _body(
+        self, bucket: str, key: str, response: Mapping[str, Any], *, ranged: bool
+    ) -> ObjectBody: ...
+
+    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+        """Upstream composed the object and knows its parts: ask it for part ``number``."""
+        if not self.native_multipart:
+            return None
+        try:
+            response = self.client.get_object(
+                Bucket=self._ub(bucket), Key=self._uk(bucket, key), PartNumber=number
+            )
+        except Exception as exc:
+            if error_code(exc) in ("InvalidPartNumber", "InvalidPart"):
+                raise InvalidPart(number) from exc
+            raise self._missing(exc, bucket, key) from exc
+        body = self._body(bucket, key, response, ranged=False)
+        count = response.get("PartsCount")
+        if body.content_range is None or not count:
+            body.close()  # upstream ignored partNumber: it would be the whole object
+            raise NotSupported("upstream does not serve parts by number")
+        return body, int(count)
 
     def _upload_error(self, exc: BaseException, bucket: str, key: str, upload_id: str) -> Any:
         error = map_error(exc, bucket, key, upload_id)

@@ -11,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from boxdrive_wsgi.protocol.parts import known_parts
 from boxdrive_wsgi.stores.base import (
+    ByteRange,
     DeleteCondition,
+    InvalidPart,
     NoSuchBucket,
     NoSuchKey,
     NotSupported,
@@ -96,6 +99,32 @@ def test_completion_keeps_part_boundaries(
     assert described(mp_store.head_object(bucket, "k").attributes.parts) == expected
     with mp_store.get_object(bucket, "k") as body:
         assert described(body.info.attributes.parts) == expected
+
+
+def read_part(store: ObjectStore, bucket: str, key: str, number: int) -> tuple[bytes, int]:
+    """Part ``number`` as the HTTP layer reads it: from the kept boundaries, or from the
+    store itself (``get_object_part``) when it composed the object natively."""
+    parts = known_parts(store.head_object(bucket, key))
+    if parts is None:
+        opened = store.get_object_part(bucket, key, number)
+        assert opened is not None, "the store can serve no part of this multipart object"
+        body, count = opened
+        return body.read_all(), count
+    start = sum(p.size for p in parts[: number - 1])
+    span = ByteRange(start, start + parts[number - 1].size - 1)
+    return get_bytes(store, bucket, key, span), len(parts)
+
+
+def test_parts_can_be_read_by_number(mp_store: ObjectStore, bucket: str) -> None:
+    upload_id, chunks, infos = three_parts(mp_store, bucket, "k")
+    mp_store.complete_multipart_upload(
+        bucket, "k", upload_id, [(i.part_number, i.etag) for i in infos]
+    )
+    for number, chunk in enumerate(chunks, 1):
+        assert read_part(mp_store, bucket, "k", number) == (chunk, 3)
+    if known_parts(mp_store.head_object(bucket, "k")) is None:
+        with pytest.raises(InvalidPart):
+            mp_store.get_object_part(bucket, "k", 4)
 
 
 def test_completion_keeps_only_the_listed_parts(
