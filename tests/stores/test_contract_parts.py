@@ -4,6 +4,8 @@ derived at completion, and conditional deletes (delete_object_if)."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import io
 import zlib
 from dataclasses import replace
@@ -24,7 +26,7 @@ from boxdrive_wsgi.stores.base import (
     PartInfo,
     PreconditionFailed,
 )
-from tests.stores.conftest import assert_absent, get_bytes, pattern, put
+from tests.stores.conftest import assert_absent, get_bytes, pattern, put, run_threads
 
 MIN = 1024
 
@@ -250,3 +252,25 @@ def test_list_parts_tells_the_upload_checksum(
     attributes = mp_store.list_parts(bucket, "k", upload_id, max_parts=0).attributes
     assert attributes is not None
     assert (attributes.checksum_algorithm, attributes.checksum_type) == ("CRC32", "COMPOSITE")
+
+
+def test_conditional_delete_never_removes_a_newer_version(
+    store: ObjectStore, bucket: str, request: pytest.FixtureRequest
+) -> None:
+    """A delete conditioned on v1 racing a put of v2: whichever wins, v2 survives (a
+    check-then-delete that is not atomic could remove v2)."""
+    known_gap(request, NO_CONDITIONAL_DELETE, raises=NotSupported)
+    store.delete_object_if(bucket, "k", DeleteCondition(size=0))  # supported at all?
+
+    def race(n: int, old: str, new: bytes) -> None:
+        if n == 3:  # the writer starts last: the deletes have checked v1 by then
+            put(store, bucket, "k", new)
+        else:
+            with contextlib.suppress(PreconditionFailed, NoSuchKey):
+                store.delete_object_if(bucket, "k", DeleteCondition(etag=old))
+
+    for round_ in range(10):
+        old = put(store, bucket, "k", b"v1-%d" % round_).etag
+        new = b"v2-%d" % round_
+        assert run_threads(functools.partial(race, old=old, new=new), 4) == []
+        assert get_bytes(store, bucket, "k") == new
