@@ -156,6 +156,7 @@ BUCKET_PERMISSIONS: Mapping[str, str] = {
 OBJECT_PERMISSIONS: Mapping[str, str] = {
     "GetObject": acl.READ,
     "HeadObject": acl.READ,
+    "GetObjectAttributes": acl.READ,
     "GetObjectAcl": acl.READ_ACP,
     "PutObjectAcl": acl.WRITE_ACP,
 }

@@ -115,18 +115,27 @@ class LateChecksums(Mapping[str, str]):
 
 
 def verified_body(
-    request: Request, *, signer: ChunkSigner | None = None, required: bool = True
+    request: Request,
+    *,
+    signer: ChunkSigner | None = None,
+    required: bool = True,
+    checksum_headers: bool = True,
 ) -> tuple[VerifyingReader, int | None, Mapping[str, str]]:
     """The body wrapped in the integrity checks its headers ask for.
 
     Returns ``(reader, size, checksums)``: ``checksums`` are what the client
     declared (in headers or a trailer), to be stored with the object. The reader
     raises BadDigest / XAmzContentSHA256Mismatch / SignatureDoesNotMatch before
-    EOF, so a store never commits a body that failed a check.
+    EOF, so a store never commits a body that failed a check. ``checksum_headers=False``
+    leaves x-amz-checksum-* alone: on CompleteMultipartUpload they describe the object.
     """
     headers = request.headers
     md5 = headers.get("Content-MD5")
-    declared = parse_checksum_headers({k.lower(): v for k, v in headers.items()})
+    declared = (
+        parse_checksum_headers({k.lower(): v for k, v in headers.items()})
+        if checksum_headers
+        else {}
+    )
     payload_hash = headers.get("x-amz-content-sha256", "")
     stream, size, chunked = open_body(request, signer=signer, required=required)
     trailer = parse_trailer_declaration(headers.get("x-amz-trailer", "")) if chunked else None
@@ -143,10 +152,16 @@ def verified_body(
 
 
 def read_small_body(
-    request: Request, *, signer: ChunkSigner | None = None, limit: int = 1024 * 1024
+    request: Request,
+    *,
+    signer: ChunkSigner | None = None,
+    limit: int = 1024 * 1024,
+    checksum_headers: bool = True,
 ) -> bytes:
     """Read a small, verified request body (DeleteObjects, configurations) fully."""
-    reader, size, _ = verified_body(request, signer=signer, required=False)
+    reader, size, _ = verified_body(
+        request, signer=signer, required=False, checksum_headers=checksum_headers
+    )
     if size is not None and size > limit:
         raise S3Error("MaxMessageLengthExceeded")
     parts: list[bytes] = []

@@ -19,7 +19,19 @@ from flask import Response
 from ..context import S3Request
 from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
-from . import acl, batch, buckets, copy, cors, listing, multipart, objects, post_object, tagging
+from . import (
+    acl,
+    attributes,
+    batch,
+    buckets,
+    copy,
+    cors,
+    listing,
+    multipart,
+    objects,
+    post_object,
+    tagging,
+)
 
 Handler = Callable[[S3Request], Response]
 
@@ -73,6 +85,9 @@ TABLE: dict[tuple[str, str, str | None], Operation] = {
         "AbortMultipartUpload", multipart.abort_multipart_upload
     ),
     ("GET", "object", "uploadId"): Operation("ListParts", multipart.list_parts),
+    ("GET", "object", "attributes"): Operation(
+        "GetObjectAttributes", attributes.get_object_attributes
+    ),
 }
 
 

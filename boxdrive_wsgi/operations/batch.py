@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from flask import Response
 
 from ..body import read_small_body
 from ..context import S3Request, xml_response
 from ..protocol import xml
+from ..protocol.conditionals import iso_date, make_delete_condition
 from ..protocol.errors import S3Error
 from ..protocol.names import MAX_KEY_BYTES
-from ..stores.base import StoreError
+from ..protocol.store_errors import to_s3_error
+from ..stores.base import (
+    DeleteCondition,
+    NoSuchKey,
+    NotSupported,
+    PreconditionFailed,
+    StoreError,
+)
 
 MAX_OBJECTS = 1000
 
@@ -20,17 +30,17 @@ def delete_objects(s3: S3Request) -> Response:
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (xml.child_text(root, "Quiet") or "").strip().lower() == "true"
-    targets: list[tuple[str, str | None]] = []
+    targets: list[tuple[str, str | None, DeleteCondition | None]] = []
     for element in root.findall("Object"):
         key = xml.child_text(element, "Key")
         if key is None:
             raise S3Error("MalformedXML")
-        targets.append((key, xml.child_text(element, "VersionId")))
+        targets.append((key, xml.child_text(element, "VersionId"), _condition(element)))
     if not targets or len(targets) > MAX_OBJECTS:
         raise S3Error("MalformedXML")
     s3.store.head_bucket(bucket)
     results: list[tuple[str, xml.Value]] = []
-    for key, version in targets:
+    for key, version, condition in targets:
         version_element = [("VersionId", version)] if version is not None else []
         if version not in (None, "null"):
             results.append(
@@ -41,7 +51,14 @@ def delete_objects(s3: S3Request) -> Response:
             results.append(_error(key, version, "KeyTooLongError", "Your key is too long"))
             continue
         try:
-            s3.store.delete_object(bucket, key)
+            if condition is None:
+                s3.store.delete_object(bucket, key)
+            else:
+                s3.store.delete_object_if(bucket, key, condition)
+        except (NoSuchKey, PreconditionFailed, NotSupported) as error:
+            s3_error = to_s3_error(error)
+            results.append(_error(key, version, s3_error.code, s3_error.message))
+            continue
         except StoreError:
             results.append(
                 _error(key, version, "InternalError", "We encountered an internal error.")
@@ -50,6 +67,17 @@ def delete_objects(s3: S3Request) -> Response:
         if not quiet:
             results.append(("Deleted", [("Key", key), *version_element]))
     return xml_response("DeleteResult", results)
+
+
+def _condition(element: ET.Element) -> DeleteCondition | None:
+    """An <Object>'s <ETag>, <Size>, <LastModifiedTime>: its delete's conditions."""
+    etag = xml.child_text(element, "ETag")
+    size = xml.child_text(element, "Size")
+    modified = xml.child_text(element, "LastModifiedTime")
+    if etag is None and size is None and modified is None:
+        return None
+    moment = None if modified is None else iso_date("LastModifiedTime", modified)
+    return make_delete_condition(etag, size, moment)
 
 
 def _error(key: str, version: str | None, code: str, message: str) -> tuple[str, xml.Value]:

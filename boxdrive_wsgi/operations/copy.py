@@ -64,6 +64,10 @@ def copy_object(s3: S3Request) -> Response:
             metadata=chosen.metadata,
             headers=chosen.headers,
             checksums=src.attributes.checksums,  # same bytes, same checksums
+            checksum_type=src.attributes.checksum_type,
+            # A store that keeps the source's multipart ETag keeps its parts too (one
+            # that makes a new single-part object drops them: ObjectStore.copy_object).
+            parts=src.attributes.parts,
             tags=src.attributes.tags if new_tags is None else new_tags,
             acl=acl,
             owner=s3.identity.id,

@@ -8,24 +8,34 @@ makes before a store is called (part numbers, part size, the completion list).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from flask import Response
 
-from ..body import read_small_body, verified_body
+from ..body import LateChecksums, read_small_body, verified_body
 from ..context import S3Request, empty_response, url_quote, xml_response
 from ..protocol import xml
+from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
-from ..protocol.headers import attributes_from_headers, quote_etag
+from ..protocol.headers import attributes_from_headers, checksum_type_of, quote_etag
+from ..protocol.multipart_checksums import (
+    TYPE_HEADER,
+    Completion,
+    completion_checksum,
+    decode_part_checksum,
+    parse_claimed,
+    upload_checksum,
+)
 from ..protocol.names import check_key
 from ..stores.base import (
     ByteRange,
     InvalidRange,
     NoSuchKey,
     NoSuchUpload,
+    ObjectAttributes,
     ObjectInfo,
     PartInfo,
     UploadInfo,
@@ -39,6 +49,7 @@ MAX_PART_SIZE = 5 * 1024**3
 MAX_LISTED = 1000
 #: A completion document lists up to 10,000 parts with ETags and checksums.
 MAX_COMPLETE_BODY = 8 * 1024 * 1024
+OBJECT_SIZE_HEADER = "x-amz-mp-object-size"
 COPY_RANGE_MESSAGE = (
     "The x-amz-copy-source-range value must be of the form bytes=first-last where first "
     "and last are the zero-based offsets of the first and last bytes to copy"
@@ -63,18 +74,25 @@ def create_multipart_upload(s3: S3Request) -> Response:
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in objects.STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
-    upload_id = s3.store.create_multipart_upload(
-        s3.bucket_name,
-        key,
-        attributes=replace(attributes_from_headers(headers), acl=acl, owner=s3.identity.id),
+    requested = headers.get("x-amz-checksum-algorithm")
+    algorithm, checksum_type = upload_checksum(
+        parse_checksum_algorithm(requested) if requested else None, headers.get(TYPE_HEADER)
     )
+    attributes = replace(
+        attributes_from_headers(headers),
+        acl=acl,
+        owner=s3.identity.id,
+        checksum_algorithm=algorithm,
+        checksum_type=checksum_type,
+    )
+    upload_id = s3.store.create_multipart_upload(s3.bucket_name, key, attributes=attributes)
     response = xml_response(
         "InitiateMultipartUploadResult",
         [("Bucket", s3.bucket_name), ("Key", key), ("UploadId", upload_id)],
     )
-    algorithm = headers.get("x-amz-checksum-algorithm")
-    if algorithm:
-        response.headers["x-amz-checksum-algorithm"] = algorithm.upper()
+    if algorithm and checksum_type:
+        response.headers["x-amz-checksum-algorithm"] = algorithm
+        response.headers[TYPE_HEADER] = checksum_type
     return response
 
 
@@ -101,7 +119,8 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     s3.check_copy_source(source.bucket, source.key)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
-    s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    upload = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    algorithm = upload.attributes.checksum_algorithm if upload.attributes else None
     try:
         body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
     except InvalidRange as error:
@@ -113,37 +132,57 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         check_copy_source_conditions(headers, body.info.etag, body.info.last_modified)
         if body.length > MAX_PART_SIZE:
             raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
+        # The part gets the upload's checksum, computed while it streams (as S3 does).
+        reader = VerifyingReader(
+            ChunkReader(iter(body)), algorithms=[algorithm] if algorithm else (), size=body.length
+        )
         part = s3.store.upload_part(
             s3.bucket_name,
             s3.object_key,
             upload_id,
             number,
-            ChunkReader(iter(body)),
+            reader,
             size=body.length,
+            checksums=LateChecksums(reader, {}, algorithm),
         )
-    return xml_response(
-        "CopyPartResult", [("LastModified", part.last_modified), ("ETag", quote_etag(part.etag))]
-    )
+    children: list[tuple[str, xml.Value]] = [
+        ("LastModified", part.last_modified),
+        ("ETag", quote_etag(part.etag)),
+    ]
+    return xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
 
 
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
-    if_match, if_none_match = write_conditions(s3.request.headers)
-    document = read_small_body(s3.request, signer=s3.chunk_signer, limit=MAX_COMPLETE_BODY)
-    root = xml.parse(document)
-    if root.tag != "CompleteMultipartUpload":
-        raise S3Error("MalformedXML")
-    parts: list[tuple[int, str]] = []
-    for element in root.findall("Part"):
-        number, etag = xml.child_text(element, "PartNumber"), xml.child_text(element, "ETag")
-        if number is None or etag is None:
-            raise S3Error("MalformedXML")
-        try:
-            parts.append((int(number.strip()), etag.strip().strip('"')))
-        except ValueError:
-            raise S3Error("MalformedXML") from None
-    if not parts:
-        raise S3Error("MalformedXML", "You must specify at least one part")
+    headers = s3.request.headers
+    if_match, if_none_match = write_conditions(headers)
+    # x-amz-checksum-* here describe the object being composed, not this XML document.
+    document = read_small_body(
+        s3.request, signer=s3.chunk_signer, limit=MAX_COMPLETE_BODY, checksum_headers=False
+    )
+    parts, part_checksums = _completion_parts(document)
+    checksum_type = headers.get(TYPE_HEADER)
+    request = Completion(
+        part_checksums,
+        parse_claimed({k.lower(): v for k, v in headers.items()}),
+        checksum_type.strip().upper() if checksum_type else None,
+    )
+    object_size = _object_size(headers.get(OBJECT_SIZE_HEADER))
+
+    def derive(upload: ObjectAttributes, chosen: Sequence[PartInfo]) -> ObjectAttributes:
+        # Runs on the very parts the store composes, before anything is written.
+        total = sum(p.size for p in chosen)
+        if object_size is not None and object_size != total:
+            raise S3Error(
+                "InvalidRequest",
+                f"The provided '{OBJECT_SIZE_HEADER}' header value {object_size} does not "
+                f"match what was computed: {total}",
+            )
+        checksums, kind = completion_checksum(
+            upload.checksum_algorithm, upload.checksum_type, chosen, request
+        )
+        return replace(upload, checksums=checksums, checksum_type=kind, checksum_algorithm=None)
+
     try:
         info = s3.store.complete_multipart_upload(
             s3.bucket_name,
@@ -152,18 +191,61 @@ def complete_multipart_upload(s3: S3Request) -> Response:
             parts,
             if_match=if_match,
             if_none_match=if_none_match,
+            attributes=derive,
         )
     except NoSuchUpload:
         info = _already_completed(s3, parts)
-    return xml_response(
-        "CompleteMultipartUploadResult",
-        [
-            ("Location", s3.request.base_url),
-            ("Bucket", s3.bucket_name),
-            ("Key", s3.object_key),
-            ("ETag", quote_etag(info.etag)),
-        ],
-    )
+    children: list[tuple[str, xml.Value]] = [
+        ("Location", s3.request.base_url),
+        ("Bucket", s3.bucket_name),
+        ("Key", s3.object_key),
+        ("ETag", quote_etag(info.etag)),
+    ]
+    children += _checksums(info.attributes.checksums.items())
+    if info.attributes.checksums:
+        children.append(("ChecksumType", checksum_type_of(info.attributes)))
+    return xml_response("CompleteMultipartUploadResult", children)
+
+
+def _completion_parts(
+    document: bytes,
+) -> tuple[list[tuple[int, str]], dict[int, dict[str, str]]]:
+    """The (number, ETag) list of a CompleteMultipartUpload document and each part's
+    Checksum<algorithm> elements."""
+    root = xml.parse(document)
+    if root.tag != "CompleteMultipartUpload":
+        raise S3Error("MalformedXML")
+    parts: list[tuple[int, str]] = []
+    checksums: dict[int, dict[str, str]] = {}
+    for element in root.findall("Part"):
+        number, etag = xml.child_text(element, "PartNumber"), xml.child_text(element, "ETag")
+        if number is None or etag is None:
+            raise S3Error("MalformedXML")
+        try:
+            parts.append((int(number.strip()), etag.strip().strip('"')))
+        except ValueError:
+            raise S3Error("MalformedXML") from None
+        given = {}
+        for algorithm, name in CHECKSUM_ELEMENTS.items():
+            value = xml.child_text(element, name)
+            if value is not None:
+                given[algorithm] = decode_part_checksum(algorithm, value)
+        checksums[parts[-1][0]] = given
+    if not parts:
+        raise S3Error("MalformedXML", "You must specify at least one part")
+    return parts, checksums
+
+
+def _object_size(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    # A local parse until the shared integer parser (protocol/numbers.py) lands.
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        raise S3Error(
+            "InvalidRequest", f"Value for {OBJECT_SIZE_HEADER} header is invalid: {raw!r}"
+        )
+    return int(text)
 
 
 def _already_completed(s3: S3Request, parts: list[tuple[int, str]]) -> ObjectInfo:
@@ -204,6 +286,8 @@ def list_parts(s3: S3Request) -> Response:
         ("Initiator", person),
         ("Owner", person),
         ("StorageClass", "STANDARD"),
+        ("ChecksumAlgorithm", page.attributes.checksum_algorithm if page.attributes else None),
+        ("ChecksumType", page.attributes.checksum_type if page.attributes else None),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", page.next_part_number_marker),
         ("MaxParts", max_parts),

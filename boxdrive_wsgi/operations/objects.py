@@ -9,7 +9,8 @@ from flask import Response
 from ..body import verified_body
 from ..context import S3Request, empty_response
 from ..file_response import file_response
-from ..protocol.conditionals import check_read_conditions, write_conditions
+from ..protocol.checksums import ALGORITHMS, checksum_header
+from ..protocol.conditionals import check_read_conditions, delete_condition, write_conditions
 from ..protocol.errors import S3Error
 from ..protocol.headers import (
     RESPONSE_OVERRIDES,
@@ -19,9 +20,17 @@ from ..protocol.headers import (
     quote_etag,
 )
 from ..protocol.names import check_key
+from ..protocol.parts import (
+    PART_COUNT_HEADER,
+    PartSpan,
+    locate_part,
+    parse_part_number,
+    parts_unknown,
+    parts_unknown_error,
+)
 from ..protocol.ranges import content_range, parse_range
 from ..protocol.store_errors import to_s3_error
-from ..stores.base import ByteRange, InvalidRange, ObjectInfo
+from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo
 from ..x_accel import accel_response
 from .acl import requested_policy, stored_acl
 
@@ -40,6 +49,8 @@ UNSUPPORTED_WRITE_HEADERS = (
     "x-amz-object-lock-legal-hold",
     "x-amz-website-redirect-location",
 )
+#: How often GetObject with partNumber looks again at an object that keeps changing.
+PART_READ_ATTEMPTS = 3
 
 
 def put_object(s3: S3Request) -> Response:
@@ -80,22 +91,28 @@ def new_object_acl(s3: S3Request) -> str | None:
 
 
 def get_object(s3: S3Request) -> Response:
-    byte_range = _byte_range(s3)
-    body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+    number = _part_number(s3)
+    span: PartSpan | None = None
+    if number is None:
+        byte_range = parse_range(s3.request.headers.get("Range"))
+        body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+    else:
+        body, span = _open_part(s3, number)
     try:
         check_read_conditions(s3.request.headers, body.info.etag, body.info.last_modified)
-        headers = _response_headers(s3, body.info)
+        headers = _response_headers(s3, body.info, span)
     except BaseException:
         body.close()
         raise
-    accelerated = accel_response(s3, body, headers, ranged=body.content_range is not None)
+    ranged = body.content_range is not None or span is not None
+    accelerated = accel_response(s3, body, headers, ranged=ranged)
     if accelerated is not None:
         return accelerated  # nginx sends the file (BOXDRIVE_X_ACCEL_REDIRECT)
     status = 200
     if body.content_range is not None:
         status = 206
         headers["Content-Range"] = content_range(*body.content_range, body.info.size)
-    headers["Content-Length"] = str(body.length)
+    headers["Content-Length"] = str(body.length if span is None else span.stop - span.start)
     served = file_response(s3.request.environ, body, status, headers)
     if served is not None:
         return served  # the WSGI server sends the file, no app thread waits on the client
@@ -104,13 +121,55 @@ def get_object(s3: S3Request) -> Response:
     return Response(body, status=status, headers=headers)
 
 
+def _open_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan | None]:
+    """Open part ``number``: its span comes from the object's part boundaries, and the
+    body read must be of that very object (a writer may replace it in between)."""
+    for _ in range(PART_READ_ATTEMPTS):
+        info = s3.store.head_object(s3.bucket_name, s3.object_key)
+        if parts_unknown(info):
+            return _store_part(s3, number)
+        span = locate_part(info, number)
+        if span is not None and span.start == span.stop:  # an empty part: no bytes to read
+            return ObjectBody(info, iter(())), span
+        byte_range = None if span is None else ByteRange(span.start, span.stop - 1)
+        body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+        if body.info.etag == info.etag:
+            return body, span
+        body.close()
+    raise S3Error("ServiceUnavailable", "The object kept changing while its part was read")
+
+
+def _store_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan]:
+    """A part the store serves itself (it composed the object natively, e.g. upstream)."""
+    opened = s3.store.get_object_part(s3.bucket_name, s3.object_key, number)
+    if opened is None:
+        raise parts_unknown_error()
+    body, count = opened
+    if body.content_range is None:
+        body.close()
+        raise parts_unknown_error()
+    start, stop = body.content_range
+    return body, PartSpan(number, start, stop, count)
+
+
 def head_object(s3: S3Request) -> Response:
     info = s3.store.head_object(s3.bucket_name, s3.object_key)
     check_read_conditions(s3.request.headers, info.etag, info.last_modified)
-    headers = _response_headers(s3, info)
-    byte_range = _byte_range(s3)
+    number = _part_number(s3)
+    span: PartSpan | None = None
+    if number is not None and parts_unknown(info):
+        body, span = _store_part(s3, number)
+        body.close()  # only its span and the part count are answered
+    elif number is not None:
+        span = locate_part(info, number)
+    headers = _response_headers(s3, info, span)
+    byte_range = None if number is not None else parse_range(s3.request.headers.get("Range"))
     status, length = 200, info.size
-    if byte_range is not None:
+    if span is not None:
+        status, length = 206, span.stop - span.start
+        if length:
+            headers["Content-Range"] = content_range(span.start, span.stop, info.size)
+    elif byte_range is not None:
         try:
             start, stop = byte_range.resolve(info.size)
         except InvalidRange as error:
@@ -122,34 +181,38 @@ def head_object(s3: S3Request) -> Response:
 
 
 def delete_object(s3: S3Request) -> Response:
-    s3.store.delete_object(s3.bucket_name, s3.object_key)
+    condition = delete_condition(s3.request.headers)
+    if condition is None:
+        s3.store.delete_object(s3.bucket_name, s3.object_key)
+    else:
+        s3.store.delete_object_if(s3.bucket_name, s3.object_key, condition)
     return empty_response(204)
 
 
-def _byte_range(s3: S3Request) -> ByteRange | None:
-    part = s3.query.get("partNumber")
-    if part is None:
-        return parse_range(s3.request.headers.get("Range"))
-    if not part.isdigit() or not 1 <= int(part) <= 10000:
+def _part_number(s3: S3Request) -> int | None:
+    raw = s3.query.get("partNumber")
+    if raw is None:
+        return None
+    number = parse_part_number(raw)
+    if "Range" in s3.request.headers:
         raise S3Error(
-            "InvalidArgument",
-            "Part number must be an integer between 1 and 10000, inclusive",
-            extra={"ArgumentName": "partNumber", "ArgumentValue": part},
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
         )
-    # A single-part object is its own part 1. Part boundaries of multipart objects
-    # are not kept, so their parts cannot be served (rather than serve the wrong bytes).
-    if "-" in s3.store.head_object(s3.bucket_name, s3.object_key).etag:
-        raise S3Error("NotImplemented", "partNumber is not supported for multipart objects")
-    if part != "1":
-        raise S3Error("InvalidPart", "The requested partnumber is not satisfiable")
-    return None
+    return number
 
 
-def _response_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
+def _response_headers(s3: S3Request, info: ObjectInfo, span: PartSpan | None) -> dict[str, str]:
     headers = object_headers(info)
-    # A checksum describes the whole object: S3 omits it when serving a range.
-    ranged = "Range" in s3.request.headers or "partNumber" in s3.query
-    if s3.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and not ranged:
+    wanted = s3.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+    if span is not None:
+        headers[PART_COUNT_HEADER] = str(span.count)
+        if wanted and span.part is not None:
+            # A part is served with its own checksum (what it was uploaded with).
+            headers.update(
+                {checksum_header(a): v for a, v in span.part.checksums.items() if a in ALGORITHMS}
+            )
+    elif wanted and "Range" not in s3.request.headers and "partNumber" not in s3.query:
+        # A checksum describes the whole object: S3 omits it when serving a range.
         headers.update(checksum_headers(info))
     for parameter, header in RESPONSE_OVERRIDES.items():
         value = s3.query.get(parameter)

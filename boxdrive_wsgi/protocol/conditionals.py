@@ -4,10 +4,11 @@ irrelevant, an If-None-Match present makes If-Modified-Since irrelevant."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from werkzeug.http import http_date, parse_date, parse_etags
 
+from ..stores.base import DeleteCondition
 from .errors import S3Error
 from .headers import HeaderMap
 
@@ -50,3 +51,60 @@ def write_conditions(headers: HeaderMap) -> tuple[str | None, bool]:
         if if_match != "*":
             if_match = if_match.strip('"')
     return if_match, if_none_match is not None
+
+
+SIZE_HEADER = "x-amz-if-match-size"
+MODIFIED_HEADER = "x-amz-if-match-last-modified-time"
+
+
+def delete_condition(headers: HeaderMap) -> DeleteCondition | None:
+    """The conditions of a DeleteObject (If-Match, x-amz-if-match-size,
+    x-amz-if-match-last-modified-time), or None for an unconditional delete."""
+    etag = headers.get("If-Match")
+    size = headers.get(SIZE_HEADER)
+    modified = headers.get(MODIFIED_HEADER)
+    if etag is None and size is None and modified is None:
+        return None
+    return make_delete_condition(
+        etag, size, None if modified is None else _http_date(MODIFIED_HEADER, modified)
+    )
+
+
+def make_delete_condition(
+    etag: str | None, size: str | None, modified: datetime | None
+) -> DeleteCondition:
+    """A DeleteCondition from the raw values (headers, or DeleteObjects' elements)."""
+    if etag is not None:
+        etag = etag.strip()
+        if etag != "*":
+            etag = etag.strip('"')
+    size_value: int | None = None
+    if size is not None:
+        # A local parse until the shared integer parser (protocol/numbers.py) lands.
+        text = size.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            raise S3Error(
+                "InvalidArgument", f"Invalid size {size!r}", extra=_argument(SIZE_HEADER, size)
+            )
+        size_value = int(text)
+    return DeleteCondition(etag=etag, size=size_value, last_modified=modified)
+
+
+def _http_date(name: str, value: str) -> datetime:
+    moment = parse_date(value)
+    if moment is None:
+        raise S3Error("InvalidArgument", f"Invalid {name}", extra=_argument(name, value))
+    return moment
+
+
+def iso_date(name: str, value: str) -> datetime:
+    """An ISO 8601 time as DeleteObjects' <LastModifiedTime> carries it."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise S3Error("InvalidArgument", f"Invalid {name}", extra=_argument(name, value)) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _argument(name: str, value: str) -> dict[str, str]:
+    return {"ArgumentName": name, "ArgumentValue": value}

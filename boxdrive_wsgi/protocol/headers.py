@@ -105,8 +105,21 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
 
 
 def checksum_headers(info: ObjectInfo) -> dict[str, str]:
-    """x-amz-checksum-* headers for the checksums stored with an object."""
-    return {
+    """x-amz-checksum-* headers for the checksums stored with an object, and
+    x-amz-checksum-type (COMPOSITE for a checksum of part checksums)."""
+    headers = {
         f"x-amz-checksum-{algorithm.lower()}": value
         for algorithm, value in info.attributes.checksums.items()
     }
+    if headers:
+        headers["x-amz-checksum-type"] = checksum_type_of(info.attributes)
+    return headers
+
+
+def checksum_type_of(attributes: ObjectAttributes) -> str:
+    """COMPOSITE or FULL_OBJECT; a store that did not keep the type still kept the value,
+    and a composite value is the one with a ``-N`` part count (base64 has no ``-``)."""
+    if attributes.checksum_type:
+        return attributes.checksum_type
+    composite = any("-" in value for value in attributes.checksums.values())
+    return "COMPOSITE" if composite else "FULL_OBJECT"

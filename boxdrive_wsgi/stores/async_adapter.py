@@ -52,6 +52,9 @@ from .async_bridge import ChunkBridge, LoopThread, call_with_body, wait
 from .base import (
     BucketInfo,
     ByteRange,
+    CompletedAttributes,
+    DeleteCondition,
+    NotSupported,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -264,6 +267,11 @@ class AsyncStoreAdapter(ObjectStore):
     def delete_object(self, bucket: str, key: str) -> None:
         self._call("delete_object", bucket, key)
 
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        if not self._has("delete_object_if"):  # it alone can make it atomic
+            raise NotSupported("conditional delete")
+        self._call("delete_object_if", bucket, key, condition)
+
     def list_objects(
         self,
         bucket: str,
@@ -329,11 +337,20 @@ class AsyncStoreAdapter(ObjectStore):
         *,
         if_match: str | None = None,
         if_none_match: bool = False,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         if not self._native_multipart():
             return super().complete_multipart_upload(
-                bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+                bucket,
+                key,
+                upload_id,
+                parts,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                attributes=attributes,
             )
+        # Only when asked: a native async store written before the option need not know it.
+        extra = {} if attributes is None else {"attributes": attributes}
         info: ObjectInfo = self._call(
             "complete_multipart_upload",
             bucket,
@@ -342,6 +359,7 @@ class AsyncStoreAdapter(ObjectStore):
             parts,
             if_match=if_match,
             if_none_match=if_none_match,
+            **extra,
         )
         return info
 

@@ -155,6 +155,19 @@ class BucketInfo:
 
 
 @dataclass(frozen=True)
+class PartInfo:
+    """One uploaded part of a multipart upload."""
+
+    part_number: int
+    #: hex MD5 of the part's content, no quotes.
+    etag: str
+    size: int
+    last_modified: datetime
+    #: algorithm (CRC32, SHA256, ...) -> base64 value, as sent with the part.
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ObjectAttributes:
     """What a client says about an object when writing it; stored verbatim and
     returned on read.
@@ -177,17 +190,22 @@ class ObjectAttributes:
     acl: str | None = None
     #: canonical id of the identity that wrote the object, if known.
     owner: str | None = None
+    #: ``COMPOSITE`` (checksums of the part checksums, ``...-N``) or ``FULL_OBJECT``;
+    #: on an upload, with ``checksum_algorithm``, what CreateMultipartUpload asked for.
+    checksum_type: str | None = None
+    checksum_algorithm: str | None = None
+    #: A multipart object's parts in order, or None if unknown (then ?partNumber= and
+    #: GetObjectAttributes answer 501). A store that keeps attributes MUST keep this.
+    parts: tuple[PartInfo, ...] | None = None
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
-        return ObjectAttributes(
-            content_type=self.content_type,
+        return replace(
+            self,
             metadata=dict(self.metadata),
             headers=dict(self.headers),
             checksums=dict(self.checksums),
             tags=dict(self.tags),
-            acl=self.acl,
-            owner=self.owner,
         )
 
 
@@ -248,19 +266,6 @@ class ObjectPage:
 
 
 @dataclass(frozen=True)
-class PartInfo:
-    """One uploaded part of a multipart upload."""
-
-    part_number: int
-    #: hex MD5 of the part's content, no quotes.
-    etag: str
-    size: int
-    last_modified: datetime
-    #: algorithm (CRC32, SHA256, ...) -> base64 value, as sent with the part.
-    checksums: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class UploadInfo:
     """A multipart upload in progress. ``attributes`` are those given at creation;
     their ``owner`` is who initiated it (None where a store keeps no attributes)."""
@@ -280,6 +285,8 @@ class PartPage:
     is_truncated: bool
     #: the last part number on this page (where the next page starts after).
     next_part_number_marker: int | None = None
+    #: the upload's attributes (its checksum algorithm and type), if the store tells them.
+    attributes: ObjectAttributes | None = None
 
 
 @dataclass(frozen=True)
@@ -417,6 +424,35 @@ def check_write_condition(
 #: Destination attributes derived from the source version a copy reads.
 SourceAttributes = Callable[["ObjectInfo"], ObjectAttributes]
 
+#: A completed object's attributes from its upload's and the chosen parts; MAY raise.
+CompletedAttributes = Callable[[ObjectAttributes, Sequence[PartInfo]], ObjectAttributes]
+
+
+@dataclass(frozen=True)
+class DeleteCondition:
+    """A conditional delete (If-Match, x-amz-if-match-size, -last-modified-time, or
+    DeleteObjects' per-object ones): every condition given must hold."""
+
+    etag: str | None = None  # without quotes, or ``*`` (the object must exist)
+    size: int | None = None
+    last_modified: datetime | None = None  # compared in whole seconds
+
+    def allows(self, bucket: str, key: str, current: ObjectInfo | None) -> bool:
+        """True: delete ``current``; False: nothing to delete. NoSuchKey if absent with an
+        ETag given (S3: 404), else PreconditionFailed if a condition fails."""
+        if current is None:
+            if self.etag is not None:
+                raise NoSuchKey(bucket, key)
+            return False
+        if self.etag is not None and self.etag not in ("*", current.etag):
+            raise PreconditionFailed("etag does not match")
+        if self.size is not None and self.size != current.size:
+            raise PreconditionFailed("size does not match")
+        when = self.last_modified
+        if when is not None and int(when.timestamp()) != int(current.last_modified.timestamp()):
+            raise PreconditionFailed("last modified time does not match")
+        return True
+
 
 class _ChunkReader:
     """A ``Readable`` over an iterator of byte chunks (an ObjectBody)."""
@@ -518,6 +554,11 @@ class ObjectStore(ABC):
         consistent (the object as it was when opened) even if the key is
         overwritten or deleted while it is read."""
 
+    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+        """Multipart objects without ``attributes.parts``: part ``number`` (content_range:
+        its span) and the part count; InvalidPart past the last. None (default): 501."""
+        return None
+
     @abstractmethod
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """MUST raise NoSuchBucket / NoSuchKey."""
@@ -526,6 +567,11 @@ class ObjectStore(ABC):
     def delete_object(self, bucket: str, key: str) -> None:
         """Remove a key. Deleting an absent key is not an error (S3 answers 204);
         an absent bucket MUST raise NoSuchBucket."""
+
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        """Delete ``key`` if ``condition.allows`` it, check and delete atomic; NoSuchBucket.
+        A store that cannot keeps this default: NotSupported (501), never a plain delete."""
+        raise NotSupported("conditional delete")
 
     @abstractmethod
     def list_objects(
@@ -619,6 +665,7 @@ class ObjectStore(ABC):
         *,
         if_match: str | None = None,
         if_none_match: bool = False,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         """Compose the listed ``(part_number, etag)`` parts into the object ``key``.
 
@@ -627,11 +674,19 @@ class ObjectStore(ABC):
         its ETag (quotes ignored) differs; EntityTooSmall if a part but the last is
         smaller than ``multipart_min_part_size``. Parts not listed are discarded.
         The object's ETag MUST be ``md5(concat(part MD5 digests))-N``; its
-        attributes are those given at creation. Conditional writes and atomicity as
-        put_object. On success the upload no longer exists.
+        attributes are those given at creation, or ``attributes(those, chosen parts)``
+        (called before writing; if it raises, nothing is), with ``parts`` = the chosen
+        parts. Conditional writes and atomicity as put_object. On success the upload no
+        longer exists.
         """
         return self.multipart_backend().complete(
-            bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+            bucket,
+            key,
+            upload_id,
+            parts,
+            if_match=if_match,
+            if_none_match=if_none_match,
+            attributes=attributes,
         )
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
@@ -715,12 +770,13 @@ class ObjectStore(ABC):
                 new = attributes(source.info)
             else:
                 new = attributes
+            # put_object makes a single-part object (ETag: the MD5): no part boundaries.
             return self.put_object(
                 dst_bucket,
                 dst_key,
                 _ChunkReader(iter(source)),
                 size=source.info.size,
-                attributes=new,
+                attributes=replace(new, parts=None),
                 if_match=if_match,
                 if_none_match=if_none_match,
             )

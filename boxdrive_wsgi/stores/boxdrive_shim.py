@@ -58,6 +58,7 @@ from .base import (
     StoreError,
     check_write_condition,
 )
+from .documents import from_document, to_document
 from .listing import paginate
 
 #: Where the shim keeps what BoxDrive cannot: "--ol-s3" names are refused for new buckets.
@@ -270,7 +271,7 @@ class BoxDriveShim:
         attributes = ObjectAttributes(content_type=getattr(raw, "content_type", None))
         etag = str(raw.etag).strip('"')
         if record.get("source_etag") == etag:
-            attributes = ObjectAttributes(**record["attributes"])
+            attributes = from_document(record["attributes"])
             etag = record["etag"]
         return ObjectInfo(
             bucket=bucket,
@@ -471,15 +472,7 @@ class BoxDriveShim:
 
 
 def _attributes_json(a: ObjectAttributes) -> dict[str, Any]:
-    return {
-        "content_type": a.content_type,
-        "metadata": dict(a.metadata),
-        "headers": dict(a.headers),
-        "checksums": dict(a.checksums),
-        "tags": dict(a.tags),
-        "acl": a.acl,
-        "owner": a.owner,
-    }
+    return to_document(a)
 
 
 def _data_of(obj: Any) -> bytes:

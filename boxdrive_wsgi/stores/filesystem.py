@@ -47,6 +47,7 @@ from .base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    DeleteCondition,
     NoSuchBucket,
     NoSuchKey,
     ObjectAttributes,
@@ -60,6 +61,7 @@ from .base import (
     iter_chunks,
 )
 from .file_modes import create_private_file, make_private_dirs, touch_private_file
+from .documents import from_document, to_document
 from .filesystem_copy import CONFIG_SCHEMA, FilesystemCopyMixin
 from .filesystem_multipart import FilesystemMultipart
 from .filesystem_space import DEFAULT_MIN_FREE, DEFAULT_RESERVE, SpaceGuard
@@ -127,23 +129,13 @@ def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
         size=size,
         etag=etag,
         last_modified=datetime.fromtimestamp(modified, UTC),
-        attributes=ObjectAttributes(**json.loads(attrs)),
+        attributes=from_document(json.loads(attrs)),
     )
 
 
 def _attrs_json(a: ObjectAttributes) -> str:
-    # Field names as keys, so ObjectAttributes(**doc) reads it back; empties omitted.
-    doc = {
-        "content_type": a.content_type,
-        "metadata": dict(a.metadata),
-        "headers": dict(a.headers),
-        "checksums": dict(a.checksums),
-        "tags": dict(a.tags),
-        "acl": a.acl,
-        "owner": a.owner,
-    }
     # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
-    return json.dumps({k: v for k, v in doc.items() if v is not None and v != {}})
+    return json.dumps(to_document(a))
 
 
 def _check_write(
@@ -555,6 +547,19 @@ class FilesystemStore(FilesystemCopyMixin, ObjectStore):
                 )
         if row is not None:
             _unlink(self._content_path(row[0]))
+
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        # The check and the delete share one write transaction: atomic across processes.
+        with self._transaction("IMMEDIATE") as conn:
+            bucket_id = self._bucket_id(conn, bucket)
+            current = self._current(conn, bucket_id, bucket, key)
+            if not condition.allows(bucket, key, current[0] if current else None):
+                return
+            assert current is not None
+            conn.execute(
+                "DELETE FROM objects WHERE bucket_id = ? AND key = ?", (bucket_id, _encode(key))
+            )
+        _unlink(self._content_path(current[1]))
 
     def list_objects(
         self,

@@ -22,11 +22,13 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
 from .base import (
     CHUNK_SIZE,
+    CompletedAttributes,
     InvalidPart,
     NoSuchUpload,
     ObjectAttributes,
@@ -43,6 +45,7 @@ from .multipart import (
     SCHEMA,
     attrs_from_json,
     check_part_number,
+    completed_attributes,
     composed_etag,
     delete_upload,
     encode_key,
@@ -156,6 +159,7 @@ class FilesystemMultipart:
         *,
         if_match: str | None,
         if_none_match: bool,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         store = self._store
         with self._upload(bucket, key, upload_id) as (conn, upload):
@@ -163,6 +167,7 @@ class FilesystemMultipart:
                 parts, stored_parts(conn, upload_id), store.multipart_min_part_size
             )
             found = store._current(conn, store._bucket_id(conn, bucket), bucket, key)
+        final = completed_attributes(upload.attributes, chosen, attributes)
         # Fail fast; the check that counts is repeated in the commit transaction.
         check_write_condition(
             bucket, key, found[0] if found else None, if_match=if_match, if_none_match=if_none_match
@@ -178,7 +183,7 @@ class FilesystemMultipart:
             size=total,
             etag=composed_etag(chosen),
             last_modified=datetime.fromtimestamp(int(time.time()), UTC),
-            attributes=upload.attributes,
+            attributes=final,
         )
         committing = False
         try:
@@ -281,8 +286,9 @@ class FilesystemMultipart:
     def list_parts(
         self, bucket: str, key: str, upload_id: str, *, part_number_marker: int, max_parts: int
     ) -> PartPage:
-        with self._upload(bucket, key, upload_id) as (conn, _):
-            return page_parts(conn, upload_id, part_number_marker, max_parts)
+        with self._upload(bucket, key, upload_id) as (conn, upload):
+            page = page_parts(conn, upload_id, part_number_marker, max_parts)
+        return replace(page, attributes=upload.attributes)
 
     def list_uploads(
         self,

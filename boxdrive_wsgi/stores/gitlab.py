@@ -55,6 +55,7 @@ from .base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    DeleteCondition,
     EntityTooLarge,
     NoSuchBucket,
     NoSuchKey,
@@ -68,6 +69,7 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
+from .documents import from_document, to_document
 from .gitlab_api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
 from .listing import paginate
 
@@ -191,7 +193,7 @@ class GitlabStore(ObjectStore):
             size=meta["size"],
             etag=meta["etag"],
             last_modified=_moment(meta["last_modified"]),
-            attributes=ObjectAttributes(**meta["attributes"]),
+            attributes=from_document(meta["attributes"]),
         )
 
     # ------------------------------------------------------------------ buckets
@@ -384,6 +386,13 @@ class GitlabStore(ObjectStore):
         )
 
     def delete_object(self, bucket: str, key: str) -> None:
+        self._delete(bucket, key, None)
+
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        # Checked against the index the commit names (last_commit_id): atomic as put's.
+        self._delete(bucket, key, condition)
+
+    def _delete(self, bucket: str, key: str, condition: DeleteCondition | None) -> None:
         where = paths.key_paths(bucket, key)
 
         def attempt() -> None:
@@ -391,7 +400,12 @@ class GitlabStore(ObjectStore):
             index = dict(self._index(found))
             if found is None:
                 self._require_bucket(bucket)
-            if key not in index:
+            current = index.get(key)
+            if condition is not None:
+                row = self._row(bucket, key, current) if current else None
+                if not condition.allows(bucket, key, row):
+                    return
+            if current is None:
                 return
             del index[key]
             actions = [
@@ -519,15 +533,7 @@ class GitlabStore(ObjectStore):
 
 
 def _attributes_json(attributes: ObjectAttributes) -> dict[str, Any]:
-    return {
-        "content_type": attributes.content_type,
-        "metadata": dict(attributes.metadata),
-        "headers": dict(attributes.headers),
-        "checksums": dict(attributes.checksums),
-        "tags": dict(attributes.tags),
-        "acl": attributes.acl,
-        "owner": attributes.owner,
-    }
+    return to_document(attributes)
 
 
 def _index_action(path: str, found: RepoFile | None, index: Index) -> Action:

@@ -16,6 +16,7 @@ from .base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    DeleteCondition,
     NoSuchBucket,
     NoSuchKey,
     ObjectAttributes,
@@ -145,6 +146,14 @@ class MemoryStore(ObjectStore):
         with self._lock:
             b = self._bucket(bucket)
             if b.objects.pop(key, None) is not None:
+                b.keys.pop(bisect.bisect_left(b.keys, key))
+
+    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        with self._lock:
+            b = self._bucket(bucket)
+            current = b.objects.get(key)
+            if condition.allows(bucket, key, current[0] if current else None):
+                del b.objects[key]
                 b.keys.pop(bisect.bisect_left(b.keys, key))
 
     def list_objects(

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
 from .base import (
+    CompletedAttributes,
     EntityTooSmall,
     InvalidPart,
     InvalidPartOrder,
@@ -51,6 +52,7 @@ from .base import (
     multipart_etag,
 )
 from .file_modes import create_private_file, make_private_dirs, touch_private_file
+from .documents import from_document, to_document
 
 MAX_PART_NUMBER = 10_000
 #: Seconds a connection waits for another writer's lock.
@@ -108,6 +110,7 @@ class MultipartBackend(Protocol):
         *,
         if_match: str | None,
         if_none_match: bool,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo: ...
 
     def abort(self, bucket: str, key: str, upload_id: str) -> None: ...
@@ -156,16 +159,23 @@ def successor(prefix: bytes) -> bytes | None:
 
 
 def attrs_to_json(a: ObjectAttributes) -> str:
-    """Every field by name (mappings as objects), so ObjectAttributes(**doc) reads it."""
-    doc = {}
-    for f in dataclasses.fields(a):
-        value = getattr(a, f.name)
-        doc[f.name] = dict(value) if isinstance(value, Mapping) else value
-    return json.dumps(doc)
+    return json.dumps(to_document(a))
 
 
 def attrs_from_json(text: str) -> ObjectAttributes:
-    return ObjectAttributes(**json.loads(text))
+    return from_document(json.loads(text))
+
+
+def completed_attributes(
+    upload: ObjectAttributes,
+    chosen: Sequence[tuple[PartInfo, str]],
+    derive: CompletedAttributes | None,
+) -> ObjectAttributes:
+    """The attributes a completed object gets: ``derive``'s (or the upload's), with
+    the chosen parts recorded as its part boundaries."""
+    parts = tuple(p for p, _ in chosen)
+    final = derive(upload, parts) if derive is not None else upload
+    return dataclasses.replace(final, parts=parts)
 
 
 def fsync_dir(path: str) -> None:
@@ -582,12 +592,14 @@ class StagedMultipart:
         *,
         if_match: str | None,
         if_none_match: bool,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         self._store.head_bucket(bucket)
         with self._transaction() as conn:
             upload = find_upload(conn, bucket, bucket, key, upload_id)
             stored = stored_parts(conn, upload_id)
         chosen = select_parts(parts, stored, self._store.multipart_min_part_size)
+        final = completed_attributes(upload.attributes, chosen, attributes)
         with contextlib.ExitStack() as stack:
             try:
                 # Open files stay readable if the upload is aborted meanwhile.
@@ -599,7 +611,7 @@ class StagedMultipart:
                 key,
                 ConcatReader(files),
                 size=sum(p.size for p, _ in chosen),
-                attributes=upload.attributes,
+                attributes=final,
                 if_match=if_match,
                 if_none_match=if_none_match,
                 etag=composed_etag(chosen),
@@ -623,8 +635,9 @@ class StagedMultipart:
     ) -> PartPage:
         self._store.head_bucket(bucket)
         with self._transaction() as conn:
-            find_upload(conn, bucket, bucket, key, upload_id)
-            return page_parts(conn, upload_id, part_number_marker, max_parts)
+            upload = find_upload(conn, bucket, bucket, key, upload_id)
+            page = page_parts(conn, upload_id, part_number_marker, max_parts)
+        return dataclasses.replace(page, attributes=upload.attributes)
 
     def list_uploads(
         self,

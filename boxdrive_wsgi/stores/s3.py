@@ -498,6 +498,12 @@ class S3Store(S3Multipart):
             response = self.client.get_object(**options)
         except Exception as exc:
             raise self._missing(exc, bucket, key) from exc
+        return self._body(bucket, key, response, ranged=byte_range is not None)
+
+    def _body(
+        self, bucket: str, key: str, response: Mapping[str, Any], *, ranged: bool
+    ) -> ObjectBody:
+        """An upstream GetObject response as our ObjectBody (Content-Range as its span)."""
         stream = response["Body"]
         length = int(response.get("ContentLength", 0))
         span: tuple[int, int] | None = None
@@ -508,7 +514,7 @@ class S3Store(S3Multipart):
             first = int(spec.partition("-")[0])
             size = int(total)
             span = (first, first + length)
-        elif byte_range is not None:
+        elif ranged:
             span = (0, length)  # upstream ignored the range: the whole object
         info = self._info(bucket, key, response, size)
         return ObjectBody(info, _chunks(stream), content_range=span, on_close=stream.close)

@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from .base import (
+    CompletedAttributes,
+    InvalidPart,
     NoSuchUpload,
     NotSupported,
     ObjectAttributes,
+    ObjectBody,
     ObjectInfo,
     ObjectStore,
     PartInfo,
@@ -27,7 +30,7 @@ from .base import (
     UploadInfo,
     UploadPage,
 )
-from .s3_support import Spooled, encode_attributes, map_error, strip_etag, utc
+from .s3_support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
 
 
 class S3Multipart(ObjectStore):
@@ -61,6 +64,33 @@ class S3Multipart(ObjectStore):
 
     @abstractmethod
     def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]: ...
+
+    @abstractmethod
+    def _missing(self, exc: BaseException, bucket: str, key: str = "") -> BaseException: ...
+
+    @abstractmethod
+    def _body(
+        self, bucket: str, key: str, response: Mapping[str, Any], *, ranged: bool
+    ) -> ObjectBody: ...
+
+    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+        """Upstream composed the object and knows its parts: ask it for part ``number``."""
+        if not self.native_multipart:
+            return None
+        try:
+            response = self.client.get_object(
+                Bucket=self._ub(bucket), Key=self._uk(bucket, key), PartNumber=number
+            )
+        except Exception as exc:
+            if error_code(exc) in ("InvalidPartNumber", "InvalidPart"):
+                raise InvalidPart(number) from exc
+            raise self._missing(exc, bucket, key) from exc
+        body = self._body(bucket, key, response, ranged=False)
+        count = response.get("PartsCount")
+        if body.content_range is None or not count:
+            body.close()  # upstream ignored partNumber: it would be the whole object
+            raise NotSupported("upstream does not serve parts by number")
+        return body, int(count)
 
     def _upload_error(self, exc: BaseException, bucket: str, key: str, upload_id: str) -> Any:
         error = map_error(exc, bucket, key, upload_id)
@@ -132,12 +162,21 @@ class S3Multipart(ObjectStore):
         *,
         if_match: str | None = None,
         if_none_match: bool = False,
+        attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         if not self.native_multipart:
             return super().complete_multipart_upload(
-                bucket, key, upload_id, parts, if_match=if_match, if_none_match=if_none_match
+                bucket,
+                key,
+                upload_id,
+                parts,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                attributes=attributes,
             )
         self._require_bucket(bucket)
+        if attributes is not None:
+            self._check_completion(bucket, key, upload_id, parts, attributes)
         extra = self._conditions(bucket, key, if_match, if_none_match)
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
@@ -151,6 +190,29 @@ class S3Multipart(ObjectStore):
         except Exception as exc:
             raise self._upload_error(exc, bucket, key, upload_id) from exc
         return self._head(bucket, key)[0]
+
+    def _check_completion(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        derive: CompletedAttributes,
+    ) -> None:
+        """Run ``derive`` over upstream's parts (it checks what the client asked). The
+        attributes upstream keeps were fixed at creation, so an object checksum derived
+        now could not be kept: refuse rather than drop it."""
+        wanted = {number for number, _ in parts}
+        found: list[PartInfo] = []
+        marker = 0
+        while True:
+            page = self.list_parts(bucket, key, upload_id, part_number_marker=marker)
+            found += [p for p in page.parts if p.part_number in wanted]
+            if not page.is_truncated or page.next_part_number_marker is None:
+                break
+            marker = page.next_part_number_marker
+        if derive(ObjectAttributes(), found).checksums:
+            raise NotSupported("multipart upload checksums on the S3 store")
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         if not self.native_multipart:

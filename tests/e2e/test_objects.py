@@ -268,7 +268,7 @@ def test_part_number_on_objects(s3, bucket: str) -> None:
         UploadId=upload,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag["ETag"]}]},
     )
-    # Part boundaries are not kept: refuse rather than answer with the wrong bytes.
-    with pytest.raises(ClientError) as multi:
-        s3.get_object(Bucket=bucket, Key="multi", PartNumber=1)
-    assert multi.value.response["Error"]["Code"] == "NotImplemented"
+    # The store keeps part boundaries: part 1 of a one-part upload is that part.
+    part = s3.get_object(Bucket=bucket, Key="multi", PartNumber=1)
+    assert part["Body"].read() == b"p1"
+    assert part["PartsCount"] == 1

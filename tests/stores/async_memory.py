@@ -17,6 +17,7 @@ from boxdrive_wsgi.stores.async_adapter import AsyncObjectBody
 from boxdrive_wsgi.stores.base import (
     BucketInfo,
     ByteRange,
+    DeleteCondition,
     ObjectAttributes,
     ObjectInfo,
     ObjectPage,
@@ -98,6 +99,10 @@ class AsyncMemoryStore:
 
     async def delete_object(self, bucket: str, key: str) -> None:
         self.inner.delete_object(bucket, key)
+
+    async def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+        await asyncio.sleep(0)
+        self.inner.delete_object_if(bucket, key, condition)
 
     async def list_objects(
         self,
