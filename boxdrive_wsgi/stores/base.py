@@ -10,472 +10,97 @@ Obligations use MUST/SHOULD as in RFC 2119. The contract test suite in
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, BinaryIO
+
+from .errors import (
+    BackendError,
+    BucketAlreadyExists,
+    BucketNotEmpty,
+    EntityTooLarge,
+    EntityTooSmall,
+    IncompleteBody,
+    InsufficientStorage,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRange,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    NotSupported,
+    PreconditionFailed,
+    StoreError,
+    StoreUnavailable,
+)
+from .model import (
+    BucketInfo,
+    ByteRange,
+    CompletedAttributes,
+    DeleteCondition,
+    ObjectAttributes,
+    ObjectBody,
+    ObjectInfo,
+    ObjectPage,
+    PartInfo,
+    PartPage,
+    SourceAttributes,
+    UploadInfo,
+    UploadPage,
+    check_write_condition,
+    multipart_etag,
+)
+from .streams import (
+    CHUNK_SIZE,
+    Readable,
+    _ChunkReader,
+    iter_chunks,
+)
 
 if TYPE_CHECKING:
-    from .multipart import MultipartBackend
-
-#: Chunk size used when streaming bodies in and out.
-CHUNK_SIZE = 1024 * 1024
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class StoreError(Exception):
-    """Base class of every error a store raises on purpose."""
-
-
-class NoSuchBucket(StoreError):
-    def __init__(self, bucket: str) -> None:
-        super().__init__(bucket)
-        self.bucket = bucket
-
-
-class NoSuchKey(StoreError):
-    def __init__(self, bucket: str, key: str) -> None:
-        super().__init__(f"{bucket}/{key}")
-        self.bucket = bucket
-        self.key = key
-
-
-class BucketAlreadyExists(StoreError):
-    """The bucket exists. ``owner`` is its owner, so the caller can tell
-    BucketAlreadyOwnedByYou from BucketAlreadyExists."""
-
-    def __init__(self, bucket: str, owner: str | None) -> None:
-        super().__init__(bucket)
-        self.bucket = bucket
-        self.owner = owner
-
-
-class BucketNotEmpty(StoreError):
-    def __init__(self, bucket: str) -> None:
-        super().__init__(bucket)
-        self.bucket = bucket
-
-
-class PreconditionFailed(StoreError):
-    """A conditional write (``if_match`` / ``if_none_match``) did not hold."""
-
-
-class InvalidRange(StoreError):
-    """The requested byte range cannot be satisfied for an object of ``size`` bytes."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"range not satisfiable for size {size}")
-        self.size = size
-
-
-class NotSupported(StoreError):
-    """The store cannot do this (the HTTP layer answers 501 NotImplemented)."""
-
-
-class NoSuchUpload(StoreError):
-    """No multipart upload ``upload_id`` for this bucket and key (never created,
-    aborted, or completed)."""
-
-    def __init__(self, bucket: str, key: str, upload_id: str) -> None:
-        super().__init__(f"{bucket}/{key}: upload {upload_id}")
-        self.bucket = bucket
-        self.key = key
-        self.upload_id = upload_id
-
-
-class InvalidPart(StoreError):
-    """A part listed for completion was not uploaded, or its ETag differs."""
-
-    def __init__(self, part_number: int) -> None:
-        super().__init__(f"part {part_number}")
-        self.part_number = part_number
-
-
-class InvalidPartOrder(StoreError):
-    """The parts listed for completion are not in strictly ascending order."""
-
-
-class EntityTooSmall(StoreError):
-    """A part other than the last is smaller than the store's minimum part size."""
-
-    def __init__(self, part_number: int, size: int, minimum: int) -> None:
-        super().__init__(f"part {part_number} has {size} bytes, minimum {minimum}")
-        self.part_number = part_number
-        self.size = size
-        self.minimum = minimum
-
-
-class EntityTooLarge(StoreError):
-    """The body is larger than the store accepts (``maximum`` bytes); nothing is stored."""
-
-    def __init__(self, maximum: int) -> None:
-        super().__init__(f"larger than {maximum} bytes")
-        self.maximum = maximum
-
-
-class StoreUnavailable(StoreError):
-    """The store's backend is overloaded or down (after retries); the client may retry.
-
-    ``throttled``: the backend asked us to slow down (answered 503 SlowDown rather than
-    503 ServiceUnavailable). ``retry_after``: seconds the client should wait, if known.
-    The message names what failed (for the server log); it never holds a secret."""
-
-    def __init__(
-        self, message: str = "", *, throttled: bool = False, retry_after: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.throttled = throttled
-        self.retry_after = retry_after
-
-
-class BackendError(StoreError):
-    """The store's backend answered something the store cannot pass on (an unknown
-    error, or a refusal of the store's own credentials): answered 502, because the
-    client did nothing wrong and retrying at once will not help. The message is for the
-    server log and never holds a secret."""
-
-
-class InsufficientStorage(StoreError):
-    """No room for this write (the disk is full or below the store's free-space
-    threshold); nothing was stored. Deletes keep working."""
-
-
-# --------------------------------------------------------------------------- data types
-
-
-@dataclass(frozen=True)
-class BucketInfo:
-    name: str
-    created: datetime
-    owner: str | None = None
-
-
-@dataclass(frozen=True)
-class PartInfo:
-    """One uploaded part of a multipart upload."""
-
-    part_number: int
-    #: hex MD5 of the part's content, no quotes.
-    etag: str
-    size: int
-    last_modified: datetime
-    #: algorithm (CRC32, SHA256, ...) -> base64 value, as sent with the part.
-    checksums: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ObjectAttributes:
-    """What a client says about an object when writing it; stored verbatim and
-    returned on read.
-
-    ``metadata`` holds user metadata with lower-case names, without the
-    ``x-amz-meta-`` prefix. ``headers`` holds standard content headers with
-    canonical names (Content-Encoding, Content-Disposition, Content-Language,
-    Cache-Control, Expires). ``checksums`` maps an algorithm name as S3 spells
-    it (CRC32, CRC32C, CRC64NVME, SHA1, SHA256) to its base64 value.
-    """
-
-    content_type: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    checksums: Mapping[str, str] = field(default_factory=dict)
-    #: object tags (key -> value), validated by the HTTP layer; order is kept.
-    tags: Mapping[str, str] = field(default_factory=dict)
-    #: the object's access control list as the HTTP layer encodes it (a JSON text),
-    #: or None for the default (the owner has full control).
-    acl: str | None = None
-    #: canonical id of the identity that wrote the object, if known.
-    owner: str | None = None
-    #: ``COMPOSITE`` (checksums of the part checksums, ``...-N``) or ``FULL_OBJECT``;
-    #: on an upload, with ``checksum_algorithm``, what CreateMultipartUpload asked for.
-    checksum_type: str | None = None
-    checksum_algorithm: str | None = None
-    #: A multipart object's parts in order, or None if unknown (then ?partNumber= and
-    #: GetObjectAttributes answer 501). A store that keeps attributes MUST keep this.
-    parts: tuple[PartInfo, ...] | None = None
-
-    def copy(self) -> ObjectAttributes:
-        """A snapshot with plain dicts (the mappings handed in may be live views)."""
-        return replace(
-            self,
-            metadata=dict(self.metadata),
-            headers=dict(self.headers),
-            checksums=dict(self.checksums),
-            tags=dict(self.tags),
-        )
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    bucket: str
-    key: str
-    size: int
-    #: hex MD5 of the content, or ``md5-of-part-md5s-N`` for multipart; no quotes.
-    etag: str
-    #: timezone-aware UTC, whole seconds are enough (HTTP dates have no fractions).
-    last_modified: datetime
-    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
-
-    @property
-    def content_type(self) -> str | None:
-        return self.attributes.content_type
-
-    @property
-    def metadata(self) -> Mapping[str, str]:
-        return self.attributes.metadata
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    """One HTTP byte range, not yet resolved against an object's size.
-
-    ``ByteRange(10, 19)`` is bytes 10..19 inclusive, ``ByteRange(10, None)`` is
-    from 10 to the end, ``ByteRange(None, 5)`` is the last 5 bytes.
-    """
-
-    start: int | None
-    end: int | None
-
-    def resolve(self, size: int) -> tuple[int, int]:
-        """Return ``(start, stop)`` (stop exclusive) or raise InvalidRange."""
-        if self.start is None:
-            if self.end is None or self.end <= 0 or size == 0:
-                raise InvalidRange(size)
-            return max(0, size - self.end), size
-        if self.start >= size:
-            raise InvalidRange(size)
-        stop = size if self.end is None else min(self.end + 1, size)
-        if stop <= self.start:
-            raise InvalidRange(size)
-        return self.start, stop
-
-
-@dataclass(frozen=True)
-class ObjectPage:
-    """One page of a listing, in UTF-8 byte order of keys and prefixes merged."""
-
-    objects: list[ObjectInfo]
-    common_prefixes: list[str]
-    is_truncated: bool
-    #: the last key or common prefix on this page: where the next page starts after.
-    last: str | None = None
-
-
-@dataclass(frozen=True)
-class UploadInfo:
-    """A multipart upload in progress. ``attributes`` are those given at creation;
-    their ``owner`` is who initiated it (None where a store keeps no attributes)."""
-
-    bucket: str
-    key: str
-    upload_id: str
-    initiated: datetime
-    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
-
-
-@dataclass(frozen=True)
-class PartPage:
-    """One page of ListParts, in part-number order."""
-
-    parts: list[PartInfo]
-    is_truncated: bool
-    #: the last part number on this page (where the next page starts after).
-    next_part_number_marker: int | None = None
-    #: the upload's attributes (its checksum algorithm and type), if the store tells them.
-    attributes: ObjectAttributes | None = None
-
-
-@dataclass(frozen=True)
-class UploadPage:
-    """One page of ListMultipartUploads: by key (UTF-8 byte order), then by initiation."""
-
-    uploads: list[UploadInfo]
-    common_prefixes: list[str]
-    is_truncated: bool
-    next_key_marker: str | None = None
-    next_upload_id_marker: str | None = None
-
-
-class ObjectBody:
-    """An object's content as an iterable of byte chunks, plus what describes it.
-
-    Returned straight into a WSGI response; ``close()`` MUST release what it
-    holds and is safe to call twice. ``content_range`` is the ``(start, stop)``
-    slice served when a range was asked for. A store with the content in a local
-    file MAY set ``path`` (with ``offset``/``length``) so the server can send
-    the file itself (sendfile, nginx X-Accel-Redirect).
-    """
-
-    def __init__(
-        self,
-        info: ObjectInfo,
-        chunks: Iterable[bytes],
-        *,
-        content_range: tuple[int, int] | None = None,
-        on_close: Callable[[], None] | None = None,
-        path: str | None = None,
-        file: BinaryIO | None = None,
-    ) -> None:
-        self.info = info
-        self.content_range = content_range
-        self.path = path
-        self.file = file
-        self._chunks = chunks
-        self._on_close = on_close
-        self._closed = False
-
-    @property
-    def offset(self) -> int:
-        return self.content_range[0] if self.content_range else 0
-
-    @property
-    def length(self) -> int:
-        if self.content_range:
-            return self.content_range[1] - self.content_range[0]
-        return self.info.size
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._chunks
-
-    def read_all(self) -> bytes:
-        """Convenience for tests and small objects; closes the body."""
-        try:
-            return b"".join(self)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-        if self._on_close is not None:
-            self._on_close()
-
-    def __enter__(self) -> ObjectBody:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def iter_chunks(body: Readable | BinaryIO, size: int | None = None) -> Iterator[bytes]:
-    """Read ``body`` in CHUNK_SIZE pieces; stop after ``size`` bytes if given.
-
-    Raises ``IncompleteBody`` when ``size`` is given and the body ends early, so
-    a store never commits a truncated object.
-    """
-    remaining = size
-    while remaining is None or remaining > 0:
-        want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-        chunk = body.read(want)
-        if not chunk:
-            if remaining:
-                raise IncompleteBody(remaining)
-            return
-        if remaining is not None:
-            remaining -= len(chunk)
-        yield chunk
-
-
-class IncompleteBody(StoreError):
-    """The request body ended before its declared size."""
-
-    def __init__(self, missing: int) -> None:
-        super().__init__(f"body ended {missing} bytes early")
-        self.missing = missing
-
-
-def check_write_condition(
-    bucket: str,
-    key: str,
-    current: ObjectInfo | None,
-    *,
-    if_match: str | None,
-    if_none_match: bool,
-) -> None:
-    """Raise PreconditionFailed unless a conditional write may go ahead.
-
-    Stores call this under the same lock / transaction that commits the write.
-    ``if_match`` is an ETag without quotes, or ``*``.
-    """
-    if if_none_match and current is not None:
-        raise PreconditionFailed("object exists")
-    if if_match is not None:
-        if current is None:
-            raise NoSuchKey(bucket, key)
-        if if_match != "*" and if_match != current.etag:
-            raise PreconditionFailed("etag does not match")
-
-
-#: Destination attributes derived from the source version a copy reads.
-SourceAttributes = Callable[["ObjectInfo"], ObjectAttributes]
-
-#: A completed object's attributes from its upload's and the chosen parts; MAY raise.
-CompletedAttributes = Callable[[ObjectAttributes, Sequence[PartInfo]], ObjectAttributes]
-
-
-@dataclass(frozen=True)
-class DeleteCondition:
-    """A conditional delete (If-Match, x-amz-if-match-size, -last-modified-time, or
-    DeleteObjects' per-object ones): every condition given must hold."""
-
-    etag: str | None = None  # without quotes, or ``*`` (the object must exist)
-    size: int | None = None
-    last_modified: datetime | None = None  # compared in whole seconds
-
-    def allows(self, bucket: str, key: str, current: ObjectInfo | None) -> bool:
-        """True: delete ``current``; False: nothing to delete. NoSuchKey if absent with an
-        ETag given (S3: 404), else PreconditionFailed if a condition fails."""
-        if current is None:
-            if self.etag is not None:
-                raise NoSuchKey(bucket, key)
-            return False
-        if self.etag is not None and self.etag not in ("*", current.etag):
-            raise PreconditionFailed("etag does not match")
-        if self.size is not None and self.size != current.size:
-            raise PreconditionFailed("size does not match")
-        when = self.last_modified
-        if when is not None and int(when.timestamp()) != int(current.last_modified.timestamp()):
-            raise PreconditionFailed("last modified time does not match")
-        return True
-
-
-class _ChunkReader:
-    """A ``Readable`` over an iterator of byte chunks (an ObjectBody)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = bytearray()
-
-    def read(self, size: int = -1, /) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        cut = len(self._buffer) if size < 0 else size
-        data = bytes(self._buffer[:cut])
-        del self._buffer[:cut]
-        return data
-
-
-def multipart_etag(part_md5s: Iterable[bytes]) -> str:
-    digests = list(part_md5s)
-    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+    from .multipart_backend import MultipartBackend
+
+#: The contract's names, importable from here as before the split into errors,
+#: model and streams.
+__all__ = [
+    "CHUNK_SIZE",
+    "BackendError",
+    "BucketAlreadyExists",
+    "BucketInfo",
+    "BucketNotEmpty",
+    "ByteRange",
+    "CompletedAttributes",
+    "DeleteCondition",
+    "EntityTooLarge",
+    "EntityTooSmall",
+    "IncompleteBody",
+    "InsufficientStorage",
+    "InvalidPart",
+    "InvalidPartOrder",
+    "InvalidRange",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NotSupported",
+    "ObjectAttributes",
+    "ObjectBody",
+    "ObjectInfo",
+    "ObjectPage",
+    "ObjectStore",
+    "PartInfo",
+    "PartPage",
+    "PreconditionFailed",
+    "Readable",
+    "SourceAttributes",
+    "StoreError",
+    "StoreUnavailable",
+    "UploadInfo",
+    "UploadPage",
+    "check_write_condition",
+    "iter_chunks",
+    "multipart_etag",
+]
 
 
 # --------------------------------------------------------------------------- the interface

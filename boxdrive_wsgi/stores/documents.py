@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .base import ObjectAttributes, PartInfo
+from .model import ObjectAttributes, PartInfo
 
 
 def to_document(a: ObjectAttributes) -> dict[str, Any]:

@@ -60,8 +60,8 @@ from .base import (
     check_write_condition,
     iter_chunks,
 )
-from .file_modes import create_private_file, make_private_dirs, touch_private_file
 from .documents import from_document, to_document
+from .file_modes import create_private_file, make_private_dirs, touch_private_file
 from .filesystem_copy import CONFIG_SCHEMA, FilesystemCopyMixin
 from .filesystem_multipart import FilesystemMultipart
 from .filesystem_space import DEFAULT_MIN_FREE, DEFAULT_RESERVE, SpaceGuard

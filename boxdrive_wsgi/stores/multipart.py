@@ -32,7 +32,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO
 
 from .base import (
     CompletedAttributes,
@@ -51,8 +51,8 @@ from .base import (
     iter_chunks,
     multipart_etag,
 )
-from .file_modes import create_private_file, make_private_dirs, touch_private_file
 from .documents import from_document, to_document
+from .file_modes import create_private_file, make_private_dirs, touch_private_file
 
 MAX_PART_NUMBER = 10_000
 #: Seconds a connection waits for another writer's lock.
@@ -82,53 +82,6 @@ SCHEMA = (
         PRIMARY KEY (upload_id, part_number)
     ) WITHOUT ROWID""",
 )
-
-
-class MultipartBackend(Protocol):
-    """What implements a store's multipart methods (see ObjectStore for the contract)."""
-
-    def create(self, bucket: str, key: str, *, attributes: ObjectAttributes | None) -> str: ...
-
-    def upload_part(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        body: Readable | BinaryIO,
-        *,
-        size: int | None,
-        checksums: Mapping[str, str] | None,
-    ) -> PartInfo: ...
-
-    def complete(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        parts: Sequence[tuple[int, str]],
-        *,
-        if_match: str | None,
-        if_none_match: bool,
-        attributes: CompletedAttributes | None = None,
-    ) -> ObjectInfo: ...
-
-    def abort(self, bucket: str, key: str, upload_id: str) -> None: ...
-
-    def list_parts(
-        self, bucket: str, key: str, upload_id: str, *, part_number_marker: int, max_parts: int
-    ) -> PartPage: ...
-
-    def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str,
-        delimiter: str,
-        key_marker: str,
-        upload_id_marker: str,
-        max_uploads: int,
-    ) -> UploadPage: ...
 
 
 # --------------------------------------------------------------------------- helpers
