@@ -340,7 +340,9 @@ def run_load(spec: LoadSpec, on_start: Callable[[], None] = lambda: None) -> Loa
     spec = LoadSpec(**{**spec.__dict__, "procs": procs})
     barrier = ctx.Barrier(procs + 1)
     out: Queue[WorkerResult] = ctx.Queue()
-    children = [ctx.Process(target=_process_main, args=(spec, p, barrier, out)) for p in range(procs)]
+    children = [
+        ctx.Process(target=_process_main, args=(spec, p, barrier, out)) for p in range(procs)
+    ]
     for child in children:
         child.start()
     barrier.wait(timeout=120)

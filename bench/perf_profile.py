@@ -20,12 +20,12 @@ from typing import Any
 SAMPLE_RATE = 200  # per second: enough for a 20-line top in a few seconds
 #: Shares reported in the summary: label -> substring of the frame's file.
 WATCHED_MODULES = {
-    "access log": "observability/access_log.py",
-    "SigV4": "auth/sigv4.py",
-    "filesystem store": "stores/filesystem.py",
-    "waitress": "/waitress/",
-    "werkzeug": "/werkzeug/",
-    "flask": "/flask/",
+    "access log": "(boxdrive_wsgi/observability/access_log.py)",
+    "SigV4": "(boxdrive_wsgi/auth/",  # verification and the credentials lookup
+    "filesystem store": "(boxdrive_wsgi/stores/filesystem",
+    "waitress": "(waitress/",
+    "werkzeug": "(werkzeug/",
+    "flask": "(flask/",
 }
 _LINE_NUMBER = re.compile(r":\d+\)$")
 
@@ -114,6 +114,8 @@ def summarize(raw_path: Path, top: int = 20) -> Summary:
         for label, needle in WATCHED_MODULES.items():
             if any(needle in frame for frame in frames):
                 module_counts[label] += count
-    shares = {label: module_counts[label] / samples if samples else 0.0 for label in WATCHED_MODULES}
+    shares = {
+        label: module_counts[label] / samples if samples else 0.0 for label in WATCHED_MODULES
+    }
     real_frames = [(f, n) for f, n in total_counts.most_common() if "(" in f]
     return Summary(samples, self_counts.most_common(top), real_frames[:top], shares)

@@ -77,16 +77,28 @@ class _Lookup:
 SERVERS = ("waitress", "gunicorn-2w", "gunicorn-4w")
 
 
+def at_least(goal: float) -> Callable[[float], bool]:
+    return lambda value: value >= goal
+
+
+def at_most(goal: float) -> Callable[[float], bool]:
+    return lambda value: value <= goal
+
+
 def ratios(rows: list[Row], disk_mb_s: float | None, shares: dict[str, float]) -> list[Ratio]:
     t = _Lookup(rows, disk_mb_s)
-    for w, flask_goal, moto_goal in (("get4k", 0.6, 1.5), ("head4k", 0.6, 1.5), ("put4k", 0.4, None)):
+    for w, flask_goal, moto_goal in (
+        ("get4k", 0.6, 1.5),
+        ("head4k", 0.6, 1.5),
+        ("put4k", 0.4, None),
+    ):
         for server in SERVERS:
             t.ratio(
                 f"{w} boxdrive/hello-Flask under {server}",
                 t.get(w, f"boxdrive/{server}"),
                 t.get(w, f"hello/{server}"),
                 f">= {flask_goal}",
-                lambda v, g=flask_goal: v >= g,
+                at_least(flask_goal),
             )
         for server in SERVERS:
             t.ratio(
@@ -94,7 +106,7 @@ def ratios(rows: list[Row], disk_mb_s: float | None, shares: dict[str, float]) -
                 t.get(w, f"boxdrive/{server}"),
                 t.get(w, "moto"),
                 f">= {moto_goal} (vs s3rver)" if moto_goal else "",
-                (lambda v, g=moto_goal: v >= g) if moto_goal else None,
+                at_least(moto_goal) if moto_goal else None,
             )
         p99_goal = 25.0 if w != "put4k" else 60.0
         for server in SERVERS:
@@ -102,21 +114,21 @@ def ratios(rows: list[Row], disk_mb_s: float | None, shares: dict[str, float]) -
                 f"{w} boxdrive {server} p99 ms",
                 t.get(w, f"boxdrive/{server}", "p99_ms"),
                 f"<= {p99_goal:.0f}",
-                lambda v, g=p99_goal: v <= g,
+                at_most(p99_goal),
             )
         t.ratio(
             f"{w} access log off / on (waitress)",
             t.get(w, "boxdrive/waitress-nolog"),
             t.get(w, "boxdrive/waitress"),
             "<= 1.05 (log costs <= 5%)",
-            lambda v: v <= 1.05,
+            at_most(1.05),
         )
     t.ratio(
         "put4k boxdrive gunicorn 4w / 2w",
         t.get("put4k", "boxdrive/gunicorn-4w"),
         t.get("put4k", "boxdrive/gunicorn-2w"),
         ">= 1.5",
-        lambda v: v >= 1.5,
+        at_least(1.5),
     )
     for server in ("waitress", "gunicorn-2w"):
         t.ratio(
@@ -124,32 +136,44 @@ def ratios(rows: list[Row], disk_mb_s: float | None, shares: dict[str, float]) -
             t.get("put1g", f"boxdrive/{server}"),
             disk_mb_s,
             ">= 0.8",
-            lambda v: v >= 0.8,
+            at_least(0.8),
         )
-        t.ratio(f"put1g boxdrive {server} / moto", t.get("put1g", f"boxdrive/{server}"), t.get("put1g", "moto"))
+        t.ratio(
+            f"put1g boxdrive {server} / moto",
+            t.get("put1g", f"boxdrive/{server}"),
+            t.get("put1g", "moto"),
+        )
     nginx = t.get("get1g", "nginx/static")
-    for target, goal in (("boxdrive/waitress", 0.8), ("boxdrive/gunicorn-2w", None), ("nginx/accel", 0.9)):
+    for target, goal in (
+        ("boxdrive/waitress", 0.8),
+        ("boxdrive/gunicorn-2w", None),
+        ("nginx/accel", 0.9),
+    ):
         t.ratio(
             f"get1g {target} / nginx",
             t.get("get1g", target),
             nginx,
             f">= {goal}" if goal else "",
-            (lambda v, g=goal: v >= g) if goal else None,
+            at_least(goal) if goal else None,
         )
-    t.ratio("get1g boxdrive waitress / moto", t.get("get1g", "boxdrive/waitress"), t.get("get1g", "moto"))
+    t.ratio(
+        "get1g boxdrive waitress / moto",
+        t.get("get1g", "boxdrive/waitress"),
+        t.get("get1g", "moto"),
+    )
     for row in rows:
         if row["workload"].startswith("list") and row["target"].startswith("boxdrive/"):
             t.add(
                 f"{row['workload']} {row['target']} p50 ms",
                 t.get(row["workload"], row["target"], "p50_ms"),
                 "<= 25",
-                lambda v: v <= 25,
+                at_most(25),
             )
     for label in ("access log", "SigV4"):
         for workload in ("get4k", "put4k"):
             key = f"{workload}: {label}"
             if key in shares:
-                t.add(f"{workload} py-spy share: {label}", shares[key], "<= 0.05", lambda v: v <= 0.05)
+                t.add(f"{workload} py-spy share: {label}", shares[key], "<= 0.05", at_most(0.05))
     return t.out
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boxdrive_wsgi.cli import MAX_REQUEST_BODY
-
 from tests.e2e.deploy import ACCEL_PREFIX, ROOT, gunicorn_argv, running_nginx, site_config
 from tests.e2e.servers import APP, RunningServer, free_port, start_server, waitress_argv
 
