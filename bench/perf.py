@@ -147,6 +147,7 @@ class Bench:
         self.small_body = os.urandom(SMALL)
         self.small_sha = hashlib.sha256(self.small_body).hexdigest()
         self.nginx_paths: dict[str, str] = {}
+        self.large_block = os.urandom(MIB)  # large PUT bodies repeat it
 
     # ---- servers
 
@@ -331,12 +332,6 @@ class Bench:
             self._report(row)
         return row
 
-    @property
-    def large_block(self) -> bytes:
-        if not hasattr(self, "_large_block"):
-            self._large_block = os.urandom(MIB)
-        return self._large_block
-
     def _best_of(self, workload: str, target: Target, method: str, paths: list[str]) -> None:
         """``--large-reps`` transfers; the row kept is the median by rate (all in ``reps``)."""
         rows = [self._transfer(workload, target, method, path, report=False) for path in paths]
@@ -472,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         if "put1g" in plan or not args.quick:  # what the large PUT is compared with
-            report["disk"] = disk_rate(bench.data_dir, max(16, min(args.large_mib, 1024)))
+            report["disk"] = disk_rate(bench.data_dir, max(64, min(args.large_mib, 1024)))
             report["md5_mb_s"] = md5_rate(64 if args.quick else 256)
             print(
                 f"disk (dd conv=fsync, {report['disk']['size_mib']} MiB): "

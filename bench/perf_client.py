@@ -296,12 +296,15 @@ def _process_main(spec: LoadSpec, proc: int, barrier: Barrier, out: Queue[Worker
     deadline: list[float] = []
     results: list[WorkerResult] = []
     warm = threading.Barrier(len(threads_here) + 1)
-    workers = [
-        threading.Thread(
-            target=lambda t=t: results.append(_thread_loop(spec, proc, t, warm, deadline))
-        )
-        for t in threads_here
-    ]
+
+    def run(thread: int) -> None:
+        try:
+            results.append(_thread_loop(spec, proc, thread, warm, deadline))
+        except BaseException:
+            warm.abort()  # the others (and this process) stop waiting, then fail loudly
+            raise
+
+    workers = [threading.Thread(target=run, args=(t,)) for t in threads_here]
     for w in workers:
         w.start()
     warm.wait()
@@ -341,7 +344,8 @@ def run_load(spec: LoadSpec, on_start: Callable[[], None] = lambda: None) -> Loa
     barrier = ctx.Barrier(procs + 1)
     out: Queue[WorkerResult] = ctx.Queue()
     children = [
-        ctx.Process(target=_process_main, args=(spec, p, barrier, out)) for p in range(procs)
+        ctx.Process(target=_process_main, args=(spec, p, barrier, out), daemon=True)
+        for p in range(procs)
     ]
     for child in children:
         child.start()

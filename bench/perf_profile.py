@@ -2,8 +2,9 @@
 
 ``py-spy record --format raw`` writes collapsed stacks (one ``frame;frame;... count`` line
 per stack), which flamegraph.pl, inferno and speedscope (https://www.speedscope.app) read;
-the summary here is the top functions by self and by total samples and the share of samples
-in a few modules the issue names (access log, SigV4, the filesystem store).
+the summary here is the top functions by self and by total samples, the share of samples
+with a frame of a few modules the issue names anywhere on the stack (access log, SigV4, the
+filesystem store), and self samples by package (waitress, boxdrive_wsgi, werkzeug, ...).
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ WATCHED_MODULES = {
     "access log": "(boxdrive_wsgi/observability/access_log.py)",
     "SigV4": "(boxdrive_wsgi/auth/",  # verification and the credentials lookup
     "filesystem store": "(boxdrive_wsgi/stores/filesystem",
-    "waitress": "(waitress/",
-    "werkzeug": "(werkzeug/",
-    "flask": "(flask/",
+    "logging": "(logging/",
 }
 _LINE_NUMBER = re.compile(r":\d+\)$")
 
@@ -75,6 +74,7 @@ class Summary:
     top_self: list[tuple[str, int]]
     top_total: list[tuple[str, int]]
     shares: dict[str, float] = field(default_factory=dict)
+    self_by_package: list[tuple[str, int]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,12 +82,15 @@ class Summary:
             "top_self": self.top_self,
             "top_total": self.top_total,
             "shares": self.shares,
+            "self_by_package": self.self_by_package,
         }
 
     def text(self, title: str, top: int = 20) -> str:
         lines = [f"{title}: {self.samples} samples"]
         shares = ", ".join(f"{k} {v:.1%}" for k, v in self.shares.items())
-        lines.append(f"  share of samples: {shares}")
+        lines.append(f"  share of samples with the module on the stack: {shares}")
+        packages = ", ".join(f"{p} {n / self.samples:.1%}" for p, n in self.self_by_package[:8])
+        lines.append(f"  self samples by package: {packages}")
         lines.append("  by self samples:")
         lines += [f"    {n / self.samples:6.1%}  {f}" for f, n in self.top_self[:top]]
         lines.append("  by total samples (the frame anywhere on the stack):")
@@ -118,4 +121,15 @@ def summarize(raw_path: Path, top: int = 20) -> Summary:
         label: module_counts[label] / samples if samples else 0.0 for label in WATCHED_MODULES
     }
     real_frames = [(f, n) for f, n in total_counts.most_common() if "(" in f]
-    return Summary(samples, self_counts.most_common(top), real_frames[:top], shares)
+    packages: Counter[str] = Counter()
+    for frame, count in self_counts.items():
+        packages[_package(frame)] += count
+    return Summary(
+        samples, self_counts.most_common(top), real_frames[:top], shares, packages.most_common()
+    )
+
+
+def _package(frame: str) -> str:
+    """``waitress`` for ``send (waitress/wasyncore.py)``, ``threading.py`` for a module."""
+    path = frame.rpartition("(")[2].rstrip(")")
+    return path.split("/")[0]
