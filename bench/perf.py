@@ -373,7 +373,21 @@ class Bench:
                     self._must(target, "PUT", f"/{bucket}")
                     for i in range(count):
                         self._must(target, "PUT", f"/{bucket}/{listing_key(i)}", b"seed")
-                self._measure(f"list{count}", target, self.list_spec(target, bucket, count))
+                spec = self.list_spec(target, bucket, count)
+                self._check_page(target, spec, min(count, 1000))
+                self._measure(f"list{count}", target, spec)
+
+    def _check_page(self, target: Target, spec: LoadSpec, keys: int) -> None:
+        """One page before the clock starts: it must hold ``keys`` keys, not an error."""
+        conn = Connection(target.host, target.port)
+        try:
+            conn.send(spec.factory(0, 0, 0))
+            status, _, body = conn.response(keep=True)
+        finally:
+            conn.close()
+        found = body.count(b"<Key>")
+        if status != 200 or found != keys:
+            raise RuntimeError(f"{target.name}: a listing page held {found} keys ({status})")
 
     def list_spec(self, target: Target, bucket: str, count: int) -> LoadSpec:
         host, signer = self._host(target), self.signer
