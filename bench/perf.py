@@ -49,7 +49,7 @@ from perf_procs import TreeRssSampler, cpu_seconds, process_tree  # noqa: E402
 from perf_profile import Profiler, summarize  # noqa: E402
 from perf_report import ratios, ratios_table, results_table  # noqa: E402
 from perf_seed import content_path, listing_key, seed_keys  # noqa: E402
-from perf_targets import Servers, Target  # noqa: E402
+from perf_targets import HELLO_APP, Servers, Target  # noqa: E402
 
 from tests.e2e.servers import APP, server_env  # noqa: E402
 
@@ -58,7 +58,6 @@ SMALL = 4096
 BUCKET = "bench"
 SMALL_KEY = "obj4k"
 LARGE_KEY = "large.bin"
-HELLO = "hello_app:app"
 
 #: workload -> the targets it runs against (the ratios need these pairs).
 SMALL_TARGETS = [
@@ -161,8 +160,8 @@ class Bench:
             "hello/waitress": lambda: s.hello_waitress("hello/waitress"),
             "boxdrive/gunicorn-2w": lambda: s.gunicorn("boxdrive/gunicorn-2w", APP, 2),
             "boxdrive/gunicorn-4w": lambda: s.gunicorn("boxdrive/gunicorn-4w", APP, 4),
-            "hello/gunicorn-2w": lambda: s.gunicorn("hello/gunicorn-2w", HELLO, 2),
-            "hello/gunicorn-4w": lambda: s.gunicorn("hello/gunicorn-4w", HELLO, 4),
+            "hello/gunicorn-2w": lambda: s.gunicorn("hello/gunicorn-2w", HELLO_APP, 2),
+            "hello/gunicorn-4w": lambda: s.gunicorn("hello/gunicorn-4w", HELLO_APP, 4),
             "moto": lambda: s.moto("moto"),
         }
         for name in sorted(names, key=lambda n: n != "boxdrive/waitress"):

@@ -20,7 +20,6 @@ from boxdrive_wsgi.cli import MAX_REQUEST_BODY
 from tests.e2e.deploy import ACCEL_PREFIX, ROOT, gunicorn_argv, running_nginx, site_config
 from tests.e2e.servers import APP, RunningServer, free_port, start_server, waitress_argv
 
-BENCH = Path(__file__).resolve().parent
 HELLO_APP = "hello_app:app"
 #: waitress settings of ``boxdrive-wsgi serve`` (boxdrive_wsgi/cli.py), for hello-Flask too.
 SERVE_THREADS = 8
