@@ -25,6 +25,8 @@ from ..import_blocker import without_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "boxdrive_wsgi"
+#: Extras for developing and measuring, not for running the server.
+DEV_EXTRAS = ("test", "bench")
 
 
 def project() -> dict[str, Any]:
@@ -118,7 +120,9 @@ def test_every_imported_package_is_declared() -> None:
     """What the package imports comes from its dependencies or a runtime extra, never from
     the test tools by luck: python-gitlab and requests (GitLab store), botocore (S3), ..."""
     meta = project()
-    runtime = {name: deps for name, deps in meta["optional-dependencies"].items() if name != "test"}
+    runtime = {
+        name: deps for name, deps in meta["optional-dependencies"].items() if name not in DEV_EXTRAS
+    }
     declared = {distribution_name(d) for d in meta["dependencies"]}
     declared |= {distribution_name(d) for deps in runtime.values() for d in deps}
     missing = {
