@@ -40,7 +40,8 @@ def file_response(
     wrapper: Callable[..., Any] | None = environ.get("wsgi.file_wrapper")
     if wrapper is None or body.file is None or body.length == 0:
         return None
-    if not getattr(wrapper, "__module__", "").startswith(KNOWN_WRAPPERS):
+    # uWSGI's wrapper is a builtin whose __module__ is None
+    if not (getattr(wrapper, "__module__", None) or "").startswith(KNOWN_WRAPPERS):
         return None
     body.file.seek(body.offset)
     response = Response(status=status, headers=dict(headers), direct_passthrough=True)
