@@ -59,7 +59,7 @@ PUBLIC_READ = {
     "ListMultipartUploads",
     "HeadBucket",
 }
-PUBLIC_READ |= {"GetObject", "HeadObject"}
+PUBLIC_READ |= {"GetObject", "HeadObject", "GetObjectAttributes"}
 PUBLIC_WRITE = {"PutObject", "CopyObject", "PostObject", "DeleteObject", "DeleteObjects"}
 PUBLIC_WRITE |= {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
 PUBLIC_WRITE |= {"AbortMultipartUpload", "ListParts"}
@@ -187,6 +187,9 @@ def call_for(
         "PutObject": Call("PUT", f"/{b}/new", body=b"new"),
         "CopyObject": Call("PUT", f"/{b}/copy", headers={"x-amz-copy-source": f"/{b}/k"}),
         "GetObject": Call("GET", f"/{b}/k"),
+        "GetObjectAttributes": Call(
+            "GET", f"/{b}/k", {"attributes": ""}, {"x-amz-object-attributes": "ETag,ObjectSize"}
+        ),
         "HeadObject": Call("HEAD", f"/{b}/k"),
         "DeleteObject": Call("DELETE", f"/{b}/k", ok=(204,)),
         "ListMultipartUploads": Call("GET", f"/{b}", {"uploads": ""}),

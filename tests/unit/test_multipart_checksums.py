@@ -14,6 +14,7 @@ from awscrt import checksums as crt  # type: ignore[import-untyped]
 from flask.testing import FlaskClient
 
 from boxdrive_wsgi import create_app
+from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.protocol.errors import S3Error
 from boxdrive_wsgi.protocol.multipart_checksums import (
     ClaimedChecksum,
@@ -122,7 +123,7 @@ def test_completion_type_must_match_the_upload() -> None:
 @pytest.fixture
 def store() -> MemoryStore:
     store = MemoryStore()
-    store.create_bucket("b")
+    store.create_bucket("b", owner=ANONYMOUS.id)
     return store
 
 
@@ -150,7 +151,7 @@ def test_conditional_delete_on_a_store_without_it_is_501(store: MemoryStore) -> 
         delete_object_if = ObjectStore.delete_object_if
 
     plain = NoConditions()
-    plain.create_bucket("b")
+    plain.create_bucket("b", owner=ANONYMOUS.id)
     plain.put_object("b", "k", io.BytesIO(b"x"), size=1)
     client = create_app(plain, anonymous=True).test_client()
     assert client.delete("/b/k", headers={"If-Match": "*"}).status_code == 501
