@@ -22,6 +22,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote, unquote_plus
 
 from ..protocol.errors import S3Error
+from ..protocol.numbers import INT64_MAX, parse_bounded
 from .chunked import ChunkSigner
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -333,12 +334,12 @@ def _parse_presigned(
         raise S3Error(
             code, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
         )
-    try:
-        expires = int(params["X-Amz-Expires"])
-    except ValueError:
-        raise S3Error(code, "X-Amz-Expires should be a number") from None
-    if expires < 0:
+    raw_expires = params["X-Amz-Expires"]
+    if parse_bounded(raw_expires.removeprefix("-"), 0, INT64_MAX) is None:
+        raise S3Error(code, "X-Amz-Expires should be a number")
+    if raw_expires.startswith("-"):
         raise S3Error(code, "X-Amz-Expires must be non-negative")
+    expires = int(raw_expires)
     if expires > MAX_EXPIRES:
         raise S3Error(
             code, f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}"

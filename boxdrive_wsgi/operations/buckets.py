@@ -9,8 +9,10 @@ from ..body import read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy
+from ..protocol.documents import CREATE_BUCKET_CONFIGURATION
 from ..protocol.errors import S3Error
 from ..protocol.names import check_bucket_name
+from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
 from .acl import bucket_policy, requested_policy, set_bucket_policy
@@ -53,15 +55,14 @@ def list_buckets(s3: S3Request) -> Response:
 
 
 def _max_buckets(raw: str | None) -> int:
-    if raw is None:
-        return MAX_BUCKETS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BUCKETS:
-        raise S3Error(
-            "InvalidArgument",
-            "max-buckets must be an integer between 1 and 10000",
-            extra={"ArgumentName": "max-buckets", "ArgumentValue": raw},
-        )
-    return int(raw)
+    return optional_integer(
+        raw,
+        "max-buckets",
+        MAX_BUCKETS,
+        minimum=1,
+        maximum=MAX_BUCKETS,
+        message=f"max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+    )
 
 
 def _bucket_token(token: str | None) -> str:
@@ -78,7 +79,9 @@ def create_bucket(s3: S3Request) -> Response:
     bucket = s3.bucket_name
     check_bucket_name(bucket)
     policy = requested_policy(s3, s3.identity.id)  # x-amz-acl / x-amz-grant-*
-    _check_location(s3, read_small_body(s3.request, signer=s3.chunk_signer))
+    _check_location(
+        s3, read_small_body(s3.request, CREATE_BUCKET_CONFIGURATION, signer=s3.chunk_signer)
+    )
     try:
         s3.store.create_bucket(bucket, owner=s3.identity.id)
     except BucketAlreadyExists as exists:
@@ -103,7 +106,7 @@ def _same_acl(s3: S3Request, bucket: str, policy: AccessControlPolicy | None) ->
 def _check_location(s3: S3Request, body: bytes) -> None:
     if not body.strip():
         return
-    root = xml.parse(body)
+    root = xml.parse(body, CREATE_BUCKET_CONFIGURATION)
     if root.tag != "CreateBucketConfiguration":
         raise S3Error("MalformedXML")
     location = xml.child_text(root, "LocationConstraint")

@@ -13,14 +13,22 @@ from dataclasses import replace
 
 from flask import Response
 
-from ..body import read_small_body, verified_body
+from ..body import read_document, verified_body
 from ..context import S3Request, empty_response, url_quote, xml_response
 from ..protocol import xml
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
+from ..protocol.documents import COMPLETE_MULTIPART_UPLOAD
 from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
 from ..protocol.names import check_key
+from ..protocol.numbers import (
+    INT32_MAX,
+    INT64_MAX,
+    optional_integer,
+    parse_bounded,
+    parse_part_number,
+)
 from ..stores.base import (
     ByteRange,
     InvalidRange,
@@ -33,12 +41,9 @@ from ..stores.base import (
 )
 from . import objects
 
-MAX_PART_NUMBER = 10_000
 #: S3's largest part.
 MAX_PART_SIZE = 5 * 1024**3
 MAX_LISTED = 1000
-#: A completion document lists up to 10,000 parts with ETags and checksums.
-MAX_COMPLETE_BODY = 8 * 1024 * 1024
 COPY_RANGE_MESSAGE = (
     "The x-amz-copy-source-range value must be of the form bytes=first-last where first "
     "and last are the zero-based offsets of the first and last bytes to copy"
@@ -79,7 +84,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
 
 
 def upload_part(s3: S3Request) -> Response:
-    number = _part_number(s3)
+    number = parse_part_number(s3.query.get("partNumber"))
     upload_id = _upload_id(s3)
     if "x-amz-copy-source" in s3.request.headers:
         return _upload_part_copy(s3, number, upload_id)
@@ -130,8 +135,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
     if_match, if_none_match = write_conditions(s3.request.headers)
-    document = read_small_body(s3.request, signer=s3.chunk_signer, limit=MAX_COMPLETE_BODY)
-    root = xml.parse(document)
+    root = read_document(s3.request, COMPLETE_MULTIPART_UPLOAD, signer=s3.chunk_signer)
     if root.tag != "CompleteMultipartUpload":
         raise S3Error("MalformedXML")
     parts: list[tuple[int, str]] = []
@@ -139,10 +143,10 @@ def complete_multipart_upload(s3: S3Request) -> Response:
         number, etag = xml.child_text(element, "PartNumber"), xml.child_text(element, "ETag")
         if number is None or etag is None:
             raise S3Error("MalformedXML")
-        try:
-            parts.append((int(number.strip()), etag.strip().strip('"')))
-        except ValueError:
-            raise S3Error("MalformedXML") from None
+        part_number = parse_bounded(number.strip(), 0, INT32_MAX)
+        if part_number is None:
+            raise S3Error("MalformedXML")
+        parts.append((part_number, etag.strip().strip('"')))
     if not parts:
         raise S3Error("MalformedXML", "You must specify at least one part")
     try:
@@ -310,32 +314,9 @@ def _upload_id(s3: S3Request) -> str:
     return upload_id
 
 
-def _part_number(s3: S3Request) -> int:
-    raw = s3.query.get("partNumber")
-    try:
-        number = int(raw) if raw is not None and raw.isdigit() else -1
-    except ValueError:
-        number = -1
-    if not 1 <= number <= MAX_PART_NUMBER:
-        raise S3Error(
-            "InvalidArgument",
-            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
-            extra=_argument(s3, "partNumber"),
-        )
-    return number
-
-
 def _int_parameter(s3: S3Request, name: str, default: int) -> int:
-    raw = s3.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit():
-        raise S3Error(
-            "InvalidArgument",
-            f"Provided {name} not an integer or within integer range",
-            extra=_argument(s3, name),
-        )
-    return int(raw)
+    # An empty value is the default here, as S3 treats it for these parameters.
+    return optional_integer(s3.query.get(name) or None, name, default)
 
 
 def _argument(s3: S3Request, name: str) -> dict[str, str]:
@@ -361,6 +342,7 @@ def _copy_range(value: str | None) -> ByteRange | None:
         return None
     unit, _, span = value.strip().partition("=")
     first, _, last = span.partition("-")
-    if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    start, stop = parse_bounded(first, 0, INT64_MAX), parse_bounded(last, 0, INT64_MAX)
+    if unit != "bytes" or start is None or stop is None or stop < start:
         raise S3Error("InvalidArgument", COPY_RANGE_MESSAGE)
-    return ByteRange(int(first), int(last))
+    return ByteRange(start, stop)

@@ -18,6 +18,7 @@ from ..protocol.headers import (
     quote_etag,
 )
 from ..protocol.names import check_key
+from ..protocol.numbers import parse_part_number
 from ..protocol.ranges import content_range, parse_range
 from ..protocol.store_errors import to_s3_error
 from ..stores.base import ByteRange, InvalidRange, ObjectInfo
@@ -126,17 +127,12 @@ def _byte_range(s3: S3Request) -> ByteRange | None:
     part = s3.query.get("partNumber")
     if part is None:
         return parse_range(s3.request.headers.get("Range"))
-    if not part.isdigit() or not 1 <= int(part) <= 10000:
-        raise S3Error(
-            "InvalidArgument",
-            "Part number must be an integer between 1 and 10000, inclusive",
-            extra={"ArgumentName": "partNumber", "ArgumentValue": part},
-        )
+    number = parse_part_number(part)
     # A single-part object is its own part 1. Part boundaries of multipart objects
     # are not kept, so their parts cannot be served (rather than serve the wrong bytes).
     if "-" in s3.store.head_object(s3.bucket_name, s3.object_key).etag:
         raise S3Error("NotImplemented", "partNumber is not supported for multipart objects")
-    if part != "1":
+    if number != 1:
         raise S3Error("InvalidPart", "The requested partnumber is not satisfiable")
     return None
 
