@@ -25,6 +25,7 @@ from .operations import resolve
 from .operations.cors import add_cors_headers
 from .protocol.errors import S3Error
 from .protocol.store_errors import to_s3_error
+from .protocol.unimplemented import refuse_unimplemented
 from .protocol.xml import render_error
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
@@ -102,6 +103,7 @@ def make_blueprint(
         )
         if not operation.self_authenticating:
             access.authorize(s3)
+        refuse_unimplemented(operation.name, current.headers)  # never ignore a header
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

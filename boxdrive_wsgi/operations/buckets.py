@@ -18,6 +18,9 @@ from ..stores.base import BucketAlreadyExists
 from .acl import bucket_policy, requested_policy, set_bucket_policy
 
 MAX_BUCKETS = 10000
+#: The region where re-creating a bucket one owns succeeds (S3 keeps it for
+#: legacy compatibility; every other region answers 409 BucketAlreadyOwnedByYou).
+LEGACY_REGION = "us-east-1"
 
 
 def list_buckets(s3: S3Request) -> Response:
@@ -85,6 +88,13 @@ def create_bucket(s3: S3Request) -> Response:
     try:
         s3.store.create_bucket(bucket, owner=s3.identity.id)
     except BucketAlreadyExists as exists:
+        if exists.owner == s3.identity.id and s3.settings.region == LEGACY_REGION:
+            # S3's legacy rule in us-east-1: 200, and the bucket's ACL is reset to
+            # the one this request asks for (private when none).
+            set_bucket_policy(
+                s3.store, bucket, policy or AccessControlPolicy.default(s3.identity.id)
+            )
+            return empty_response(200, {"Location": f"/{bucket}"})
         mine = exists.owner == s3.identity.id and _same_acl(s3, bucket, policy)
         code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
         raise S3Error(code, extra={"BucketName": bucket}) from None

@@ -20,7 +20,7 @@ from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.documents import COMPLETE_MULTIPART_UPLOAD
 from ..protocol.errors import S3Error
-from ..protocol.headers import attributes_from_headers, quote_etag
+from ..protocol.headers import HeaderMap, attributes_from_headers, quote_etag
 from ..protocol.names import check_key
 from ..protocol.numbers import (
     INT32_MAX,
@@ -61,9 +61,6 @@ def create_multipart_upload(s3: S3Request) -> Response:
     key = s3.object_key
     check_key(key)
     headers = s3.request.headers
-    for name in objects.UNSUPPORTED_WRITE_HEADERS:
-        if name != "x-amz-copy-source" and name in headers:
-            raise S3Error("NotImplemented", f"{name} is not implemented")
     acl = objects.new_object_acl(s3)  # applied to the object at completion
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in objects.STORAGE_CLASSES:
@@ -111,11 +108,11 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     try:
         body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
     except InvalidRange as error:
-        raise S3Error(
-            "InvalidArgument",
-            f"Range specified is not valid for source object of size: {error.size}",
-        ) from None
+        raise _copy_range_past_end(headers, error.size) from None
     with body:
+        if byte_range is not None and (byte_range.end or 0) >= body.info.size:
+            # An HTTP Range would be cut at the end; S3 refuses a copy range past it.
+            raise _copy_range_past_end(headers, body.info.size)
         check_copy_source_conditions(headers, body.info.etag, body.info.last_modified)
         if body.length > MAX_PART_SIZE:
             raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
@@ -334,6 +331,17 @@ def _encoder(s3: S3Request) -> Callable[[str], str]:
             extra=_argument(s3, "encoding-type"),
         )
     return url_quote
+
+
+def _copy_range_past_end(headers: HeaderMap, size: int) -> S3Error:
+    return S3Error(
+        "InvalidArgument",
+        f"Range specified is not valid for source object of size: {size}",
+        extra={
+            "ArgumentName": "x-amz-copy-source-range",
+            "ArgumentValue": headers.get("x-amz-copy-source-range", ""),
+        },
+    )
 
 
 def _copy_range(value: str | None) -> ByteRange | None:
