@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from .errors import S3Error
 from .headers import HeaderMap
 
-#: Operations that create an object from headers.
-WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+#: Operations that create an object from headers (POST Object: from form fields).
+WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
 #: Operations that read an object (UploadPart names UploadPartCopy too: its parts
 #: belong to an upload that, created here, is never encrypted).
 READS = frozenset({"GetObject", "HeadObject", "UploadPart"})

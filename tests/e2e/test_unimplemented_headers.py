@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from . import raw
@@ -195,3 +196,15 @@ def test_recreating_own_bucket_elsewhere_is_already_owned(other_region: RunningS
     with pytest.raises(ClientError) as caught:
         client.create_bucket(Bucket="mine", CreateBucketConfiguration=config)
     assert error_of(caught) == ("BucketAlreadyOwnedByYou", 409)
+
+
+def test_post_object_refuses_encryption_fields(server: RunningServer, s3, bucket: str) -> None:
+    fields = {"x-amz-server-side-encryption": "AES256"}
+    post = make_client(server, signature_version="s3v4").generate_presigned_post(
+        Bucket=bucket, Key="form", Fields=fields, Conditions=[fields], ExpiresIn=300
+    )
+    files = {"file": ("f.bin", b"data", "application/octet-stream")}
+    response = requests.post(post["url"], data=post["fields"], files=files, timeout=30)
+    assert response.status_code == 501
+    assert raw.error_fields(response)["Code"] == "NotImplemented"
+    assert_missing(s3, bucket, "form")
