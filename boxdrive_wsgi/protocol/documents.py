@@ -35,6 +35,11 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def _small(root: str, children: dict[str, frozenset[str]]) -> Document:
+    """A configuration document: SMALL_DOCUMENT_BYTES and SMALL_DOCUMENT_ELEMENTS."""
+    return Document(root, children, SMALL_DOCUMENT_BYTES, SMALL_DOCUMENT_ELEMENTS)
+
+
 CHECKSUMS = "ChecksumCRC32 ChecksumCRC32C ChecksumCRC64NVME ChecksumSHA1 ChecksumSHA256"
 TAG = {"Tag": _names("Key Value")}
 
@@ -56,50 +61,37 @@ DELETE_OBJECTS = Document(
     max_bytes=DELETE_BODY_BYTES,
     max_elements=DELETE_BODY_ELEMENTS,
 )
-TAGGING = Document(
-    root="Tagging",
-    children={"Tagging": _names("TagSet"), "TagSet": _names("Tag"), **TAG},
-    max_bytes=SMALL_DOCUMENT_BYTES,
-    max_elements=SMALL_DOCUMENT_ELEMENTS,
-)
-ACCESS_CONTROL_POLICY = Document(
-    root="AccessControlPolicy",
-    children={
+TAGGING = _small("Tagging", {"Tagging": _names("TagSet"), "TagSet": _names("Tag"), **TAG})
+ACCESS_CONTROL_POLICY = _small(
+    "AccessControlPolicy",
+    {
         "AccessControlPolicy": _names("Owner AccessControlList"),
         "Owner": _names("ID DisplayName"),
         "AccessControlList": _names("Grant"),
         "Grant": _names("Grantee Permission"),
         "Grantee": _names("ID DisplayName URI EmailAddress"),
     },
-    max_bytes=SMALL_DOCUMENT_BYTES,
-    max_elements=SMALL_DOCUMENT_ELEMENTS,
 )
-CORS_CONFIGURATION = Document(
-    root="CORSConfiguration",
-    children={
+CORS_CONFIGURATION = _small(
+    "CORSConfiguration",
+    {
         "CORSConfiguration": _names("CORSRule"),
         "CORSRule": _names(
             "ID AllowedHeader AllowedMethod AllowedOrigin ExposeHeader MaxAgeSeconds"
         ),
     },
-    max_bytes=SMALL_DOCUMENT_BYTES,
-    max_elements=SMALL_DOCUMENT_ELEMENTS,
 )
-VERSIONING_CONFIGURATION = Document(
-    root="VersioningConfiguration",
-    children={"VersioningConfiguration": _names("Status MfaDelete")},
-    max_bytes=SMALL_DOCUMENT_BYTES,
-    max_elements=SMALL_DOCUMENT_ELEMENTS,
+VERSIONING_CONFIGURATION = _small(
+    "VersioningConfiguration",
+    {"VersioningConfiguration": _names("Status MfaDelete")},
 )
-CREATE_BUCKET_CONFIGURATION = Document(
-    root="CreateBucketConfiguration",
-    children={
+CREATE_BUCKET_CONFIGURATION = _small(
+    "CreateBucketConfiguration",
+    {
         "CreateBucketConfiguration": _names("LocationConstraint Location Bucket Tags"),
         "Location": _names("Name Type"),
         "Bucket": _names("DataRedundancy Type"),
         "Tags": _names("Tag"),
         **TAG,
     },
-    max_bytes=SMALL_DOCUMENT_BYTES,
-    max_elements=SMALL_DOCUMENT_ELEMENTS,
 )
