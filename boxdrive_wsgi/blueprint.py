@@ -25,6 +25,7 @@ from .operations import resolve
 from .operations.cors import add_cors_headers
 from .protocol.errors import S3Error
 from .protocol.store_errors import to_s3_error
+from .protocol.unimplemented import refuse_unimplemented
 from .protocol.xml import render_error
 from .servers import gunicorn_sendfile
 from .settings import Settings
@@ -110,6 +111,7 @@ def make_blueprint(
             access.authorize(s3)
             if bucket is not None and operation.name != "CreateBucket":
                 s3.check_expected_owner(bucket)
+        refuse_unimplemented(operation.name, current.headers)  # never ignore a header
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

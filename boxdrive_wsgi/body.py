@@ -9,11 +9,13 @@ answer 411 rather than store an empty object), and aws-chunked framing
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 
 from flask import Request
 
 from .auth.chunked import AwsChunkedReader, ChunkSigner
+from .protocol import xml
 from .protocol.checksums import (
     VerifyingReader,
     is_sha256_hex,
@@ -22,6 +24,8 @@ from .protocol.checksums import (
     parse_trailer_declaration,
 )
 from .protocol.errors import S3Error
+from .protocol.numbers import INT64_MAX, parse_integer
+from .protocol.xml import Document
 from .stores.base import Readable
 
 STREAMING_PREFIX = "STREAMING-"
@@ -71,10 +75,14 @@ def open_body(
     if mode.startswith(STREAMING_PREFIX) and mode not in STREAMING_MODES:
         raise S3Error("InvalidArgument", f"Unsupported x-amz-content-sha256 value {mode}")
     decoded = request.headers.get("x-amz-decoded-content-length")
-    try:
-        decoded_size = int(decoded) if decoded is not None else None
-    except ValueError:
-        raise S3Error("InvalidArgument", "x-amz-decoded-content-length is invalid") from None
+    decoded_size = None
+    if decoded is not None:
+        decoded_size = parse_integer(
+            decoded,
+            "x-amz-decoded-content-length",
+            maximum=INT64_MAX,
+            message="x-amz-decoded-content-length is invalid",
+        )
     if decoded_size is None and mode in STREAMING_MODES:
         raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required")
     reader = AwsChunkedReader(
@@ -153,12 +161,14 @@ def verified_body(
 
 def read_small_body(
     request: Request,
+    document: Document,
     *,
     signer: ChunkSigner | None = None,
-    limit: int = 1024 * 1024,
     checksum_headers: bool = True,
 ) -> bytes:
-    """Read a small, verified request body (DeleteObjects, configurations) fully."""
+    """Read a small, verified request body (an XML ``document``) fully, refusing
+    with MaxMessageLengthExceeded before reading past ``document.max_bytes``."""
+    limit = document.max_bytes
     reader, size, _ = verified_body(
         request, signer=signer, required=False, checksum_headers=checksum_headers
     )
@@ -172,6 +182,13 @@ def read_small_body(
             raise S3Error("MaxMessageLengthExceeded")
         parts.append(chunk)
     return b"".join(parts)
+
+
+def read_document(
+    request: Request, document: Document, *, signer: ChunkSigner | None = None
+) -> ET.Element:
+    """The request's XML ``document``, read within its limits and parsed."""
+    return xml.parse(read_small_body(request, document, signer=signer), document)
 
 
 class _Empty:

@@ -12,14 +12,18 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..protocol.errors import S3Error
+from ..protocol.numbers import INT64_MAX, parse_bounded
 from . import sigv4
 
+#: The policy's expiration: ISO 8601 in UTC, with optional fractional seconds.
+_EXPIRATION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z", re.ASCII)
 #: Fields S3 does not require the policy to mention.
 EXEMPT_FIELDS = frozenset({"policy", "x-amz-signature", "file", "signature", "awsaccesskeyid"})
 
@@ -96,15 +100,31 @@ def decode_policy(policy_b64: str) -> dict[str, Any]:
 
 
 def _expiration(text: object) -> datetime:
+    """S3 takes only ISO 8601 in UTC, ``2007-12-01T12:00:00.000Z`` (fraction optional);
+    ``fromisoformat`` alone would also take dates, week dates, spaces and offsets."""
     if not isinstance(text, str):
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value.")
+    invalid = S3Error(
+        "InvalidPolicyDocument", f"Invalid Policy: Invalid 'expiration' value: '{text}'"
+    )
+    if not _EXPIRATION.fullmatch(text):
+        raise invalid
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise S3Error(
-            "InvalidPolicyDocument", f"Invalid Policy: Invalid 'expiration' value: '{text}'"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+    except ValueError:  # a day or hour that does not exist
+        raise invalid from None
+
+
+def _length_bound(value: object) -> int:
+    """A content-length-range bound: a JSON number or a digit string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value) if value >= 0 else ""
+    else:
+        text = value if isinstance(value, str) else ""
+    bound = parse_bounded(text.strip(), 0, INT64_MAX)
+    if bound is None:
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid content-length-range.")
+    return bound
 
 
 def check_policy(
@@ -128,12 +148,7 @@ def check_policy(
             raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid Simple-Condition.")
         operator = str(condition[0]).lower()
         if operator == "content-length-range" and len(condition) == 3:
-            try:
-                length_range = (int(condition[1]), int(condition[2]))
-            except (TypeError, ValueError):
-                raise S3Error(
-                    "InvalidPolicyDocument", "Invalid Policy: Invalid content-length-range."
-                ) from None
+            length_range = (_length_bound(condition[1]), _length_bound(condition[2]))
             continue
         if operator not in ("eq", "starts-with") or len(condition) != 3:
             raise S3Error(

@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
 
 from ..protocol.errors import S3Error
+from ..protocol.numbers import INT64_MAX, parse_bounded
 
 MAX_SKEW = timedelta(minutes=15)
 
@@ -82,10 +83,9 @@ def parse_v2(
     else:
         access_key, signature = query["AWSAccessKeyId"], query["Signature"]
         date_line = query.get("Expires", "")
-        try:
-            expires = int(date_line)
-        except ValueError:
-            raise S3Error("AccessDenied", "Query-string authentication requires Expires") from None
+        expires = parse_bounded(date_line, 0, INT64_MAX)
+        if expires is None:
+            raise S3Error("AccessDenied", "Query-string authentication requires Expires")
         amz.update({k.lower(): v for k, v in pairs if k.lower().startswith("x-amz-")})
         date_value = None
     string_to_sign = "\n".join(

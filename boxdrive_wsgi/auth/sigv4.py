@@ -8,6 +8,12 @@ string and the headers; nothing here touches a request object.
 
 S3 differs from other services: it never normalizes the path (``//``, ``.``, ``..``
 stay) and encodes it only once.
+
+Header values are signed as the bytes on the wire. WSGI hands them decoded as
+latin-1, so each is mapped back to its bytes (kept in a str as UTF-8 with
+surrogate escapes, encoded back exactly when hashed). botocore instead signs
+the UTF-8 of the text it then sends as latin-1; that form is the second
+candidate, tried only when a value is not ASCII. Both bind the same wire bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote, unquote_plus
 
 from ..protocol.errors import S3Error
+from ..protocol.numbers import INT64_MAX, parse_bounded
 from .chunked import ChunkSigner
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -70,8 +77,16 @@ class AuthRequest:
     method: str
     canonical_uris: tuple[str, ...]  # S3's once-encoded form first, then the raw path
     canonical_query: str
-    canonical_headers: str
+    canonical_headers: str  # values as the bytes on the wire (see the module doc)
     payload_hash: str | None  # x-amz-content-sha256 (or UNSIGNED-PAYLOAD when presigned)
+    #: The values as text (botocore's form), when that differs from the wire form.
+    canonical_headers_as_text: str | None = None
+
+    @property
+    def canonical_header_forms(self) -> tuple[str, ...]:
+        if self.canonical_headers_as_text is None:
+            return (self.canonical_headers,)
+        return (self.canonical_headers, self.canonical_headers_as_text)
 
     @property
     def scope(self) -> str:
@@ -142,13 +157,41 @@ def canonical_headers(headers: Mapping[str, str], signed: Iterable[str]) -> str:
     return "".join(f"{name}:{_trim(headers.get(name, ''))}\n" for name in signed)
 
 
-def canonical_request(auth: AuthRequest, uri: str, payload_hash: str) -> str:
+def wire_text(value: str) -> str:
+    """A WSGI (latin-1 decoded) header value as its wire bytes, held as UTF-8 text
+    with surrogate escapes; a value that cannot be latin-1 is text already."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value
+
+
+def _header_forms(headers: Mapping[str, str], signed: Iterable[str]) -> tuple[str, str | None]:
+    """The canonical headers from the wire bytes and, if different, from the text."""
+    names = tuple(signed)
+    as_text = canonical_headers(headers, names)
+    wire = canonical_headers({name: wire_text(value) for name, value in headers.items()}, names)
+    return wire, (None if as_text == wire else as_text)
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _printable(text: str) -> str:
+    """Text for an error document: undecodable wire bytes shown as U+FFFD."""
+    return _utf8(text).decode("utf-8", "replace")
+
+
+def canonical_request(
+    auth: AuthRequest, uri: str, payload_hash: str, headers: str | None = None
+) -> str:
     return "\n".join(
         (
             auth.method,
             uri,
             auth.canonical_query,
-            auth.canonical_headers,
+            auth.canonical_headers if headers is None else headers,
             ";".join(auth.signed_headers),
             payload_hash,
         )
@@ -156,7 +199,7 @@ def canonical_request(auth: AuthRequest, uri: str, payload_hash: str) -> str:
 
 
 def string_to_sign(auth: AuthRequest, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    digest = hashlib.sha256(_utf8(canonical)).hexdigest()
     return "\n".join((ALGORITHM, auth.amz_date, auth.scope, digest))
 
 
@@ -283,6 +326,7 @@ def _parse_header_auth(
             "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
         )
     signed = tuple(fields["SignedHeaders"].split(";"))
+    wire_headers, text_headers = _header_forms(hdrs, signed)
     payload_hash = _payload_hash(hdrs, presigned=False)
     if payload_hash is None and service == "s3":
         raise S3Error(
@@ -303,8 +347,9 @@ def _parse_header_auth(
         method=method.upper(),
         canonical_uris=canonical_uris(raw_path),
         canonical_query=canonical_query(pairs),
-        canonical_headers=canonical_headers(hdrs, signed),
+        canonical_headers=wire_headers,
         payload_hash=payload_hash,
+        canonical_headers_as_text=text_headers,
     )
 
 
@@ -333,17 +378,18 @@ def _parse_presigned(
         raise S3Error(
             code, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
         )
-    try:
-        expires = int(params["X-Amz-Expires"])
-    except ValueError:
-        raise S3Error(code, "X-Amz-Expires should be a number") from None
-    if expires < 0:
+    raw_expires = params["X-Amz-Expires"]
+    if parse_bounded(raw_expires.removeprefix("-"), 0, INT64_MAX) is None:
+        raise S3Error(code, "X-Amz-Expires should be a number")
+    if raw_expires.startswith("-"):
         raise S3Error(code, "X-Amz-Expires must be non-negative")
+    expires = int(raw_expires)
     if expires > MAX_EXPIRES:
         raise S3Error(
             code, f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}"
         )
     signed = tuple(params["X-Amz-SignedHeaders"].split(";"))
+    wire_headers, text_headers = _header_forms(hdrs, signed)
     return AuthRequest(
         access_key=access_key,
         date=date,
@@ -359,8 +405,9 @@ def _parse_presigned(
         method=method.upper(),
         canonical_uris=canonical_uris(raw_path),
         canonical_query=canonical_query(pairs, exclude="X-Amz-Signature"),
-        canonical_headers=canonical_headers(hdrs, signed),
+        canonical_headers=wire_headers,
         payload_hash=_payload_hash(hdrs, presigned=True),
+        canonical_headers_as_text=text_headers,
     )
 
 
@@ -455,11 +502,12 @@ def verify(
     provided = auth.signature.lower()
     first: tuple[str, str] | None = None
     for uri in auth.canonical_uris:
-        canonical = canonical_request(auth, uri, payload)
-        to_sign = string_to_sign(auth, canonical)
-        if hmac.compare_digest(sign(key, to_sign), provided):
-            return
-        first = first or (canonical, to_sign)
+        for headers in auth.canonical_header_forms:
+            canonical = canonical_request(auth, uri, payload, headers)
+            to_sign = string_to_sign(auth, canonical)
+            if hmac.compare_digest(sign(key, to_sign), provided):
+                return
+            first = first or (_printable(canonical), to_sign)
     assert first is not None
     raise S3Error(
         "SignatureDoesNotMatch",

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..body import read_small_body
+from ..body import read_document, read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy, Directory, parse_policy, policy_from_headers
+from ..protocol.documents import ACCESS_CONTROL_POLICY, VERSIONING_CONFIGURATION
 from ..protocol.errors import S3Error
 from ..stores.base import NotSupported, ObjectInfo, ObjectStore
 
@@ -81,7 +82,7 @@ def _respond(s3: S3Request, policy: AccessControlPolicy) -> Response:
 def _policy_from_request(
     s3: S3Request, owner: str, bucket_owner: str | None = None
 ) -> AccessControlPolicy:
-    body = read_small_body(s3.request, signer=s3.chunk_signer)
+    body = read_small_body(s3.request, ACCESS_CONTROL_POLICY, signer=s3.chunk_signer)
     policy = requested_policy(s3, owner, bucket_owner)
     if policy is not None:
         return policy
@@ -124,7 +125,7 @@ def get_bucket_versioning(s3: S3Request) -> Response:
 
 def put_bucket_versioning(s3: S3Request) -> Response:
     s3.store.head_bucket(s3.bucket_name)
-    root = xml.parse(read_small_body(s3.request, signer=s3.chunk_signer))
+    root = read_document(s3.request, VERSIONING_CONFIGURATION, signer=s3.chunk_signer)
     if root.tag != "VersioningConfiguration":
         raise S3Error("MalformedXML")
     status = xml.child_text(root, "Status")

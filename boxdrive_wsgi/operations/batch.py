@@ -6,10 +6,11 @@ import xml.etree.ElementTree as ET
 
 from flask import Response
 
-from ..body import read_small_body
+from ..body import read_document
 from ..context import S3Request, xml_response
 from ..protocol import xml
 from ..protocol.conditionals import iso_date, make_delete_condition
+from ..protocol.documents import DELETE_OBJECTS
 from ..protocol.errors import S3Error
 from ..protocol.names import MAX_KEY_BYTES
 from ..protocol.store_errors import to_s3_error
@@ -26,7 +27,7 @@ MAX_OBJECTS = 1000
 
 def delete_objects(s3: S3Request) -> Response:
     bucket = s3.bucket_name
-    root = xml.parse(read_small_body(s3.request, signer=s3.chunk_signer))
+    root = read_document(s3.request, DELETE_OBJECTS, signer=s3.chunk_signer)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (xml.child_text(root, "Quiet") or "").strip().lower() == "true"

@@ -9,13 +9,18 @@ from ..body import read_small_body
 from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy
+from ..protocol.documents import CREATE_BUCKET_CONFIGURATION
 from ..protocol.errors import S3Error
 from ..protocol.names import check_bucket_name
+from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
 from .acl import bucket_policy, requested_policy, set_bucket_policy
 
 MAX_BUCKETS = 10000
+#: The region where re-creating a bucket one owns succeeds (S3 keeps it for
+#: legacy compatibility; every other region answers 409 BucketAlreadyOwnedByYou).
+LEGACY_REGION = "us-east-1"
 
 
 def list_buckets(s3: S3Request) -> Response:
@@ -53,15 +58,14 @@ def list_buckets(s3: S3Request) -> Response:
 
 
 def _max_buckets(raw: str | None) -> int:
-    if raw is None:
-        return MAX_BUCKETS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BUCKETS:
-        raise S3Error(
-            "InvalidArgument",
-            "max-buckets must be an integer between 1 and 10000",
-            extra={"ArgumentName": "max-buckets", "ArgumentValue": raw},
-        )
-    return int(raw)
+    return optional_integer(
+        raw,
+        "max-buckets",
+        MAX_BUCKETS,
+        minimum=1,
+        maximum=MAX_BUCKETS,
+        message=f"max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+    )
 
 
 def _bucket_token(token: str | None) -> str:
@@ -76,10 +80,19 @@ def create_bucket(s3: S3Request) -> Response:
     bucket = s3.bucket_name
     check_bucket_name(bucket)
     policy = requested_policy(s3, s3.identity.id)  # x-amz-acl / x-amz-grant-*
-    _check_location(s3, read_small_body(s3.request, signer=s3.chunk_signer))
+    _check_location(
+        s3, read_small_body(s3.request, CREATE_BUCKET_CONFIGURATION, signer=s3.chunk_signer)
+    )
     try:
         s3.store.create_bucket(bucket, owner=s3.identity.id)
     except BucketAlreadyExists as exists:
+        if exists.owner == s3.identity.id and s3.settings.region == LEGACY_REGION:
+            # S3's legacy rule in us-east-1: 200, and the bucket's ACL is reset to
+            # the one this request asks for (private when none).
+            set_bucket_policy(
+                s3.store, bucket, policy or AccessControlPolicy.default(s3.identity.id)
+            )
+            return empty_response(200, {"Location": f"/{bucket}"})
         mine = exists.owner == s3.identity.id and _same_acl(s3, bucket, policy)
         code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
         raise S3Error(code, extra={"BucketName": bucket}) from None
@@ -101,7 +114,7 @@ def _same_acl(s3: S3Request, bucket: str, policy: AccessControlPolicy | None) ->
 def _check_location(s3: S3Request, body: bytes) -> None:
     if not body.strip():
         return
-    root = xml.parse(body)
+    root = xml.parse(body, CREATE_BUCKET_CONFIGURATION)
     if root.tag != "CreateBucketConfiguration":
         raise S3Error("MalformedXML")
     location = xml.child_text(root, "LocationConstraint")

@@ -12,7 +12,7 @@ from ..protocol.headers import attributes_from_headers
 from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..stores.base import ObjectAttributes, ObjectInfo
-from .objects import STORAGE_CLASSES, UNSUPPORTED_WRITE_HEADERS, new_object_acl
+from .objects import STORAGE_CLASSES, new_object_acl
 
 DIRECTIVES = ("COPY", "REPLACE")
 SELF_COPY = (
@@ -38,9 +38,6 @@ def copy_object(s3: S3Request) -> Response:
     check_key(key)
     headers = s3.request.headers
     source = parse_copy_source(headers["x-amz-copy-source"])
-    for name in UNSUPPORTED_WRITE_HEADERS:
-        if name in headers:
-            raise S3Error("NotImplemented", f"{name} is not implemented")
     acl = new_object_acl(s3)  # the copy's own ACL (default private), never the source's
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:

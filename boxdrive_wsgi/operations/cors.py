@@ -23,6 +23,7 @@ from ..protocol.cors import (
     render_cors,
     split_header_list,
 )
+from ..protocol.documents import CORS_CONFIGURATION
 from ..protocol.errors import S3Error
 from ..stores.base import NoSuchBucket, ObjectStore, StoreError
 
@@ -38,7 +39,7 @@ def get_bucket_cors(s3: S3Request) -> Response:
 
 
 def put_bucket_cors(s3: S3Request) -> Response:
-    rules = parse_cors_xml(read_small_body(s3.request, signer=s3.chunk_signer))
+    rules = parse_cors_xml(read_small_body(s3.request, CORS_CONFIGURATION, signer=s3.chunk_signer))
     s3.store.put_bucket_config(s3.bucket_name, CONFIG, dump_rules(rules))
     return empty_response(200)
 

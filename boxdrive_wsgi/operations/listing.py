@@ -14,6 +14,7 @@ from ..context import S3Request, url_quote, xml_response
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import quote_etag
+from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import ObjectInfo, ObjectPage
 
@@ -168,20 +169,7 @@ def _owner(s3: S3Request) -> xml.Children:
 
 
 def _max_keys(s3: S3Request) -> int:
-    raw = s3.query.get("max-keys")
-    if raw is None:
-        return MAX_KEYS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise S3Error(
-            "InvalidArgument",
-            "Provided max-keys not an integer or within integer range",
-            extra=_argument(s3, "max-keys"),
-        )
-    return min(value, MAX_KEYS)
+    return min(optional_integer(s3.query.get("max-keys"), "max-keys", MAX_KEYS), MAX_KEYS)
 
 
 def _encoder(s3: S3Request) -> Callable[[str], str]:

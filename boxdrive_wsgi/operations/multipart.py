@@ -19,8 +19,9 @@ from ..protocol import xml
 from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
+from ..protocol.documents import COMPLETE_MULTIPART_UPLOAD
 from ..protocol.errors import S3Error
-from ..protocol.headers import attributes_from_headers, checksum_type_of, quote_etag
+from ..protocol.headers import HeaderMap, attributes_from_headers, checksum_type_of, quote_etag
 from ..protocol.multipart_checksums import (
     TYPE_HEADER,
     Completion,
@@ -30,6 +31,13 @@ from ..protocol.multipart_checksums import (
     upload_checksum,
 )
 from ..protocol.names import check_key
+from ..protocol.numbers import (
+    INT32_MAX,
+    INT64_MAX,
+    optional_integer,
+    parse_bounded,
+    parse_part_number,
+)
 from ..stores.base import (
     ByteRange,
     InvalidRange,
@@ -43,12 +51,9 @@ from ..stores.base import (
 )
 from . import objects
 
-MAX_PART_NUMBER = 10_000
 #: S3's largest part.
 MAX_PART_SIZE = 5 * 1024**3
 MAX_LISTED = 1000
-#: A completion document lists up to 10,000 parts with ETags and checksums.
-MAX_COMPLETE_BODY = 8 * 1024 * 1024
 OBJECT_SIZE_HEADER = "x-amz-mp-object-size"
 COPY_RANGE_MESSAGE = (
     "The x-amz-copy-source-range value must be of the form bytes=first-last where first "
@@ -67,9 +72,6 @@ def create_multipart_upload(s3: S3Request) -> Response:
     key = s3.object_key
     check_key(key)
     headers = s3.request.headers
-    for name in objects.UNSUPPORTED_WRITE_HEADERS:
-        if name != "x-amz-copy-source" and name in headers:
-            raise S3Error("NotImplemented", f"{name} is not implemented")
     acl = objects.new_object_acl(s3)  # applied to the object at completion
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in objects.STORAGE_CLASSES:
@@ -97,7 +99,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
 
 
 def upload_part(s3: S3Request) -> Response:
-    number = _part_number(s3)
+    number = parse_part_number(s3.query.get("partNumber"))
     upload_id = _upload_id(s3)
     if "x-amz-copy-source" in s3.request.headers:
         return _upload_part_copy(s3, number, upload_id)
@@ -124,11 +126,11 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     try:
         body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
     except InvalidRange as error:
-        raise S3Error(
-            "InvalidArgument",
-            f"Range specified is not valid for source object of size: {error.size}",
-        ) from None
+        raise _copy_range_past_end(headers, error.size) from None
     with body:
+        if byte_range is not None and (byte_range.end or 0) >= body.info.size:
+            # An HTTP Range would be cut at the end; S3 refuses a copy range past it.
+            raise _copy_range_past_end(headers, body.info.size)
         check_copy_source_conditions(headers, body.info.etag, body.info.last_modified)
         if body.length > MAX_PART_SIZE:
             raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
@@ -158,7 +160,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
     if_match, if_none_match = write_conditions(headers)
     # x-amz-checksum-* here describe the object being composed, not this XML document.
     document = read_small_body(
-        s3.request, signer=s3.chunk_signer, limit=MAX_COMPLETE_BODY, checksum_headers=False
+        s3.request, COMPLETE_MULTIPART_UPLOAD, signer=s3.chunk_signer, checksum_headers=False
     )
     parts, part_checksums = _completion_parts(document)
     checksum_type = headers.get(TYPE_HEADER)
@@ -212,7 +214,7 @@ def _completion_parts(
 ) -> tuple[list[tuple[int, str]], dict[int, dict[str, str]]]:
     """The (number, ETag) list of a CompleteMultipartUpload document and each part's
     Checksum<algorithm> elements."""
-    root = xml.parse(document)
+    root = xml.parse(document, COMPLETE_MULTIPART_UPLOAD)
     if root.tag != "CompleteMultipartUpload":
         raise S3Error("MalformedXML")
     parts: list[tuple[int, str]] = []
@@ -221,10 +223,10 @@ def _completion_parts(
         number, etag = xml.child_text(element, "PartNumber"), xml.child_text(element, "ETag")
         if number is None or etag is None:
             raise S3Error("MalformedXML")
-        try:
-            parts.append((int(number.strip()), etag.strip().strip('"')))
-        except ValueError:
-            raise S3Error("MalformedXML") from None
+        part_number = parse_bounded(number.strip(), 0, INT32_MAX)
+        if part_number is None:
+            raise S3Error("MalformedXML")
+        parts.append((part_number, etag.strip().strip('"')))
         given = {}
         for algorithm, name in CHECKSUM_ELEMENTS.items():
             value = xml.child_text(element, name)
@@ -399,32 +401,9 @@ def _upload_id(s3: S3Request) -> str:
     return upload_id
 
 
-def _part_number(s3: S3Request) -> int:
-    raw = s3.query.get("partNumber")
-    try:
-        number = int(raw) if raw is not None and raw.isdigit() else -1
-    except ValueError:
-        number = -1
-    if not 1 <= number <= MAX_PART_NUMBER:
-        raise S3Error(
-            "InvalidArgument",
-            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
-            extra=_argument(s3, "partNumber"),
-        )
-    return number
-
-
 def _int_parameter(s3: S3Request, name: str, default: int) -> int:
-    raw = s3.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit():
-        raise S3Error(
-            "InvalidArgument",
-            f"Provided {name} not an integer or within integer range",
-            extra=_argument(s3, name),
-        )
-    return int(raw)
+    # An empty value is the default here, as S3 treats it for these parameters.
+    return optional_integer(s3.query.get(name) or None, name, default)
 
 
 def _argument(s3: S3Request, name: str) -> dict[str, str]:
@@ -444,12 +423,24 @@ def _encoder(s3: S3Request) -> Callable[[str], str]:
     return url_quote
 
 
+def _copy_range_past_end(headers: HeaderMap, size: int) -> S3Error:
+    return S3Error(
+        "InvalidArgument",
+        f"Range specified is not valid for source object of size: {size}",
+        extra={
+            "ArgumentName": "x-amz-copy-source-range",
+            "ArgumentValue": headers.get("x-amz-copy-source-range", ""),
+        },
+    )
+
+
 def _copy_range(value: str | None) -> ByteRange | None:
     """``bytes=first-last``, both given (S3 accepts no other form here)."""
     if value is None:
         return None
     unit, _, span = value.strip().partition("=")
     first, _, last = span.partition("-")
-    if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    start, stop = parse_bounded(first, 0, INT64_MAX), parse_bounded(last, 0, INT64_MAX)
+    if unit != "bytes" or start is None or stop is None or stop < start:
         raise S3Error("InvalidArgument", COPY_RANGE_MESSAGE)
-    return ByteRange(int(first), int(last))
+    return ByteRange(start, stop)

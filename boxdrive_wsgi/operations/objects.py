@@ -38,17 +38,6 @@ STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
      "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE"}
 )  # fmt: skip
-#: Request headers asking for features this server does not have: refuse rather
-#: than silently store an object without them.
-UNSUPPORTED_WRITE_HEADERS = (
-    "x-amz-server-side-encryption",
-    "x-amz-server-side-encryption-customer-algorithm",
-    "x-amz-server-side-encryption-aws-kms-key-id",
-    "x-amz-object-lock-mode",
-    "x-amz-object-lock-retain-until-date",
-    "x-amz-object-lock-legal-hold",
-    "x-amz-website-redirect-location",
-)
 #: How often GetObject with partNumber looks again at an object that keeps changing.
 PART_READ_ATTEMPTS = 3
 
@@ -57,9 +46,6 @@ def put_object(s3: S3Request) -> Response:
     key = s3.object_key
     check_key(key)
     headers = s3.request.headers
-    for name in UNSUPPORTED_WRITE_HEADERS:
-        if name in headers:
-            raise S3Error("NotImplemented", f"{name} is not implemented")
     acl = new_object_acl(s3)
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:

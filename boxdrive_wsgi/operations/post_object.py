@@ -37,6 +37,7 @@ from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
 from ..protocol.names import check_key
 from ..protocol.tagging import MAX_OBJECT_TAGS, parse_tagging_xml
+from ..protocol.unimplemented import refuse_unimplemented
 from ..stores.base import ObjectAttributes, Readable
 from .acl import stored_acl
 from .objects import STORAGE_CLASSES
@@ -204,6 +205,7 @@ def post_object(s3: S3Request) -> Response:
         document = decode_policy(fields["policy"])
         checked = {**fields, "bucket": bucket, "key": key}
         length_range = check_policy(document, checked, datetime.now(UTC))
+    refuse_unimplemented("PostObject", Headers(fields))  # form fields ask as headers do
     s3.check_access("PutObject", bucket, key, identity=identity)
     s3.check_expected_owner(bucket)
     bucket_owner = s3.store.head_bucket(bucket).owner

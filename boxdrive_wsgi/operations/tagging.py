@@ -8,6 +8,7 @@ from flask import Response
 
 from ..body import read_small_body
 from ..context import S3Request, empty_response
+from ..protocol.documents import TAGGING
 from ..protocol.errors import S3Error
 from ..protocol.tagging import (
     MAX_BUCKET_TAGS,
@@ -42,7 +43,7 @@ def get_object_tagging(s3: S3Request) -> Response:
 
 def put_object_tagging(s3: S3Request) -> Response:
     _check_version(s3)
-    body = read_small_body(s3.request, signer=s3.chunk_signer)
+    body = read_small_body(s3.request, TAGGING, signer=s3.chunk_signer)
     tags = parse_tagging_xml(body, limit=MAX_OBJECT_TAGS)
     s3.store.put_object_tags(s3.bucket_name, s3.object_key, tags)
     return empty_response(200)
@@ -62,7 +63,7 @@ def get_bucket_tagging(s3: S3Request) -> Response:
 
 
 def put_bucket_tagging(s3: S3Request) -> Response:
-    body = read_small_body(s3.request, signer=s3.chunk_signer)
+    body = read_small_body(s3.request, TAGGING, signer=s3.chunk_signer)
     tags = parse_tagging_xml(body, limit=MAX_BUCKET_TAGS)
     s3.store.put_bucket_config(s3.bucket_name, CONFIG, json.dumps(list(tags.items())).encode())
     return empty_response(204)

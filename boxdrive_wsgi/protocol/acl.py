@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from . import xml
+from .documents import ACCESS_CONTROL_POLICY
 from .errors import S3Error
 
 READ = "READ"
@@ -252,7 +253,7 @@ def parse_policy(body: bytes, owner: str, directory: Directory) -> AccessControl
     """An AccessControlPolicy document (PutBucketAcl / PutObjectAcl). The owner stays
     ``owner``: an ACL cannot hand the bucket or object to someone else."""
     try:
-        root = xml.parse(body)
+        root = xml.parse(body, ACCESS_CONTROL_POLICY)
     except S3Error:
         raise S3Error("MalformedACLError") from None
     if root.tag != "AccessControlPolicy":

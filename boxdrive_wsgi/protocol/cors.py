@@ -14,7 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from . import xml
+from .documents import CORS_CONFIGURATION
 from .errors import S3Error
+from .numbers import INT32_MAX, parse_bounded
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 MAX_RULES = 100
@@ -55,7 +57,7 @@ def _texts(element: ET.Element, tag: str) -> tuple[str, ...]:
 
 def parse_cors_xml(body: bytes) -> list[CorsRule]:
     """Validate a PutBucketCors document as S3 does."""
-    root = xml.parse(body)
+    root = xml.parse(body, CORS_CONFIGURATION)
     if root.tag != "CORSConfiguration":
         raise S3Error("MalformedXML")
     rules: list[CorsRule] = []
@@ -85,10 +87,11 @@ def parse_cors_xml(body: bytes) -> list[CorsRule]:
                     f'AllowedHeader "{header}" can not have more than one wildcard.',
                 )
         max_age_text = xml.child_text(element, "MaxAgeSeconds")
-        try:
-            max_age = int(max_age_text) if max_age_text is not None else None
-        except ValueError:
-            raise S3Error("MalformedXML") from None
+        max_age = None
+        if max_age_text is not None:
+            max_age = parse_bounded(max_age_text.strip(), 0, INT32_MAX)
+            if max_age is None:
+                raise S3Error("MalformedXML")
         rule_id = xml.child_text(element, "ID")
         rules.append(
             CorsRule(origins, methods, headers, _texts(element, "ExposeHeader"), max_age, rule_id)

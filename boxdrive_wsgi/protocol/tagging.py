@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from . import xml
+from .documents import TAGGING
 from .errors import S3Error
 
 MAX_OBJECT_TAGS = 10
@@ -51,7 +52,7 @@ def validate_tags(pairs: Iterable[tuple[str, str]], *, limit: int) -> dict[str, 
 
 def parse_tagging_xml(body: bytes, *, limit: int) -> dict[str, str]:
     """``<Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>``."""
-    root = xml.parse(body)
+    root = xml.parse(body, TAGGING)
     tag_set = root.find("TagSet")
     if root.tag != "Tagging" or tag_set is None:
         raise S3Error("MalformedXML")

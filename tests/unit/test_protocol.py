@@ -8,6 +8,7 @@ import pytest
 
 from boxdrive_wsgi.protocol import xml
 from boxdrive_wsgi.protocol.conditionals import check_read_conditions, write_conditions
+from boxdrive_wsgi.protocol.documents import DELETE_OBJECTS
 from boxdrive_wsgi.protocol.errors import S3Error
 from boxdrive_wsgi.protocol.headers import attributes_from_headers
 from boxdrive_wsgi.protocol.names import is_valid_bucket_name
@@ -127,7 +128,9 @@ def test_metadata_limit() -> None:
 
 def test_error_document() -> None:
     error = S3Error("NoSuchKey", resource="/b/k", extra={"Key": "k"})
-    document = xml.parse(xml.render_error(error, "REQ1"))
+    fields = frozenset({"Code", "Message", "Key", "Resource", "RequestId"})
+    error_document = xml.Document("Error", {"Error": fields}, 4096, 16)
+    document = xml.parse(xml.render_error(error, "REQ1"), error_document)
     assert document.tag == "Error"
     assert xml.child_text(document, "Code") == "NoSuchKey"
     assert xml.child_text(document, "Key") == "k"
@@ -142,13 +145,14 @@ def test_error_document() -> None:
 )
 def test_parse_rejects_bad_xml(body: bytes) -> None:
     with pytest.raises(S3Error) as raised:
-        xml.parse(body)
+        xml.parse(body, DELETE_OBJECTS)
     assert raised.value.code == "MalformedXML"
 
 
 def test_parse_strips_namespace() -> None:
     root = xml.parse(
-        b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet></Delete>'
+        b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet></Delete>',
+        DELETE_OBJECTS,
     )
     assert root.tag == "Delete"
     assert xml.child_text(root, "Quiet") == "true"

@@ -1,0 +1,97 @@
+"""The request documents S3 operations take, with their limits.
+
+One table for every XML body the server parses: its root, which elements each
+element may contain (anything else is MalformedXML, found while streaming), and
+how large it may be (MaxMessageLengthExceeded beyond that, before it is read).
+The limits are what S3's own bounds need, with room for markup and escaping.
+"""
+
+from __future__ import annotations
+
+from .xml import Document
+
+KIB = 1024
+MIB = 1024 * KIB
+#: Configuration documents (tagging, ACL, CORS, versioning, bucket location): S3
+#: caps CORS at 64 KB, and the others are far smaller (50 tags, 100 grants).
+SMALL_DOCUMENT_BYTES = 64 * KIB
+SMALL_DOCUMENT_ELEMENTS = 10_000
+
+#: 10,000 parts, each with a part number, an entity-escaped quoted ETag and a
+#: checksum (SHA256, the longest, is 44 characters), is 1.76 MB; 3 MiB leaves room
+#: for whitespace. Parsed, such a document takes about 8 MB.
+COMPLETE_BODY_BYTES = 3 * MIB
+#: Per part: Part, PartNumber, ETag and at most two checksum elements (an upload
+#: has one algorithm; S3 clients send one value).
+COMPLETE_BODY_ELEMENTS = 1 + 10_000 * 5
+
+#: 1,000 keys of up to 1,024 bytes each, a version id and the conditions
+#: (ETag, LastModifiedTime, Size): about 1.3 MB; 2 MiB leaves room for escaping.
+DELETE_BODY_BYTES = 2 * MIB
+DELETE_BODY_ELEMENTS = 2 + 1000 * 6
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _small(root: str, children: dict[str, frozenset[str]]) -> Document:
+    """A configuration document: SMALL_DOCUMENT_BYTES and SMALL_DOCUMENT_ELEMENTS."""
+    return Document(root, children, SMALL_DOCUMENT_BYTES, SMALL_DOCUMENT_ELEMENTS)
+
+
+CHECKSUMS = "ChecksumCRC32 ChecksumCRC32C ChecksumCRC64NVME ChecksumSHA1 ChecksumSHA256"
+TAG = {"Tag": _names("Key Value")}
+
+COMPLETE_MULTIPART_UPLOAD = Document(
+    root="CompleteMultipartUpload",
+    children={
+        "CompleteMultipartUpload": _names("Part"),
+        "Part": _names(f"PartNumber ETag {CHECKSUMS}"),
+    },
+    max_bytes=COMPLETE_BODY_BYTES,
+    max_elements=COMPLETE_BODY_ELEMENTS,
+)
+DELETE_OBJECTS = Document(
+    root="Delete",
+    children={
+        "Delete": _names("Quiet Object"),
+        "Object": _names("Key VersionId ETag LastModifiedTime Size"),
+    },
+    max_bytes=DELETE_BODY_BYTES,
+    max_elements=DELETE_BODY_ELEMENTS,
+)
+TAGGING = _small("Tagging", {"Tagging": _names("TagSet"), "TagSet": _names("Tag"), **TAG})
+ACCESS_CONTROL_POLICY = _small(
+    "AccessControlPolicy",
+    {
+        "AccessControlPolicy": _names("Owner AccessControlList"),
+        "Owner": _names("ID DisplayName"),
+        "AccessControlList": _names("Grant"),
+        "Grant": _names("Grantee Permission"),
+        "Grantee": _names("ID DisplayName URI EmailAddress"),
+    },
+)
+CORS_CONFIGURATION = _small(
+    "CORSConfiguration",
+    {
+        "CORSConfiguration": _names("CORSRule"),
+        "CORSRule": _names(
+            "ID AllowedHeader AllowedMethod AllowedOrigin ExposeHeader MaxAgeSeconds"
+        ),
+    },
+)
+VERSIONING_CONFIGURATION = _small(
+    "VersioningConfiguration",
+    {"VersioningConfiguration": _names("Status MfaDelete")},
+)
+CREATE_BUCKET_CONFIGURATION = _small(
+    "CreateBucketConfiguration",
+    {
+        "CreateBucketConfiguration": _names("LocationConstraint Location Bucket Tags"),
+        "Location": _names("Name Type"),
+        "Bucket": _names("DataRedundancy Type"),
+        "Tags": _names("Tag"),
+        **TAG,
+    },
+)
