@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from boxdrive_wsgi import create_app
 from boxdrive_wsgi.auth import post_policy
+from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.protocol.errors import S3Error
 from boxdrive_wsgi.protocol.numbers import (
     INT64_MAX,
@@ -45,7 +46,7 @@ def test_bounds_and_plain_values() -> None:
 @pytest.fixture
 def client() -> FlaskClient:
     store = MemoryStore()
-    store.create_bucket("b")
+    store.create_bucket("b", owner=ANONYMOUS.id)
     return create_app(store, anonymous=True).test_client()
 
 
