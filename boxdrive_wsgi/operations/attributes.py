@@ -16,6 +16,7 @@ from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import checksum_type_of
 from ..protocol.multipart_checksums import COMPOSITE, without_part_count
+from ..protocol.numbers import parse_integer
 from ..protocol.parts import known_parts, part_count, parts_unknown_error
 from ..stores.base import ObjectInfo
 from .multipart import CHECKSUM_ELEMENTS, MAX_LISTED
@@ -58,15 +59,7 @@ def _integer(s3: S3Request, header: str, default: int) -> int:
     raw = s3.request.headers.get(header)
     if raw is None:
         return default
-    # A local parse until the shared integer parser (protocol/numbers.py) lands.
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 9):
-        raise S3Error(
-            "InvalidArgument",
-            f"Provided {header} not an integer or within integer range",
-            extra={"ArgumentName": header, "ArgumentValue": raw},
-        )
-    return int(text)
+    return parse_integer(raw.strip(), header)
 
 
 def _checksum(info: ObjectInfo) -> xml.Children:

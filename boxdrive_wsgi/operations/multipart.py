@@ -36,6 +36,7 @@ from ..protocol.numbers import (
     INT64_MAX,
     optional_integer,
     parse_bounded,
+    parse_integer,
     parse_part_number,
 )
 from ..stores.base import (
@@ -241,13 +242,13 @@ def _completion_parts(
 def _object_size(raw: str | None) -> int | None:
     if raw is None:
         return None
-    # A local parse until the shared integer parser (protocol/numbers.py) lands.
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 19):
-        raise S3Error(
-            "InvalidRequest", f"Value for {OBJECT_SIZE_HEADER} header is invalid: {raw!r}"
-        )
-    return int(text)
+    return parse_integer(
+        raw.strip(),
+        OBJECT_SIZE_HEADER,
+        maximum=INT64_MAX,
+        message=f"Value for {OBJECT_SIZE_HEADER} header is invalid: {raw!r}",
+        code="InvalidRequest",
+    )
 
 
 def _already_completed(s3: S3Request, parts: list[tuple[int, str]]) -> ObjectInfo:

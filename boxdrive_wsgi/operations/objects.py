@@ -20,11 +20,11 @@ from ..protocol.headers import (
     quote_etag,
 )
 from ..protocol.names import check_key
+from ..protocol.numbers import parse_part_number
 from ..protocol.parts import (
     PART_COUNT_HEADER,
     PartSpan,
     locate_part,
-    parse_part_number,
     parts_unknown,
     parts_unknown_error,
 )

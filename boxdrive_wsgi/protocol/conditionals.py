@@ -11,6 +11,7 @@ from werkzeug.http import http_date, parse_date, parse_etags
 from ..stores.base import DeleteCondition
 from .errors import S3Error
 from .headers import HeaderMap
+from .numbers import INT64_MAX, parse_integer
 
 
 def check_read_conditions(headers: HeaderMap, etag: str, last_modified: datetime) -> None:
@@ -80,13 +81,9 @@ def make_delete_condition(
             etag = etag.strip('"')
     size_value: int | None = None
     if size is not None:
-        # A local parse until the shared integer parser (protocol/numbers.py) lands.
-        text = size.strip()
-        if not (text.isascii() and text.isdigit() and len(text) <= 19):
-            raise S3Error(
-                "InvalidArgument", f"Invalid size {size!r}", extra=_argument(SIZE_HEADER, size)
-            )
-        size_value = int(text)
+        size_value = parse_integer(
+            size.strip(), SIZE_HEADER, maximum=INT64_MAX, message=f"Invalid size {size!r}"
+        )
     return DeleteCondition(etag=etag, size=size_value, last_modified=modified)
 
 

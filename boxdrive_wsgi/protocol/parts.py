@@ -47,18 +47,6 @@ def parts_unknown(info: ObjectInfo) -> bool:
     return part_count(info) is not None and known_parts(info) is None
 
 
-def parse_part_number(raw: str) -> int:
-    """The ``partNumber`` query parameter, 1..10000, or S3's InvalidArgument."""
-    # A local parse until the shared integer parser (protocol/numbers.py) lands.
-    if raw.isascii() and raw.isdigit() and len(raw) <= 5 and 1 <= int(raw) <= MAX_PART_NUMBER:
-        return int(raw)
-    raise S3Error(
-        "InvalidArgument",
-        f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
-        extra={"ArgumentName": "partNumber", "ArgumentValue": raw},
-    )
-
-
 @dataclass(frozen=True)
 class PartSpan:
     """Where part ``number`` of an object lies: bytes ``start`` .. ``stop`` (exclusive)."""
