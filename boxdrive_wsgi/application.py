@@ -10,10 +10,10 @@ from .blueprint import make_blueprint
 from .observability import access_log
 from .observability.health import health_blueprint
 from .observability.telemetry import Telemetry
-from .proxy import TrustedProxies
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
+from .web.proxy import TrustedProxies
 
 
 def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:

@@ -16,21 +16,21 @@ from flask import Blueprint, Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from .access import AccessControl, Authenticator, Authorizer
 from .auth.credentials import Credentials, credentials_from_settings
 from .auth.identity import ANONYMOUS
-from .context import S3Request
 from .observability import access_log
 from .operations import resolve
 from .operations.cors import add_cors_headers
 from .protocol.errors import S3Error
-from .protocol.store_errors import to_s3_error
 from .protocol.unimplemented import refuse_unimplemented
 from .protocol.xml import render_error
 from .servers import gunicorn_sendfile
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
 from .stores.filesystem_space import is_out_of_space
+from .web.access import AccessControl, Authenticator, Authorizer
+from .web.context import S3Request
+from .web.store_errors import to_s3_error
 
 
 class AnyPathConverter(BaseConverter):

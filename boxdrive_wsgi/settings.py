@@ -46,10 +46,10 @@ class Settings:
     #: put object keys into trace span attributes (off: keys may be personal data).
     otel_record_keys: bool = False
     #: proxies whose X-Forwarded-Host/-Proto/-Prefix/-For are honoured: comma-separated IPs
-    #: or CIDRs (``*``: any peer, e.g. behind a unix socket); unset: none (see proxy.py).
+    #: or CIDRs (``*``: any peer, e.g. behind a unix socket); unset: none (see web/proxy.py).
     trusted_proxies: str | None = None
     #: nginx internal location prefix mapped to the filesystem store's root: GETs answer
-    #: with X-Accel-Redirect and nginx sends the file (see x_accel.py); unset: off.
+    #: with X-Accel-Redirect and nginx sends the file (see web/x_accel.py); unset: off.
     x_accel_redirect: str | None = None
     #: GitLab store: instance URL, access token (scope ``api``), project id or path,
     #: branch, and the largest object it accepts (GitLab holds a commit in memory).

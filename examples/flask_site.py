@@ -23,8 +23,8 @@ from werkzeug.wrappers import Response
 
 from boxdrive_wsgi import Settings, make_blueprint
 from boxdrive_wsgi.auth.identity import Identity
-from boxdrive_wsgi.context import S3Request
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.web.context import S3Request
 
 #: The site's users (a real site checks a password hash in its database).
 USERS = {"alice": "wonderland", "auditor": "read-only"}

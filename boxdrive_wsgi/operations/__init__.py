@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from flask import Response
 
-from ..context import S3Request
 from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
+from ..web.context import S3Request
 from . import (
     acl,
     attributes,

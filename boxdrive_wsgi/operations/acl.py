@@ -3,7 +3,7 @@
 Bucket ACLs live in the bucket configuration slot ``acl``; object ACLs travel with
 the object (``ObjectAttributes.acl``, its writer in ``ObjectAttributes.owner``).
 Nothing stored means the default: the owner has FULL_CONTROL. The policy model is
-``protocol.acl``; enforcement is ``access.AccessControl.authorize``. Buckets are not
+``protocol.acl``; enforcement is ``web.access.AccessControl.authorize``. Buckets are not
 versioned; ``Suspended`` is accepted (it means "no new versions", which holds) and
 remembered for GetBucketVersioning.
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..body import read_document, read_small_body
-from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy, Directory, parse_policy, policy_from_headers
 from ..protocol.documents import ACCESS_CONTROL_POLICY, VERSIONING_CONFIGURATION
 from ..protocol.errors import S3Error
 from ..stores.base import NotSupported, ObjectInfo, ObjectStore
+from ..web.body import read_document, read_small_body
+from ..web.context import S3Request, empty_response, xml_response
 
 #: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
 ACL = "acl"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import Response
 from werkzeug.http import http_date
 
-from ..context import S3Request, xml_response
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import checksum_type_of
@@ -19,6 +18,7 @@ from ..protocol.multipart_checksums import COMPOSITE, without_part_count
 from ..protocol.numbers import parse_integer
 from ..protocol.parts import known_parts, part_count, parts_unknown_error
 from ..stores.base import ObjectInfo
+from ..web.context import S3Request, xml_response
 from .multipart import CHECKSUM_ELEMENTS, MAX_LISTED
 
 ATTRIBUTES_HEADER = "x-amz-object-attributes"

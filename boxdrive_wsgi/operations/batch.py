@@ -6,14 +6,11 @@ import xml.etree.ElementTree as ET
 
 from flask import Response
 
-from ..body import read_document
-from ..context import S3Request, xml_response
 from ..protocol import xml
 from ..protocol.conditionals import iso_date, make_delete_condition
 from ..protocol.documents import DELETE_OBJECTS
 from ..protocol.errors import S3Error
 from ..protocol.names import MAX_KEY_BYTES
-from ..protocol.store_errors import to_s3_error
 from ..stores.base import (
     DeleteCondition,
     NoSuchKey,
@@ -21,6 +18,9 @@ from ..stores.base import (
     PreconditionFailed,
     StoreError,
 )
+from ..web.body import read_document
+from ..web.context import S3Request, xml_response
+from ..web.store_errors import to_s3_error
 
 MAX_OBJECTS = 1000
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Response
 
 from ..auth.identity import acts_as_owner
-from ..body import read_small_body
-from ..context import S3Request, empty_response, xml_response
 from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy
 from ..protocol.documents import CREATE_BUCKET_CONFIGURATION
@@ -15,6 +13,8 @@ from ..protocol.names import check_bucket_name
 from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
+from ..web.body import read_small_body
+from ..web.context import S3Request, empty_response, xml_response
 from .acl import bucket_policy, requested_policy, set_bucket_policy
 
 MAX_BUCKETS = 10000

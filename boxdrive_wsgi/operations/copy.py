@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..context import S3Request, xml_response
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
@@ -12,6 +11,7 @@ from ..protocol.headers import attributes_from_headers
 from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..stores.base import ObjectAttributes, ObjectInfo
+from ..web.context import S3Request, xml_response
 from .objects import STORAGE_CLASSES, new_object_acl
 
 DIRECTIVES = ("COPY", "REPLACE")

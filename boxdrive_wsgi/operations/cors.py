@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from flask import Request, Response
 
-from ..body import read_small_body
-from ..context import S3Request, empty_response
 from ..protocol.cors import (
     NOT_ALLOWED,
     VARY,
@@ -26,6 +24,8 @@ from ..protocol.cors import (
 from ..protocol.documents import CORS_CONFIGURATION
 from ..protocol.errors import S3Error
 from ..stores.base import NoSuchBucket, ObjectStore, StoreError
+from ..web.body import read_small_body
+from ..web.context import S3Request, empty_response
 
 #: The bucket configuration slot holding the rules (JSON, see protocol.cors).
 CONFIG = "cors"

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from flask import Response
 
-from ..context import S3Request, url_quote, xml_response
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import quote_etag
 from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import ObjectInfo, ObjectPage
+from ..web.context import S3Request, url_quote, xml_response
 
 MAX_KEYS = 1000
 

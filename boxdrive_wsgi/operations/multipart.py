@@ -13,8 +13,6 @@ from dataclasses import replace
 
 from flask import Response
 
-from ..body import LateChecksums, read_small_body, verified_body
-from ..context import S3Request, empty_response, url_quote, xml_response
 from ..protocol import xml
 from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
@@ -50,6 +48,8 @@ from ..stores.base import (
     UploadInfo,
     multipart_etag,
 )
+from ..web.body import LateChecksums, read_small_body, verified_body
+from ..web.context import S3Request, empty_response, url_quote, xml_response
 from . import objects
 
 #: S3's largest part.

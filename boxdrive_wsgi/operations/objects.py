@@ -6,9 +6,6 @@ from dataclasses import replace
 
 from flask import Response
 
-from ..body import verified_body
-from ..context import S3Request, empty_response
-from ..file_response import file_response
 from ..protocol.checksums import ALGORITHMS, checksum_header
 from ..protocol.conditionals import check_read_conditions, delete_condition, write_conditions
 from ..protocol.errors import S3Error
@@ -29,9 +26,12 @@ from ..protocol.parts import (
     parts_unknown_error,
 )
 from ..protocol.ranges import content_range, parse_range
-from ..protocol.store_errors import to_s3_error
 from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo
-from ..x_accel import accel_response
+from ..web.body import verified_body
+from ..web.context import S3Request, empty_response
+from ..web.file_response import file_response
+from ..web.store_errors import to_s3_error
+from ..web.x_accel import accel_response
 from .acl import requested_policy, stored_acl
 
 STORAGE_CLASSES = frozenset(

@@ -30,8 +30,6 @@ from ..auth.post_policy import (
     signature_matches,
     v2_signature_matches,
 )
-from ..body import raw_body
-from ..context import S3Request, empty_response, xml_response
 from ..protocol.acl import canned
 from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
@@ -39,6 +37,8 @@ from ..protocol.names import check_key
 from ..protocol.tagging import MAX_OBJECT_TAGS, parse_tagging_xml
 from ..protocol.unimplemented import refuse_unimplemented
 from ..stores.base import ObjectAttributes, Readable
+from ..web.body import raw_body
+from ..web.context import S3Request, empty_response, xml_response
 from .acl import stored_acl
 from .objects import STORAGE_CLASSES
 

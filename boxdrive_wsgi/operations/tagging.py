@@ -6,8 +6,6 @@ import json
 
 from flask import Response
 
-from ..body import read_small_body
-from ..context import S3Request, empty_response
 from ..protocol.documents import TAGGING
 from ..protocol.errors import S3Error
 from ..protocol.tagging import (
@@ -16,6 +14,8 @@ from ..protocol.tagging import (
     parse_tagging_xml,
     render_tagging,
 )
+from ..web.body import read_small_body
+from ..web.context import S3Request, empty_response
 
 #: The bucket configuration slot holding bucket tags (JSON list of [key, value]).
 CONFIG = "tagging"

@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any
 
-from ..file_response import ServedFile
+from ..web.file_response import ServedFile
 
 _PATCHED = "_boxdrive_patched"
 #: Seconds a transfer may go without the client taking a byte (waitress's

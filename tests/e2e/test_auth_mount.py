@@ -22,8 +22,8 @@ from waitress.server import create_server
 from boxdrive_wsgi import make_blueprint
 from boxdrive_wsgi.auth.credentials import Credentials, User
 from boxdrive_wsgi.auth.identity import Identity
-from boxdrive_wsgi.context import S3Request
 from boxdrive_wsgi.stores import MemoryStore
+from boxdrive_wsgi.web.context import S3Request
 
 from . import raw
 

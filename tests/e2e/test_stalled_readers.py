@@ -4,7 +4,7 @@ Each stalled reader is a raw socket with a tiny receive buffer that sends a sign
 of an object larger than every socket buffer on the way, then reads nothing. With the
 body streamed by an app thread, one such client per thread (8 under waitress, 8 per
 gunicorn worker) leaves no thread for anyone else. The object's file goes to the
-server's file wrapper instead (boxdrive_wsgi.file_response), so other requests still
+server's file wrapper instead (boxdrive_wsgi.web.file_response), so other requests still
 get their answer at once.
 """
 

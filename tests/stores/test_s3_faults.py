@@ -13,7 +13,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from boxdrive_wsgi.protocol.store_errors import to_s3_error
 from boxdrive_wsgi.stores.base import (
     BackendError,
     BucketAlreadyExists,
@@ -22,6 +21,7 @@ from boxdrive_wsgi.stores.base import (
     StoreUnavailable,
 )
 from boxdrive_wsgi.stores.s3 import S3Store
+from boxdrive_wsgi.web.store_errors import to_s3_error
 from tests.e2e.servers import RunningServer, running_waitress
 
 from . import s3_upstream

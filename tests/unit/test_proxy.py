@@ -13,9 +13,9 @@ from botocore.credentials import Credentials as BotoCredentials
 from flask import Flask
 
 from boxdrive_wsgi import create_app
-from boxdrive_wsgi.proxy import is_trusted, parse_trusted
 from boxdrive_wsgi.stores import MemoryStore
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.web.proxy import is_trusted, parse_trusted
 
 ACCESS, SECRET = "AKPROXYTEST000000001", "proxy-test-secret"
 

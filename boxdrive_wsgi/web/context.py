@@ -9,13 +9,13 @@ from urllib.parse import quote
 from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 
-from .auth.chunked import ChunkSigner
-from .auth.credentials import Credentials
-from .auth.identity import Identity
-from .protocol.errors import S3Error
-from .protocol.xml import Children, render
-from .settings import Settings
-from .stores.base import ObjectStore
+from ..auth.chunked import ChunkSigner
+from ..auth.credentials import Credentials
+from ..auth.identity import Identity
+from ..protocol.errors import S3Error
+from ..protocol.xml import Children, render
+from ..settings import Settings
+from ..stores.base import ObjectStore
 
 #: The bucket owner a client expects (S3's ExpectedBucketOwner); a mismatch is refused.
 EXPECTED_OWNER = "x-amz-expected-bucket-owner"

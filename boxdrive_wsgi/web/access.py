@@ -19,14 +19,14 @@ from urllib.parse import quote
 
 from flask import Request
 
-from .auth import sigv2, sigv4
-from .auth.chunked import ChunkSigner
-from .auth.credentials import Credentials
-from .auth.identity import ANONYMOUS, Identity, acts_as_owner
+from ..auth import sigv2, sigv4
+from ..auth.chunked import ChunkSigner
+from ..auth.credentials import Credentials
+from ..auth.identity import ANONYMOUS, Identity, acts_as_owner
+from ..protocol import acl
+from ..protocol.errors import S3Error
+from ..stores.base import NoSuchKey
 from .context import S3Request
-from .protocol import acl
-from .protocol.errors import S3Error
-from .stores.base import NoSuchKey
 
 #: A site's own authentication: map a request (e.g. its session) to an identity,
 #: or return None to fall back to S3 signatures.
@@ -166,7 +166,7 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     """Does an ACL let ``s3.identity`` (not the bucket owner) run ``operation``?
     Bucket configuration other than its ACL stays the owner's alone; object reads
     need the object's own ACL (the bucket's does not grant them)."""
-    from .operations.acl import bucket_policy, object_policy  # operations sit above access
+    from ..operations.acl import bucket_policy, object_policy  # operations sit above access
 
     bucket = s3.bucket_name
     user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from ..protocol.errors import S3Error
 from ..stores import base
-from .errors import S3Error
 
 log = logging.getLogger(__name__)
 

@@ -14,19 +14,19 @@ from collections.abc import Iterator, Mapping
 
 from flask import Request
 
-from .auth.chunked import AwsChunkedReader, ChunkSigner
-from .protocol import xml
-from .protocol.checksums import (
+from ..auth.chunked import AwsChunkedReader, ChunkSigner
+from ..protocol import xml
+from ..protocol.checksums import (
     VerifyingReader,
     is_sha256_hex,
     parse_checksum_headers,
     parse_content_md5,
     parse_trailer_declaration,
 )
-from .protocol.errors import S3Error
-from .protocol.numbers import INT64_MAX, parse_integer
-from .protocol.xml import Document
-from .stores.base import Readable
+from ..protocol.errors import S3Error
+from ..protocol.numbers import INT64_MAX, parse_integer
+from ..protocol.xml import Document
+from ..stores.base import Readable
 
 STREAMING_PREFIX = "STREAMING-"
 UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"

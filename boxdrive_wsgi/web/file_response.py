@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Response
 
-from .stores.base import CHUNK_SIZE, ObjectBody
+from ..stores.base import CHUNK_SIZE, ObjectBody
 
 #: Modules of file wrappers that send from the current position and stop at the
 #: response's Content-Length (waitress: ReadOnlyFileBasedBuffer.prepare; gunicorn:

@@ -34,8 +34,8 @@ from urllib.parse import quote
 
 from flask import Response
 
+from ..stores.base import ObjectBody
 from .context import S3Request
-from .stores.base import ObjectBody
 
 #: Response headers that survive the redirect: nginx passes the first group itself,
 #: the internal location in deploy/nginx/*.conf restores the others (keep in sync).
