@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boxdrive_wsgi.cli import MAX_REQUEST_BODY
+from boxdrive_wsgi.cli.serve import MAX_REQUEST_BODY
 from tests.e2e.deploy import ACCEL_PREFIX, ROOT, gunicorn_argv, running_nginx, site_config
 from tests.e2e.servers import APP, RunningServer, free_port, start_server, waitress_argv
 
 HELLO_APP = "hello_app:app"
-#: waitress settings of ``boxdrive-wsgi serve`` (boxdrive_wsgi/cli.py), for hello-Flask too.
+#: waitress settings of ``boxdrive-wsgi serve`` (boxdrive_wsgi/cli/serve.py), for hello-Flask too.
 SERVE_THREADS = 8
 SERVE_OUTBUF_HIGH_WATERMARK = 4 * 1024**2
 

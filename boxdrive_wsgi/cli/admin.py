@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import click
 
-from .stores.filesystem import DB_NAME, FilesystemStore
-from .stores.filesystem_fsck import Fsck, Problem
+from ..stores.filesystem import DB_NAME, FilesystemStore
+from ..stores.filesystem_fsck import Fsck, Problem
 
 T = TypeVar("T")
 

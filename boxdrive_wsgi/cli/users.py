@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .auth.credentials import User, generate_user, read_users_file, write_users_file
+from ..auth.credentials import User, generate_user, read_users_file, write_users_file
 
 users_file_option = click.option(
     "--users-file",

@@ -1,4 +1,4 @@
-"""The ``boxdrive-wsgi`` command."""
+"""``boxdrive-wsgi serve``: S3 over waitress, from BOXDRIVE_* settings."""
 
 from __future__ import annotations
 
@@ -6,20 +6,11 @@ import os
 
 import click
 
-from .cli_admin import fsck, stats
-from .cli_users import user
-
 #: S3 allows single PUTs of up to 5 GiB; waitress refuses 1 GiB and more by default.
 MAX_REQUEST_BODY = 5 * 1024**3 + 64 * 1024**2
 
 
-@click.group()
-@click.version_option(package_name="boxdrive-wsgi")
-def main() -> None:
-    """boxdrive-wsgi: an S3-compatible object storage server."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
@@ -33,8 +24,8 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
     """Serve S3 with waitress, sized for S3's 5 GiB single PUT."""
     import waitress
 
-    from .application import create_app
-    from .stores.factory import MissingDependency
+    from ..application import create_app
+    from ..stores.factory import MissingDependency
 
     if data_dir is not None:
         os.environ["BOXDRIVE_DATA_DIR"] = data_dir
@@ -53,11 +44,3 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
         outbuf_high_watermark=4 * 1024**2,
         ident="boxdrive-wsgi",
     )
-
-
-main.add_command(user)
-main.add_command(fsck)
-main.add_command(stats)
-
-if __name__ == "__main__":
-    main()

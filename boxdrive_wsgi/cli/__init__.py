@@ -1,0 +1,21 @@
+"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``."""
+
+from __future__ import annotations
+
+import click
+
+from .admin import fsck, stats
+from .serve import serve
+from .users import user
+
+
+@click.group()
+@click.version_option(package_name="boxdrive-wsgi")
+def main() -> None:
+    """boxdrive-wsgi: an S3-compatible object storage server."""
+
+
+main.add_command(serve)
+main.add_command(user)
+main.add_command(fsck)
+main.add_command(stats)
