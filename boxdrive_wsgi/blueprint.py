@@ -28,7 +28,8 @@ from .servers import gunicorn_sendfile
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
 from .stores.filesystem_space import is_out_of_space
-from .web.access import AccessControl, Authenticator, Authorizer
+from .web.access import AccessControl, Authorizer
+from .web.authentication import Authentication, Authenticator
 from .web.context import S3Request
 from .web.store_errors import to_s3_error
 
@@ -66,13 +67,8 @@ def make_blueprint(
     gunicorn_sendfile.apply()
     if credentials is None:
         credentials = credentials_from_settings(settings)
-    access = AccessControl(
-        credentials=credentials,
-        region=settings.region,
-        anonymous=settings.anonymous,
-        authenticate_hook=authenticate,
-        authorize_hook=authorize,
-    )
+    authentication = Authentication(credentials, settings.region, hook=authenticate)
+    access = AccessControl(anonymous=settings.anonymous, hook=authorize)
     blueprint = Blueprint(name, __name__)
 
     @blueprint.record_once
@@ -92,7 +88,7 @@ def make_blueprint(
         if operation.self_authenticating:  # CORS preflight, POST Object: see Operation
             identity, signer = ANONYMOUS, None
         else:
-            identity, signer = access.authenticate(current, bucket if virtual else None)
+            identity, signer = authentication.authenticate(current, bucket if virtual else None)
         g.s3_user = identity.display_name
         s3 = S3Request(
             request=current,

@@ -1,5 +1,5 @@
 """The access matrix: who may run which S3 operation on whose bucket, stated on its own
-(not derived from boxdrive_wsgi.access), and one valid request per operation.
+(not derived from boxdrive_wsgi.web.access), and one valid request per operation.
 
 Shared by tests/unit/test_access_matrix.py (every operation, in-process) and
 tests/e2e/test_access_server.py (a slice over waitress with real clients).
@@ -278,10 +278,10 @@ def sign(call: Call, user: User, host: str) -> dict[str, str]:
 
 def prepare(store: ObjectStore, bucket: str, kind: str, *, upload: bool = True) -> Prepared:
     """Make ``bucket`` of ``kind`` directly in ``store`` (what the requests find there)."""
-    from boxdrive_wsgi.operations.acl import set_bucket_policy
     from boxdrive_wsgi.operations.cors import CONFIG as CORS_CONFIG
     from boxdrive_wsgi.protocol.acl import canned
     from boxdrive_wsgi.protocol.cors import dump_rules, parse_cors_xml
+    from boxdrive_wsgi.web.access import set_bucket_policy
 
     owner = BUCKET_OWNER.get(kind)
     store.create_bucket(bucket, owner=owner)

@@ -1,11 +1,9 @@
 """ACLs, versioning status and the bucket-policy probe, as far as this server has them.
 
-Bucket ACLs live in the bucket configuration slot ``acl``; object ACLs travel with
-the object (``ObjectAttributes.acl``, its writer in ``ObjectAttributes.owner``).
-Nothing stored means the default: the owner has FULL_CONTROL. The policy model is
-``protocol.acl``; enforcement is ``web.access.AccessControl.authorize``. Buckets are not
-versioned; ``Suspended`` is accepted (it means "no new versions", which holds) and
-remembered for GetBucketVersioning.
+The handlers of GetBucketAcl/PutBucketAcl/GetObjectAcl/PutObjectAcl; where ACLs are
+stored and how they decide access is ``web.access``, the ACL model ``protocol.acl``.
+Buckets are not versioned; ``Suspended`` is accepted (it means "no new versions",
+which holds) and remembered for GetBucketVersioning.
 """
 
 from __future__ import annotations
@@ -13,62 +11,21 @@ from __future__ import annotations
 from flask import Response
 
 from ..protocol import xml
-from ..protocol.acl import AccessControlPolicy, Directory, parse_policy, policy_from_headers
+from ..protocol.acl import AccessControlPolicy, parse_policy, stored_acl
 from ..protocol.documents import ACCESS_CONTROL_POLICY, VERSIONING_CONFIGURATION
 from ..protocol.errors import S3Error
-from ..stores.base import NotSupported, ObjectInfo, ObjectStore
+from ..web.access import (
+    bucket_policy,
+    directory,
+    object_policy,
+    requested_policy,
+    set_bucket_policy,
+)
 from ..web.body import read_document, read_small_body
 from ..web.context import S3Request, empty_response, xml_response
 
-#: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
-ACL = "acl"
 #: The bucket configuration slot remembering a PutBucketVersioning of Suspended.
 VERSIONING = "versioning"
-
-
-def directory(s3: S3Request) -> Directory:
-    """The users an ACL may name: by canonical id, or by the e-mail they were given."""
-    users = s3.credentials.users if s3.credentials is not None else []
-    ids = {user.identity.id for user in users} | {s3.identity.id}
-    emails = {user.email.lower(): user.identity.id for user in users if user.email}
-    return Directory(is_user=ids.__contains__, id_for_email=lambda e: emails.get(e.lower()))
-
-
-def requested_policy(
-    s3: S3Request, owner: str, bucket_owner: str | None = None
-) -> AccessControlPolicy | None:
-    """The ACL the request's x-amz-acl / x-amz-grant-* headers ask for, if any."""
-    headers = {name.lower(): value for name, value in s3.request.headers.items()}
-    return policy_from_headers(headers, owner, directory(s3), bucket_owner=bucket_owner)
-
-
-def stored_acl(policy: AccessControlPolicy | None) -> str | None:
-    """What to store for ``policy``: None stands for the default."""
-    if policy is None or policy == AccessControlPolicy.default(policy.owner):
-        return None
-    return policy.to_json()
-
-
-def bucket_policy(store: ObjectStore, bucket: str, owner: str) -> AccessControlPolicy:
-    try:
-        stored = store.get_bucket_config(bucket, ACL)
-    except NotSupported:
-        stored = None
-    return AccessControlPolicy.from_json(stored, owner)
-
-
-def set_bucket_policy(store: ObjectStore, bucket: str, policy: AccessControlPolicy) -> None:
-    value = stored_acl(policy)
-    try:
-        store.put_bucket_config(bucket, ACL, None if value is None else value.encode())
-    except NotSupported:
-        if value is not None:
-            raise
-
-
-def object_policy(info: ObjectInfo, bucket_owner: str) -> AccessControlPolicy:
-    owner = info.attributes.owner or bucket_owner
-    return AccessControlPolicy.from_json(info.attributes.acl, owner)
 
 
 def _owner(s3: S3Request) -> str:

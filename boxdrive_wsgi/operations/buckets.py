@@ -13,9 +13,9 @@ from ..protocol.names import check_bucket_name
 from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
+from ..web.access import bucket_policy, requested_policy, set_bucket_policy
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response, xml_response
-from .acl import bucket_policy, requested_policy, set_bucket_policy
 
 MAX_BUCKETS = 10000
 #: The region where re-creating a bucket one owns succeeds (S3 keeps it for

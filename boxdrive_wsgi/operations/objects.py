@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from flask import Response
 
+from ..protocol.acl import stored_acl
 from ..protocol.checksums import ALGORITHMS, checksum_header
 from ..protocol.conditionals import check_read_conditions, delete_condition, write_conditions
 from ..protocol.errors import S3Error
@@ -27,12 +28,12 @@ from ..protocol.parts import (
 )
 from ..protocol.ranges import content_range, parse_range
 from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo
+from ..web.access import requested_policy
 from ..web.body import verified_body
 from ..web.context import S3Request, empty_response
 from ..web.file_response import file_response
 from ..web.store_errors import to_s3_error
 from ..web.x_accel import accel_response
-from .acl import requested_policy, stored_acl
 
 STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",

@@ -30,7 +30,7 @@ from ..auth.post_policy import (
     signature_matches,
     v2_signature_matches,
 )
-from ..protocol.acl import canned
+from ..protocol.acl import canned, stored_acl
 from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
 from ..protocol.names import check_key
@@ -39,7 +39,6 @@ from ..protocol.unimplemented import refuse_unimplemented
 from ..stores.base import ObjectAttributes, Readable
 from ..web.body import raw_body
 from ..web.context import S3Request, empty_response, xml_response
-from .acl import stored_acl
 from .objects import STORAGE_CLASSES
 
 #: S3 limits the form fields other than the file to 20 KB.

@@ -3,7 +3,9 @@
 An ``AccessControlPolicy`` is an owner and its grants. Grantees are canonical users
 (by id) or groups (by URI); a grant by e-mail address is resolved to the user's
 canonical id when parsed, as S3 does, so stored policies hold only those two kinds.
-Who is a known user, and under which e-mail, is asked through a ``Directory``.
+Who is a known user, and under which e-mail, is asked through a ``Directory``. Which
+permission an operation needs is ``BUCKET_PERMISSIONS`` / ``OBJECT_PERMISSIONS``; the
+decision that reads them is ``web.access``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,48 @@ CANNED = frozenset(
         "aws-exec-read",
     }
 )
+
+
+#: Operations on a bucket its ACL may grant to others: operation -> permission. Bucket
+#: configuration other than its ACL stays the owner's alone (no entry here).
+BUCKET_PERMISSIONS: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "ListObjects",
+            "ListObjectsV2",
+            "ListObjectVersions",
+            "ListMultipartUploads",
+            "HeadBucket",
+        ),
+        READ,
+    ),
+    **dict.fromkeys(
+        (
+            "PutObject",
+            "CopyObject",
+            "PostObject",
+            "DeleteObject",
+            "DeleteObjects",
+            "CreateMultipartUpload",
+            "UploadPart",
+            "CompleteMultipartUpload",
+            "AbortMultipartUpload",
+            "ListParts",
+        ),
+        WRITE,
+    ),
+    "GetBucketAcl": READ_ACP,
+    "PutBucketAcl": WRITE_ACP,
+}
+#: Operations on an object its own ACL may grant to others (the bucket's does not):
+#: operation -> permission.
+OBJECT_PERMISSIONS: Mapping[str, str] = {
+    "GetObject": READ,
+    "HeadObject": READ,
+    "GetObjectAttributes": READ,
+    "GetObjectAcl": READ_ACP,
+    "PutObjectAcl": WRITE_ACP,
+}
 
 
 @dataclass(frozen=True)
@@ -145,6 +189,13 @@ class AccessControlPolicy:
             ET.SubElement(element, "Permission").text = grant.permission
         body = ET.tostring(root, encoding="utf-8")
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(body)
+
+
+def stored_acl(policy: AccessControlPolicy | None) -> str | None:
+    """What to store for ``policy``: None stands for the default (owner FULL_CONTROL)."""
+    if policy is None or policy == AccessControlPolicy.default(policy.owner):
+        return None
+    return policy.to_json()
 
 
 def canned(name: str, owner: str, bucket_owner: str | None = None) -> AccessControlPolicy:

@@ -1,105 +1,52 @@
-"""Who may do what: authenticate a request (SigV4 or a site's hook) and authorize
-the operation (a site's hook, else bucket owners and the grants of S3 ACLs).
+"""Who may do what: every access decision, and the stored ACLs it is made from.
 
-An unsigned request acts as ANONYMOUS, one principal under the same rules as any
-user: it is served where an ACL grants AllUsers the permission; with anonymous mode
-on it may also list and create buckets, and owns those it creates. A bucket with no
-recorded owner is the operator's (an admin identity). The pure parts live in
-``auth/`` and ``protocol/acl``; this module reads the Flask request and wires them
-together.
+A request's identity comes from ``web.authentication``; this module decides whether
+it may run the operation: a site's hook first, else bucket owners and the grants of
+S3 ACLs. An unsigned request acts as ANONYMOUS, one principal under the same rules
+as any user: it is served where an ACL grants AllUsers the permission; with
+anonymous mode on it may also list and create buckets, and owns those it creates. A
+bucket with no recorded owner is the operator's (an admin identity).
+
+The ACL model (grants, canned ACLs, documents, which permission an operation needs)
+is pure, in ``protocol.acl``; here it meets the store (where ACLs are kept) and the
+request (the ACL its headers ask for). Bucket ACLs live in the bucket configuration
+slot ``acl``; object ACLs travel with the object (``ObjectAttributes.acl``, its
+writer in ``ObjectAttributes.owner``). Nothing stored means the default: the owner
+has FULL_CONTROL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Request
-
-from ..auth import sigv2, sigv4
-from ..auth.chunked import ChunkSigner
-from ..auth.credentials import Credentials
-from ..auth.identity import ANONYMOUS, Identity, acts_as_owner
+from ..auth.identity import ANONYMOUS, acts_as_owner
 from ..protocol import acl
+from ..protocol.acl import AccessControlPolicy, Directory, policy_from_headers, stored_acl
 from ..protocol.errors import S3Error
-from ..stores.base import NoSuchKey
+from ..stores.base import NoSuchKey, NotSupported, ObjectInfo, ObjectStore
 from .context import S3Request
 
-#: A site's own authentication: map a request (e.g. its session) to an identity,
-#: or return None to fall back to S3 signatures.
-Authenticator = Callable[[Request], Identity | None]
 #: A site's own authorization: the request context (identity, operation, bucket,
-#: key) -> allow?,
-#: or None to apply the default policy (bucket owners only).
+#: key) -> allow?, or None to apply the default policy (owners and ACL grants).
 Authorizer = Callable[[S3Request], bool | None]
 
 #: Operations any authenticated identity may call: they act on no existing bucket.
 UNSCOPED_OPERATIONS = frozenset({"ListBuckets", "CreateBucket"})
+#: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
+ACL = "acl"
 
 
 @dataclass
 class AccessControl:
-    credentials: Credentials
-    region: str
     anonymous: bool = False
-    authenticate_hook: Authenticator | None = None
-    authorize_hook: Authorizer | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-    def authenticate(
-        self, request: Request, virtual_bucket: str | None = None
-    ) -> tuple[Identity, ChunkSigner | None]:
-        """The identity a request acts as, and the signer for its aws-chunked body.
-
-        ``virtual_bucket`` is the bucket named by the Host header, if any.
-        """
-        if self.authenticate_hook is not None:
-            identity = self.authenticate_hook(request)
-            if identity is not None:
-                return identity, None
-        path = wire_path(request.environ, request.script_root + request.path)
-        query = request.environ.get("QUERY_STRING", "")
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        if sigv2.is_v2(headers, request.args):
-            # botocore signs SigV2 resources without the endpoint's path (a mount
-            # prefix such as /s3); accept that form as well as the full path.
-            claims = [
-                sigv2.parse_v2(
-                    request.method,
-                    f"/{virtual_bucket}{resource}" if virtual_bucket else resource,
-                    query,
-                    headers,
-                )
-                for resource in dict.fromkeys((path, _unprefixed(path, request)))
-            ]
-            signed = tuple(s for claim in claims for s in claim.strings_to_sign)
-            return self._verified_user_v2(replace(claims[0], strings_to_sign=signed))
-        claim = sigv4.parse_request_auth(request.method, path, query, request.headers.items())
-        if claim is None:
-            # Anonymous: authorization decides (public grants, or an open server).
-            return ANONYMOUS, None
-        user = self.credentials.lookup(claim.access_key)
-        if user is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": claim.access_key})
-        sigv4.verify(claim, user.secret_key, self.clock(), region=self.region)
-        signer = sigv4.chunk_signer(claim, user.secret_key) if claim.streaming else None
-        return user.identity, signer
-
-    def _verified_user_v2(self, claim: sigv2.V2Request) -> tuple[Identity, None]:
-        user = self.credentials.lookup(claim.access_key)
-        if user is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": claim.access_key})
-        sigv2.verify(claim, user.secret_key, self.clock())
-        return user.identity, None
+    hook: Authorizer | None = None
 
     def authorize(self, s3: S3Request) -> None:
         """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``."""
         operation = s3.operation
-        if self.authorize_hook is not None:
-            decision = self.authorize_hook(s3)
+        if self.hook is not None:
+            decision = self.hook(s3)
             if decision is not None:
                 if not decision:
                     raise S3Error("AccessDenied")
@@ -122,52 +69,9 @@ class AccessControl:
             raise S3Error("AccessDenied")
 
 
-#: Operations on a bucket its ACL may grant to others: operation -> permission.
-BUCKET_PERMISSIONS: Mapping[str, str] = {
-    **dict.fromkeys(
-        (
-            "ListObjects",
-            "ListObjectsV2",
-            "ListObjectVersions",
-            "ListMultipartUploads",
-            "HeadBucket",
-        ),
-        acl.READ,
-    ),
-    **dict.fromkeys(
-        (
-            "PutObject",
-            "CopyObject",
-            "PostObject",
-            "DeleteObject",
-            "DeleteObjects",
-            "CreateMultipartUpload",
-            "UploadPart",
-            "CompleteMultipartUpload",
-            "AbortMultipartUpload",
-            "ListParts",
-        ),
-        acl.WRITE,
-    ),
-    "GetBucketAcl": acl.READ_ACP,
-    "PutBucketAcl": acl.WRITE_ACP,
-}
-#: Operations on an object its ACL may grant to others: operation -> permission.
-OBJECT_PERMISSIONS: Mapping[str, str] = {
-    "GetObject": acl.READ,
-    "HeadObject": acl.READ,
-    "GetObjectAttributes": acl.READ,
-    "GetObjectAcl": acl.READ_ACP,
-    "PutObjectAcl": acl.WRITE_ACP,
-}
-
-
 def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     """Does an ACL let ``s3.identity`` (not the bucket owner) run ``operation``?
-    Bucket configuration other than its ACL stays the owner's alone; object reads
-    need the object's own ACL (the bucket's does not grant them)."""
-    from ..operations.acl import bucket_policy, object_policy  # operations sit above access
-
+    Object reads need the object's own ACL (the bucket's does not grant them)."""
     bucket = s3.bucket_name
     user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id
     authenticated = user_id is not None
@@ -176,38 +80,54 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         policy = bucket_policy(s3.store, bucket, bucket_owner)
         return policy.allows(user_id, permission, authenticated=authenticated)
 
-    if operation in OBJECT_PERMISSIONS and s3.key is not None:
+    if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
         try:
             info = s3.store.head_object(bucket, s3.key)
         except NoSuchKey:
             # Tell "no such key" only to whom may list the bucket, as S3 does.
             return bucket_allows(acl.READ)
         policy = object_policy(info, bucket_owner)
-        return policy.allows(user_id, OBJECT_PERMISSIONS[operation], authenticated=authenticated)
-    permission = BUCKET_PERMISSIONS.get(operation)
+        needed = acl.OBJECT_PERMISSIONS[operation]
+        return policy.allows(user_id, needed, authenticated=authenticated)
+    permission = acl.BUCKET_PERMISSIONS.get(operation)
     return permission is not None and bucket_allows(permission)
 
 
-def _unprefixed(path: str, request: Request) -> str:
-    """``path`` (as sent) without the blueprint's url_prefix and the script root."""
-    full = request.script_root + request.path
-    local = "/" + str((request.view_args or {}).get("path", ""))
-    prefix = full[: len(full) - len(local)] if full.endswith(local) else ""
-    quoted = quote(prefix, safe="/-_.~")
-    if prefix and path.startswith(quoted):
-        return path[len(quoted) :] or "/"
-    return path
+def bucket_policy(store: ObjectStore, bucket: str, owner: str) -> AccessControlPolicy:
+    """``bucket``'s ACL as stored (the default when none is, or the store keeps none)."""
+    try:
+        stored = store.get_bucket_config(bucket, ACL)
+    except NotSupported:
+        stored = None
+    return AccessControlPolicy.from_json(stored, owner)
 
 
-def wire_path(environ: Mapping[str, Any], decoded: str) -> str:
-    """The request path as the client sent it (percent-encoded), which is what it
-    signed. Servers keep it in REQUEST_URI (waitress, uwsgi) or RAW_URI
-    (gunicorn); without either, re-encode the decoded path."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if not raw:
-        return quote(decoded, safe="/-_.~")
-    if "://" in raw:  # absolute-form request target: drop scheme and authority
-        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
-    path = str(raw).split("?", 1)[0]
-    # WSGI strings carry bytes as latin-1; non-ASCII bytes on the wire are UTF-8.
-    return path.encode("latin-1").decode("utf-8", "surrogateescape")
+def set_bucket_policy(store: ObjectStore, bucket: str, policy: AccessControlPolicy) -> None:
+    value = stored_acl(policy)
+    try:
+        store.put_bucket_config(bucket, ACL, None if value is None else value.encode())
+    except NotSupported:
+        if value is not None:
+            raise
+
+
+def object_policy(info: ObjectInfo, bucket_owner: str) -> AccessControlPolicy:
+    """An object's ACL; its owner is its writer (the bucket owner for older objects)."""
+    owner = info.attributes.owner or bucket_owner
+    return AccessControlPolicy.from_json(info.attributes.acl, owner)
+
+
+def directory(s3: S3Request) -> Directory:
+    """The users an ACL may name: by canonical id, or by the e-mail they were given."""
+    users = s3.credentials.users if s3.credentials is not None else []
+    ids = {user.identity.id for user in users} | {s3.identity.id}
+    emails = {user.email.lower(): user.identity.id for user in users if user.email}
+    return Directory(is_user=ids.__contains__, id_for_email=lambda e: emails.get(e.lower()))
+
+
+def requested_policy(
+    s3: S3Request, owner: str, bucket_owner: str | None = None
+) -> AccessControlPolicy | None:
+    """The ACL the request's x-amz-acl / x-amz-grant-* headers ask for, if any."""
+    headers = {name.lower(): value for name, value in s3.request.headers.items()}
+    return policy_from_headers(headers, owner, directory(s3), bucket_owner=bucket_owner)
