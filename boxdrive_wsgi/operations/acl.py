@@ -29,7 +29,7 @@ VERSIONING = "versioning"
 
 
 def _owner(s3: S3Request) -> str:
-    return s3.store.head_bucket(s3.bucket_name).owner or s3.identity.id
+    return s3.bucket_owner() or s3.identity.id
 
 
 def _respond(s3: S3Request, policy: AccessControlPolicy) -> Response:
@@ -81,7 +81,7 @@ def get_bucket_versioning(s3: S3Request) -> Response:
 
 
 def put_bucket_versioning(s3: S3Request) -> Response:
-    s3.store.head_bucket(s3.bucket_name)
+    s3.bucket_info()  # NoSuchBucket unless it exists
     root = read_document(s3.request, VERSIONING_CONFIGURATION, signer=s3.chunk_signer)
     if root.tag != "VersioningConfiguration":
         raise S3Error("MalformedXML")
@@ -98,10 +98,10 @@ def put_bucket_versioning(s3: S3Request) -> Response:
 
 
 def get_bucket_policy(s3: S3Request) -> Response:
-    s3.store.head_bucket(s3.bucket_name)
+    s3.bucket_info()  # NoSuchBucket unless it exists
     raise S3Error("NoSuchBucketPolicy", extra={"BucketName": s3.bucket_name})
 
 
 def delete_bucket_policy(s3: S3Request) -> Response:
-    s3.store.head_bucket(s3.bucket_name)
+    s3.bucket_info()  # NoSuchBucket unless it exists
     return empty_response(204)  # there is none: deleting it changes nothing

@@ -39,7 +39,7 @@ def delete_objects(s3: S3Request) -> Response:
         targets.append((key, xml.child_text(element, "VersionId"), _condition(element)))
     if not targets or len(targets) > MAX_OBJECTS:
         raise S3Error("MalformedXML")
-    s3.store.head_bucket(bucket)
+    s3.bucket_info(bucket)  # NoSuchBucket unless it exists
     results: list[tuple[str, xml.Value]] = []
     for key, version, condition in targets:
         version_element = [("VersionId", version)] if version is not None else []

@@ -126,7 +126,7 @@ def _check_location(s3: S3Request, body: bytes) -> None:
 
 
 def head_bucket(s3: S3Request) -> Response:
-    s3.store.head_bucket(s3.bucket_name)
+    s3.bucket_info()  # NoSuchBucket unless it exists
     return empty_response(200, {"x-amz-bucket-region": s3.settings.region})
 
 
@@ -136,7 +136,7 @@ def delete_bucket(s3: S3Request) -> Response:
 
 
 def get_location(s3: S3Request) -> Response:
-    s3.store.head_bucket(s3.bucket_name)
+    s3.bucket_info()  # NoSuchBucket unless it exists
     region = s3.settings.region
     # S3 answers an empty LocationConstraint for us-east-1.
     body = xml.render_text("LocationConstraint", "" if region == "us-east-1" else region)

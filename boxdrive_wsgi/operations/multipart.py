@@ -314,7 +314,7 @@ def list_multipart_uploads(s3: S3Request) -> Response:
         upload_id_marker=upload_id_marker,
         max_uploads=max_uploads,
     )
-    bucket_owner = s3.store.head_bucket(s3.bucket_name).owner
+    bucket_owner = s3.bucket_owner()
     children: list[tuple[str, xml.Value]] = [
         ("Bucket", s3.bucket_name),
         ("KeyMarker", encode(key_marker)),

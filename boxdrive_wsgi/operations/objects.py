@@ -73,7 +73,7 @@ def put_object(s3: S3Request) -> Response:
 def new_object_acl(s3: S3Request) -> str | None:
     """The stored ACL for an object this request writes (None: the writer has
     FULL_CONTROL), from x-amz-acl or x-amz-grant-*."""
-    bucket_owner = s3.store.head_bucket(s3.bucket_name).owner
+    bucket_owner = s3.bucket_owner()
     return stored_acl(requested_policy(s3, s3.identity.id, bucket_owner))
 
 

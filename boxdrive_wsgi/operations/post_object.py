@@ -207,7 +207,7 @@ def post_object(s3: S3Request) -> Response:
     refuse_unimplemented("PostObject", Headers(fields))  # form fields ask as headers do
     s3.check_access("PutObject", bucket, key, identity=identity)
     s3.check_expected_owner(bucket)
-    bucket_owner = s3.store.head_bucket(bucket).owner
+    bucket_owner = s3.bucket_owner(bucket)
     acl = fields.get("acl")
     policy = None if acl is None else canned(acl.strip(), identity.id, bucket_owner)
     storage_class = fields.get("x-amz-storage-class")

@@ -57,7 +57,7 @@ class AccessControl:
                 # S3: no listing or creating buckets without credentials
                 raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
             return
-        owner = s3.store.head_bucket(s3.bucket).owner
+        owner = s3.bucket_owner()
         mode = self.anonymous
         # Signing never gives less than not signing: what ANONYMOUS owns (anonymous mode)
         # every caller may use, and grants to AllUsers hold for signed callers too.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from flask import Request, Response
@@ -15,7 +15,7 @@ from ..auth.identity import Identity
 from ..protocol.errors import S3Error
 from ..protocol.xml import Children, render
 from ..settings import Settings
-from ..stores.base import ObjectStore
+from ..stores.base import BucketInfo, ObjectStore
 
 #: The bucket owner a client expects (S3's ExpectedBucketOwner); a mismatch is refused.
 EXPECTED_OWNER = "x-amz-expected-bucket-owner"
@@ -42,6 +42,12 @@ class S3Request:
     #: than their own target: CopyObject reads its source, POST Object authenticates
     #: by its form.
     authorizer: Callable[[S3Request], None] | None = None
+    #: The buckets this request has looked up, by name. The access check looks the
+    #: bucket up for its owner; the handler reuses that answer (the owner of a new
+    #: object's ACL, ExpectedBucketOwner, listings) rather than asking the store again.
+    #: Per request, so every worker process sees the store as it is now; shared with
+    #: the copies check_access makes (a copy's source bucket is looked up once too).
+    looked_up: dict[str, BucketInfo] = field(default_factory=dict, repr=False)
 
     def check_access(
         self, operation: str, bucket: str, key: str | None = None, identity: Identity | None = None
@@ -64,8 +70,21 @@ class S3Request:
         """AccessDenied if the request names an expected owner of ``bucket`` (in
         ``header``) and the bucket's recorded owner is another, or none is recorded."""
         expected = self.request.headers.get(header)
-        if expected is not None and self.store.head_bucket(bucket).owner != expected.strip():
+        if expected is not None and self.bucket_owner(bucket) != expected.strip():
             raise S3Error("AccessDenied")
+
+    def bucket_info(self, bucket: str | None = None) -> BucketInfo:
+        """``bucket`` (default: the request's) as the store describes it, asked once per
+        request. Raises NoSuchBucket as ``head_bucket`` does."""
+        name = self.bucket_name if bucket is None else bucket
+        info = self.looked_up.get(name)
+        if info is None:
+            info = self.looked_up[name] = self.store.head_bucket(name)
+        return info
+
+    def bucket_owner(self, bucket: str | None = None) -> str | None:
+        """The recorded owner of ``bucket`` (default: the request's), if any."""
+        return self.bucket_info(bucket).owner
 
     def check_copy_source(self, bucket: str, key: str) -> None:
         """May this request read the source of a copy? It is a GetObject on it (the

@@ -1,0 +1,130 @@
+"""How often a request asks the store: the bucket a request acts on is looked up once
+(the access check's lookup carries the owner to the handler), and PutObject/GetObject
+make no other call than the one that does their work.
+
+A counting proxy stands between the blueprint and a memory store; the requests are the
+access matrix's (tests/access_rules.py), one valid request per operation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+import pytest
+
+from boxdrive_wsgi.auth.credentials import User
+from boxdrive_wsgi.stores.base import ObjectStore
+from boxdrive_wsgi.stores.memory import MemoryStore
+
+from ..access_rules import ALICE, BOB, call_for, flask_client, operation_names, prepare, send
+
+
+class CountingStore(ObjectStore):
+    """``inner`` behind the ObjectStore interface, counting the calls made to it."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _counted(name: str) -> Callable[..., Any]:
+    def method(self: CountingStore, *args: Any, **kwargs: Any) -> Any:
+        self.calls[name] += 1
+        return getattr(self.inner, name)(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name, _value in list(vars(ObjectStore).items()):
+    if callable(_value) and not _name.startswith("_"):
+        setattr(CountingStore, _name, _counted(_name))
+CountingStore.__abstractmethods__ = frozenset()
+
+_buckets = count()
+
+
+def store_calls(
+    operation: str,
+    *,
+    user: User | None = ALICE,
+    kind: str = "private",
+    headers: dict[str, str] | None = None,
+) -> Counter[str]:
+    """The store calls one ``operation`` request makes, by method, on a fresh bucket."""
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]  # methods filled in above
+    prepared = prepare(store.inner, f"calls-{next(_buckets)}", kind)
+    client = flask_client(store)
+    call = call_for(operation, prepared, user, host="localhost", extra_headers=headers)
+    response = send(client, call)
+    assert response.status_code in call.ok, response.data
+    return store.calls
+
+
+def test_put_object_asks_for_the_bucket_once() -> None:
+    assert store_calls("PutObject") == {"head_bucket": 1, "put_object": 1}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-amz-acl": "bucket-owner-full-control"},
+        {"x-amz-grant-read": f'id="{BOB.identity.id}"'},
+        {"x-amz-expected-bucket-owner": ALICE.identity.id},
+    ],
+    ids=["canned-acl", "grant-header", "expected-owner"],
+)
+def test_what_put_object_needs_of_the_owner_comes_with_that_lookup(
+    headers: dict[str, str],
+) -> None:
+    assert store_calls("PutObject", headers=headers) == {"head_bucket": 1, "put_object": 1}
+
+
+def test_put_object_granted_by_the_bucket_acl_reads_the_acl_once() -> None:
+    calls = store_calls("PutObject", user=BOB, kind="public")
+    assert calls == {"head_bucket": 1, "get_bucket_config": 1, "put_object": 1}
+
+
+def test_get_object_asks_for_the_bucket_once() -> None:
+    assert store_calls("GetObject") == {"head_bucket": 1, "get_object": 1}
+
+
+def test_get_object_granted_by_the_object_acl_reads_it_once() -> None:
+    calls = store_calls("GetObject", user=BOB, kind="public")
+    assert calls == {"head_bucket": 1, "head_object": 1, "get_object": 1}
+
+
+def test_copy_object_asks_for_its_bucket_once_when_it_is_also_the_source() -> None:
+    calls = store_calls("CopyObject")
+    assert calls["head_bucket"] == 1
+    assert calls["copy_object"] == 1
+
+
+#: Listings name the bucket owner from a lookup of their own (operations/listing._owner
+#: calls store.head_bucket; S3Request.bucket_owner() is the fix, left to that module's
+#: owner in issue 12).
+RELOOKED = {"ListObjects", "ListObjectVersions"}
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(
+                strict=True, reason="listing re-reads the owner (operations/listing._owner)"
+            ),
+        )
+        if name in RELOOKED
+        else name
+        for name in sorted(operation_names())
+    ],
+)
+def test_no_operation_looks_its_bucket_up_twice(operation: str) -> None:
+    assert store_calls(operation)["head_bucket"] <= 1
