@@ -4,7 +4,7 @@ gunicorn sends a ``wsgi.file_wrapper`` response with a blocking ``sendfile(2)`` 
 the thread that ran the request, so a client that stops reading holds that thread
 until it goes away; a worker's threads are few (8 by default), and one stalled
 client per thread locks the worker out. We patch ``Response.sendfile`` narrowly:
-for an object file from boxdrive_wsgi.file_response (and only then), the request
+for an object file from boxdrive_wsgi.web.file_response (and only then), the request
 thread sends the headers and hands a duplicate of the socket and of the file to
 this process's sender thread, which sends the rest with non-blocking sendfile as
 the client takes it. The response says ``Connection: close``; gunicorn's socket
