@@ -58,7 +58,7 @@ def make_blueprint(
     generating a key pair in the data dir if none is configured).
     ``authenticate(request)`` may map a request to an Identity itself (e.g. the
     site's logged-in user); ``authorize(s3_request)`` may allow (True) or deny
-    (False) an operation, or return None for the default: bucket owners only.
+    (False) an operation, or return None for the default: bucket owners and ACL grants.
     """
     settings = (settings or Settings()).replace(**overrides)
     # Again here, not only at import: a gunicorn config that imports this package
