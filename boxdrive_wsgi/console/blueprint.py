@@ -25,7 +25,7 @@ from ..stores.base import ObjectStore, StoreError
 from . import views_admin, views_auth, views_buckets, views_objects, views_upload
 from .gateway import Gateway
 from .session import SessionCookies
-from .state import ConsoleState, page
+from .state import ConsoleState, page, session
 
 #: Endpoints served without a login.
 PUBLIC = frozenset({"login", "static"})
@@ -126,6 +126,9 @@ def _cookie_path() -> str:
 
 def _forbidden(message: str) -> BaseResponse:
     html, status = page("error.html", 403, code="Forbidden", message=message)
+    # A refused post sets no cookie: a cross-site post arrives without the console's
+    # cookie (SameSite), and a fresh one in the answer would log the user out.
+    session().dirty = False
     return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 

@@ -52,7 +52,8 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
     def confirm_delete_bucket(bucket: str) -> tuple[str, int]:
         me = require_identity()
         gateway.check(me, "DeleteBucket", bucket)
-        empty = not gateway.page(me, bucket, "", "", size=1).objects
+        first = gateway.page(me, bucket, "", "", size=1)
+        empty = not first.objects and not first.common_prefixes
         return page("bucket_delete.html", bucket=bucket, empty=empty)
 
     @blueprint.post("/buckets/<bucket>/delete", endpoint="delete_bucket")

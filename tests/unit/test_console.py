@@ -174,6 +174,8 @@ def test_state_changing_requests_need_the_csrf_token(app: Flask, store: MemorySt
     c.login(ALICE)
     missing = c.post("/buckets", {"name": "no-token"}, csrf=False)
     assert missing.status_code == 403
+    assert "Set-Cookie" not in missing.headers  # a refused post never replaces the login
+    assert c.get("/buckets").status_code == 200
     other = console(app)
     other.login(BOB)
     foreign = c.client.post(
