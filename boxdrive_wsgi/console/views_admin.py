@@ -67,12 +67,13 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
         action = request.form.get("action", "")
         name = request.form.get("name", "").strip()
         current = read_users_file(path)
+        mine = any(u.name == name and u.access_key == me.access_key for u in current)
         shown: User | None = None
         try:
             if action == "add":
                 current, shown = add_user(current, name, admin=request.form.get("admin") == "on")
             elif action == "remove":
-                if name == me.display_name and any(u.name == name for u in current):
+                if any(u.name == name and u.access_key == me.access_key for u in current):
                     raise UserEditError("You cannot remove the user you are logged in as.")
                 current = remove_user(current, name)
             elif action == "rotate":
@@ -87,6 +88,8 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
         if shown is None:
             session().flash(f"User {name} removed.", "success")
             return _users_page(state, me)
+        if action == "rotate" and mine:
+            session().log_in(shown.access_key)  # one's own new keys: stay logged in
         # The one page that shows a secret: right after it was made, never again.
         return page("admin_keys.html", user=shown, rotated=action == "rotate")
 
@@ -112,7 +115,7 @@ def _users_page(state: ConsoleState, me: Identity, status: int = 200) -> tuple[s
         users_file=path,
         users=in_file,
         others=others,
-        me_name=me.display_name,
+        me_key=me.access_key,
     )
 
 

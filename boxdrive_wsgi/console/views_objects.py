@@ -4,6 +4,7 @@ prefix, sort; details, download, delete (one or selected), share links."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, redirect, request, url_for
@@ -128,6 +129,7 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
             key=key,
             url=url,
             lifetime=EXPIRIES.get(expires, f"{expires} seconds"),
+            until=datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires),
             crumbs=breadcrumbs(bucket, key.rpartition("/")[0] + "/" if "/" in key else ""),
         )
 

@@ -451,6 +451,11 @@ def test_the_operator_adds_rotates_and_removes_users(app: Flask, users_file: Pat
     admin.post("/admin/users", {"action": "remove", "name": "carol"})
     assert [u.name for u in read_users_file(users_file)] == ["alice", "bob"]
     assert again.get("/buckets").status_code == 302  # removed: logged out
+    own = admin.post("/admin/users", {"action": "rotate", "name": "alice"})
+    alice_now = next(u for u in read_users_file(users_file) if u.name == "alice")
+    assert alice_now.access_key != ALICE.access_key and alice_now.secret_key in own.text
+    assert admin.get("/admin/users").status_code == 200  # rotating one's own keys: still in
+    admin.get("/admin/users")
     refused = admin.post("/admin/users", {"action": "remove", "name": "alice"})
     assert refused.status_code == 400 and "alice" in [u.name for u in read_users_file(users_file)]
 

@@ -33,6 +33,12 @@
     });
   }
 
+  function wireConfirm() {
+    document.querySelectorAll("form[data-confirm]").forEach((form) => {
+      form.addEventListener("submit", (e) => { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });
+    });
+  }
+
   // -- uploads ---------------------------------------------------------------------
   function Uploader(section) {
     this.bucket = section.dataset.bucket;
@@ -261,6 +267,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     wireSelectAll();
     wireCopy();
+    wireConfirm();
     wireUpload();
   });
 })();
