@@ -227,6 +227,40 @@ def test_a_user_works_through_the_console(browser: WebDriver, site: Site, tmp_pa
     wait_for(browser, lambda b: "album/" in " ".join(object_names(b)))
     assert "big.bin" in object_names(browser)
     shoot(browser, site, "04-objects")
+    browser.get(site.url("/buckets"))
+    row = find(browser, "#buckets tbody tr").text
+    assert "photos" in row and " 3 " in f" {row} " and "20.0 MiB" in row  # objects and size
+    shoot(browser, site, "03-buckets")
+
+    # Cancel an upload midway (the network slowed down so that there is a midway), retry it.
+    browser.get(site.url("/b/photos"))
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2**20},
+    )
+    again = tmp_path / "again.bin"
+    again.write_bytes(big.read_bytes()[: 12 * 1024 * 1024])
+    find(browser, "#file-input").send_keys(str(again))
+    item = find(browser, '#uploads li[data-key="again.bin"]')
+    wait_for(browser, lambda b: item.get_attribute("data-state") == "running")
+    item.find_element(By.XPATH, ".//button[text()='Cancel']").click()
+    wait_for(browser, lambda b: item.get_attribute("data-state") == "failed")
+    assert "Cancelled" in item.text
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="photos", Key="again.bin")
+    wait_for(browser, lambda b: not s3.list_multipart_uploads(Bucket="photos").get("Uploads"))
+    item.find_element(By.XPATH, ".//button[text()='Retry']").click()
+    wait_for(browser, lambda b: item.get_attribute("data-state") in ("done", "failed"))
+    assert item.get_attribute("data-state") == "done", item.text
+    assert s3.head_object(Bucket="photos", Key="again.bin")["ContentLength"] == 12 * 1024 * 1024
+    s3.delete_object(Bucket="photos", Key="again.bin")
+    browser.get(site.url("/b/photos"))
+    wait_for(browser, lambda b: "big.bin" in object_names(b))
 
     # Prefixes: into album/, into 2024/, back by the breadcrumbs.
     click(browser, '#objects a[href*="prefix=album/"]')
