@@ -133,7 +133,10 @@ def _forbidden(message: str) -> BaseResponse:
 
 
 def _error_page(error: S3Error) -> tuple[str, int]:
-    return page("error.html", error.status, code=error.code, message=error.message)
+    message = error.message
+    if error.code == "AccessDenied" and message == "Access Denied":
+        message = "Your keys do not allow this: the console lets you do what they may do in S3."
+    return page("error.html", error.status, code=error.code, message=message)
 
 
 def _unwrapped(store: ObjectStore) -> ObjectStore:
