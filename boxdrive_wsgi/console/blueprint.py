@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..access import AccessControl, Authorizer
+from ..access import AccessControl, Authenticator, Authorizer
 from ..auth.credentials import Credentials, credentials_from_settings
 from ..protocol.errors import S3Error
 from ..protocol.store_errors import to_s3_error
@@ -48,6 +48,7 @@ def make_console_blueprint(
     *,
     settings: Settings | None = None,
     credentials: Credentials | None = None,
+    authenticate: Authenticator | None = None,
     authorize: Authorizer | None = None,
     s3_prefix: str = "",
     name: str = "console",
@@ -55,7 +56,12 @@ def make_console_blueprint(
     **overrides: Any,
 ) -> Blueprint:
     """The console over ``store``; ``s3_prefix`` is where the S3 blueprint is mounted
-    (presigned URLs point there). ``raw_store``: the store under any telemetry wrapper."""
+    (presigned URLs point there). ``raw_store``: the store under any telemetry wrapper.
+
+    ``authenticate(request)``, the S3 blueprint's hook, may name the site's logged-in user;
+    then no console login is needed. Uploads and share links are signed with that user's
+    keys, so they need an identity whose ``access_key`` is one of ``credentials``.
+    """
     settings = (settings or Settings()).replace(**overrides)
     if credentials is None:
         credentials = credentials_from_settings(settings)
@@ -85,6 +91,8 @@ def make_console_blueprint(
         session = g.console_session = state.cookies.load(request)
         user = credentials.lookup(session.access_key) if session.access_key else None
         g.console_identity = user.identity if user is not None else None
+        if g.console_identity is None and authenticate is not None:
+            g.console_identity = authenticate(request._get_current_object())  # type: ignore[attr-defined]
         endpoint = (request.endpoint or "").rpartition(".")[2]
         if request.method not in SAFE_METHODS and not session.csrf_ok(request):
             return _forbidden("The form was too old or came from another site. Try again.")

@@ -11,6 +11,8 @@ from ..stores.base import ObjectStore
 
 #: Keys counted per bucket when the store has no index to ask; past it: "at least".
 WALK_LIMIT = 100_000
+#: Keys per listing call of the walk.
+_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,9 @@ def _walk(store: ObjectStore, bucket: str) -> Usage:
     objects = size = 0
     after = ""
     while objects < WALK_LIMIT:
-        page = store.list_objects(bucket, start_after=after, max_keys=1000)
+        page = store.list_objects(
+            bucket, start_after=after, max_keys=min(_PAGE, WALK_LIMIT - objects)
+        )
         objects += len(page.objects)
         size += sum(o.size for o in page.objects)
         if not page.is_truncated or page.last is None:

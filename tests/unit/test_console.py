@@ -507,3 +507,58 @@ def test_the_console_path_is_a_setting(tmp_path: Path, users_file: Path) -> None
         access_log="off",
     )
     assert app.test_client().get("/-/ui/login").status_code == 200
+
+
+def test_bucket_counts_walk_stores_without_an_index_up_to_a_limit(
+    app: Flask, store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from boxdrive_wsgi.console import usage
+
+    c = console(app)
+    c.login(ALICE)
+    c.post("/buckets", {"name": "counted"})
+    for i in range(5):
+        store.put_object("counted", f"k{i}", io.BytesIO(b"abc"), size=3)
+    row = re.search(r"counted</a></th>(.*?)</tr>", c.get("/buckets").text, re.S)
+    assert row and re.findall(r'class="num"[^>]*>([^<]+)<', row.group(1)) == ["5", "15 B"]
+    assert usage.bucket_usage(store, ["counted"])["counted"] == usage.Usage(5, 15)
+    monkeypatch.setattr(usage, "WALK_LIMIT", 2)
+    monkeypatch.setattr(usage, "_PAGE", 2)
+    partial = usage.bucket_usage(store, ["counted"])["counted"]
+    assert partial == usage.Usage(2, 6, complete=False)
+    assert "2+" in c.get("/buckets").text  # shown as a lower bound
+
+
+def test_the_sites_own_login_can_stand_in_for_the_consoles(tmp_path: Path) -> None:
+    """The S3 blueprint's authenticate hook names the site's user; the console uses it."""
+    from flask import Request
+
+    from boxdrive_wsgi.auth.identity import Identity
+
+    store = MemoryStore()
+    users = Credentials([ALICE, BOB])
+    app = Flask("site")
+
+    def site_user(req: Request) -> Identity | None:
+        return BOB.identity if req.headers.get("X-Site-User") == "bob" else None
+
+    app.register_blueprint(
+        make_console_blueprint(
+            store,
+            credentials=users,
+            authenticate=site_user,
+            data_dir=str(tmp_path),  # type: ignore[arg-type]
+        ),
+        url_prefix=CONSOLE,
+    )
+    client = app.test_client()
+    assert client.get(CONSOLE + "/buckets").status_code == 302  # nobody: the login form
+    page = client.get(CONSOLE + "/buckets", headers={"X-Site-User": "bob"})
+    assert page.status_code == 200 and "Signed in as <strong>bob</strong>" in page.text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    created = client.post(
+        CONSOLE + "/buckets", data={"csrf": token, "name": "bobs"}, headers={"X-Site-User": "bob"}
+    )
+    assert created.status_code == 302 and store.head_bucket("bobs").owner == BOB.identity.id
