@@ -549,7 +549,7 @@ def test_the_sites_own_login_can_stand_in_for_the_consoles(tmp_path: Path) -> No
             store,
             credentials=users,
             authenticate=site_user,
-            data_dir=str(tmp_path),  # type: ignore[arg-type]
+            data_dir=str(tmp_path),
         ),
         url_prefix=CONSOLE,
     )
