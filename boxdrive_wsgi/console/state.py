@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import g, render_template
 
@@ -43,6 +44,15 @@ def require_identity() -> Identity:
     if current is None:  # before_request redirects first; this is for the type checker
         raise RuntimeError("no console login")
     return current
+
+
+def local_path(value: str | None) -> str | None:
+    """``value`` if it is a path on this site, else None: no open redirects. Browsers read
+    ``\\`` as ``/``, so ``/\\evil.test`` is another site, as ``//evil.test`` is."""
+    if not value or not value.startswith("/") or "\\" in value or value.startswith("//"):
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme or parts.netloc else value
 
 
 def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

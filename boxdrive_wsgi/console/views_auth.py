@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from .state import ConsoleState, identity, page, session
+from .state import ConsoleState, identity, local_path, page, session
 
 
 def register(blueprint: Blueprint, state: ConsoleState) -> None:
@@ -18,7 +17,7 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
 
     @blueprint.route("/login", methods=["GET", "POST"], endpoint="login")
     def login() -> Response | tuple[str, int]:
-        target = _local_target(request.values.get("next"))
+        target = local_path(request.values.get("next"))
         if request.method == "GET":
             if identity() is not None:
                 return redirect(target or url_for(".buckets"))
@@ -44,13 +43,3 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
         session().log_out()
         session().flash("You are logged out.")
         return redirect(url_for(".login"))
-
-
-def _local_target(value: str | None) -> str | None:
-    """Only a path on this site may follow a login (no open redirect)."""
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return None
-    return value

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from ..auth.presign import MAX_EXPIRES
 from ..protocol.errors import S3Error
 from ..protocol.tokens import decode_token, encode_token
-from .state import ConsoleState, page, require_identity, session
+from .state import ConsoleState, local_path, page, require_identity, session
 
 #: Share link lifetimes offered (seconds -> label); S3 allows at most 7 days.
 EXPIRIES = {3600: "1 hour", 86400: "1 day", 3 * 86400: "3 days", MAX_EXPIRES: "7 days"}
@@ -137,9 +137,7 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
     def delete_objects(bucket: str) -> Response | tuple[str, int]:
         me = require_identity()
         keys = [k for k in request.form.getlist("key") if k]
-        back = request.form.get("back") or url_for(".objects", bucket=bucket)
-        if not back.startswith("/") or back.startswith("//"):
-            back = url_for(".objects", bucket=bucket)
+        back = local_path(request.form.get("back")) or url_for(".objects", bucket=bucket)
         if not keys:
             session().flash("Select the objects to delete first.", "error")
             return redirect(back)

@@ -206,6 +206,25 @@ def test_a_login_cannot_redirect_off_site(app: Flask) -> None:
         {"access_key": ALICE.access_key, "secret_key": ALICE.secret_key, "next": "//evil.test/x"},
     )
     assert response.headers["Location"] == CONSOLE + "/buckets"
+    for target in ("/\\evil.test/x", "https://evil.test/", "javascript:alert(1)"):
+        c.get("/buckets")  # the login rotated the CSRF token: read the new one
+        c.post("/logout")
+        c.get("/login")
+        response = c.post(
+            "/login",
+            {"access_key": ALICE.access_key, "secret_key": ALICE.secret_key, "next": target},
+        )
+        assert response.headers["Location"] == CONSOLE + "/buckets", target
+    c.get("/buckets")
+    ok = c.post(
+        "/login",
+        {
+            "access_key": ALICE.access_key,
+            "secret_key": ALICE.secret_key,
+            "next": "/-/console/admin",
+        },
+    )
+    assert ok.headers["Location"] == "/-/console/admin"
 
 
 def test_users_see_and_do_only_what_s3_lets_them(app: Flask, store: MemoryStore) -> None:
