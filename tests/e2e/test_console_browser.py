@@ -223,6 +223,23 @@ def test_a_user_works_through_the_console(browser: WebDriver, site: Site, tmp_pa
     states = upload_states(browser)
     assert find(browser, "#uploads-done").is_displayed()
     assert states == ["done"] * 3, states
+    # Drag and drop: a file dropped on the drop zone (a DataTransfer made in the page, as
+    # a desktop drop hands it over) goes up like a chosen one.
+    browser.execute_script(
+        """
+        const data = new DataTransfer();
+        data.items.add(new File(["dropped bytes"], "dropped.txt", {type: "text/plain"}));
+        const zone = document.getElementById("dropzone");
+        zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true}));
+        zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        """
+    )
+    dropped = find(browser, '#uploads li[data-key="dropped.txt"]')
+    wait_for(browser, lambda b: dropped.get_attribute("data-state") in ("done", "failed"))
+    assert dropped.get_attribute("data-state") == "done", dropped.text
+    got = s3.get_object(Bucket="photos", Key="dropped.txt")
+    assert got["Body"].read() == b"dropped bytes" and got["ContentType"] == "text/plain"
+    s3.delete_object(Bucket="photos", Key="dropped.txt")
     browser.refresh()
     wait_for(browser, lambda b: "album/" in " ".join(object_names(b)))
     assert "big.bin" in object_names(browser)
