@@ -67,6 +67,12 @@ class Settings:
     s3_region: str | None = None
     s3_bucket: str | None = None
     s3_prefix: str = ""
+    #: the web console (boxdrive_wsgi/console): on by default, at ``console_path``; its
+    #: session cookies are signed with ``console_secret_key`` (unset: a random key kept
+    #: in ``<data_dir>/console-secret``, mode 0600).
+    console: bool = True
+    console_path: str = "/-/console"
+    console_secret_key: str | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -69,6 +69,11 @@ class Credentials:
                 raise ValueError(f"duplicate access key for user {user.name!r}")
             self._by_key[user.access_key] = user
 
+    def reload(self, users: Iterable[User]) -> None:
+        """Swap in another set of users at once (the console's user admin). Other
+        processes serving the same users file see the change when they restart."""
+        self._by_key = Credentials(users)._by_key
+
     def lookup(self, access_key: str) -> User | None:
         return self._by_key.get(access_key)
 
