@@ -30,7 +30,7 @@ from .protocol.xml import render_error
 from .servers import gunicorn_sendfile
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
-from .stores.filesystem_space import is_out_of_space
+from .stores.filesystem.space import is_out_of_space
 
 
 class AnyPathConverter(BaseConverter):

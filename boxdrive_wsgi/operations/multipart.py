@@ -8,7 +8,7 @@ makes before a store is called (part numbers, part size, the completion list).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from flask import Response
@@ -50,6 +50,7 @@ from ..stores.base import (
     UploadInfo,
     multipart_etag,
 )
+from ..stores.streams import IterReader
 from . import objects
 
 #: S3's largest part.
@@ -137,7 +138,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
             raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
         # The part gets the upload's checksum, computed while it streams (as S3 does).
         reader = VerifyingReader(
-            ChunkReader(iter(body)), algorithms=[algorithm] if algorithm else (), size=body.length
+            IterReader(body), algorithms=[algorithm] if algorithm else (), size=body.length
         )
         part = s3.store.upload_part(
             s3.bucket_name,
@@ -338,23 +339,6 @@ def list_multipart_uploads(s3: S3Request) -> Response:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class ChunkReader:
-    """A readable over an iterator of byte chunks (an ObjectBody)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def read(self, size: int = -1, /) -> bytes:
-        if not self._buffer:
-            self._buffer = next(self._chunks, b"")
-        if size < 0 or size >= len(self._buffer):
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
 
 def _part(part: PartInfo) -> xml.Children:

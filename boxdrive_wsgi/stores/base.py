@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from .errors import (
     BackendError,
@@ -51,15 +51,9 @@ from .model import (
     check_write_condition,
     multipart_etag,
 )
-from .streams import (
-    CHUNK_SIZE,
-    Readable,
-    _ChunkReader,
-    iter_chunks,
-)
-
-if TYPE_CHECKING:
-    from .multipart_backend import MultipartBackend
+from .multipart.backend import MultipartBackend
+from .multipart.staged import default_staging_dir, staged_backend
+from .streams import CHUNK_SIZE, IterReader, Readable, iter_chunks
 
 #: The contract's names, importable from here as before the split into errors,
 #: model and streams.
@@ -79,6 +73,8 @@ __all__ = [
     "InvalidPart",
     "InvalidPartOrder",
     "InvalidRange",
+    "IterReader",
+    "MultipartBackend",
     "NoSuchBucket",
     "NoSuchKey",
     "NoSuchUpload",
@@ -223,7 +219,7 @@ class ObjectStore(ABC):
 
     # ---- multipart uploads
     #
-    # Every store has them: the default (stores/multipart.py) stages parts as files
+    # Every store has them: the default (stores/multipart/staged.py) stages parts as files
     # under multipart_staging_dir() with the upload state in SQLite there, and
     # completes by streaming the parts, concatenated, into put_object. A store with
     # a native implementation overrides multipart_backend() (or the methods).
@@ -238,14 +234,10 @@ class ObjectStore(ABC):
         is garbage-collected). Stores shared by several processes SHOULD return a
         directory they all see: the default keeps no upload state in memory.
         """
-        from .multipart import default_staging_dir
-
         return default_staging_dir(self)
 
     def multipart_backend(self) -> MultipartBackend:
         """The object implementing the multipart methods below (default: staged)."""
-        from .multipart import staged_backend
-
         return staged_backend(self)
 
     def create_multipart_upload(
@@ -399,7 +391,7 @@ class ObjectStore(ABC):
             return self.put_object(
                 dst_bucket,
                 dst_key,
-                _ChunkReader(iter(source)),
+                IterReader(source),
                 size=source.info.size,
                 attributes=replace(new, parts=None),
                 if_match=if_match,

@@ -13,7 +13,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator, Mapping
 
-from boxdrive_wsgi.stores.async_adapter import AsyncObjectBody
+from boxdrive_wsgi.stores.aio import AsyncObjectBody
 from boxdrive_wsgi.stores.base import (
     BucketInfo,
     ByteRange,

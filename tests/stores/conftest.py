@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from boxdrive_wsgi.stores.async_adapter import AsyncStoreAdapter, BoxDriveStoreAdapter
+from boxdrive_wsgi.stores.aio import AsyncStoreAdapter, BoxDriveStoreAdapter
 from boxdrive_wsgi.stores.base import (
     CHUNK_SIZE,
     ByteRange,

@@ -12,9 +12,9 @@ import pytest
 
 from boxdrive_wsgi.stores.base import NoSuchUpload, ObjectStore
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
-from boxdrive_wsgi.stores.filesystem_multipart import copy_fd
-from boxdrive_wsgi.stores.multipart import staged_backend
-from boxdrive_wsgi.stores.multipart_backend import MultipartBackend
+from boxdrive_wsgi.stores.filesystem.content import copy_fd
+from boxdrive_wsgi.stores.multipart.backend import MultipartBackend
+from boxdrive_wsgi.stores.multipart.staged import staged_backend
 from tests.stores.conftest import get_bytes, pattern
 
 MIN = 4096

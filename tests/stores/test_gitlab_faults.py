@@ -9,10 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from boxdrive_wsgi.stores import gitlab_paths as paths
 from boxdrive_wsgi.stores.base import BucketAlreadyExists, NoSuchKey, StoreUnavailable
-from boxdrive_wsgi.stores.gitlab import GitlabStore
-from boxdrive_wsgi.stores.gitlab_api import Action, GitlabError, RetryPolicy
+from boxdrive_wsgi.stores.gitlab import GitlabStore, paths
+from boxdrive_wsgi.stores.gitlab.api import Action, GitlabError, RetryPolicy
 from tests.stores import fake_gitlab
 from tests.stores.fake_gitlab import FakeGitlab, shared_server
 from tests.stores.faulty_s3 import Fault, FaultyS3

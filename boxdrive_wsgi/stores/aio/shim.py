@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .base import (
+from ..base import (
     CHUNK_SIZE,
     BucketAlreadyExists,
     BucketInfo,
@@ -58,8 +58,9 @@ from .base import (
     StoreError,
     check_write_condition,
 )
-from .documents import from_document, to_document
-from .listing import paginate
+from ..documents import from_document, to_document
+from ..listing import paginate
+from .bridge import AsyncObjectBody
 
 #: Where the shim keeps what BoxDrive cannot: "--ol-s3" names are refused for new buckets.
 SIDECAR_BUCKET = "boxdrive-wsgi-sidecar--ol-s3"
@@ -339,8 +340,6 @@ class BoxDriveShim:
     async def get_object(
         self, bucket: str, key: str, *, byte_range: ByteRange | None = None
     ) -> Any:
-        from .async_adapter import AsyncObjectBody
-
         async with self._locked(bucket, key):
             obj = await self._inner("get_object", bucket, key)
             if obj is None:

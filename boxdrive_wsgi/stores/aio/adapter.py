@@ -22,7 +22,7 @@ Two kinds of async store are accepted:
   of ``ObjectStore`` run over the adapter.
 * **BoxDrive-style** — ``put_object(bucket_name, key, data: bytes, content_type)``.
   The rule: a store whose ``put_object`` takes a parameter named ``data`` is wrapped in
-  ``BoxDriveShim`` (see ``stores.boxdrive_shim``); ``BoxDriveStoreAdapter`` says so
+  ``BoxDriveShim`` (see ``stores.aio.shim``); ``BoxDriveStoreAdapter`` says so
   explicitly. Such stores hold whole objects as bytes: memory is then O(object).
 
 ``timeout`` is the longest a call may go without progress (a read of the request body,
@@ -38,7 +38,6 @@ import os
 import threading
 import weakref
 from collections.abc import (
-    AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -48,8 +47,7 @@ from collections.abc import (
 )
 from typing import Any, BinaryIO, TypeVar
 
-from .async_bridge import ChunkBridge, LoopThread, call_with_body, wait
-from .base import (
+from ..base import (
     BucketInfo,
     ByteRange,
     CompletedAttributes,
@@ -66,37 +64,13 @@ from .base import (
     SourceAttributes,
     UploadPage,
 )
+from .bridge import ChunkBridge, LoopThread, call_with_body, wait
+from .shim import BoxDriveShim
 
 T = TypeVar("T")
 
 #: Default seconds a store call may go without progress.
 DEFAULT_TIMEOUT = 300.0
-
-
-class AsyncObjectBody:
-    """What an async store's ``get_object`` returns: info plus an async iterable of chunks.
-
-    ``on_close`` (a coroutine function) runs on the loop once the body is finished with:
-    read to its end, failed, or closed early by the client.
-    """
-
-    def __init__(
-        self,
-        info: ObjectInfo,
-        chunks: AsyncIterable[bytes],
-        *,
-        content_range: tuple[int, int] | None = None,
-        on_close: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.info = info
-        self.chunks = chunks
-        self.content_range = content_range
-        self._on_close = on_close
-
-    async def aclose(self) -> None:
-        if self._on_close is not None:
-            on_close, self._on_close = self._on_close, None
-            await on_close()
 
 
 def is_boxdrive_style(store: object) -> bool:
@@ -134,8 +108,6 @@ class AsyncStoreAdapter(ObjectStore):
         self, async_store: Any, *, timeout: float | None = DEFAULT_TIMEOUT, buffer_chunks: int = 2
     ) -> None:
         if is_boxdrive_style(async_store):
-            from .boxdrive_shim import BoxDriveShim
-
             async_store = BoxDriveShim(async_store)
         self.store: Any = async_store
         self.timeout = timeout
@@ -472,7 +444,7 @@ class BoxDriveStoreAdapter(AsyncStoreAdapter):
     BoxDrive stores take and return whole objects as bytes: a request holds the whole
     object in memory (O(object)). What BoxDrive does not keep (owners, metadata, content
     headers, checksums, tags, multipart ETags, bucket configuration) is kept by the shim
-    in a hidden bucket of the same store; see ``stores.boxdrive_shim``.
+    in a hidden bucket of the same store; see ``stores.aio.shim``.
     """
 
     def __init__(
@@ -482,8 +454,6 @@ class BoxDriveStoreAdapter(AsyncStoreAdapter):
         timeout: float | None = DEFAULT_TIMEOUT,
         buffer_chunks: int = 2,
     ) -> None:
-        from .boxdrive_shim import BoxDriveShim
-
         shim = (
             boxdrive_store
             if isinstance(boxdrive_store, BoxDriveShim)

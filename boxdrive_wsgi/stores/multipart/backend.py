@@ -6,8 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import BinaryIO, Protocol
 
-from .model import CompletedAttributes, ObjectAttributes, ObjectInfo, PartInfo, PartPage, UploadPage
-from .streams import Readable
+from ..model import (
+    CompletedAttributes,
+    ObjectAttributes,
+    ObjectInfo,
+    PartInfo,
+    PartPage,
+    UploadPage,
+)
+from ..streams import Readable
 
 
 class MultipartBackend(Protocol):

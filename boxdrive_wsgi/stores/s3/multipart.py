@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from .base import (
+from ..base import (
     CompletedAttributes,
     InvalidPart,
     NoSuchUpload,
@@ -30,7 +30,7 @@ from .base import (
     UploadInfo,
     UploadPage,
 )
-from .s3_support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
+from .support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
 
 
 class S3Multipart(ObjectStore):
