@@ -84,7 +84,7 @@ _KEYED = {
     "abort_multipart_upload",
     "list_parts",
     "copy_object",
-    "put_object_tags",
+    "update_object_attributes",
 }
 #: Forwarded, not traced: plumbing, not store calls.
 _UNTRACED = {"multipart_staging_dir", "multipart_backend", "close"}

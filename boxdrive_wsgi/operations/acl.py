@@ -18,7 +18,7 @@ from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy, Directory, parse_policy, policy_from_headers
 from ..protocol.documents import ACCESS_CONTROL_POLICY, VERSIONING_CONFIGURATION
 from ..protocol.errors import S3Error
-from ..stores.base import NotSupported, ObjectInfo, ObjectStore
+from ..stores.base import AttributeUpdate, NotSupported, ObjectInfo, ObjectStore
 
 #: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
 ACL = "acl"
@@ -113,7 +113,8 @@ def put_object_acl(s3: S3Request) -> Response:
     info = s3.store.head_object(s3.bucket_name, s3.object_key)
     owner = object_policy(info, bucket_owner).owner
     policy = _policy_from_request(s3, owner, bucket_owner)
-    s3.store.put_object_acl(s3.bucket_name, s3.object_key, stored_acl(policy))
+    update = AttributeUpdate(acl=stored_acl(policy))
+    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, update)
     return empty_response(200)
 
 

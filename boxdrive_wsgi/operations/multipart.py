@@ -159,7 +159,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
     headers = s3.request.headers
-    if_match, if_none_match = write_conditions(headers)
+    write_options = write_conditions(headers)
     # x-amz-checksum-* here describe the object being composed, not this XML document.
     document = read_small_body(
         s3.request, COMPLETE_MULTIPART_UPLOAD, signer=s3.chunk_signer, checksum_headers=False
@@ -193,8 +193,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
             s3.object_key,
             upload_id,
             parts,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=write_options,
             attributes=derive,
         )
     except NoSuchUpload:

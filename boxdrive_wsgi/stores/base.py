@@ -35,6 +35,8 @@ from .errors import (
     StoreUnavailable,
 )
 from .model import (
+    OVERWRITE,
+    AttributeUpdate,
     BucketInfo,
     ByteRange,
     CompletedAttributes,
@@ -48,7 +50,8 @@ from .model import (
     SourceAttributes,
     UploadInfo,
     UploadPage,
-    check_write_condition,
+    WriteMode,
+    WriteOptions,
     multipart_etag,
 )
 from .multipart.backend import MultipartBackend
@@ -59,6 +62,8 @@ from .streams import CHUNK_SIZE, IterReader, Readable, iter_chunks
 #: model and streams.
 __all__ = [
     "CHUNK_SIZE",
+    "OVERWRITE",
+    "AttributeUpdate",
     "BackendError",
     "BucketAlreadyExists",
     "BucketInfo",
@@ -93,7 +98,8 @@ __all__ = [
     "StoreUnavailable",
     "UploadInfo",
     "UploadPage",
-    "check_write_condition",
+    "WriteMode",
+    "WriteOptions",
     "iter_chunks",
     "multipart_etag",
 ]
@@ -141,8 +147,7 @@ class ObjectStore(ABC):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         """Store ``body`` under ``key``, replacing any object there.
@@ -155,10 +160,11 @@ class ObjectStore(ABC):
         read (and copied, e.g. with ``ObjectAttributes.copy``) only after the body
         reached EOF: checksums sent as trailers are known only then.
 
-        Conditional writes: ``if_none_match=True`` (S3 ``If-None-Match: *``)
-        raises PreconditionFailed if the key exists; ``if_match`` (an ETag or
-        ``*``) raises NoSuchKey if the key is absent and PreconditionFailed if
-        the ETag differs. The check and the commit MUST be atomic.
+        ``options`` says how to treat an object already there (``WriteOptions``):
+        ``OVERWRITE`` replaces it; ``CREATE`` (S3 ``If-None-Match: *``) raises
+        PreconditionFailed if the key exists; ``UPDATE`` (``If-Match``: an ETag or
+        ``*``) raises NoSuchKey if the key is absent and PreconditionFailed if the
+        ETag differs (``options.check``). The check and the commit MUST be atomic.
         MUST raise NoSuchBucket if the bucket is absent.
 
         ``etag``, when given (multipart completion composing parts), MUST be
@@ -280,8 +286,7 @@ class ObjectStore(ABC):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         """Compose the listed ``(part_number, etag)`` parts into the object ``key``.
@@ -293,7 +298,7 @@ class ObjectStore(ABC):
         The object's ETag MUST be ``md5(concat(part MD5 digests))-N``; its
         attributes are those given at creation, or ``attributes(those, chosen parts)``
         (called before writing; if it raises, nothing is), with ``parts`` = the chosen
-        parts. Conditional writes and atomicity as put_object. On success the upload no
+        parts. ``options`` and atomicity as put_object. On success the upload no
         longer exists.
         """
         return self.multipart_backend().complete(
@@ -301,8 +306,7 @@ class ObjectStore(ABC):
             key,
             upload_id,
             parts,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
             attributes=attributes,
         )
 
@@ -362,8 +366,7 @@ class ObjectStore(ABC):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         """Copy an object's content to ``dst_key``, replacing any object there.
 
@@ -372,8 +375,8 @@ class ObjectStore(ABC):
         being copied and returns them. The callable MAY raise (the HTTP layer checks
         x-amz-copy-source-if-* there) and then nothing is written. The copy MUST be
         atomic like ``put_object`` and MUST stay correct if the source is replaced or
-        deleted meanwhile (it copies one version, whole). ``if_match`` and
-        ``if_none_match`` apply to the destination as in ``put_object``. MUST raise
+        deleted meanwhile (it copies one version, whole). ``options`` apply to
+        the destination as in ``put_object``. MUST raise
         NoSuchBucket / NoSuchKey for a missing source, NoSuchBucket for a missing
         destination bucket. The ETag of a copy of a single-part object is its MD5.
 
@@ -394,36 +397,30 @@ class ObjectStore(ABC):
                 IterReader(source),
                 size=source.info.size,
                 attributes=replace(new, parts=None),
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
             )
 
-    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        """Replace an object's tags, keeping its content and other attributes.
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        """Apply ``update`` (tags, ACL, ...) to an object's attributes, keeping its content
+        and the attributes the update leaves alone.
 
-        MUST be atomic (readers see the old tags or the new ones) and MUST raise
+        MUST be atomic (readers see the old attributes or the new ones) and MUST raise
         NoSuchBucket / NoSuchKey. A native implementation SHOULD keep the ETag and
         Last-Modified, as S3 does; the default rewrites the object through
-        ``copy_object`` (the ETag is kept, Last-Modified is not) and applies the
-        tags only if the object was not replaced meanwhile.
+        ``copy_object`` (the ETag is kept, Last-Modified is not) and applies the update
+        only if the object was not replaced meanwhile.
         """
-
-        def retag(info: ObjectInfo) -> ObjectAttributes:
-            return replace(info.attributes, tags=dict(tags))
-
         head = self.head_object(bucket, key)
-        return self.copy_object(bucket, key, bucket, key, attributes=retag, if_match=head.etag)
-
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
-        """Replace an object's ACL (``ObjectAttributes.acl``), keeping its content and
-        other attributes, with the same obligations as ``put_object_tags``; the
-        default rewrites the object through ``copy_object`` likewise."""
-
-        def reacl(info: ObjectInfo) -> ObjectAttributes:
-            return replace(info.attributes, acl=acl)
-
-        head = self.head_object(bucket, key)
-        return self.copy_object(bucket, key, bucket, key, attributes=reacl, if_match=head.etag)
+        return self.copy_object(
+            bucket,
+            key,
+            bucket,
+            key,
+            attributes=lambda info: update.apply(info.attributes),
+            options=WriteOptions.update(head.etag),
+        )
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         """The configuration document ``name`` (``tagging``, ``cors``, ``policy``, ...)

@@ -31,6 +31,7 @@ from boxdrive_wsgi.stores.base import (
     StoreError,
 )
 from boxdrive_wsgi.stores.filesystem import DB_NAME, FilesystemStore
+from boxdrive_wsgi.stores.model import WriteOptions
 from tests.stores.conftest import RecordingReader
 
 BUCKET = "fs-bucket"
@@ -217,7 +218,7 @@ def test_condition_failing_at_commit_removes_the_new_file(
 
     monkeypatch.setattr(store.content, "write", write_then_race)
     with pytest.raises(PreconditionFailed):
-        put(store, "k", b"mine", if_none_match=True)
+        put(store, "k", b"mine", options=WriteOptions.create())
     assert get(store, "k") == b"the other writer"
     assert len(content_files(root)) == 1
     assert store.find_orphans(older_than=0) == []
@@ -324,7 +325,9 @@ def _create_only(root: str, worker: int, barrier: Any, results: Any) -> None:
     store = FilesystemStore(root)
     barrier.wait()
     try:
-        store.put_object(BUCKET, "once", io.BytesIO(f"w{worker}".encode()), if_none_match=True)
+        store.put_object(
+            BUCKET, "once", io.BytesIO(f"w{worker}".encode()), options=WriteOptions.create()
+        )
         results.put((worker, "won"))
     except PreconditionFailed:
         results.put((worker, "lost"))

@@ -17,7 +17,7 @@ Two kinds of async store are accepted:
 * **our interface, async** — the methods of ``ObjectStore`` as ``async def``, request
   bodies as async iterators of bytes, ``get_object`` returning an ``AsyncObjectBody``
   (or anything with ``info``, an async iterable ``chunks``, optional ``content_range``
-  and an optional async ``aclose``). Multipart, ``copy_object``, ``put_object_tags`` and
+  and an optional async ``aclose``). Multipart, ``copy_object``, ``update_object_attributes`` and
   the bucket-config methods are used when the store has them; otherwise the defaults
   of ``ObjectStore`` run over the adapter.
 * **BoxDrive-style** — ``put_object(bucket_name, key, data: bytes, content_type)``.
@@ -48,6 +48,8 @@ from collections.abc import (
 from typing import Any, BinaryIO, TypeVar
 
 from ..base import (
+    OVERWRITE,
+    AttributeUpdate,
     BucketInfo,
     ByteRange,
     CompletedAttributes,
@@ -63,6 +65,7 @@ from ..base import (
     Readable,
     SourceAttributes,
     UploadPage,
+    WriteOptions,
 )
 from .bridge import ChunkBridge, LoopThread, call_with_body, wait
 from .shim import BoxDriveShim
@@ -200,8 +203,7 @@ class AsyncStoreAdapter(ObjectStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         def make(chunks: AsyncIterator[bytes]) -> Coroutine[Any, Any, ObjectInfo]:
@@ -211,8 +213,7 @@ class AsyncStoreAdapter(ObjectStore):
                 chunks,
                 size=size,
                 attributes=attributes,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 etag=etag,
             )
             return coro
@@ -307,8 +308,7 @@ class AsyncStoreAdapter(ObjectStore):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         if not self._native_multipart():
@@ -317,8 +317,7 @@ class AsyncStoreAdapter(ObjectStore):
                 key,
                 upload_id,
                 parts,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 attributes=attributes,
             )
         # Only when asked: a native async store written before the option need not know it.
@@ -329,8 +328,7 @@ class AsyncStoreAdapter(ObjectStore):
             key,
             upload_id,
             parts,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
             **extra,
         )
         return info
@@ -395,31 +393,29 @@ class AsyncStoreAdapter(ObjectStore):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
-        options: dict[str, Any] = {
-            "attributes": attributes,
-            "if_match": if_match,
-            "if_none_match": if_none_match,
-        }
         if not self._has("copy_object"):
-            return super().copy_object(src_bucket, src_key, dst_bucket, dst_key, **options)
+            return super().copy_object(
+                src_bucket, src_key, dst_bucket, dst_key, attributes=attributes, options=options
+            )
         info: ObjectInfo = self._call(
-            "copy_object", src_bucket, src_key, dst_bucket, dst_key, **options
+            "copy_object",
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            attributes=attributes,
+            options=options,
         )
         return info
 
-    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        if not self._has("put_object_tags"):
-            return super().put_object_tags(bucket, key, tags)
-        info: ObjectInfo = self._call("put_object_tags", bucket, key, tags)
-        return info
-
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
-        if not self._has("put_object_acl"):
-            return super().put_object_acl(bucket, key, acl)
-        info: ObjectInfo = self._call("put_object_acl", bucket, key, acl)
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        if not self._has("update_object_attributes"):
+            return super().update_object_attributes(bucket, key, update)
+        info: ObjectInfo = self._call("update_object_attributes", bucket, key, update)
         return info
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:

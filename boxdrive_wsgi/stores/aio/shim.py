@@ -46,6 +46,8 @@ from typing import Any
 
 from ..base import (
     CHUNK_SIZE,
+    OVERWRITE,
+    AttributeUpdate,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -56,7 +58,7 @@ from ..base import (
     ObjectInfo,
     ObjectPage,
     StoreError,
-    check_write_condition,
+    WriteOptions,
 )
 from ..documents import from_document, to_document
 from ..listing import paginate
@@ -291,8 +293,7 @@ class BoxDriveShim:
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         await self._require_bucket(bucket)
@@ -306,15 +307,9 @@ class BoxDriveShim:
         attrs = (attributes or ObjectAttributes()).copy()
         async with self._locked(bucket, key):
             await self._require_bucket(bucket)
-            if if_match is not None or if_none_match:
+            if options.conditional:
                 current = await self._current(bucket, key)
-                check_write_condition(
-                    bucket,
-                    key,
-                    current[0] if current else None,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
-                )
+                options.check(bucket, key, current[0] if current else None)
             ctype = attrs.content_type
             simple = ctype if ctype and _SIMPLE_CONTENT_TYPE.match(ctype) else None
             result = await self._inner("put_object", bucket, key, data, simple)
@@ -372,13 +367,15 @@ class BoxDriveShim:
                 await self._inner("delete_object", bucket, key)
             await self._sidecar_delete(_record_key("o", bucket, key))
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+    async def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
         async with self._locked(bucket, key):
             current = await self._current(bucket, key)
             if current is None:
                 raise NoSuchKey(bucket, key)
             info, raw = current
-            new = dataclasses.replace(info.attributes, tags=dict(tags))
+            new = update.apply(info.attributes)
             record = {
                 "attributes": _attributes_json(new),
                 "etag": info.etag,

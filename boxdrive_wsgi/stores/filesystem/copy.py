@@ -31,25 +31,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..errors import NoSuchKey, StoreError
-from ..model import ObjectAttributes, ObjectInfo, SourceAttributes, check_write_condition
+from ..model import ObjectAttributes, ObjectInfo, SourceAttributes, WriteOptions
 from .content import ContentFiles
-from .index import Current, Index
+from .index import Index
 
 #: How often a copy or a read looks a key up again when writers keep replacing it.
 OPEN_ATTEMPTS = 100
-
-
-def check_write(
-    bucket: str, key: str, current: Current | None, if_match: str | None, if_none_match: bool
-) -> None:
-    """check_write_condition against an index lookup."""
-    check_write_condition(
-        bucket,
-        key,
-        current[0] if current else None,
-        if_match=if_match,
-        if_none_match=if_none_match,
-    )
 
 
 class Copier:
@@ -67,13 +54,12 @@ class Copier:
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
     ) -> ObjectInfo:
         index, content = self._index, self._content
         with index.transaction() as conn:  # fail early: the commit checks again
             found = index.current(conn, index.bucket_id(conn, dst_bucket), dst_bucket, dst_key)
-        check_write(dst_bucket, dst_key, found, if_match, if_none_match)
+        options.check(dst_bucket, dst_key, found[0] if found else None)
         source, file_id = self._link_source(src_bucket, src_key)
         try:
             if attributes is None:
@@ -98,7 +84,7 @@ class Copier:
             with index.transaction("IMMEDIATE") as conn:
                 dst_id = index.bucket_id(conn, dst_bucket)
                 current = index.current(conn, dst_id, dst_bucket, dst_key)
-                check_write(dst_bucket, dst_key, current, if_match, if_none_match)
+                options.check(dst_bucket, dst_key, current[0] if current else None)
                 index.put_row(conn, dst_id, info, file_id)
                 committing = True
         except BaseException:

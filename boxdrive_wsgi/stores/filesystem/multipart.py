@@ -35,6 +35,7 @@ from ..model import (
     PartPage,
     UploadInfo,
     UploadPage,
+    WriteOptions,
 )
 from ..multipart.parts import (
     check_part_number,
@@ -56,7 +57,6 @@ from ..multipart.records import (
 )
 from ..streams import Readable
 from .content import ContentFiles
-from .copy import check_write
 from .index import Index
 from .space import SpaceGuard
 
@@ -128,8 +128,7 @@ class FilesystemMultipart:
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         index = self._index
@@ -138,7 +137,7 @@ class FilesystemMultipart:
             found = index.current(conn, index.bucket_id(conn, bucket), bucket, key)
         final = completed_attributes(upload.attributes, chosen, attributes)
         # Fail fast; the check that counts is repeated in the commit transaction.
-        check_write(bucket, key, found, if_match, if_none_match)
+        options.check(bucket, key, found[0] if found else None)
         file_id = uuid.uuid4().hex
         # The object is a new file as large as its parts until they go.
         self._space.check_write(sum(part.size for part, _ in chosen))
@@ -162,7 +161,7 @@ class FilesystemMultipart:
                         raise InvalidPart(part.part_number)
                 bucket_id = index.bucket_id(conn, bucket)
                 current = index.current(conn, bucket_id, bucket, key)
-                check_write(bucket, key, current, if_match, if_none_match)
+                options.check(bucket, key, current[0] if current else None)
                 index.put_row(conn, bucket_id, info, file_id)
                 # Copies hard-link, so a row names a file of its own; guard anyway.
                 if current is not None and index.referenced(conn, current[1]):

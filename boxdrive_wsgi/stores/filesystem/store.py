@@ -31,8 +31,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -40,6 +39,8 @@ from ..base import ObjectStore
 from ..errors import BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError
 from ..listing import paginate
 from ..model import (
+    OVERWRITE,
+    AttributeUpdate,
     BucketInfo,
     ByteRange,
     DeleteCondition,
@@ -48,11 +49,12 @@ from ..model import (
     ObjectInfo,
     ObjectPage,
     SourceAttributes,
+    WriteOptions,
 )
 from ..multipart.records import encode_key, successor
 from ..streams import Readable
 from .content import ContentFiles, read_span
-from .copy import OPEN_ATTEMPTS, Copier, check_write
+from .copy import OPEN_ATTEMPTS, Copier
 from .index import DB_NAME, Current, Index, info_from_row
 from .multipart import FilesystemMultipart
 from .space import DEFAULT_MIN_FREE, DEFAULT_RESERVE, SpaceGuard
@@ -150,15 +152,12 @@ class FilesystemStore(ObjectStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         self.space.check_write(size)
         with self.space.translated():
-            return self._put_object(
-                bucket, key, body, size, attributes, if_match, if_none_match, etag
-            )
+            return self._put_object(bucket, key, body, size, attributes, options, etag)
 
     def _put_object(
         self,
@@ -167,8 +166,7 @@ class FilesystemStore(ObjectStore):
         body: Readable | BinaryIO,
         size: int | None,
         attributes: ObjectAttributes | None,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
         etag: str | None,
     ) -> ObjectInfo:
         index = self.index
@@ -176,7 +174,7 @@ class FilesystemStore(ObjectStore):
         # check that counts is repeated inside the commit transaction below.
         with index.transaction() as conn:
             found = index.current(conn, index.bucket_id(conn, bucket), bucket, key)
-        check_write(bucket, key, found, if_match, if_none_match)
+        options.check(bucket, key, found[0] if found else None)
         file_id = uuid.uuid4().hex
         written, md5 = self.content.write(file_id, body, size)
         info = ObjectInfo(
@@ -193,7 +191,7 @@ class FilesystemStore(ObjectStore):
             with index.transaction("IMMEDIATE") as conn:
                 bucket_id = index.bucket_id(conn, bucket)
                 current = index.current(conn, bucket_id, bucket, key)
-                check_write(bucket, key, current, if_match, if_none_match)
+                options.check(bucket, key, current[0] if current else None)
                 index.put_row(conn, bucket_id, info, file_id)
                 committing = True
         except BaseException:
@@ -325,8 +323,7 @@ class FilesystemStore(ObjectStore):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         return self._copier.copy(
             src_bucket,
@@ -334,15 +331,13 @@ class FilesystemStore(ObjectStore):
             dst_bucket,
             dst_key,
             attributes=attributes,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
         )
 
-    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        return self._copier.update_attributes(bucket, key, lambda a: replace(a, tags=dict(tags)))
-
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
-        return self._copier.update_attributes(bucket, key, lambda a: replace(a, acl=acl))
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        return self._copier.update_attributes(bucket, key, update.apply)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         return self.index.get_config(bucket, name)

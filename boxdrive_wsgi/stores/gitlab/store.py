@@ -16,7 +16,7 @@ write what git already pays: every commit rewrites the tree object of that
 directory, which is O(entries in the directory) too. It also serialises writers of
 one directory: each write updates the index with ``last_commit_id``, so a
 concurrent change makes GitLab reject the commit and the write is retried (that
-is also what makes ``if_match`` atomic; ``if_none_match`` is a ``create`` action,
+is also what makes an UPDATE write atomic; a CREATE write is a ``create`` action,
 which GitLab rejects if the file exists).
 
 Listings read the tree at one commit (the branch head, resolved once), so all
@@ -51,6 +51,7 @@ import requests
 
 from ..base import (
     CHUNK_SIZE,
+    OVERWRITE,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -66,7 +67,7 @@ from ..base import (
     ObjectStore,
     Readable,
     StoreUnavailable,
-    check_write_condition,
+    WriteOptions,
     iter_chunks,
 )
 from ..documents import from_document, to_document
@@ -297,8 +298,7 @@ class GitlabStore(ObjectStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket)
@@ -334,13 +334,7 @@ class GitlabStore(ObjectStore):
                     self._require_bucket(bucket)
                 index = dict(self._index(found))
                 current = index.get(key)
-                check_write_condition(
-                    bucket,
-                    key,
-                    self._row(bucket, key, current) if current else None,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
-                )
+                options.check(bucket, key, self._row(bucket, key, current) if current else None)
                 # create fails if the file appeared meanwhile (GitLab checks); the
                 # index's last_commit_id fails the commit if any key of the
                 # directory changed since it was read: then read and check again.

@@ -13,6 +13,7 @@ from ..model import (
     PartInfo,
     PartPage,
     UploadPage,
+    WriteOptions,
 )
 from ..streams import Readable
 
@@ -41,8 +42,7 @@ class MultipartBackend(Protocol):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo: ...
 

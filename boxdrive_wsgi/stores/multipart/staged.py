@@ -33,6 +33,7 @@ from ..model import (
     PartInfo,
     PartPage,
     UploadPage,
+    WriteOptions,
 )
 from ..streams import IterReader, Readable, iter_chunks
 from .parts import check_part_number, completed_attributes, composed_etag, select_parts, stage_part
@@ -128,8 +129,7 @@ class StagedMultipart:
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         self._store.head_bucket(bucket)
@@ -150,8 +150,7 @@ class StagedMultipart:
                 IterReader(chain.from_iterable(iter_chunks(f) for f in files)),
                 size=sum(p.size for p, _ in chosen),
                 attributes=final,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 etag=composed_etag(chosen),
             )
         with self._transaction("IMMEDIATE") as conn:

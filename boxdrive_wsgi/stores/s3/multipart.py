@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from ..base import (
+    OVERWRITE,
     CompletedAttributes,
     InvalidPart,
     NoSuchUpload,
@@ -29,6 +30,7 @@ from ..base import (
     Readable,
     UploadInfo,
     UploadPage,
+    WriteOptions,
 )
 from .support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
 
@@ -58,9 +60,7 @@ class S3Multipart(ObjectStore):
     def _refuse_reserved(self, bucket: str, key: str) -> None: ...
 
     @abstractmethod
-    def _conditions(
-        self, bucket: str, key: str, if_match: str | None, if_none_match: bool
-    ) -> dict[str, str]: ...
+    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]: ...
 
     @abstractmethod
     def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]: ...
@@ -160,8 +160,7 @@ class S3Multipart(ObjectStore):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         if not self.native_multipart:
@@ -170,14 +169,13 @@ class S3Multipart(ObjectStore):
                 key,
                 upload_id,
                 parts,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 attributes=attributes,
             )
         self._require_bucket(bucket)
         if attributes is not None:
             self._check_completion(bucket, key, upload_id, parts, attributes)
-        extra = self._conditions(bucket, key, if_match, if_none_match)
+        extra = self._conditions(bucket, key, options)
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
             self.client.complete_multipart_upload(

@@ -43,6 +43,7 @@ from typing import Any, BinaryIO, Literal
 
 from ..base import (
     CHUNK_SIZE,
+    OVERWRITE,
     BackendError,
     BucketAlreadyExists,
     BucketInfo,
@@ -58,6 +59,8 @@ from ..base import (
     PreconditionFailed,
     Readable,
     SourceAttributes,
+    WriteMode,
+    WriteOptions,
 )
 from . import owners
 from .conditions import ConditionalWrites
@@ -410,24 +413,21 @@ class S3Store(S3Multipart):
 
     # ---- objects
 
-    def _conditions(
-        self, bucket: str, key: str, if_match: str | None, if_none_match: bool
-    ) -> dict[str, str]:
-        """Upstream conditional-write parameters for ours. ``if_match`` names the ETag we
+    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]:
+        """Upstream conditional-write parameters for ours. An UPDATE names the ETag we
         reported, which may differ from upstream's: check it against the current
         object, then make upstream commit only over that very version."""
-        for needed, is_if_match in ((if_none_match, False), (if_match is not None, True)):
-            if needed:
-                self.conditional_writes.require(
-                    self.client, *self._probe_location(bucket), if_match=is_if_match
-                )
-        if if_none_match:
-            return {"IfNoneMatch": "*"}
-        if if_match is None:
+        if not options.conditional:
             return {}
+        self.conditional_writes.require(
+            self.client,
+            *self._probe_location(bucket),
+            if_match=options.mode is WriteMode.UPDATE,
+        )
+        if options.mode is WriteMode.CREATE:
+            return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
-        if if_match != "*" and if_match != current.etag:
-            raise PreconditionFailed("etag does not match")
+        options.check(bucket, key, current)
         return {"IfMatch": f'"{upstream_etag}"'}
 
     def put_object(
@@ -438,15 +438,14 @@ class S3Store(S3Multipart):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket)
         self._refuse_reserved(bucket, key)
         with Spooled(body, size, self.spool_memory) as spool:
             attrs = (attributes or ObjectAttributes()).copy()
-            extra = self._conditions(bucket, key, if_match, if_none_match)
+            extra = self._conditions(bucket, key, options)
             if attrs.content_type:
                 extra["ContentType"] = attrs.content_type
             recorded = etag if etag and etag != spool.md5 else None
@@ -593,19 +592,17 @@ class S3Store(S3Multipart):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         """A server-side CopyObject of the exact source version that was inspected
         (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
         for _ in range(COPY_ATTEMPTS):
             try:
                 return self._copy_once(
-                    src_bucket, src_key, dst_bucket, dst_key, attributes, if_match, if_none_match
+                    src_bucket, src_key, dst_bucket, dst_key, attributes, options
                 )
             except PreconditionFailed:
-                destination_condition = if_match is not None or if_none_match
-                if destination_condition and (
+                if options.conditional and (
                     self._head(src_bucket, src_key)[1] == self._last_source_etag.value
                 ):
                     raise  # the source is unchanged: the destination's condition failed
@@ -617,8 +614,7 @@ class S3Store(S3Multipart):
             dst_bucket,
             dst_key,
             attributes=attributes,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
         )
 
     def _copy_once(
@@ -628,8 +624,7 @@ class S3Store(S3Multipart):
         dst_bucket: str,
         dst_key: str,
         attributes: ObjectAttributes | SourceAttributes | None,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
     ) -> ObjectInfo:
         source, source_etag = self._head(src_bucket, src_key)
         self._last_source_etag.value = source_etag
@@ -641,7 +636,7 @@ class S3Store(S3Multipart):
             new = attributes
         self._require_bucket(dst_bucket)
         self._refuse_reserved(dst_bucket, dst_key)
-        extra = self._conditions(dst_bucket, dst_key, if_match, if_none_match)
+        extra = self._conditions(dst_bucket, dst_key, options)
         if new.content_type:
             extra["ContentType"] = new.content_type
         recorded = source.etag if source.etag != source_etag else None
