@@ -23,6 +23,7 @@ from .context import S3Request
 from .observability import access_log
 from .operations import resolve
 from .operations.cors import add_cors_headers
+from .protocol.capabilities import refuse_incapable
 from .protocol.errors import S3Error
 from .protocol.store_errors import to_s3_error
 from .protocol.unimplemented import refuse_unimplemented
@@ -112,6 +113,7 @@ def make_blueprint(
             if bucket is not None and operation.name != "CreateBucket":
                 s3.check_expected_owner(bucket)
         refuse_unimplemented(operation.name, current.headers)  # never ignore a header
+        refuse_incapable(operation.name, current.headers, s3.store.capabilities)
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

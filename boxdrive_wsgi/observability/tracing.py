@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..stores.base import (
     BucketAlreadyExists,
     BucketNotEmpty,
+    Capabilities,
     EntityTooLarge,
     EntityTooSmall,
     IncompleteBody,
@@ -251,6 +252,14 @@ class InstrumentedStore(ObjectStore):
 
     def storage_full(self) -> bool:
         return self.inner.storage_full()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    @capabilities.setter
+    def capabilities(self, value: Capabilities) -> None:
+        self.inner.capabilities = value
 
     @property
     def multipart_min_part_size(self) -> int:

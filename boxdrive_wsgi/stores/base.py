@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import BinaryIO
 
+from .capabilities import Capabilities
 from .errors import (
     BackendError,
     BucketAlreadyExists,
@@ -69,6 +70,7 @@ __all__ = [
     "BucketInfo",
     "BucketNotEmpty",
     "ByteRange",
+    "Capabilities",
     "CompletedAttributes",
     "DeleteCondition",
     "EntityTooLarge",
@@ -115,7 +117,12 @@ class ObjectStore(ABC):
     and gunicorn gthread serve requests on threads). A store that keeps its data
     outside the process (filesystem, upstream S3) SHOULD also be safe with several
     processes sharing it.
+
+    ``capabilities`` declares what the store can do beyond the defaults below (see
+    ``Capabilities``); the HTTP layer answers 501 for what it lacks.
     """
+
+    capabilities: Capabilities = Capabilities()
 
     # ---- buckets
 
@@ -233,14 +240,25 @@ class ObjectStore(ABC):
     #: Smallest size of every part but the last (S3: 5 MiB). Tests may lower it.
     multipart_min_part_size: int = 5 * 1024 * 1024
 
-    def multipart_staging_dir(self) -> str:
-        """Where the default multipart implementation keeps parts and upload state.
+    #: Where the staged default keeps parts and upload records: a directory every
+    #: process of the server sees (create_app sets it from the settings). None: a
+    #: private temporary directory, right for one process only.
+    multipart_dir: str | None = None
 
-        Default: a temporary directory per store instance (removed when the store
-        is garbage-collected). Stores shared by several processes SHOULD return a
-        directory they all see: the default keeps no upload state in memory.
+    def multipart_staging_dir(self) -> str:
+        """Where the default multipart implementation keeps parts and upload state:
+        ``multipart_dir``, or a temporary directory per store instance (removed when
+        the store is garbage-collected). The default keeps no upload state in memory,
+        so processes sharing the directory share the uploads.
         """
+        if self.multipart_dir is not None:
+            return self.multipart_dir
         return default_staging_dir(self)
+
+    def uploads_are_private(self) -> bool:
+        """True if this store's uploads are seen by this process only (the staged
+        default over a private directory): a multi-process server must refuse it."""
+        return not self.capabilities.native_multipart and self.multipart_dir is None
 
     def multipart_backend(self) -> MultipartBackend:
         """The object implementing the multipart methods below (default: staged)."""

@@ -18,6 +18,7 @@ from .base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     DeleteCondition,
     NoSuchBucket,
     NoSuchKey,
@@ -47,6 +48,8 @@ def now() -> datetime:
 
 
 class MemoryStore(ObjectStore):
+    capabilities = Capabilities(conditional_delete=True, bucket_config=True, shared=False)
+
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.RLock()

@@ -52,6 +52,7 @@ from ..base import (
     AttributeUpdate,
     BucketInfo,
     ByteRange,
+    Capabilities,
     CompletedAttributes,
     DeleteCondition,
     NotSupported,
@@ -113,6 +114,12 @@ class AsyncStoreAdapter(ObjectStore):
         if is_boxdrive_style(async_store):
             async_store = BoxDriveShim(async_store)
         self.store: Any = async_store
+        # Declared by the async store, or read once off the methods it has.
+        self.capabilities = getattr(async_store, "capabilities", None) or Capabilities(
+            conditional_delete=self._has("delete_object_if"),
+            native_multipart=self._has("create_multipart_upload"),
+            bucket_config=self._has("get_bucket_config"),
+        )
         self.timeout = timeout
         self.buffer_chunks = buffer_chunks
         self._lock = threading.Lock()
@@ -241,7 +248,7 @@ class AsyncStoreAdapter(ObjectStore):
         self._call("delete_object", bucket, key)
 
     def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
-        if not self._has("delete_object_if"):  # it alone can make it atomic
+        if not self.capabilities.conditional_delete:  # it alone can make it atomic
             raise NotSupported("conditional delete")
         self._call("delete_object_if", bucket, key, condition)
 
@@ -266,13 +273,10 @@ class AsyncStoreAdapter(ObjectStore):
 
     # ---- multipart: native if the async store has it, else ObjectStore's default
 
-    def _native_multipart(self) -> bool:
-        return self._has("create_multipart_upload")
-
     def create_multipart_upload(
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
     ) -> str:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().create_multipart_upload(bucket, key, attributes=attributes)
         upload_id: str = self._call("create_multipart_upload", bucket, key, attributes=attributes)
         return upload_id
@@ -288,7 +292,7 @@ class AsyncStoreAdapter(ObjectStore):
         size: int | None = None,
         checksums: Mapping[str, str] | None = None,
     ) -> PartInfo:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().upload_part(
                 bucket, key, upload_id, part_number, body, size=size, checksums=checksums
             )
@@ -311,7 +315,7 @@ class AsyncStoreAdapter(ObjectStore):
         options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().complete_multipart_upload(
                 bucket,
                 key,
@@ -334,7 +338,7 @@ class AsyncStoreAdapter(ObjectStore):
         return info
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().abort_multipart_upload(bucket, key, upload_id)
         self._call("abort_multipart_upload", bucket, key, upload_id)
 
@@ -347,7 +351,7 @@ class AsyncStoreAdapter(ObjectStore):
         part_number_marker: int = 0,
         max_parts: int = 1000,
     ) -> PartPage:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().list_parts(
                 bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
             )
@@ -378,7 +382,7 @@ class AsyncStoreAdapter(ObjectStore):
             "upload_id_marker": upload_id_marker,
             "max_uploads": max_uploads,
         }
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().list_multipart_uploads(bucket, **options)
         page: UploadPage = self._call("list_multipart_uploads", bucket, **options)
         return page
@@ -419,13 +423,13 @@ class AsyncStoreAdapter(ObjectStore):
         return info
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
-        if not self._has("get_bucket_config"):
+        if not self.capabilities.bucket_config:
             return super().get_bucket_config(bucket, name)
         value: bytes | None = self._call("get_bucket_config", bucket, name)
         return value
 
     def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
-        if not self._has("put_bucket_config"):
+        if not self.capabilities.bucket_config:
             return super().put_bucket_config(bucket, name, value)
         self._call("put_bucket_config", bucket, name, value)
 

@@ -135,7 +135,7 @@ class Fsck:
                 return
 
     def abandoned_uploads(self) -> Iterator[Problem]:
-        uploads = self.store.multipart_backend().abandoned_uploads(self.uploads_older_than)
+        uploads = self.store.multipart.abandoned_uploads(self.uploads_older_than)
         for upload in uploads:
             where = f"{upload.bucket}/{upload.key}" if upload.bucket else f"(deleted)/{upload.key}"
             detail = f"id {upload.upload_id}, initiated {upload.initiated:%Y-%m-%d %H:%M:%S}Z"

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from ..base import ObjectStore
+from ..capabilities import Capabilities
 from ..errors import BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError
 from ..listing import paginate
 from ..model import (
@@ -51,6 +52,7 @@ from ..model import (
     SourceAttributes,
     WriteOptions,
 )
+from ..multipart.backend import MultipartBackend
 from ..multipart.records import encode_key, successor
 from ..streams import Readable
 from .content import ContentFiles, read_span
@@ -84,12 +86,15 @@ class FilesystemStore(ObjectStore):
         kept back for deletes on a full disk (see ``space``)."""
         # Absolute, so ObjectBody.path stays valid if the working directory changes.
         self.root = os.path.abspath(os.fspath(root))
+        self.capabilities = Capabilities(
+            conditional_delete=True, native_multipart=True, file_root=self.root, bucket_config=True
+        )
         self.content = ContentFiles(self.root)
         self.index = Index(self.root)
         self.space = SpaceGuard(self.root, min_free=min_free_space, reserve=space_reserve)
         self.space.keep_reserve()
         self._copier = Copier(self.index, self.content)
-        self._multipart = FilesystemMultipart(
+        self.multipart = FilesystemMultipart(
             self.root, self.index, self.content, self.space, lambda: self.multipart_min_part_size
         )
 
@@ -139,8 +144,8 @@ class FilesystemStore(ObjectStore):
             conn.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
             conn.execute("DELETE FROM bucket_configs WHERE bucket_id = ?", (bucket_id,))
             # Bucket ids are reused: uploads in progress go with their bucket.
-            parts = self._multipart.drop_bucket(conn, bucket_id)
-        self._multipart.remove_parts(parts)
+            parts = self.multipart.drop_bucket(conn, bucket_id)
+        self.multipart.remove_parts(parts)
 
     # ---- objects
 
@@ -309,9 +314,9 @@ class FilesystemStore(ObjectStore):
     def storage_full(self) -> bool:
         return self.space.storage_full()
 
-    def multipart_backend(self) -> FilesystemMultipart:
+    def multipart_backend(self) -> MultipartBackend:
         """Native multipart: parts under ``parts/``, upload state in the index."""
-        return self._multipart
+        return self.multipart
 
     # ---- copies, attribute updates and bucket configuration
 

@@ -56,6 +56,7 @@ from ..base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     DeleteCondition,
     EntityTooLarge,
     NoSuchBucket,
@@ -121,6 +122,8 @@ class GitlabStore(ObjectStore):
 
     #: commits retried after losing a race (the files changed meanwhile)
     conflict_attempts = 40
+
+    capabilities = Capabilities(conditional_delete=True, bucket_config=True)
 
     def __init__(
         self,

@@ -36,7 +36,6 @@ from .support import Spooled, encode_attributes, error_code, map_error, strip_et
 
 
 class S3Multipart(ObjectStore):
-    native_multipart: bool
     spool_memory: int
     upstream_bucket: str | None
 
@@ -75,7 +74,7 @@ class S3Multipart(ObjectStore):
 
     def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
         """Upstream composed the object and knows its parts: ask it for part ``number``."""
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return None
         try:
             response = self.client.get_object(
@@ -102,7 +101,7 @@ class S3Multipart(ObjectStore):
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
     ) -> str:
         self._refuse_reserved(bucket, key)
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().create_multipart_upload(bucket, key, attributes=attributes)
         self._require_bucket(bucket)
         attrs = (attributes or ObjectAttributes()).copy()
@@ -129,7 +128,7 @@ class S3Multipart(ObjectStore):
         size: int | None = None,
         checksums: Mapping[str, str] | None = None,
     ) -> PartInfo:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().upload_part(
                 bucket, key, upload_id, part_number, body, size=size, checksums=checksums
             )
@@ -163,7 +162,7 @@ class S3Multipart(ObjectStore):
         options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().complete_multipart_upload(
                 bucket,
                 key,
@@ -213,7 +212,7 @@ class S3Multipart(ObjectStore):
             raise NotSupported("multipart upload checksums on the S3 store")
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().abort_multipart_upload(bucket, key, upload_id)
         self._require_bucket(bucket)
         try:
@@ -232,7 +231,7 @@ class S3Multipart(ObjectStore):
         part_number_marker: int = 0,
         max_parts: int = 1000,
     ) -> PartPage:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().list_parts(
                 bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
             )
@@ -269,7 +268,7 @@ class S3Multipart(ObjectStore):
         upload_id_marker: str = "",
         max_uploads: int = 1000,
     ) -> UploadPage:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().list_multipart_uploads(
                 bucket,
                 prefix=prefix,
@@ -317,7 +316,7 @@ class S3Multipart(ObjectStore):
 
     def _abort_uploads(self, bucket: str) -> None:
         """Discard the uploads in progress of a bucket being deleted (prefix mode)."""
-        if not self.native_multipart or not self.upstream_bucket:
+        if not self.capabilities.native_multipart or not self.upstream_bucket:
             return
         try:
             while True:

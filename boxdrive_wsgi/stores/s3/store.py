@@ -23,7 +23,7 @@ checked by upstream atomically at commit, attributes are read after the body's e
 Responses stream from upstream's body in CHUNK_SIZE pieces; ranges pass through.
 Our attributes (content headers, metadata with any Unicode, checksums, tags) travel as
 one ASCII JSON entry of upstream metadata (``x-amz-meta-boxdrive-attrs``), the content
-type also natively. Multipart uploads pass through natively (``native_multipart``).
+type also natively. Multipart uploads pass through natively (``capabilities.native_multipart``).
 
 Upstream failures that no store error names become StoreUnavailable (throttled, 5xx,
 unreachable: 503 with Retry-After) or BackendError (502), with upstream's code in the
@@ -49,6 +49,7 @@ from ..base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     NoSuchBucket,
     NoSuchKey,
     NotSupported,
@@ -110,7 +111,9 @@ class S3Store(S3Multipart):
         }
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
-        self.native_multipart = native_multipart
+        self.capabilities = Capabilities(
+            native_multipart=native_multipart, bucket_config=self.upstream_bucket is not None
+        )
         self.spool_memory = spool_memory
         self._client = client
         self._client_pid = pid()
