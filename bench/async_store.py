@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from boxdrive_wsgi.stores.async_adapter import AsyncObjectBody, AsyncStoreAdapter
+from boxdrive_wsgi.stores.aio import AsyncObjectBody, AsyncStoreAdapter
 from boxdrive_wsgi.stores.base import ByteRange, ObjectInfo
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 

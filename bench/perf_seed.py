@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.stores.filesystem.index import Index
 
 SEED_BODY = b"seed"
 SEED_PROCESSES = 4
@@ -29,13 +30,21 @@ def listing_key(index: int) -> str:
     return f"data/{index // 1000:05d}/file-{index:08d}.bin"
 
 
-class _FastStore(FilesystemStore):
-    """The filesystem store with SQLite's commit fsync off (this seeding process only)."""
+class _FastIndex(Index):
+    """The filesystem index with SQLite's commit fsync off (this seeding process only)."""
 
     def _connect(self) -> sqlite3.Connection:
         conn = super()._connect()
         conn.execute("PRAGMA synchronous=OFF")
         return conn
+
+
+class _FastStore(FilesystemStore):
+    """The filesystem store over a ``_FastIndex``."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.index.__class__ = _FastIndex  # same state, its connections made fast
 
 
 @contextmanager

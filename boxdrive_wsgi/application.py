@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -18,6 +19,30 @@ from .stores.factory import store_from_settings
 from .web.proxy import TrustedProxies
 
 
+def share_uploads(store: ObjectStore, settings: Settings) -> None:
+    """Give a shared store that uses the staged multipart default the settings' shared
+    directory, so that every worker process sees every upload."""
+    capabilities = store.capabilities
+    if capabilities.native_multipart or not capabilities.shared or store.multipart_dir:
+        return
+    store.multipart_dir = settings.multipart_dir or os.path.join(settings.data_dir, "multipart")
+
+
+def refuse_private_uploads(app: Flask, processes: int) -> None:
+    """At start-up of a server of several processes: refuse a store whose multipart
+    uploads only this process would see (a part reaching another worker would answer
+    NoSuchUpload)."""
+    store: ObjectStore = app.extensions["boxdrive_wsgi"]["store"]
+    if processes > 1 and store.uploads_are_private():
+        raise RuntimeError(
+            f"{type(store).__name__} keeps multipart uploads in a directory private to one"
+            f" process, but the server runs {processes} worker processes: set"
+            " BOXDRIVE_MULTIPART_DIR (or give the store a multipart_dir) to a directory"
+            " every worker shares, use a store whose data every process shares, or run"
+            " one worker process"
+        )
+
+
 def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     """Build the S3 server app for ``store`` (or the store the settings name).
 
@@ -27,6 +52,7 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     resolved = Settings.from_env(**settings)
     if store is None:
         store = store_from_settings(resolved)
+    share_uploads(store, resolved)
     app = Flask("boxdrive_wsgi")
     # S3 clients send bodies of any size; the store streams them.
     app.config["MAX_CONTENT_LENGTH"] = None

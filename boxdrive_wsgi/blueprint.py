@@ -21,13 +21,14 @@ from .auth.identity import ANONYMOUS
 from .observability import access_log
 from .operations import resolve
 from .operations.cors import add_cors_headers
+from .protocol.capabilities import refuse_incapable
 from .protocol.errors import S3Error
 from .protocol.unimplemented import refuse_unimplemented
 from .protocol.xml import render_error
 from .servers import gunicorn_sendfile
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
-from .stores.filesystem_space import is_out_of_space
+from .stores.filesystem.space import is_out_of_space
 from .web.access import AccessControl, Authorizer
 from .web.authentication import Authentication, Authenticator
 from .web.context import S3Request
@@ -108,6 +109,7 @@ def make_blueprint(
             if bucket is not None and operation.name != "CreateBucket":
                 s3.check_expected_owner(bucket)
         refuse_unimplemented(operation.name, current.headers)  # never ignore a header
+        refuse_incapable(operation.name, current.headers, s3.store.capabilities)
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
+
+from boxdrive_wsgi.application import refuse_private_uploads
 
 
 def _env_int(name: str, default: int) -> int:
@@ -58,3 +61,10 @@ def child_exit(server: object, worker: object) -> None:
         except ImportError:
             return
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]
+
+
+def post_worker_init(worker: Any) -> None:
+    """Refuse, at start-up, a store whose multipart uploads one worker alone would see."""
+    app = worker.wsgi
+    if hasattr(app, "extensions") and "boxdrive_wsgi" in app.extensions:
+        refuse_private_uploads(app, worker.cfg.workers)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from typing import Protocol
 
 from ..protocol.errors import S3Error
+from ..stores.streams import Readable
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 TRAILER_SIGNATURE = "x-amz-trailer-signature"
@@ -36,10 +36,6 @@ _MAX_LINE = 4096  # a chunk header or trailer line; real ones are < 200 bytes
 _MAX_TRAILERS = 32
 _HEX = "0123456789abcdefABCDEF"
 _MAX_SLACK = 64  # stray CR/LF some clients send after the terminating empty line
-
-
-class Readable(Protocol):
-    def read(self, n: int = -1, /) -> bytes: ...
 
 
 def _sig_mismatch(message: str | None = None) -> S3Error:

@@ -11,7 +11,7 @@ from typing import TypeVar
 import click
 
 from ..stores.filesystem import DB_NAME, FilesystemStore
-from ..stores.filesystem_fsck import Fsck, Problem
+from ..stores.filesystem.fsck import Fsck, Problem
 
 T = TypeVar("T")
 

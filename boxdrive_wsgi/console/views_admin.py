@@ -15,7 +15,7 @@ from ..auth.identity import Identity
 from ..auth.user_edits import UserEditError, add_user, remove_user, rotate_keys
 from ..protocol.errors import S3Error
 from ..stores.filesystem import FilesystemStore
-from ..stores.filesystem_fsck import Fsck, Problem
+from ..stores.filesystem.fsck import Fsck, Problem
 from .state import ConsoleState, page, require_identity, session
 from .usage import Usage, bucket_usage
 

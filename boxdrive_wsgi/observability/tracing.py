@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..stores.base import (
     BucketAlreadyExists,
     BucketNotEmpty,
+    Capabilities,
     EntityTooLarge,
     EntityTooSmall,
     IncompleteBody,
@@ -84,7 +85,7 @@ _KEYED = {
     "abort_multipart_upload",
     "list_parts",
     "copy_object",
-    "put_object_tags",
+    "update_object_attributes",
 }
 #: Forwarded, not traced: plumbing, not store calls.
 _UNTRACED = {"multipart_staging_dir", "multipart_backend", "close"}
@@ -251,6 +252,14 @@ class InstrumentedStore(ObjectStore):
 
     def storage_full(self) -> bool:
         return self.inner.storage_full()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    @capabilities.setter
+    def capabilities(self, value: Capabilities) -> None:
+        self.inner.capabilities = value
 
     @property
     def multipart_min_part_size(self) -> int:

@@ -14,6 +14,7 @@ from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy, parse_policy, stored_acl
 from ..protocol.documents import ACCESS_CONTROL_POLICY, VERSIONING_CONFIGURATION
 from ..protocol.errors import S3Error
+from ..stores.base import AttributeUpdate
 from ..web.access import (
     bucket_policy,
     directory,
@@ -70,7 +71,8 @@ def put_object_acl(s3: S3Request) -> Response:
     info = s3.store.head_object(s3.bucket_name, s3.object_key)
     owner = object_policy(info, bucket_owner).owner
     policy = _policy_from_request(s3, owner, bucket_owner)
-    s3.store.put_object_acl(s3.bucket_name, s3.object_key, stored_acl(policy))
+    update = AttributeUpdate(acl=stored_acl(policy))
+    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, update)
     return empty_response(200)
 
 

@@ -48,7 +48,7 @@ def copy_object(s3: S3Request) -> Response:
     if (source.bucket, source.key) == (bucket, key) and metadata != "REPLACE" and not storage_class:
         raise S3Error("InvalidRequest", SELF_COPY)
     s3.check_copy_source(source.bucket, source.key)
-    if_match, if_none_match = write_conditions(headers)
+    write_options = write_conditions(headers)
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
     new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None
 
@@ -76,8 +76,7 @@ def copy_object(s3: S3Request) -> Response:
         bucket,
         key,
         attributes=derive,
-        if_match=if_match,
-        if_none_match=if_none_match,
+        options=write_options,
     )
     return xml_response(
         "CopyObjectResult", [("LastModified", info.last_modified), ("ETag", f'"{info.etag}"')]

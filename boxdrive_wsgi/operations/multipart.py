@@ -8,7 +8,7 @@ makes before a store is called (part numbers, part size, the completion list).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from flask import Response
@@ -48,6 +48,7 @@ from ..stores.base import (
     UploadInfo,
     multipart_etag,
 )
+from ..stores.streams import IterReader
 from ..web.body import LateChecksums, read_small_body, verified_body
 from ..web.context import S3Request, empty_response, url_quote, xml_response
 from . import objects
@@ -137,7 +138,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
             raise S3Error("EntityTooLarge", extra={"ProposedSize": str(body.length)})
         # The part gets the upload's checksum, computed while it streams (as S3 does).
         reader = VerifyingReader(
-            ChunkReader(iter(body)), algorithms=[algorithm] if algorithm else (), size=body.length
+            IterReader(body), algorithms=[algorithm] if algorithm else (), size=body.length
         )
         part = s3.store.upload_part(
             s3.bucket_name,
@@ -158,7 +159,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
     headers = s3.request.headers
-    if_match, if_none_match = write_conditions(headers)
+    write_options = write_conditions(headers)
     # x-amz-checksum-* here describe the object being composed, not this XML document.
     document = read_small_body(
         s3.request, COMPLETE_MULTIPART_UPLOAD, signer=s3.chunk_signer, checksum_headers=False
@@ -192,8 +193,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
             s3.object_key,
             upload_id,
             parts,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=write_options,
             attributes=derive,
         )
     except NoSuchUpload:
@@ -338,23 +338,6 @@ def list_multipart_uploads(s3: S3Request) -> Response:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class ChunkReader:
-    """A readable over an iterator of byte chunks (an ObjectBody)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def read(self, size: int = -1, /) -> bytes:
-        if not self._buffer:
-            self._buffer = next(self._chunks, b"")
-        if size < 0 or size >= len(self._buffer):
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
 
 def _part(part: PartInfo) -> xml.Children:

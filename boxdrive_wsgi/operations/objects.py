@@ -51,7 +51,7 @@ def put_object(s3: S3Request) -> Response:
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
-    if_match, if_none_match = write_conditions(headers)
+    write_options = write_conditions(headers)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(
         attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
@@ -62,8 +62,7 @@ def put_object(s3: S3Request) -> Response:
         body,
         size=size,
         attributes=attributes,
-        if_match=if_match,
-        if_none_match=if_none_match,
+        options=write_options,
     )
     response_headers = {"ETag": quote_etag(info.etag)}
     response_headers.update(checksum_headers(info))

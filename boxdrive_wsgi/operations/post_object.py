@@ -13,6 +13,7 @@ authorizes the PutObject it performs with the same access policy as every reques
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -37,6 +38,7 @@ from ..protocol.names import check_key
 from ..protocol.tagging import MAX_OBJECT_TAGS, parse_tagging_xml
 from ..protocol.unimplemented import refuse_unimplemented
 from ..stores.base import ObjectAttributes, Readable
+from ..stores.streams import IterReader
 from ..web.body import raw_body
 from ..web.context import S3Request, empty_response, xml_response
 from .objects import STORAGE_CLASSES
@@ -85,32 +87,31 @@ class FileReader:
     def __init__(self, form: FormStream, length_range: tuple[int, int] | None) -> None:
         self._form = form
         self._range = length_range
-        self._buffer = b""
-        self._done = False
+        self._reader = IterReader(self._data())
         self.size = 0
 
     def read(self, size: int = -1, /) -> bytes:
-        while not self._done and (size < 0 or len(self._buffer) < size):
+        return self._reader.read(size)
+
+    def _data(self) -> Iterator[bytes]:
+        done = False
+        while not done:
             event = self._form.next_event()
             if not isinstance(event, Data):
                 raise _malformed()
-            self._buffer += event.data
             self.size += len(event.data)
             if self._range is not None and self.size > self._range[1]:
                 raise S3Error(
                     "EntityTooLarge",
                     extra={"ProposedSize": str(self.size), "MaxSizeAllowed": str(self._range[1])},
                 )
-            self._done = not event.more_data
-        short = self._range is not None and self.size < self._range[0]
-        if self._done and not self._buffer and self._range is not None and short:
+            done = not event.more_data
+            yield event.data
+        if self._range is not None and self.size < self._range[0]:
             raise S3Error(
                 "EntityTooSmall",
                 extra={"ProposedSize": str(self.size), "MinSizeAllowed": str(self._range[0])},
             )
-        cut = len(self._buffer) if size < 0 else size
-        data, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return data
 
 
 def _read_fields(form: FormStream) -> tuple[dict[str, str], str]:

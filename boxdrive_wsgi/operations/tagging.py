@@ -14,6 +14,7 @@ from ..protocol.tagging import (
     parse_tagging_xml,
     render_tagging,
 )
+from ..stores.base import AttributeUpdate
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response
 
@@ -45,13 +46,13 @@ def put_object_tagging(s3: S3Request) -> Response:
     _check_version(s3)
     body = read_small_body(s3.request, TAGGING, signer=s3.chunk_signer)
     tags = parse_tagging_xml(body, limit=MAX_OBJECT_TAGS)
-    s3.store.put_object_tags(s3.bucket_name, s3.object_key, tags)
+    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, AttributeUpdate(tags=tags))
     return empty_response(200)
 
 
 def delete_object_tagging(s3: S3Request) -> Response:
     _check_version(s3)
-    s3.store.put_object_tags(s3.bucket_name, s3.object_key, {})
+    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, AttributeUpdate(tags={}))
     return empty_response(204)
 
 

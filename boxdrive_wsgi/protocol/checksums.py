@@ -18,6 +18,7 @@ from typing import Protocol
 # awscrt ships no type information; its crc functions are what botocore uses.
 from awscrt import checksums as _crt  # type: ignore[import-untyped]
 
+from ..stores.streams import Readable
 from .errors import S3Error
 
 #: The flexible-checksum algorithms S3 accepts, in S3's order.
@@ -25,10 +26,6 @@ ALGORITHMS: tuple[str, ...] = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 CHECKSUM_HEADER_PREFIX = "x-amz-checksum-"
 
 _DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32, "MD5": 16}
-
-
-class Readable(Protocol):
-    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class Hasher(Protocol):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from werkzeug.http import http_date, parse_date, parse_etags
 
-from ..stores.base import DeleteCondition
+from ..stores.base import OVERWRITE, DeleteCondition, WriteOptions
 from .errors import S3Error
 from .headers import HeaderMap
 from .numbers import INT64_MAX, parse_integer
@@ -41,8 +41,13 @@ def _not_modified(etag: str, last_modified: datetime) -> S3Error:
     )
 
 
-def write_conditions(headers: HeaderMap) -> tuple[str | None, bool]:
-    """(if_match etag or '*', if_none_match) for a conditional write."""
+#: Both If-Match and If-None-Match: * on a write can never go ahead: an update over an
+#: ETag no object has answers 404 when the key is absent and 412 when it exists.
+_NEVER = WriteOptions.update("")
+
+
+def write_conditions(headers: HeaderMap) -> WriteOptions:
+    """The WriteOptions of a write's If-None-Match: * / If-Match headers."""
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None and if_none_match.strip() != "*":
         raise S3Error("NotImplemented", "If-None-Match on writes supports only '*'")
@@ -51,7 +56,8 @@ def write_conditions(headers: HeaderMap) -> tuple[str | None, bool]:
         if_match = if_match.strip()
         if if_match != "*":
             if_match = if_match.strip('"')
-    return if_match, if_none_match is not None
+        return _NEVER if if_none_match is not None else WriteOptions.update(if_match)
+    return WriteOptions.create() if if_none_match is not None else OVERWRITE
 
 
 SIZE_HEADER = "x-amz-if-match-size"

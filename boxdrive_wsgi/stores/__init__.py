@@ -1,12 +1,17 @@
 """Stores: where objects live. See ``base`` for the contract."""
 
 from .base import (
+    OVERWRITE,
+    AttributeUpdate,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     IncompleteBody,
     InvalidRange,
+    IterReader,
+    MultipartBackend,
     NoSuchBucket,
     NoSuchKey,
     NotSupported,
@@ -17,19 +22,26 @@ from .base import (
     ObjectStore,
     PreconditionFailed,
     StoreError,
+    WriteMode,
+    WriteOptions,
 )
 from .filesystem import FilesystemStore
 from .memory import MemoryStore
 
 __all__ = [
+    "OVERWRITE",
+    "AttributeUpdate",
     "BucketAlreadyExists",
     "BucketInfo",
     "BucketNotEmpty",
     "ByteRange",
+    "Capabilities",
     "FilesystemStore",
     "IncompleteBody",
     "InvalidRange",
+    "IterReader",
     "MemoryStore",
+    "MultipartBackend",
     "NoSuchBucket",
     "NoSuchKey",
     "NotSupported",
@@ -40,4 +52,6 @@ __all__ = [
     "ObjectStore",
     "PreconditionFailed",
     "StoreError",
+    "WriteMode",
+    "WriteOptions",
 ]

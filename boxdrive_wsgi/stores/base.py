@@ -13,8 +13,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
+from .capabilities import Capabilities
 from .errors import (
     BackendError,
     BucketAlreadyExists,
@@ -35,6 +36,8 @@ from .errors import (
     StoreUnavailable,
 )
 from .model import (
+    OVERWRITE,
+    AttributeUpdate,
     BucketInfo,
     ByteRange,
     CompletedAttributes,
@@ -48,28 +51,26 @@ from .model import (
     SourceAttributes,
     UploadInfo,
     UploadPage,
-    check_write_condition,
+    WriteMode,
+    WriteOptions,
     multipart_etag,
 )
-from .streams import (
-    CHUNK_SIZE,
-    Readable,
-    _ChunkReader,
-    iter_chunks,
-)
-
-if TYPE_CHECKING:
-    from .multipart_backend import MultipartBackend
+from .multipart.backend import MultipartBackend
+from .multipart.staged import default_staging_dir, staged_backend
+from .streams import CHUNK_SIZE, IterReader, Readable, iter_chunks
 
 #: The contract's names, importable from here as before the split into errors,
 #: model and streams.
 __all__ = [
     "CHUNK_SIZE",
+    "OVERWRITE",
+    "AttributeUpdate",
     "BackendError",
     "BucketAlreadyExists",
     "BucketInfo",
     "BucketNotEmpty",
     "ByteRange",
+    "Capabilities",
     "CompletedAttributes",
     "DeleteCondition",
     "EntityTooLarge",
@@ -79,6 +80,8 @@ __all__ = [
     "InvalidPart",
     "InvalidPartOrder",
     "InvalidRange",
+    "IterReader",
+    "MultipartBackend",
     "NoSuchBucket",
     "NoSuchKey",
     "NoSuchUpload",
@@ -97,7 +100,8 @@ __all__ = [
     "StoreUnavailable",
     "UploadInfo",
     "UploadPage",
-    "check_write_condition",
+    "WriteMode",
+    "WriteOptions",
     "iter_chunks",
     "multipart_etag",
 ]
@@ -113,7 +117,12 @@ class ObjectStore(ABC):
     and gunicorn gthread serve requests on threads). A store that keeps its data
     outside the process (filesystem, upstream S3) SHOULD also be safe with several
     processes sharing it.
+
+    ``capabilities`` declares what the store can do beyond the defaults below (see
+    ``Capabilities``); the HTTP layer answers 501 for what it lacks.
     """
+
+    capabilities: Capabilities = Capabilities()
 
     # ---- buckets
 
@@ -145,8 +154,7 @@ class ObjectStore(ABC):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         """Store ``body`` under ``key``, replacing any object there.
@@ -159,10 +167,11 @@ class ObjectStore(ABC):
         read (and copied, e.g. with ``ObjectAttributes.copy``) only after the body
         reached EOF: checksums sent as trailers are known only then.
 
-        Conditional writes: ``if_none_match=True`` (S3 ``If-None-Match: *``)
-        raises PreconditionFailed if the key exists; ``if_match`` (an ETag or
-        ``*``) raises NoSuchKey if the key is absent and PreconditionFailed if
-        the ETag differs. The check and the commit MUST be atomic.
+        ``options`` says how to treat an object already there (``WriteOptions``):
+        ``OVERWRITE`` replaces it; ``CREATE`` (S3 ``If-None-Match: *``) raises
+        PreconditionFailed if the key exists; ``UPDATE`` (``If-Match``: an ETag or
+        ``*``) raises NoSuchKey if the key is absent and PreconditionFailed if the
+        ETag differs (``options.check``). The check and the commit MUST be atomic.
         MUST raise NoSuchBucket if the bucket is absent.
 
         ``etag``, when given (multipart completion composing parts), MUST be
@@ -223,7 +232,7 @@ class ObjectStore(ABC):
 
     # ---- multipart uploads
     #
-    # Every store has them: the default (stores/multipart.py) stages parts as files
+    # Every store has them: the default (stores/multipart/staged.py) stages parts as files
     # under multipart_staging_dir() with the upload state in SQLite there, and
     # completes by streaming the parts, concatenated, into put_object. A store with
     # a native implementation overrides multipart_backend() (or the methods).
@@ -231,21 +240,28 @@ class ObjectStore(ABC):
     #: Smallest size of every part but the last (S3: 5 MiB). Tests may lower it.
     multipart_min_part_size: int = 5 * 1024 * 1024
 
+    #: Where the staged default keeps parts and upload records: a directory every
+    #: process of the server sees (create_app sets it from the settings). None: a
+    #: private temporary directory, right for one process only.
+    multipart_dir: str | None = None
+
     def multipart_staging_dir(self) -> str:
-        """Where the default multipart implementation keeps parts and upload state.
-
-        Default: a temporary directory per store instance (removed when the store
-        is garbage-collected). Stores shared by several processes SHOULD return a
-        directory they all see: the default keeps no upload state in memory.
+        """Where the default multipart implementation keeps parts and upload state:
+        ``multipart_dir``, or a temporary directory per store instance (removed when
+        the store is garbage-collected). The default keeps no upload state in memory,
+        so processes sharing the directory share the uploads.
         """
-        from .multipart import default_staging_dir
-
+        if self.multipart_dir is not None:
+            return self.multipart_dir
         return default_staging_dir(self)
+
+    def uploads_are_private(self) -> bool:
+        """True if this store's uploads are seen by this process only (the staged
+        default over a private directory): a multi-process server must refuse it."""
+        return not self.capabilities.native_multipart and self.multipart_dir is None
 
     def multipart_backend(self) -> MultipartBackend:
         """The object implementing the multipart methods below (default: staged)."""
-        from .multipart import staged_backend
-
         return staged_backend(self)
 
     def create_multipart_upload(
@@ -288,8 +304,7 @@ class ObjectStore(ABC):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
         """Compose the listed ``(part_number, etag)`` parts into the object ``key``.
@@ -301,7 +316,7 @@ class ObjectStore(ABC):
         The object's ETag MUST be ``md5(concat(part MD5 digests))-N``; its
         attributes are those given at creation, or ``attributes(those, chosen parts)``
         (called before writing; if it raises, nothing is), with ``parts`` = the chosen
-        parts. Conditional writes and atomicity as put_object. On success the upload no
+        parts. ``options`` and atomicity as put_object. On success the upload no
         longer exists.
         """
         return self.multipart_backend().complete(
@@ -309,8 +324,7 @@ class ObjectStore(ABC):
             key,
             upload_id,
             parts,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
             attributes=attributes,
         )
 
@@ -370,8 +384,7 @@ class ObjectStore(ABC):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         """Copy an object's content to ``dst_key``, replacing any object there.
 
@@ -380,8 +393,8 @@ class ObjectStore(ABC):
         being copied and returns them. The callable MAY raise (the HTTP layer checks
         x-amz-copy-source-if-* there) and then nothing is written. The copy MUST be
         atomic like ``put_object`` and MUST stay correct if the source is replaced or
-        deleted meanwhile (it copies one version, whole). ``if_match`` and
-        ``if_none_match`` apply to the destination as in ``put_object``. MUST raise
+        deleted meanwhile (it copies one version, whole). ``options`` apply to
+        the destination as in ``put_object``. MUST raise
         NoSuchBucket / NoSuchKey for a missing source, NoSuchBucket for a missing
         destination bucket. The ETag of a copy of a single-part object is its MD5.
 
@@ -399,39 +412,33 @@ class ObjectStore(ABC):
             return self.put_object(
                 dst_bucket,
                 dst_key,
-                _ChunkReader(iter(source)),
+                IterReader(source),
                 size=source.info.size,
                 attributes=replace(new, parts=None),
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
             )
 
-    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        """Replace an object's tags, keeping its content and other attributes.
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        """Apply ``update`` (tags, ACL, ...) to an object's attributes, keeping its content
+        and the attributes the update leaves alone.
 
-        MUST be atomic (readers see the old tags or the new ones) and MUST raise
+        MUST be atomic (readers see the old attributes or the new ones) and MUST raise
         NoSuchBucket / NoSuchKey. A native implementation SHOULD keep the ETag and
         Last-Modified, as S3 does; the default rewrites the object through
-        ``copy_object`` (the ETag is kept, Last-Modified is not) and applies the
-        tags only if the object was not replaced meanwhile.
+        ``copy_object`` (the ETag is kept, Last-Modified is not) and applies the update
+        only if the object was not replaced meanwhile.
         """
-
-        def retag(info: ObjectInfo) -> ObjectAttributes:
-            return replace(info.attributes, tags=dict(tags))
-
         head = self.head_object(bucket, key)
-        return self.copy_object(bucket, key, bucket, key, attributes=retag, if_match=head.etag)
-
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
-        """Replace an object's ACL (``ObjectAttributes.acl``), keeping its content and
-        other attributes, with the same obligations as ``put_object_tags``; the
-        default rewrites the object through ``copy_object`` likewise."""
-
-        def reacl(info: ObjectInfo) -> ObjectAttributes:
-            return replace(info.attributes, acl=acl)
-
-        head = self.head_object(bucket, key)
-        return self.copy_object(bucket, key, bucket, key, attributes=reacl, if_match=head.etag)
+        return self.copy_object(
+            bucket,
+            key,
+            bucket,
+            key,
+            attributes=lambda info: update.apply(info.attributes),
+            options=WriteOptions.update(head.etag),
+        )
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         """The configuration document ``name`` (``tagging``, ``cors``, ``policy``, ...)

@@ -1,4 +1,4 @@
-"""Files and directories of the on-disk stores are their owner's alone.
+"""Files and directories of the on-disk stores: their owner's alone, and durable.
 
 Object data, the SQLite indexes and multipart staging must not be readable by other
 local users whatever the process umask: directories are created 0700 and files 0600.
@@ -8,7 +8,9 @@ the database file first is enough for those.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from typing import BinaryIO
 
 PRIVATE_DIR_MODE = 0o700
@@ -46,3 +48,22 @@ def touch_private_file(path: str) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+def fsync_dir(path: str) -> None:
+    """Make a rename or a new entry in ``path`` durable."""
+    if sys.platform == "win32":  # directories cannot be opened, NTFS journals metadata
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def unlink_quietly(path: str) -> None:
+    """Remove ``path`` if it can be. Cleanup never hides the error being handled; a
+    file left behind is an orphan that fsck reports (e.g. Windows refuses to unlink a
+    file being read)."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)

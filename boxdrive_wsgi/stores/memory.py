@@ -5,17 +5,20 @@ from __future__ import annotations
 import bisect
 import hashlib
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from .base import (
     CHUNK_SIZE,
+    OVERWRITE,
+    AttributeUpdate,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     DeleteCondition,
     NoSuchBucket,
     NoSuchKey,
@@ -26,7 +29,7 @@ from .base import (
     ObjectStore,
     Readable,
     SourceAttributes,
-    check_write_condition,
+    WriteOptions,
     iter_chunks,
 )
 from .listing import paginate
@@ -45,6 +48,8 @@ def now() -> datetime:
 
 
 class MemoryStore(ObjectStore):
+    capabilities = Capabilities(conditional_delete=True, bucket_config=True, shared=False)
+
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.RLock()
@@ -85,8 +90,7 @@ class MemoryStore(ObjectStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         with self._lock:
@@ -108,13 +112,7 @@ class MemoryStore(ObjectStore):
         with self._lock:
             b = self._bucket(bucket)
             current = b.objects.get(key)
-            check_write_condition(
-                bucket,
-                key,
-                current[0] if current else None,
-                if_match=if_match,
-                if_none_match=if_none_match,
-            )
+            options.check(bucket, key, current[0] if current else None)
             if current is None:
                 bisect.insort(b.keys, key)
             b.objects[key] = (info, data)
@@ -193,8 +191,7 @@ class MemoryStore(ObjectStore):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         with self._lock:
             source, data = self._entry(src_bucket, src_key)
@@ -206,13 +203,7 @@ class MemoryStore(ObjectStore):
             else:
                 new = attributes
             current = target.objects.get(dst_key)
-            check_write_condition(
-                dst_bucket,
-                dst_key,
-                current[0] if current else None,
-                if_match=if_match,
-                if_none_match=if_none_match,
-            )
+            options.check(dst_bucket, dst_key, current[0] if current else None)
             info = ObjectInfo(
                 bucket=dst_bucket,
                 key=dst_key,
@@ -226,16 +217,12 @@ class MemoryStore(ObjectStore):
             target.objects[dst_key] = (info, data)
             return info
 
-    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        return self._update_attributes(bucket, key, tags=dict(tags))
-
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
-        return self._update_attributes(bucket, key, acl=acl)
-
-    def _update_attributes(self, bucket: str, key: str, **changes: Any) -> ObjectInfo:
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
         with self._lock:
             info, data = self._entry(bucket, key)
-            new = replace(info.attributes, **changes)
+            new = update.apply(info.attributes)
             tagged = ObjectInfo(
                 info.bucket, info.key, info.size, info.etag, info.last_modified, new
             )

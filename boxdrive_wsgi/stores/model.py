@@ -1,5 +1,5 @@
 """What stores speak: buckets, objects and their attributes, pages, bodies, and the
-conditions of writes and deletes."""
+options of writes, attribute updates and conditional deletes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import Enum
 from typing import BinaryIO
 
 from .errors import InvalidRange, NoSuchKey, PreconditionFailed
@@ -263,26 +264,82 @@ class DeleteCondition:
         return True
 
 
-def check_write_condition(
-    bucket: str,
-    key: str,
-    current: ObjectInfo | None,
-    *,
-    if_match: str | None,
-    if_none_match: bool,
-) -> None:
-    """Raise PreconditionFailed unless a conditional write may go ahead.
+class WriteMode(Enum):
+    """How a write treats an object already under its key (arrow-rs ``PutMode``)."""
 
-    Stores call this under the same lock / transaction that commits the write.
-    ``if_match`` is an ETag without quotes, or ``*``.
+    #: Replace whatever is there (a plain PUT).
+    OVERWRITE = "overwrite"
+    #: Write only if the key is absent (``If-None-Match: *``), else PreconditionFailed.
+    CREATE = "create"
+    #: Write only over the object with ETag ``WriteOptions.etag`` (``If-Match``), or any
+    #: object with ``*``: NoSuchKey if absent, PreconditionFailed if the ETag differs.
+    UPDATE = "update"
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How put_object, copy_object and complete_multipart_upload write their object.
+
+    Stores check ``check`` under the same lock / transaction that commits the write.
+    Room for what later issues add to a write (version and object-lock settings).
     """
-    if if_none_match and current is not None:
-        raise PreconditionFailed("object exists")
-    if if_match is not None:
-        if current is None:
-            raise NoSuchKey(bucket, key)
-        if if_match != "*" and if_match != current.etag:
-            raise PreconditionFailed("etag does not match")
+
+    mode: WriteMode = WriteMode.OVERWRITE
+    #: With UPDATE: the ETag the current object must have (no quotes), or ``*``.
+    etag: str | None = None
+
+    @classmethod
+    def create(cls) -> WriteOptions:
+        return cls(WriteMode.CREATE)
+
+    @classmethod
+    def update(cls, etag: str) -> WriteOptions:
+        return cls(WriteMode.UPDATE, etag)
+
+    @property
+    def conditional(self) -> bool:
+        return self.mode is not WriteMode.OVERWRITE
+
+    def check(self, bucket: str, key: str, current: ObjectInfo | None) -> None:
+        """Raise unless the write may go ahead over ``current`` (None: key absent)."""
+        if self.mode is WriteMode.CREATE and current is not None:
+            raise PreconditionFailed("object exists")
+        if self.mode is WriteMode.UPDATE:
+            if current is None:
+                raise NoSuchKey(bucket, key)
+            if self.etag != "*" and self.etag != current.etag:
+                raise PreconditionFailed("etag does not match")
+
+
+#: A plain write: replace whatever is there.
+OVERWRITE = WriteOptions()
+
+
+class Keep(Enum):
+    """An attribute an AttributeUpdate leaves as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class AttributeUpdate:
+    """A change to an object's attributes that leaves its content alone (PutObjectTagging,
+    PutObjectAcl; later retention and legal hold). Fields left ``KEEP`` stay."""
+
+    tags: Mapping[str, str] | Keep = KEEP
+    #: the ACL as ``ObjectAttributes.acl`` holds it; None is the default ACL.
+    acl: str | Keep | None = KEEP
+
+    def apply(self, attributes: ObjectAttributes) -> ObjectAttributes:
+        new = attributes
+        if not isinstance(self.tags, Keep):
+            new = replace(new, tags=dict(self.tags))
+        if not isinstance(self.acl, Keep):
+            new = replace(new, acl=self.acl)
+        return new
 
 
 def multipart_etag(part_md5s: Iterable[bytes]) -> str:

@@ -1,9 +1,9 @@
-"""Byte streams as stores read and serve them: a Readable, chunked reading, and a
-reader over an iterator of chunks."""
+"""Byte streams as stores read and serve them: ``Readable``, chunked reading, and
+``IterReader``, the one reader over an iterator of chunks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Protocol
 
 from .errors import IncompleteBody
@@ -13,6 +13,9 @@ CHUNK_SIZE = 1024 * 1024
 
 
 class Readable(Protocol):
+    """What a request body is to a store: ``read(size)`` returns at most ``size``
+    bytes (all that is left with -1), and ``b""`` only at the end."""
+
     def read(self, size: int = -1, /) -> bytes: ...
 
 
@@ -35,20 +38,35 @@ def iter_chunks(body: Readable | BinaryIO, size: int | None = None) -> Iterator[
         yield chunk
 
 
-class _ChunkReader:
-    """A ``Readable`` over an iterator of byte chunks (an ObjectBody)."""
+class IterReader:
+    """A ``Readable`` over an iterable of byte chunks: ``read(n)`` returns ``n`` bytes
+    (fewer only at the end), in time linear in what it returns however small the reads
+    and however large the chunks (a chunk is sliced, never re-buffered)."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = bytearray()
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._chunk = b""
+        self._at = 0
 
     def read(self, size: int = -1, /) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        cut = len(self._buffer) if size < 0 else size
-        data = bytes(self._buffer[:cut])
-        del self._buffer[:cut]
-        return data
+        if size < 0:
+            rest = [self._chunk[self._at :], *self._chunks]
+            self._chunk, self._at = b"", 0
+            return b"".join(rest)
+        pieces: list[bytes] = []
+        wanted = size
+        while wanted > 0:
+            if self._at >= len(self._chunk):
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._chunk, self._at = bytes(chunk), 0
+                continue
+            if self._at == 0 and len(self._chunk) <= wanted:
+                piece = self._chunk  # the whole chunk: no copy
+            else:
+                piece = self._chunk[self._at : self._at + wanted]
+            self._at += len(piece)
+            wanted -= len(piece)
+            pieces.append(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)

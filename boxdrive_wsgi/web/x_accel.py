@@ -76,7 +76,7 @@ def accel_response(
         return None
     if any(name.lower() not in RESTORED_HEADERS for name in headers):
         return None
-    relative = _under_root(body.path, getattr(s3.store, "root", None) or s3.settings.data_dir)
+    relative = _under_root(body.path, s3.store.capabilities.file_root or s3.settings.data_dir)
     if relative is None:
         return None
     body.close()

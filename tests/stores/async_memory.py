@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
-from boxdrive_wsgi.stores.async_adapter import AsyncObjectBody
+from boxdrive_wsgi.stores.aio import AsyncObjectBody
 from boxdrive_wsgi.stores.base import (
     BucketInfo,
     ByteRange,
@@ -24,6 +24,7 @@ from boxdrive_wsgi.stores.base import (
     SourceAttributes,
 )
 from boxdrive_wsgi.stores.memory import MemoryStore
+from boxdrive_wsgi.stores.model import OVERWRITE, AttributeUpdate, WriteOptions
 
 
 class AsyncMemoryStore:
@@ -56,8 +57,7 @@ class AsyncMemoryStore:
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         self.inner.head_bucket(bucket)
@@ -72,8 +72,7 @@ class AsyncMemoryStore:
             buffer,
             size=None,
             attributes=attributes,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
             etag=etag,
         )
 
@@ -125,8 +124,7 @@ class AsyncMemoryStore:
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         return self.inner.copy_object(
             src_bucket,
@@ -134,12 +132,13 @@ class AsyncMemoryStore:
             dst_bucket,
             dst_key,
             attributes=attributes,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
         )
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        return self.inner.put_object_tags(bucket, key, tags)
+    async def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        return self.inner.update_object_attributes(bucket, key, update)
 
     async def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         return self.inner.get_bucket_config(bucket, name)

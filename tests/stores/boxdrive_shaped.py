@@ -209,6 +209,6 @@ class BoxDriveShapedStore:
 def make_adapter_store() -> object:
     """A server's store (``BOXDRIVE_STORE=tests.stores.boxdrive_shaped:make_adapter_store``):
     our adapter over a fresh BoxDrive-shaped store, as a BoxDrive user would run it."""
-    from boxdrive_wsgi.stores.async_adapter import BoxDriveStoreAdapter
+    from boxdrive_wsgi.stores.aio import BoxDriveStoreAdapter
 
     return BoxDriveStoreAdapter(BoxDriveShapedStore())

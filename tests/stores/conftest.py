@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from boxdrive_wsgi.stores.async_adapter import AsyncStoreAdapter, BoxDriveStoreAdapter
+from boxdrive_wsgi.stores.aio import AsyncStoreAdapter, BoxDriveStoreAdapter
 from boxdrive_wsgi.stores.base import (
     CHUNK_SIZE,
     ByteRange,
@@ -34,6 +34,7 @@ from boxdrive_wsgi.stores.base import (
 )
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
+from boxdrive_wsgi.stores.model import OVERWRITE, WriteOptions
 
 from . import fake_gitlab, s3_upstream
 from .async_memory import AsyncMemoryStore
@@ -164,8 +165,7 @@ def put(
     data: bytes = b"",
     *,
     attributes: ObjectAttributes | None = None,
-    if_match: str | None = None,
-    if_none_match: bool = False,
+    options: WriteOptions = OVERWRITE,
     with_size: bool = True,
 ) -> ObjectInfo:
     return store.put_object(
@@ -174,8 +174,7 @@ def put(
         io.BytesIO(data),
         size=len(data) if with_size else None,
         attributes=attributes,
-        if_match=if_match,
-        if_none_match=if_none_match,
+        options=options,
     )
 
 

@@ -45,7 +45,7 @@ from urllib.parse import unquote, urlencode
 from werkzeug.wrappers import Request, Response
 
 from boxdrive_wsgi.stores.gitlab import GitlabStore
-from boxdrive_wsgi.stores.gitlab_api import RetryPolicy
+from boxdrive_wsgi.stores.gitlab.api import RetryPolicy
 
 #: commits kept readable per project (older snapshots are dropped: bounded memory)
 KEEP_SNAPSHOTS = 512

@@ -19,6 +19,7 @@ from botocore.config import Config
 
 from boxdrive_wsgi.stores.base import ObjectAttributes, ObjectInfo, Readable
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.stores.model import OVERWRITE, WriteOptions
 from boxdrive_wsgi.stores.s3 import S3Store
 from tests.e2e.servers import RunningServer, free_port, server_env, start_server, waitress_argv
 
@@ -53,8 +54,7 @@ class ForgetfulStore(FilesystemStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         return super().put_object(bucket, key, body, size=size, attributes=attributes, etag=etag)

@@ -19,12 +19,13 @@ from waitress.server import create_server
 
 from boxdrive_wsgi import make_blueprint
 from boxdrive_wsgi.auth.credentials import Credentials, User
-from boxdrive_wsgi.stores.async_adapter import (
+from boxdrive_wsgi.stores.aio import (
     AsyncObjectBody,
     AsyncStoreAdapter,
     BoxDriveStoreAdapter,
     is_boxdrive_style,
 )
+from boxdrive_wsgi.stores.aio.shim import BoxDriveShim
 from boxdrive_wsgi.stores.base import (
     BucketAlreadyExists,
     NoSuchKey,
@@ -32,7 +33,6 @@ from boxdrive_wsgi.stores.base import (
     ObjectInfo,
     StoreError,
 )
-from boxdrive_wsgi.stores.boxdrive_shim import BoxDriveShim
 
 from .async_memory import AsyncMemoryStore
 from .boxdrive_shaped import BoxDriveShapedStore

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from boxdrive_wsgi.stores.base import NoSuchBucket, NoSuchKey, ObjectAttributes, ObjectStore
+from boxdrive_wsgi.stores.model import AttributeUpdate
 from tests.stores.conftest import assert_absent, get_bytes, pattern, put
 
 ACL = '{"grants":[["Group","http://acs.amazonaws.com/groups/global/AllUsers","READ"]]}'
@@ -30,7 +31,7 @@ def test_put_object_acl_replaces_only_the_acl(store: ObjectStore, bucket: str) -
         content_type="text/plain", metadata={"m": "1"}, tags={"t": "v"}, owner="writer-1"
     )
     before = put(store, bucket, "k", data, attributes=attributes)
-    info = store.put_object_acl(bucket, "k", ACL)
+    info = store.update_object_attributes(bucket, "k", AttributeUpdate(acl=ACL))
     assert info.attributes.acl == ACL
     head = store.head_object(bucket, "k")
     assert head.attributes.acl == ACL
@@ -39,19 +40,19 @@ def test_put_object_acl_replaces_only_the_acl(store: ObjectStore, bucket: str) -
     assert dict(head.attributes.tags) == {"t": "v"}
     assert dict(head.attributes.metadata) == {"m": "1"}
     assert get_bytes(store, bucket, "k") == data
-    store.put_object_acl(bucket, "k", None)
+    store.update_object_attributes(bucket, "k", AttributeUpdate(acl=None))
     assert store.head_object(bucket, "k").attributes.acl is None
     # Tags written afterwards keep the ACL.
-    store.put_object_acl(bucket, "k", ACL)
-    store.put_object_tags(bucket, "k", {"x": "y"})
+    store.update_object_attributes(bucket, "k", AttributeUpdate(acl=ACL))
+    store.update_object_attributes(bucket, "k", AttributeUpdate(tags={"x": "y"}))
     assert store.head_object(bucket, "k").attributes.acl == ACL
 
 
 def test_put_object_acl_missing(store: ObjectStore, bucket: str) -> None:
     with pytest.raises(NoSuchKey):
-        store.put_object_acl(bucket, "absent", ACL)
+        store.update_object_attributes(bucket, "absent", AttributeUpdate(acl=ACL))
     with pytest.raises(NoSuchBucket):
-        store.put_object_acl("no-such-bucket-x", "k", ACL)
+        store.update_object_attributes("no-such-bucket-x", "k", AttributeUpdate(acl=ACL))
     assert_absent(store, bucket, "absent")
 
 

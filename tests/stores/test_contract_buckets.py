@@ -16,6 +16,7 @@ from boxdrive_wsgi.stores.base import (
     NoSuchBucket,
     ObjectStore,
 )
+from boxdrive_wsgi.stores.model import WriteOptions
 from tests.stores.conftest import get_bytes, put
 
 
@@ -186,9 +187,11 @@ MISSING_BUCKET_OPS: dict[str, MissingBucketOp] = {
     "put": lambda s, b: s.put_object(b, "k", io.BytesIO(b"data"), size=4),
     "put_no_size": lambda s, b: s.put_object(b, "k", io.BytesIO(b"data")),
     "put_if_none_match": lambda s, b: s.put_object(
-        b, "k", io.BytesIO(b"data"), size=4, if_none_match=True
+        b, "k", io.BytesIO(b"data"), size=4, options=WriteOptions.create()
     ),
-    "put_if_match": lambda s, b: s.put_object(b, "k", io.BytesIO(b"data"), size=4, if_match="*"),
+    "put_if_match": lambda s, b: s.put_object(
+        b, "k", io.BytesIO(b"data"), size=4, options=WriteOptions.update("*")
+    ),
     "get": lambda s, b: s.get_object(b, "k"),
     "get_range": lambda s, b: s.get_object(b, "k", byte_range=ByteRange(0, 0)),
     "head": lambda s, b: s.head_object(b, "k"),

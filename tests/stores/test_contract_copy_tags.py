@@ -18,6 +18,7 @@ from boxdrive_wsgi.stores.base import (
 )
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
+from boxdrive_wsgi.stores.model import AttributeUpdate, WriteOptions
 from tests.stores.conftest import (
     LARGE,
     STORES,
@@ -38,7 +39,7 @@ class DefaultsStore(MemoryStore):
     """A store relying on ObjectStore's default copy_object and put_object_tags."""
 
     copy_object = ObjectStore.copy_object
-    put_object_tags = ObjectStore.put_object_tags
+    update_object_attributes = ObjectStore.update_object_attributes
 
 
 FACTORIES = {**STORES, "defaults": lambda tmp_path, request: DefaultsStore()}
@@ -168,13 +169,13 @@ def test_copy_destination_conditions(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "src", b"s")
     put(store, bucket, "dst", b"d")
     with pytest.raises(PreconditionFailed):
-        store.copy_object(bucket, "src", bucket, "dst", if_none_match=True)
+        store.copy_object(bucket, "src", bucket, "dst", options=WriteOptions.create())
     with pytest.raises(PreconditionFailed):
-        store.copy_object(bucket, "src", bucket, "dst", if_match=md5(b"other"))
+        store.copy_object(bucket, "src", bucket, "dst", options=WriteOptions.update(md5(b"other")))
     assert get_bytes(store, bucket, "dst") == b"d"
-    store.copy_object(bucket, "src", bucket, "dst", if_match=md5(b"d"))
+    store.copy_object(bucket, "src", bucket, "dst", options=WriteOptions.update(md5(b"d")))
     assert get_bytes(store, bucket, "dst") == b"s"
-    store.copy_object(bucket, "src", bucket, "fresh", if_none_match=True)
+    store.copy_object(bucket, "src", bucket, "fresh", options=WriteOptions.create())
     assert get_bytes(store, bucket, "fresh") == b"s"
 
 
@@ -231,22 +232,24 @@ def test_put_object_tags_replaces_only_tags(store: ObjectStore, bucket: str) -> 
     data = pattern(5000)
     attributes = tagged(data)
     before = put(store, bucket, "k", data, attributes=attributes)
-    info = store.put_object_tags(bucket, "k", {"new": "tag", "é": "ü"})
+    info = store.update_object_attributes(
+        bucket, "k", AttributeUpdate(tags={"new": "tag", "é": "ü"})
+    )
     assert dict(info.attributes.tags) == {"new": "tag", "é": "ü"}
     head = store.head_object(bucket, "k")
     assert dict(head.attributes.tags) == {"new": "tag", "é": "ü"}
     assert head.etag == before.etag and head.size == before.size
     assert_attributes(head, attributes)  # everything else kept
     assert get_bytes(store, bucket, "k") == data
-    store.put_object_tags(bucket, "k", {})
+    store.update_object_attributes(bucket, "k", AttributeUpdate(tags={}))
     assert dict(store.head_object(bucket, "k").attributes.tags) == {}
 
 
 def test_put_object_tags_missing(store: ObjectStore, bucket: str) -> None:
     with pytest.raises(NoSuchKey):
-        store.put_object_tags(bucket, "absent", {"a": "b"})
+        store.update_object_attributes(bucket, "absent", AttributeUpdate(tags={"a": "b"}))
     with pytest.raises(NoSuchBucket):
-        store.put_object_tags("no-such-bucket-x", "k", {"a": "b"})
+        store.update_object_attributes("no-such-bucket-x", "k", AttributeUpdate(tags={"a": "b"}))
     assert_absent(store, bucket, "absent")
 
 

@@ -20,6 +20,7 @@ from boxdrive_wsgi.stores.base import (
     PartInfo,
     PreconditionFailed,
 )
+from boxdrive_wsgi.stores.model import WriteOptions
 from tests.stores.conftest import (
     RecordingReader,
     assert_absent,
@@ -184,15 +185,23 @@ def test_conditional_completion(mp_store: ObjectStore, bucket: str) -> None:
     part = upload(mp_store, bucket, "k", upload_id, 1, b"new")
     listed = [(1, part.etag)]
     with pytest.raises(PreconditionFailed):
-        mp_store.complete_multipart_upload(bucket, "k", upload_id, listed, if_none_match=True)
+        mp_store.complete_multipart_upload(
+            bucket, "k", upload_id, listed, options=WriteOptions.create()
+        )
     with pytest.raises(PreconditionFailed):
-        mp_store.complete_multipart_upload(bucket, "k", upload_id, listed, if_match="0" * 32)
+        mp_store.complete_multipart_upload(
+            bucket, "k", upload_id, listed, options=WriteOptions.update("0" * 32)
+        )
     other = mp_store.create_multipart_upload(bucket, "absent")
     etag = upload(mp_store, bucket, "absent", other, 1, b"new").etag
     with pytest.raises(NoSuchKey):
-        mp_store.complete_multipart_upload(bucket, "absent", other, [(1, etag)], if_match="*")
+        mp_store.complete_multipart_upload(
+            bucket, "absent", other, [(1, etag)], options=WriteOptions.update("*")
+        )
     assert get_bytes(mp_store, bucket, "k") == b"old"
-    mp_store.complete_multipart_upload(bucket, "k", upload_id, listed, if_match=old.etag)
+    mp_store.complete_multipart_upload(
+        bucket, "k", upload_id, listed, options=WriteOptions.update(old.etag)
+    )
     assert get_bytes(mp_store, bucket, "k") == b"new"
 
 
@@ -200,7 +209,7 @@ def test_conditional_create_only(mp_store: ObjectStore, bucket: str) -> None:
     upload_id = mp_store.create_multipart_upload(bucket, "fresh")
     part = upload(mp_store, bucket, "fresh", upload_id, 1, b"x")
     info = mp_store.complete_multipart_upload(
-        bucket, "fresh", upload_id, [(1, part.etag)], if_none_match=True
+        bucket, "fresh", upload_id, [(1, part.etag)], options=WriteOptions.create()
     )
     assert mp_store.head_object(bucket, "fresh").etag == info.etag
 

@@ -17,6 +17,7 @@ from boxdrive_wsgi.stores.base import (
     ObjectStore,
     PreconditionFailed,
 )
+from boxdrive_wsgi.stores.model import WriteOptions
 from tests.stores.conftest import (
     LARGE,
     MAX_PIECE,
@@ -156,7 +157,7 @@ def test_failing_body_with_store_error_type_propagates(store: ObjectStore, bucke
 
 
 def test_if_none_match_on_absent_key_writes(store: ObjectStore, bucket: str) -> None:
-    info = put(store, bucket, "k", b"first", if_none_match=True)
+    info = put(store, bucket, "k", b"first", options=WriteOptions.create())
     assert info.etag == md5(b"first")
     assert get_bytes(store, bucket, "k") == b"first"
 
@@ -164,7 +165,7 @@ def test_if_none_match_on_absent_key_writes(store: ObjectStore, bucket: str) -> 
 def test_if_none_match_on_existing_key_fails(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "k", b"first")
     with pytest.raises(PreconditionFailed):
-        put(store, bucket, "k", b"second", if_none_match=True)
+        put(store, bucket, "k", b"second", options=WriteOptions.create())
     assert get_bytes(store, bucket, "k") == b"first"
     assert store.head_object(bucket, "k").etag == md5(b"first")
 
@@ -172,20 +173,20 @@ def test_if_none_match_on_existing_key_fails(store: ObjectStore, bucket: str) ->
 def test_if_none_match_on_empty_existing_object_fails(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "k", b"")
     with pytest.raises(PreconditionFailed):
-        put(store, bucket, "k", b"second", if_none_match=True)
+        put(store, bucket, "k", b"second", options=WriteOptions.create())
     assert get_bytes(store, bucket, "k") == b""
 
 
 def test_if_none_match_after_delete_writes(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "k", b"first")
     store.delete_object(bucket, "k")
-    put(store, bucket, "k", b"again", if_none_match=True)
+    put(store, bucket, "k", b"again", options=WriteOptions.create())
     assert get_bytes(store, bucket, "k") == b"again"
 
 
 def test_if_match_right_etag_writes(store: ObjectStore, bucket: str) -> None:
     old = put(store, bucket, "k", b"first")
-    info = put(store, bucket, "k", b"second", if_match=old.etag)
+    info = put(store, bucket, "k", b"second", options=WriteOptions.update(old.etag))
     assert info.etag == md5(b"second")
     assert get_bytes(store, bucket, "k") == b"second"
 
@@ -194,7 +195,7 @@ def test_if_match_wrong_etag_fails(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "k", b"first")
     for wrong in (md5(b"something else"), "", md5(b"first").upper() + "x"):
         with pytest.raises(PreconditionFailed):
-            put(store, bucket, "k", b"second", if_match=wrong)
+            put(store, bucket, "k", b"second", options=WriteOptions.update(wrong))
     assert get_bytes(store, bucket, "k") == b"first"
 
 
@@ -202,13 +203,13 @@ def test_if_match_stale_etag_fails(store: ObjectStore, bucket: str) -> None:
     first = put(store, bucket, "k", b"first")
     put(store, bucket, "k", b"second")
     with pytest.raises(PreconditionFailed):
-        put(store, bucket, "k", b"third", if_match=first.etag)
+        put(store, bucket, "k", b"third", options=WriteOptions.update(first.etag))
     assert get_bytes(store, bucket, "k") == b"second"
 
 
 def test_if_match_star_on_existing_writes(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "k", b"first")
-    put(store, bucket, "k", b"second", if_match="*")
+    put(store, bucket, "k", b"second", options=WriteOptions.update("*"))
     assert get_bytes(store, bucket, "k") == b"second"
 
 
@@ -216,7 +217,7 @@ def test_if_match_star_on_existing_writes(store: ObjectStore, bucket: str) -> No
 def test_if_match_on_absent_key_is_no_such_key(store: ObjectStore, bucket: str, etag: str) -> None:
     put(store, bucket, "other", b"x")
     with pytest.raises(NoSuchKey) as caught:
-        put(store, bucket, "absent", b"data", if_match=etag)
+        put(store, bucket, "absent", b"data", options=WriteOptions.update(etag))
     # The HTTP layer names the key in the error document.
     assert (caught.value.bucket, caught.value.key) == (bucket, "absent")
     assert_absent(store, bucket, "absent")
@@ -227,7 +228,9 @@ def test_conditional_failure_with_large_body_stores_nothing(
 ) -> None:
     put(store, bucket, "k", b"old")
     with pytest.raises(PreconditionFailed):
-        store.put_object(bucket, "k", io.BytesIO(pattern(LARGE)), size=LARGE, if_none_match=True)
+        store.put_object(
+            bucket, "k", io.BytesIO(pattern(LARGE)), size=LARGE, options=WriteOptions.create()
+        )
     assert get_bytes(store, bucket, "k") == b"old"
     assert keys_of(store, bucket) == ["k"]
 
@@ -239,7 +242,7 @@ def test_if_none_match_race_has_one_winner(store: ObjectStore, bucket: str) -> N
     def attempt(n: int) -> None:
         barrier.wait()
         try:
-            put(store, bucket, "race", pattern(50_000, seed=n), if_none_match=True)
+            put(store, bucket, "race", pattern(50_000, seed=n), options=WriteOptions.create())
         except PreconditionFailed:
             return
         winners.append(n)
@@ -257,7 +260,13 @@ def test_if_match_race_has_one_winner(store: ObjectStore, bucket: str) -> None:
     def attempt(n: int) -> None:
         barrier.wait()
         try:
-            put(store, bucket, "race", pattern(50_000, seed=n), if_match=base.etag)
+            put(
+                store,
+                bucket,
+                "race",
+                pattern(50_000, seed=n),
+                options=WriteOptions.update(base.etag),
+            )
         except PreconditionFailed:
             return
         winners.append(n)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from boxdrive_wsgi.stores import filesystem_copy
 from boxdrive_wsgi.stores.base import ObjectStore
 from boxdrive_wsgi.stores.filesystem import DB_NAME, FilesystemStore
+from boxdrive_wsgi.stores.filesystem import content as filesystem_content
 from boxdrive_wsgi.stores.memory import MemoryStore
 
 
@@ -70,7 +70,7 @@ def test_filesystem_store_files_are_private(tmp_path: Path) -> None:
 
 
 class _NoLinks:
-    """``os`` as filesystem_copy sees it, on a filesystem without hard links."""
+    """``os`` as the content files module sees it, on a filesystem without hard links."""
 
     def __getattr__(self, name: str) -> object:
         return getattr(os, name)
@@ -82,7 +82,7 @@ class _NoLinks:
 def test_filesystem_copy_without_hard_links_is_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(filesystem_copy, "os", _NoLinks())
+    monkeypatch.setattr(filesystem_content, "os", _NoLinks())
     store = FilesystemStore(tmp_path / "data")
     exercise(store)
     contents = [p for p in (tmp_path / "data" / "objects").rglob("*") if p.is_file()]

@@ -31,6 +31,7 @@ from boxdrive_wsgi.stores.base import (
     StoreError,
 )
 from boxdrive_wsgi.stores.filesystem import DB_NAME, FilesystemStore
+from boxdrive_wsgi.stores.model import WriteOptions
 from tests.stores.conftest import RecordingReader
 
 BUCKET = "fs-bucket"
@@ -207,17 +208,17 @@ def test_condition_failing_at_commit_removes_the_new_file(
 ) -> None:
     # Another writer creates the key after the early check passed but before our
     # commit: the check inside the commit transaction must catch it.
-    real_write = store._write_content
+    real_write = store.content.write
 
     def write_then_race(file_id: str, body: Any, size: int | None) -> tuple[int, str]:
         result = real_write(file_id, body, size)
-        monkeypatch.setattr(store, "_write_content", real_write)
+        monkeypatch.setattr(store.content, "write", real_write)
         put(store, "k", b"the other writer")
         return result
 
-    monkeypatch.setattr(store, "_write_content", write_then_race)
+    monkeypatch.setattr(store.content, "write", write_then_race)
     with pytest.raises(PreconditionFailed):
-        put(store, "k", b"mine", if_none_match=True)
+        put(store, "k", b"mine", options=WriteOptions.create())
     assert get(store, "k") == b"the other writer"
     assert len(content_files(root)) == 1
     assert store.find_orphans(older_than=0) == []
@@ -257,7 +258,7 @@ def test_get_retries_when_a_writer_unlinks_the_file_first(
     store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put(store, "k", b"old")
-    real_open = store._open_content
+    real_open = store.content.open
     calls: list[str] = []
 
     def racing_open(path: str) -> Any:
@@ -266,7 +267,7 @@ def test_get_retries_when_a_writer_unlinks_the_file_first(
         calls.append(path)
         return real_open(path)
 
-    monkeypatch.setattr(store, "_open_content", racing_open)
+    monkeypatch.setattr(store.content, "open", racing_open)
     assert get(store, "k") == b"new"
     assert len(calls) == 2 and calls[0] != calls[1]
 
@@ -275,13 +276,13 @@ def test_get_of_a_key_deleted_before_open_is_no_such_key(
     store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put(store, "k", b"old")
-    real_open = store._open_content
+    real_open = store.content.open
 
     def racing_open(path: str) -> Any:
         store.delete_object(BUCKET, "k")
         return real_open(path)
 
-    monkeypatch.setattr(store, "_open_content", racing_open)
+    monkeypatch.setattr(store.content, "open", racing_open)
     with pytest.raises(NoSuchKey):
         store.get_object(BUCKET, "k")
 
@@ -324,7 +325,9 @@ def _create_only(root: str, worker: int, barrier: Any, results: Any) -> None:
     store = FilesystemStore(root)
     barrier.wait()
     try:
-        store.put_object(BUCKET, "once", io.BytesIO(f"w{worker}".encode()), if_none_match=True)
+        store.put_object(
+            BUCKET, "once", io.BytesIO(f"w{worker}".encode()), options=WriteOptions.create()
+        )
         results.put((worker, "won"))
     except PreconditionFailed:
         results.put((worker, "lost"))
@@ -551,7 +554,7 @@ class Counter:
     def __init__(self, store: FilesystemStore, monkeypatch: pytest.MonkeyPatch) -> None:
         self.queries = 0
         self.rows = 0
-        real = store._fetch
+        real = store.index.fetch
 
         def counting(*args: Any) -> list[tuple[Any, ...]]:
             result = real(*args)
@@ -559,7 +562,7 @@ class Counter:
             self.rows += len(result)
             return result
 
-        monkeypatch.setattr(store, "_fetch", counting)
+        monkeypatch.setattr(store.index, "fetch", counting)
 
     def reset(self) -> None:
         self.queries = self.rows = 0

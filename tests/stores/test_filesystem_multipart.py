@@ -12,9 +12,9 @@ import pytest
 
 from boxdrive_wsgi.stores.base import NoSuchUpload, ObjectStore
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
-from boxdrive_wsgi.stores.filesystem_multipart import copy_fd
-from boxdrive_wsgi.stores.multipart import staged_backend
-from boxdrive_wsgi.stores.multipart_backend import MultipartBackend
+from boxdrive_wsgi.stores.filesystem.content import copy_fd
+from boxdrive_wsgi.stores.multipart.backend import MultipartBackend
+from boxdrive_wsgi.stores.multipart.staged import staged_backend
 from tests.stores.conftest import get_bytes, pattern
 
 MIN = 4096
@@ -88,7 +88,7 @@ def test_remove_abandoned_uploads(tmp_path: Path) -> None:
     store.upload_part("bkt", "old", old, 1, io.BytesIO(b"abc"), size=3)
     orphan = tmp_path / "data" / "parts" / "deadbeef.00001.000000"
     orphan.write_bytes(b"left by a crash")
-    backend = store.multipart_backend()
+    backend = store.multipart
     assert backend.remove_abandoned_uploads(older_than=3600) == []  # all too young
     assert [u.upload_id for u in backend.abandoned_uploads(older_than=-1)] == [old]
     removed = backend.remove_abandoned_uploads(older_than=-1)
@@ -129,7 +129,7 @@ class StagedFilesystemStore(FilesystemStore):
     def multipart_staging_dir(self) -> str:
         return str(self.staging)
 
-    def multipart_backend(self) -> MultipartBackend:  # type: ignore[override]
+    def multipart_backend(self) -> MultipartBackend:
         return staged_backend(self)
 
 

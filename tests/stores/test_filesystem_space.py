@@ -10,7 +10,7 @@ import pytest
 
 from boxdrive_wsgi.stores.base import InsufficientStorage
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
-from boxdrive_wsgi.stores.filesystem_space import SpaceGuard, is_out_of_space
+from boxdrive_wsgi.stores.filesystem.space import SpaceGuard, is_out_of_space
 
 MiB = 1024 * 1024
 

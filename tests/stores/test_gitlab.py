@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from boxdrive_wsgi.settings import Settings
-from boxdrive_wsgi.stores import gitlab_paths as paths
 from boxdrive_wsgi.stores.base import (
     EntityTooLarge,
     NoSuchBucket,
@@ -24,8 +23,8 @@ from boxdrive_wsgi.stores.base import (
     StoreUnavailable,
 )
 from boxdrive_wsgi.stores.factory import store_from_settings
-from boxdrive_wsgi.stores.gitlab import GitlabStore
-from boxdrive_wsgi.stores.gitlab_api import Action, GitlabError, RetryPolicy, _commit_parts
+from boxdrive_wsgi.stores.gitlab import GitlabStore, paths
+from boxdrive_wsgi.stores.gitlab.api import Action, GitlabError, RetryPolicy, _commit_parts
 from tests.stores import fake_gitlab
 from tests.stores.fake_gitlab import FakeGitlab, shared_server
 
@@ -183,7 +182,7 @@ def test_entity_too_large_stores_nothing(with_size: bool) -> None:
 
 
 def test_commit_body_streams_valid_json() -> None:
-    from boxdrive_wsgi.stores.gitlab_api import _B64_PIECE, _CommitBody
+    from boxdrive_wsgi.stores.gitlab.api import _B64_PIECE, _CommitBody
 
     content = bytes(range(256)) * 10_000  # 2.5 MB
     with tempfile.TemporaryFile() as spool:

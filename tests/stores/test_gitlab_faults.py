@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from boxdrive_wsgi.stores import gitlab_paths as paths
 from boxdrive_wsgi.stores.base import BucketAlreadyExists, NoSuchKey, StoreUnavailable
-from boxdrive_wsgi.stores.gitlab import GitlabStore
-from boxdrive_wsgi.stores.gitlab_api import Action, GitlabError, RetryPolicy
+from boxdrive_wsgi.stores.gitlab import GitlabStore, paths
+from boxdrive_wsgi.stores.gitlab.api import Action, GitlabError, RetryPolicy
+from boxdrive_wsgi.stores.model import WriteOptions
 from tests.stores import fake_gitlab
 from tests.stores.fake_gitlab import FakeGitlab, shared_server
 from tests.stores.faulty_s3 import Fault, FaultyS3
@@ -92,11 +92,13 @@ def test_put_that_landed_before_its_answer_was_lost_succeeds(
     store.create_bucket("b")
     start = len(fake.requests)
     fake.inject(lost, processed=True, method="POST")
-    info = store.put_object("b", "new", io.BytesIO(b"v1"), size=2, if_none_match=True)
+    info = store.put_object("b", "new", io.BytesIO(b"v1"), size=2, options=WriteOptions.create())
     assert store.head_object("b", "new").etag == info.etag
     assert commits(fake, start) == 1, "the landed commit must not be sent again"
     fake.inject(lost, processed=True, method="POST")
-    again = store.put_object("b", "new", io.BytesIO(b"v2"), size=2, if_match=info.etag)
+    again = store.put_object(
+        "b", "new", io.BytesIO(b"v2"), size=2, options=WriteOptions.update(info.etag)
+    )
     assert store.get_object("b", "new").read_all() == b"v2"
     assert store.head_object("b", "new").etag == again.etag
 

@@ -13,6 +13,7 @@ import pytest
 
 from boxdrive_wsgi.stores.base import ByteRange, NoSuchKey, ObjectAttributes, PreconditionFailed
 from boxdrive_wsgi.stores.gitlab import GitlabStore
+from boxdrive_wsgi.stores.model import WriteOptions
 
 LIVE = all(os.environ.get(name) for name in ("GITLAB_URL", "GITLAB_TOKEN", "GITLAB_PROJECT"))
 pytestmark = pytest.mark.skipif(
@@ -59,7 +60,7 @@ def test_live_round_trip(live: tuple[GitlabStore, str]) -> None:
     page = store.list_objects(bucket, delimiter="/")
     assert [o.key for o in page.objects] == ["dir"] and page.common_prefixes == ["dir/"]
     with pytest.raises(PreconditionFailed):
-        store.put_object(bucket, "dir", io.BytesIO(b"x"), size=1, if_none_match=True)
+        store.put_object(bucket, "dir", io.BytesIO(b"x"), size=1, options=WriteOptions.create())
     store.delete_object(bucket, "dir")
     with pytest.raises(NoSuchKey):
         store.head_object(bucket, "dir")

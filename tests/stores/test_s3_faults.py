@@ -20,6 +20,7 @@ from boxdrive_wsgi.stores.base import (
     StoreError,
     StoreUnavailable,
 )
+from boxdrive_wsgi.stores.model import WriteOptions
 from boxdrive_wsgi.stores.s3 import S3Store
 from boxdrive_wsgi.web.store_errors import to_s3_error
 from tests.e2e.servers import RunningServer, running_waitress
@@ -155,9 +156,11 @@ def forgetful() -> Iterator[S3Store]:
 def test_ignored_if_none_match_is_refused_not_overwritten(forgetful: S3Store) -> None:
     first = forgetful.put_object("b", "k", io.BytesIO(b"first"), size=5)
     with pytest.raises(NotSupported):
-        forgetful.put_object("b", "k", io.BytesIO(b"second"), size=6, if_none_match=True)
+        forgetful.put_object("b", "k", io.BytesIO(b"second"), size=6, options=WriteOptions.create())
     with pytest.raises(NotSupported):
-        forgetful.put_object("b", "k", io.BytesIO(b"third"), size=5, if_match=first.etag)
+        forgetful.put_object(
+            "b", "k", io.BytesIO(b"third"), size=5, options=WriteOptions.update(first.etag)
+        )
     assert forgetful.get_object("b", "k").read_all() == b"first"
     # probed once, and the probe left nothing behind
     support = forgetful.conditional_writes._support
@@ -183,7 +186,7 @@ def test_honoured_conditions_are_probed_as_such() -> None:
     store = s3_upstream.make_store()
     try:
         store.create_bucket("b")
-        store.put_object("b", "k", io.BytesIO(b"1"), size=1, if_none_match=True)
+        store.put_object("b", "k", io.BytesIO(b"1"), size=1, options=WriteOptions.create())
         support = store.conditional_writes._support
         assert support is not None and support.if_none_match and support.if_match
     finally:

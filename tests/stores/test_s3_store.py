@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from boxdrive_wsgi.settings import Settings
-from boxdrive_wsgi.stores import s3_owners
 from boxdrive_wsgi.stores.base import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -20,6 +19,7 @@ from boxdrive_wsgi.stores.base import (
 )
 from boxdrive_wsgi.stores.factory import store_from_settings
 from boxdrive_wsgi.stores.s3 import S3Store
+from boxdrive_wsgi.stores.s3 import owners as s3_owners
 
 from . import s3_upstream
 

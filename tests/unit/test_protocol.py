@@ -14,6 +14,8 @@ from boxdrive_wsgi.protocol.headers import attributes_from_headers
 from boxdrive_wsgi.protocol.names import is_valid_bucket_name
 from boxdrive_wsgi.protocol.ranges import parse_range
 from boxdrive_wsgi.stores.base import ByteRange, InvalidRange
+from boxdrive_wsgi.stores.errors import NoSuchKey, PreconditionFailed
+from boxdrive_wsgi.stores.model import ObjectInfo, WriteMode, WriteOptions
 
 
 @pytest.mark.parametrize(
@@ -98,9 +100,16 @@ def test_read_conditions(headers: dict[str, str], code: str | None) -> None:
 
 
 def test_write_conditions() -> None:
-    assert write_conditions({}) == (None, False)
-    assert write_conditions({"If-None-Match": "*"}) == (None, True)
-    assert write_conditions({"If-Match": '"abc"'}) == ("abc", False)
+    assert write_conditions({}) == WriteOptions()
+    assert write_conditions({"If-None-Match": "*"}) == WriteOptions(WriteMode.CREATE)
+    assert write_conditions({"If-Match": '"abc"'}) == WriteOptions(WriteMode.UPDATE, "abc")
+    assert write_conditions({"If-Match": " * "}) == WriteOptions(WriteMode.UPDATE, "*")
+    both = write_conditions({"If-Match": '"abc"', "If-None-Match": "*"})
+    current = ObjectInfo("b", "k", 1, "abc", datetime.now(UTC))
+    with pytest.raises(PreconditionFailed):  # the key exists: If-None-Match fails
+        both.check("b", "k", current)
+    with pytest.raises(NoSuchKey):  # it does not: If-Match fails
+        both.check("b", "k", None)
     with pytest.raises(S3Error):
         write_conditions({"If-None-Match": '"abc"'})
 

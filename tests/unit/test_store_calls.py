@@ -28,6 +28,8 @@ class CountingStore(ObjectStore):
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.calls: Counter[str] = Counter()
+        # A class attribute on ObjectStore, so __getattr__ would never forward it.
+        self.capabilities = inner.capabilities
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from .base import (
+from ..base import (
+    OVERWRITE,
     CompletedAttributes,
     InvalidPart,
     NoSuchUpload,
@@ -29,12 +30,12 @@ from .base import (
     Readable,
     UploadInfo,
     UploadPage,
+    WriteOptions,
 )
-from .s3_support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
+from .support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
 
 
 class S3Multipart(ObjectStore):
-    native_multipart: bool
     spool_memory: int
     upstream_bucket: str | None
 
@@ -58,9 +59,7 @@ class S3Multipart(ObjectStore):
     def _refuse_reserved(self, bucket: str, key: str) -> None: ...
 
     @abstractmethod
-    def _conditions(
-        self, bucket: str, key: str, if_match: str | None, if_none_match: bool
-    ) -> dict[str, str]: ...
+    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]: ...
 
     @abstractmethod
     def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]: ...
@@ -75,7 +74,7 @@ class S3Multipart(ObjectStore):
 
     def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
         """Upstream composed the object and knows its parts: ask it for part ``number``."""
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return None
         try:
             response = self.client.get_object(
@@ -102,7 +101,7 @@ class S3Multipart(ObjectStore):
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
     ) -> str:
         self._refuse_reserved(bucket, key)
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().create_multipart_upload(bucket, key, attributes=attributes)
         self._require_bucket(bucket)
         attrs = (attributes or ObjectAttributes()).copy()
@@ -129,7 +128,7 @@ class S3Multipart(ObjectStore):
         size: int | None = None,
         checksums: Mapping[str, str] | None = None,
     ) -> PartInfo:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().upload_part(
                 bucket, key, upload_id, part_number, body, size=size, checksums=checksums
             )
@@ -160,24 +159,22 @@ class S3Multipart(ObjectStore):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().complete_multipart_upload(
                 bucket,
                 key,
                 upload_id,
                 parts,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 attributes=attributes,
             )
         self._require_bucket(bucket)
         if attributes is not None:
             self._check_completion(bucket, key, upload_id, parts, attributes)
-        extra = self._conditions(bucket, key, if_match, if_none_match)
+        extra = self._conditions(bucket, key, options)
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
             self.client.complete_multipart_upload(
@@ -215,7 +212,7 @@ class S3Multipart(ObjectStore):
             raise NotSupported("multipart upload checksums on the S3 store")
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().abort_multipart_upload(bucket, key, upload_id)
         self._require_bucket(bucket)
         try:
@@ -234,7 +231,7 @@ class S3Multipart(ObjectStore):
         part_number_marker: int = 0,
         max_parts: int = 1000,
     ) -> PartPage:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().list_parts(
                 bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
             )
@@ -271,7 +268,7 @@ class S3Multipart(ObjectStore):
         upload_id_marker: str = "",
         max_uploads: int = 1000,
     ) -> UploadPage:
-        if not self.native_multipart:
+        if not self.capabilities.native_multipart:
             return super().list_multipart_uploads(
                 bucket,
                 prefix=prefix,
@@ -319,7 +316,7 @@ class S3Multipart(ObjectStore):
 
     def _abort_uploads(self, bucket: str) -> None:
         """Discard the uploads in progress of a bucket being deleted (prefix mode)."""
-        if not self.native_multipart or not self.upstream_bucket:
+        if not self.capabilities.native_multipart or not self.upstream_bucket:
             return
         try:
             while True:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO, Literal
 
-from .base import (
+from ..base import (
     BackendError,
     BucketAlreadyExists,
     BucketNotEmpty,

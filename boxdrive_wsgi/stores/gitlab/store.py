@@ -1,3 +1,4 @@
+# Over 500 lines: one GitLab adapter; every method shares its commit and cache helpers.
 """GitlabStore: a branch of a GitLab project as object storage, via python-gitlab.
 
 Layout (see ``gitlab_paths`` for how keys become paths): a bucket is a top-level
@@ -15,7 +16,7 @@ write what git already pays: every commit rewrites the tree object of that
 directory, which is O(entries in the directory) too. It also serialises writers of
 one directory: each write updates the index with ``last_commit_id``, so a
 concurrent change makes GitLab reject the commit and the write is retried (that
-is also what makes ``if_match`` atomic; ``if_none_match`` is a ``create`` action,
+is also what makes an UPDATE write atomic; a CREATE write is a ``create`` action,
 which GitLab rejects if the file exists).
 
 Listings read the tree at one commit (the branch head, resolved once), so all
@@ -48,13 +49,14 @@ from typing import Any, BinaryIO, TypeVar
 
 import requests
 
-from . import gitlab_paths as paths
-from .base import (
+from ..base import (
     CHUNK_SIZE,
+    OVERWRITE,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     DeleteCondition,
     EntityTooLarge,
     NoSuchBucket,
@@ -66,12 +68,13 @@ from .base import (
     ObjectStore,
     Readable,
     StoreUnavailable,
-    check_write_condition,
+    WriteOptions,
     iter_chunks,
 )
-from .documents import from_document, to_document
-from .gitlab_api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
-from .listing import paginate
+from ..documents import from_document, to_document
+from ..listing import paginate
+from . import paths
+from .api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,8 @@ class GitlabStore(ObjectStore):
 
     #: commits retried after losing a race (the files changed meanwhile)
     conflict_attempts = 40
+
+    capabilities = Capabilities(conditional_delete=True, bucket_config=True)
 
     def __init__(
         self,
@@ -296,8 +301,7 @@ class GitlabStore(ObjectStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket)
@@ -333,13 +337,7 @@ class GitlabStore(ObjectStore):
                     self._require_bucket(bucket)
                 index = dict(self._index(found))
                 current = index.get(key)
-                check_write_condition(
-                    bucket,
-                    key,
-                    self._row(bucket, key, current) if current else None,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
-                )
+                options.check(bucket, key, self._row(bucket, key, current) if current else None)
                 # create fails if the file appeared meanwhile (GitLab checks); the
                 # index's last_commit_id fails the commit if any key of the
                 # directory changed since it was read: then read and check again.

@@ -2,7 +2,7 @@
 
 Parts are files under ``<root>/parts/`` (``<upload id>.<part number>.<random>``),
 written like content files (streamed, fsynced) and recorded in the store's SQLite
-index (tables ``multipart_uploads`` / ``multipart_parts``, see ``multipart.SCHEMA``),
+index (tables ``multipart_uploads`` / ``multipart_parts``, see ``multipart.records``),
 so an upload started on one worker process is continued and completed on another.
 
 Completion composes the content file from the parts inside the kernel where it can
@@ -16,99 +16,70 @@ comes from the part MD5s recorded at upload time: no byte is hashed twice.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-from .base import (
-    CHUNK_SIZE,
+from ..errors import InvalidPart, NoSuchUpload
+from ..file_modes import make_private_dirs, unlink_quietly
+from ..model import (
     CompletedAttributes,
-    InvalidPart,
-    NoSuchUpload,
     ObjectAttributes,
     ObjectInfo,
     PartInfo,
     PartPage,
-    Readable,
     UploadInfo,
     UploadPage,
-    check_write_condition,
+    WriteOptions,
 )
-from .file_modes import create_private_file, make_private_dirs
-from .multipart import (
-    SCHEMA,
-    attrs_from_json,
+from ..multipart.parts import (
     check_part_number,
     completed_attributes,
     composed_etag,
+    select_parts,
+    stage_part,
+    upload_id_of,
+)
+from ..multipart.records import (
+    attrs_from_json,
     delete_upload,
-    encode_key,
     find_upload,
-    fsync_dir,
     insert_upload,
     page_parts,
     page_uploads,
     record_part,
-    select_parts,
-    stage_part,
     stored_parts,
-    unlink_quietly,
-    upload_id_of,
 )
-
-if TYPE_CHECKING:
-    from .filesystem import FilesystemStore
-
-#: Errors after which copy_file_range / sendfile are not usable for these files.
-_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
-
-
-def copy_fd(src: int, dst: int, size: int) -> None:
-    """Append ``size`` bytes from ``src`` to ``dst`` (both at their current offsets)."""
-    remaining = size
-    for kernel_copy in ("copy_file_range", "sendfile"):
-        function = getattr(os, kernel_copy, None)
-        if function is None:
-            continue
-        try:
-            while remaining > 0:
-                if kernel_copy == "copy_file_range":
-                    n = function(src, dst, min(remaining, 1 << 30))
-                else:
-                    n = function(dst, src, None, min(remaining, 1 << 30))
-                if n == 0:
-                    raise OSError(f"part file ended {remaining} bytes early")
-                remaining -= n
-            return
-        except OSError as e:
-            if e.errno not in _NO_KERNEL_COPY:
-                raise
-    while remaining > 0:
-        chunk = os.read(src, min(CHUNK_SIZE, remaining))
-        if not chunk:
-            raise OSError(f"part file ended {remaining} bytes early")
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst, view) :]
-        remaining -= len(chunk)
+from ..streams import Readable
+from .content import ContentFiles
+from .index import Index
+from .space import SpaceGuard
 
 
 class FilesystemMultipart:
     """The multipart backend of a FilesystemStore (see the module docstring)."""
 
-    def __init__(self, store: FilesystemStore) -> None:
-        self._store = store
-        self.parts_dir = os.path.join(store.root, "parts")
+    def __init__(
+        self,
+        root: str,
+        index: Index,
+        content: ContentFiles,
+        space: SpaceGuard,
+        min_part_size: Callable[[], int],
+    ) -> None:
+        """``min_part_size``: the store's ``multipart_min_part_size`` when asked (tests
+        lower it on the store)."""
+        self._index = index
+        self._content = content
+        self._space = space
+        self._min_part_size = min_part_size
+        self.parts_dir = os.path.join(root, "parts")
         make_private_dirs(self.parts_dir)
-        with store._transaction("IMMEDIATE") as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
 
     def _path(self, file: str) -> str:
         return os.path.join(self.parts_dir, file)
@@ -117,13 +88,13 @@ class FilesystemMultipart:
     def _upload(
         self, bucket: str, key: str, upload_id: str, mode: str = "DEFERRED"
     ) -> Iterator[tuple[sqlite3.Connection, UploadInfo]]:
-        with self._store._transaction(mode) as conn:
-            bucket_id = self._store._bucket_id(conn, bucket)
+        with self._index.transaction(mode) as conn:
+            bucket_id = self._index.bucket_id(conn, bucket)
             yield conn, find_upload(conn, bucket_id, bucket, key, upload_id)
 
     def create(self, bucket: str, key: str, *, attributes: ObjectAttributes | None) -> str:
-        with self._store._transaction("IMMEDIATE") as conn:
-            bucket_id = self._store._bucket_id(conn, bucket)
+        with self._index.transaction("IMMEDIATE") as conn:
+            bucket_id = self._index.bucket_id(conn, bucket)
             return insert_upload(conn, bucket_id, key, attributes)
 
     def upload_part(
@@ -146,8 +117,8 @@ class FilesystemMultipart:
             with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
                 return record_part(conn, upload_id, part, file)
 
-        self._store._space.check_write(size)
-        with self._store._space.translated():
+        self._space.check_write(size)
+        with self._space.translated():
             return stage_part(self._path, upload_id, part_number, body, size, checksums, record)
 
     def complete(
@@ -157,26 +128,22 @@ class FilesystemMultipart:
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
-        store = self._store
+        index = self._index
         with self._upload(bucket, key, upload_id) as (conn, upload):
-            chosen = select_parts(
-                parts, stored_parts(conn, upload_id), store.multipart_min_part_size
-            )
-            found = store._current(conn, store._bucket_id(conn, bucket), bucket, key)
+            chosen = select_parts(parts, stored_parts(conn, upload_id), self._min_part_size())
+            found = index.current(conn, index.bucket_id(conn, bucket), bucket, key)
         final = completed_attributes(upload.attributes, chosen, attributes)
         # Fail fast; the check that counts is repeated in the commit transaction.
-        check_write_condition(
-            bucket, key, found[0] if found else None, if_match=if_match, if_none_match=if_none_match
-        )
+        options.check(bucket, key, found[0] if found else None)
         file_id = uuid.uuid4().hex
         # The object is a new file as large as its parts until they go.
-        store._space.check_write(sum(part.size for part, _ in chosen))
-        with store._space.translated():
-            total = self._compose(file_id, [f for _, f in chosen], upload)
+        self._space.check_write(sum(part.size for part, _ in chosen))
+        with self._space.translated(), contextlib.ExitStack() as stack:
+            files = [stack.enter_context(self._open_part(f, upload)) for _, f in chosen]
+            total = self._content.compose(file_id, files)
         info = ObjectInfo(
             bucket=bucket,
             key=key,
@@ -192,61 +159,24 @@ class FilesystemMultipart:
                 for part, file in chosen:  # a part re-uploaded meanwhile changes the object
                     if now_stored.get(part.part_number, (None, None))[1] != file:
                         raise InvalidPart(part.part_number)
-                bucket_id = store._bucket_id(conn, bucket)
-                current = store._current(conn, bucket_id, bucket, key)
-                check_write_condition(
-                    bucket,
-                    key,
-                    current[0] if current else None,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
-                )
-                self._insert_object(conn, bucket_id, info, file_id)
-                # Copies share content files: the old one goes only if no row names it.
-                if (
-                    current is not None
-                    and conn.execute(
-                        "SELECT 1 FROM objects WHERE file = ? LIMIT 1", (current[1],)
-                    ).fetchone()
-                ):
+                bucket_id = index.bucket_id(conn, bucket)
+                current = index.current(conn, bucket_id, bucket, key)
+                options.check(bucket, key, current[0] if current else None)
+                index.put_row(conn, bucket_id, info, file_id)
+                # Copies hard-link, so a row names a file of its own; guard anyway.
+                if current is not None and index.referenced(conn, current[1]):
                     current = None
                 leftovers = delete_upload(conn, upload_id)
                 committing = True
         except BaseException:
             if not committing:
-                unlink_quietly(store._content_path(file_id))
+                self._content.remove(file_id)
             raise
         if current is not None:
-            unlink_quietly(store._content_path(current[1]))
+            self._content.remove(current[1])
         for file in leftovers:
             unlink_quietly(self._path(file))
         return info
-
-    def _compose(self, file_id: str, files: list[str], upload: UploadInfo) -> int:
-        """Write the concatenated parts as durable content file ``file_id``; return its size."""
-        store = self._store
-        tmp = os.path.join(store._tmp, file_id + ".part")
-        final = store._content_path(file_id)
-        directory = os.path.dirname(final)
-        total = 0
-        try:
-            with create_private_file(tmp) as out:
-                for file in files:
-                    with self._open_part(file, upload) as src:
-                        size = os.fstat(src.fileno()).st_size
-                        copy_fd(src.fileno(), out.fileno(), size)
-                        total += size
-                os.fsync(out.fileno())
-            if not os.path.isdir(directory):
-                make_private_dirs(directory)
-                fsync_dir(store._objects)
-            os.replace(tmp, final)
-            fsync_dir(directory)
-        except BaseException:
-            unlink_quietly(tmp)
-            unlink_quietly(final)
-            raise
-        return total
 
     def _open_part(self, file: str, upload: UploadInfo) -> BinaryIO:
         try:
@@ -254,28 +184,8 @@ class FilesystemMultipart:
         except FileNotFoundError:  # aborted (or completed) meanwhile
             raise NoSuchUpload(upload.bucket, upload.key, upload.upload_id) from None
 
-    @staticmethod
-    def _insert_object(
-        conn: sqlite3.Connection, bucket_id: int, info: ObjectInfo, file_id: str
-    ) -> None:
-        from .filesystem import _attrs_json
-
-        conn.execute(
-            "INSERT OR REPLACE INTO objects (bucket_id, key, size, etag, modified, file, attrs)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                bucket_id,
-                encode_key(info.key),
-                info.size,
-                info.etag,
-                int(info.last_modified.timestamp()),
-                file_id,
-                _attrs_json(info.attributes),
-            ),
-        )
-
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
-        self._store._space.freeing(lambda: self._abort(bucket, key, upload_id))
+        self._space.freeing(lambda: self._abort(bucket, key, upload_id))
 
     def _abort(self, bucket: str, key: str, upload_id: str) -> None:
         with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
@@ -300,10 +210,10 @@ class FilesystemMultipart:
         upload_id_marker: str,
         max_uploads: int,
     ) -> UploadPage:
-        with self._store._transaction() as conn:
+        with self._index.transaction() as conn:
             return page_uploads(
                 conn,
-                self._store._bucket_id(conn, bucket),
+                self._index.bucket_id(conn, bucket),
                 bucket,
                 prefix=prefix,
                 delimiter=delimiter,
@@ -332,7 +242,7 @@ class FilesystemMultipart:
         """Uploads initiated more than ``older_than`` seconds ago, and uploads whose
         bucket is gone."""
         cutoff = int(time.time() - older_than)
-        with self._store._transaction() as conn:
+        with self._index.transaction() as conn:
             rows = conn.execute(
                 "SELECT u.upload_id, u.key, u.initiated, u.attrs, b.name"
                 " FROM multipart_uploads u LEFT JOIN buckets b ON b.id = u.bucket"
@@ -356,7 +266,7 @@ class FilesystemMultipart:
         recording it). Returns the removed upload ids and orphan part file paths."""
         removed: list[str] = []
         for upload in self.abandoned_uploads(older_than):
-            with self._store._transaction("IMMEDIATE") as conn:
+            with self._index.transaction("IMMEDIATE") as conn:
                 files = delete_upload(conn, upload.upload_id)
             for file in files:
                 unlink_quietly(self._path(file))
@@ -364,7 +274,7 @@ class FilesystemMultipart:
         cutoff = time.time() - older_than
         with os.scandir(self.parts_dir) as entries:
             candidates = [e for e in entries if e.is_file(follow_symlinks=False)]
-        with self._store._connection() as conn:
+        with self._index.connection() as conn:
             for entry in candidates:
                 try:
                     if entry.stat().st_mtime > cutoff:

@@ -36,7 +36,8 @@ import gitlab
 import requests
 import urllib3
 
-from .base import BackendError, StoreUnavailable
+from ..errors import BackendError, StoreUnavailable
+from ..streams import IterReader
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,7 @@ class _CommitBody:
     def __init__(self, parts: list[bytes | tuple[BinaryIO, int]]) -> None:
         self._parts = parts
         self._length = sum(len(p) if isinstance(p, bytes) else 4 * ((p[1] + 2) // 3) for p in parts)
-        self._pieces = self._generate()
-        self._buffer = b""
+        self._reader = IterReader(self._generate())
 
     def __len__(self) -> int:
         return self._length
@@ -150,14 +150,7 @@ class _CommitBody:
                 yield base64.b64encode(chunk)
 
     def read(self, size: int = -1, /) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            piece = next(self._pieces, None)
-            if piece is None:
-                break
-            self._buffer += piece
-        cut = len(self._buffer) if size < 0 else size
-        data, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return data
+        return self._reader.read(size)
 
 
 def _commit_parts(

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .base import NotSupported, PreconditionFailed
-from .s3_support import map_error
+from ..base import NotSupported, PreconditionFailed
+from .support import map_error
 
 log = logging.getLogger(__name__)
 

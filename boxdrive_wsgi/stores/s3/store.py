@@ -1,3 +1,4 @@
+# Over 500 lines: one upstream-S3 adapter; all its methods share the reserved-key helpers.
 """S3Store: objects in an upstream S3-compatible service (Ceph RGW, MinIO, Garage, AWS,
 or another boxdrive-wsgi), through boto3.
 
@@ -22,7 +23,7 @@ checked by upstream atomically at commit, attributes are read after the body's e
 Responses stream from upstream's body in CHUNK_SIZE pieces; ranges pass through.
 Our attributes (content headers, metadata with any Unicode, checksums, tags) travel as
 one ASCII JSON entry of upstream metadata (``x-amz-meta-boxdrive-attrs``), the content
-type also natively. Multipart uploads pass through natively (``native_multipart``).
+type also natively. Multipart uploads pass through natively (``capabilities.native_multipart``).
 
 Upstream failures that no store error names become StoreUnavailable (throttled, 5xx,
 unreachable: 503 with Retry-After) or BackendError (502), with upstream's code in the
@@ -40,14 +41,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
-from . import s3_owners as owners
-from .base import (
+from ..base import (
     CHUNK_SIZE,
+    OVERWRITE,
     BackendError,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    Capabilities,
     NoSuchBucket,
     NoSuchKey,
     NotSupported,
@@ -58,10 +60,13 @@ from .base import (
     PreconditionFailed,
     Readable,
     SourceAttributes,
+    WriteMode,
+    WriteOptions,
 )
-from .s3_conditions import ConditionalWrites
-from .s3_multipart import S3Multipart
-from .s3_support import (
+from . import owners
+from .conditions import ConditionalWrites
+from .multipart import S3Multipart
+from .support import (
     BUCKET_META,
     SPOOL_MEMORY,
     Spooled,
@@ -106,7 +111,9 @@ class S3Store(S3Multipart):
         }
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
-        self.native_multipart = native_multipart
+        self.capabilities = Capabilities(
+            native_multipart=native_multipart, bucket_config=self.upstream_bucket is not None
+        )
         self.spool_memory = spool_memory
         self._client = client
         self._client_pid = pid()
@@ -409,24 +416,21 @@ class S3Store(S3Multipart):
 
     # ---- objects
 
-    def _conditions(
-        self, bucket: str, key: str, if_match: str | None, if_none_match: bool
-    ) -> dict[str, str]:
-        """Upstream conditional-write parameters for ours. ``if_match`` names the ETag we
+    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]:
+        """Upstream conditional-write parameters for ours. An UPDATE names the ETag we
         reported, which may differ from upstream's: check it against the current
         object, then make upstream commit only over that very version."""
-        for needed, is_if_match in ((if_none_match, False), (if_match is not None, True)):
-            if needed:
-                self.conditional_writes.require(
-                    self.client, *self._probe_location(bucket), if_match=is_if_match
-                )
-        if if_none_match:
-            return {"IfNoneMatch": "*"}
-        if if_match is None:
+        if not options.conditional:
             return {}
+        self.conditional_writes.require(
+            self.client,
+            *self._probe_location(bucket),
+            if_match=options.mode is WriteMode.UPDATE,
+        )
+        if options.mode is WriteMode.CREATE:
+            return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
-        if if_match != "*" and if_match != current.etag:
-            raise PreconditionFailed("etag does not match")
+        options.check(bucket, key, current)
         return {"IfMatch": f'"{upstream_etag}"'}
 
     def put_object(
@@ -437,15 +441,14 @@ class S3Store(S3Multipart):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket)
         self._refuse_reserved(bucket, key)
         with Spooled(body, size, self.spool_memory) as spool:
             attrs = (attributes or ObjectAttributes()).copy()
-            extra = self._conditions(bucket, key, if_match, if_none_match)
+            extra = self._conditions(bucket, key, options)
             if attrs.content_type:
                 extra["ContentType"] = attrs.content_type
             recorded = etag if etag and etag != spool.md5 else None
@@ -592,19 +595,17 @@ class S3Store(S3Multipart):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         """A server-side CopyObject of the exact source version that was inspected
         (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
         for _ in range(COPY_ATTEMPTS):
             try:
                 return self._copy_once(
-                    src_bucket, src_key, dst_bucket, dst_key, attributes, if_match, if_none_match
+                    src_bucket, src_key, dst_bucket, dst_key, attributes, options
                 )
             except PreconditionFailed:
-                destination_condition = if_match is not None or if_none_match
-                if destination_condition and (
+                if options.conditional and (
                     self._head(src_bucket, src_key)[1] == self._last_source_etag.value
                 ):
                     raise  # the source is unchanged: the destination's condition failed
@@ -616,8 +617,7 @@ class S3Store(S3Multipart):
             dst_bucket,
             dst_key,
             attributes=attributes,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
         )
 
     def _copy_once(
@@ -627,8 +627,7 @@ class S3Store(S3Multipart):
         dst_bucket: str,
         dst_key: str,
         attributes: ObjectAttributes | SourceAttributes | None,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
     ) -> ObjectInfo:
         source, source_etag = self._head(src_bucket, src_key)
         self._last_source_etag.value = source_etag
@@ -640,7 +639,7 @@ class S3Store(S3Multipart):
             new = attributes
         self._require_bucket(dst_bucket)
         self._refuse_reserved(dst_bucket, dst_key)
-        extra = self._conditions(dst_bucket, dst_key, if_match, if_none_match)
+        extra = self._conditions(dst_bucket, dst_key, options)
         if new.content_type:
             extra["ContentType"] = new.content_type
         recorded = source.etag if source.etag != source_etag else None

@@ -6,8 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import BinaryIO, Protocol
 
-from .model import CompletedAttributes, ObjectAttributes, ObjectInfo, PartInfo, PartPage, UploadPage
-from .streams import Readable
+from ..model import (
+    CompletedAttributes,
+    ObjectAttributes,
+    ObjectInfo,
+    PartInfo,
+    PartPage,
+    UploadPage,
+    WriteOptions,
+)
+from ..streams import Readable
 
 
 class MultipartBackend(Protocol):
@@ -34,8 +42,7 @@ class MultipartBackend(Protocol):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        options: WriteOptions,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo: ...
 

@@ -24,12 +24,40 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, BinaryIO, TypeVar
 
-from .base import CHUNK_SIZE, IncompleteBody, Readable
+from ..errors import IncompleteBody
+from ..model import ObjectInfo
+from ..streams import CHUNK_SIZE, Readable
 
 T = TypeVar("T")
 
 #: Seconds ``LoopThread.stop`` waits for tasks to finish and the thread to end.
 STOP_TIMEOUT = 10.0
+
+
+class AsyncObjectBody:
+    """What an async store's ``get_object`` returns: info plus an async iterable of chunks.
+
+    ``on_close`` (a coroutine function) runs on the loop once the body is finished with:
+    read to its end, failed, or closed early by the client.
+    """
+
+    def __init__(
+        self,
+        info: ObjectInfo,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_range: tuple[int, int] | None = None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.info = info
+        self.chunks = chunks
+        self.content_range = content_range
+        self._on_close = on_close
+
+    async def aclose(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            await on_close()
 
 
 class LoopThread:

@@ -44,8 +44,10 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .base import (
+from ..base import (
     CHUNK_SIZE,
+    OVERWRITE,
+    AttributeUpdate,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -56,10 +58,11 @@ from .base import (
     ObjectInfo,
     ObjectPage,
     StoreError,
-    check_write_condition,
+    WriteOptions,
 )
-from .documents import from_document, to_document
-from .listing import paginate
+from ..documents import from_document, to_document
+from ..listing import paginate
+from .bridge import AsyncObjectBody
 
 #: Where the shim keeps what BoxDrive cannot: "--ol-s3" names are refused for new buckets.
 SIDECAR_BUCKET = "boxdrive-wsgi-sidecar--ol-s3"
@@ -290,8 +293,7 @@ class BoxDriveShim:
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         await self._require_bucket(bucket)
@@ -305,15 +307,9 @@ class BoxDriveShim:
         attrs = (attributes or ObjectAttributes()).copy()
         async with self._locked(bucket, key):
             await self._require_bucket(bucket)
-            if if_match is not None or if_none_match:
+            if options.conditional:
                 current = await self._current(bucket, key)
-                check_write_condition(
-                    bucket,
-                    key,
-                    current[0] if current else None,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
-                )
+                options.check(bucket, key, current[0] if current else None)
             ctype = attrs.content_type
             simple = ctype if ctype and _SIMPLE_CONTENT_TYPE.match(ctype) else None
             result = await self._inner("put_object", bucket, key, data, simple)
@@ -339,8 +335,6 @@ class BoxDriveShim:
     async def get_object(
         self, bucket: str, key: str, *, byte_range: ByteRange | None = None
     ) -> Any:
-        from .async_adapter import AsyncObjectBody
-
         async with self._locked(bucket, key):
             obj = await self._inner("get_object", bucket, key)
             if obj is None:
@@ -373,13 +367,15 @@ class BoxDriveShim:
                 await self._inner("delete_object", bucket, key)
             await self._sidecar_delete(_record_key("o", bucket, key))
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
+    async def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
         async with self._locked(bucket, key):
             current = await self._current(bucket, key)
             if current is None:
                 raise NoSuchKey(bucket, key)
             info, raw = current
-            new = dataclasses.replace(info.attributes, tags=dict(tags))
+            new = update.apply(info.attributes)
             record = {
                 "attributes": _attributes_json(new),
                 "etag": info.etag,

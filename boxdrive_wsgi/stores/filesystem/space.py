@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from .base import InsufficientStorage
+from ..errors import InsufficientStorage
 
 RESERVE_NAME = "reserve"
 #: Defaults of the min_free_space and space_reserve settings.

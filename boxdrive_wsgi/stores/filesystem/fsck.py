@@ -26,8 +26,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .filesystem import FilesystemStore
-from .multipart import delete_upload, upload_id_of
+from ..multipart.parts import upload_id_of
+from ..multipart.records import delete_upload
+from .store import FilesystemStore
 
 
 @dataclass(frozen=True)
@@ -80,25 +81,25 @@ class Fsck:
     # ---- units of work (for progress bars)
 
     def content_dirs(self) -> list[str]:
-        objects = self.store._objects
+        objects = self.store.content.objects_dir
         return sorted(os.path.join(objects, d) for d in os.listdir(objects))
 
     def object_count(self) -> int:
-        with self.store._connection() as conn:
+        with self.store.index.connection() as conn:
             return int(conn.execute("SELECT count(*) FROM objects").fetchone()[0])
 
     # ---- checks
 
     def temp_files(self) -> Iterator[Problem]:
         now = time.time()
-        for path in _files(self.store._tmp):
+        for path in _files(self.store.content.tmp_dir):
             age = _age(path, now)
             if age is not None and age >= self.older_than:
                 yield Problem("temp", path, f"{age:.0f}s old")
 
     def orphans_in(self, directory: str) -> Iterator[Problem]:
         now = time.time()
-        with self.store._connection() as conn:  # no transaction: don't pin the WAL
+        with self.store.index.connection() as conn:  # no transaction: don't pin the WAL
             for path in _files(directory):
                 age = _age(path, now)
                 if age is None or age < self.older_than:
@@ -115,7 +116,7 @@ class Fsck:
         """Walk the index in batches; yields (rows done, problem or None) for progress."""
         last: tuple[int, bytes] = (-1, b"")
         while True:
-            with self.store._connection() as conn:
+            with self.store.index.connection() as conn:
                 rows = conn.execute(
                     "SELECT o.bucket_id, o.key, o.file, b.name FROM objects o"
                     " LEFT JOIN buckets b ON b.id = o.bucket_id"
@@ -123,7 +124,7 @@ class Fsck:
                     (*last, batch),
                 ).fetchall()
             for bucket_id, key, file, name in rows:
-                path = self.store._content_path(file)
+                path = self.store.content.path(file)
                 found = None
                 if not os.path.exists(path):
                     subject = f"{name}/{bytes(key).decode('utf-8', 'surrogatepass')}"
@@ -134,7 +135,7 @@ class Fsck:
                 return
 
     def abandoned_uploads(self) -> Iterator[Problem]:
-        uploads = self.store.multipart_backend().abandoned_uploads(self.uploads_older_than)
+        uploads = self.store.multipart.abandoned_uploads(self.uploads_older_than)
         for upload in uploads:
             where = f"{upload.bucket}/{upload.key}" if upload.bucket else f"(deleted)/{upload.key}"
             detail = f"id {upload.upload_id}, initiated {upload.initiated:%Y-%m-%d %H:%M:%S}Z"
@@ -142,7 +143,7 @@ class Fsck:
 
     def orphan_parts(self) -> Iterator[Problem]:
         now = time.time()
-        with self.store._connection() as conn:
+        with self.store.index.connection() as conn:
             for path in _files(self.parts_dir):
                 age = _age(path, now)
                 if age is None or age < self.older_than:
@@ -162,12 +163,12 @@ class Fsck:
         if problem.kind in ("temp", "part"):
             return self._remove(problem.subject)
         if problem.kind == "orphan":
-            with self.store._connection() as conn:
+            with self.store.index.connection() as conn:
                 if self._referenced(conn, os.path.basename(problem.subject)):
                     return True  # committed meanwhile: not an orphan after all
             return self._remove(problem.subject)
         if problem.kind == "upload" and problem.upload_id:
-            with self.store._transaction("IMMEDIATE") as conn:
+            with self.store.index.transaction("IMMEDIATE") as conn:
                 files = delete_upload(conn, problem.upload_id)
             return all([self._remove(os.path.join(self.parts_dir, f)) for f in files])
         return False

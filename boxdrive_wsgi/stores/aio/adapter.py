@@ -17,12 +17,12 @@ Two kinds of async store are accepted:
 * **our interface, async** — the methods of ``ObjectStore`` as ``async def``, request
   bodies as async iterators of bytes, ``get_object`` returning an ``AsyncObjectBody``
   (or anything with ``info``, an async iterable ``chunks``, optional ``content_range``
-  and an optional async ``aclose``). Multipart, ``copy_object``, ``put_object_tags`` and
+  and an optional async ``aclose``). Multipart, ``copy_object``, ``update_object_attributes`` and
   the bucket-config methods are used when the store has them; otherwise the defaults
   of ``ObjectStore`` run over the adapter.
 * **BoxDrive-style** — ``put_object(bucket_name, key, data: bytes, content_type)``.
   The rule: a store whose ``put_object`` takes a parameter named ``data`` is wrapped in
-  ``BoxDriveShim`` (see ``stores.boxdrive_shim``); ``BoxDriveStoreAdapter`` says so
+  ``BoxDriveShim`` (see ``stores.aio.shim``); ``BoxDriveStoreAdapter`` says so
   explicitly. Such stores hold whole objects as bytes: memory is then O(object).
 
 ``timeout`` is the longest a call may go without progress (a read of the request body,
@@ -38,7 +38,6 @@ import os
 import threading
 import weakref
 from collections.abc import (
-    AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -48,10 +47,12 @@ from collections.abc import (
 )
 from typing import Any, BinaryIO, TypeVar
 
-from .async_bridge import ChunkBridge, LoopThread, call_with_body, wait
-from .base import (
+from ..base import (
+    OVERWRITE,
+    AttributeUpdate,
     BucketInfo,
     ByteRange,
+    Capabilities,
     CompletedAttributes,
     DeleteCondition,
     NotSupported,
@@ -65,38 +66,15 @@ from .base import (
     Readable,
     SourceAttributes,
     UploadPage,
+    WriteOptions,
 )
+from .bridge import ChunkBridge, LoopThread, call_with_body, wait
+from .shim import BoxDriveShim
 
 T = TypeVar("T")
 
 #: Default seconds a store call may go without progress.
 DEFAULT_TIMEOUT = 300.0
-
-
-class AsyncObjectBody:
-    """What an async store's ``get_object`` returns: info plus an async iterable of chunks.
-
-    ``on_close`` (a coroutine function) runs on the loop once the body is finished with:
-    read to its end, failed, or closed early by the client.
-    """
-
-    def __init__(
-        self,
-        info: ObjectInfo,
-        chunks: AsyncIterable[bytes],
-        *,
-        content_range: tuple[int, int] | None = None,
-        on_close: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.info = info
-        self.chunks = chunks
-        self.content_range = content_range
-        self._on_close = on_close
-
-    async def aclose(self) -> None:
-        if self._on_close is not None:
-            on_close, self._on_close = self._on_close, None
-            await on_close()
 
 
 def is_boxdrive_style(store: object) -> bool:
@@ -134,10 +112,14 @@ class AsyncStoreAdapter(ObjectStore):
         self, async_store: Any, *, timeout: float | None = DEFAULT_TIMEOUT, buffer_chunks: int = 2
     ) -> None:
         if is_boxdrive_style(async_store):
-            from .boxdrive_shim import BoxDriveShim
-
             async_store = BoxDriveShim(async_store)
         self.store: Any = async_store
+        # Declared by the async store, or read once off the methods it has.
+        self.capabilities = getattr(async_store, "capabilities", None) or Capabilities(
+            conditional_delete=self._has("delete_object_if"),
+            native_multipart=self._has("create_multipart_upload"),
+            bucket_config=self._has("get_bucket_config"),
+        )
         self.timeout = timeout
         self.buffer_chunks = buffer_chunks
         self._lock = threading.Lock()
@@ -228,8 +210,7 @@ class AsyncStoreAdapter(ObjectStore):
         *,
         size: int | None = None,
         attributes: ObjectAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         etag: str | None = None,
     ) -> ObjectInfo:
         def make(chunks: AsyncIterator[bytes]) -> Coroutine[Any, Any, ObjectInfo]:
@@ -239,8 +220,7 @@ class AsyncStoreAdapter(ObjectStore):
                 chunks,
                 size=size,
                 attributes=attributes,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 etag=etag,
             )
             return coro
@@ -268,7 +248,7 @@ class AsyncStoreAdapter(ObjectStore):
         self._call("delete_object", bucket, key)
 
     def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
-        if not self._has("delete_object_if"):  # it alone can make it atomic
+        if not self.capabilities.conditional_delete:  # it alone can make it atomic
             raise NotSupported("conditional delete")
         self._call("delete_object_if", bucket, key, condition)
 
@@ -293,13 +273,10 @@ class AsyncStoreAdapter(ObjectStore):
 
     # ---- multipart: native if the async store has it, else ObjectStore's default
 
-    def _native_multipart(self) -> bool:
-        return self._has("create_multipart_upload")
-
     def create_multipart_upload(
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
     ) -> str:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().create_multipart_upload(bucket, key, attributes=attributes)
         upload_id: str = self._call("create_multipart_upload", bucket, key, attributes=attributes)
         return upload_id
@@ -315,7 +292,7 @@ class AsyncStoreAdapter(ObjectStore):
         size: int | None = None,
         checksums: Mapping[str, str] | None = None,
     ) -> PartInfo:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().upload_part(
                 bucket, key, upload_id, part_number, body, size=size, checksums=checksums
             )
@@ -335,18 +312,16 @@ class AsyncStoreAdapter(ObjectStore):
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().complete_multipart_upload(
                 bucket,
                 key,
                 upload_id,
                 parts,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                options=options,
                 attributes=attributes,
             )
         # Only when asked: a native async store written before the option need not know it.
@@ -357,14 +332,13 @@ class AsyncStoreAdapter(ObjectStore):
             key,
             upload_id,
             parts,
-            if_match=if_match,
-            if_none_match=if_none_match,
+            options=options,
             **extra,
         )
         return info
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().abort_multipart_upload(bucket, key, upload_id)
         self._call("abort_multipart_upload", bucket, key, upload_id)
 
@@ -377,7 +351,7 @@ class AsyncStoreAdapter(ObjectStore):
         part_number_marker: int = 0,
         max_parts: int = 1000,
     ) -> PartPage:
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().list_parts(
                 bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
             )
@@ -408,7 +382,7 @@ class AsyncStoreAdapter(ObjectStore):
             "upload_id_marker": upload_id_marker,
             "max_uploads": max_uploads,
         }
-        if not self._native_multipart():
+        if not self.capabilities.native_multipart:
             return super().list_multipart_uploads(bucket, **options)
         page: UploadPage = self._call("list_multipart_uploads", bucket, **options)
         return page
@@ -423,41 +397,39 @@ class AsyncStoreAdapter(ObjectStore):
         dst_key: str,
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
-        options: dict[str, Any] = {
-            "attributes": attributes,
-            "if_match": if_match,
-            "if_none_match": if_none_match,
-        }
         if not self._has("copy_object"):
-            return super().copy_object(src_bucket, src_key, dst_bucket, dst_key, **options)
+            return super().copy_object(
+                src_bucket, src_key, dst_bucket, dst_key, attributes=attributes, options=options
+            )
         info: ObjectInfo = self._call(
-            "copy_object", src_bucket, src_key, dst_bucket, dst_key, **options
+            "copy_object",
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            attributes=attributes,
+            options=options,
         )
         return info
 
-    def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectInfo:
-        if not self._has("put_object_tags"):
-            return super().put_object_tags(bucket, key, tags)
-        info: ObjectInfo = self._call("put_object_tags", bucket, key, tags)
-        return info
-
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> ObjectInfo:
-        if not self._has("put_object_acl"):
-            return super().put_object_acl(bucket, key, acl)
-        info: ObjectInfo = self._call("put_object_acl", bucket, key, acl)
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        if not self._has("update_object_attributes"):
+            return super().update_object_attributes(bucket, key, update)
+        info: ObjectInfo = self._call("update_object_attributes", bucket, key, update)
         return info
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
-        if not self._has("get_bucket_config"):
+        if not self.capabilities.bucket_config:
             return super().get_bucket_config(bucket, name)
         value: bytes | None = self._call("get_bucket_config", bucket, name)
         return value
 
     def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
-        if not self._has("put_bucket_config"):
+        if not self.capabilities.bucket_config:
             return super().put_bucket_config(bucket, name, value)
         self._call("put_bucket_config", bucket, name, value)
 
@@ -472,7 +444,7 @@ class BoxDriveStoreAdapter(AsyncStoreAdapter):
     BoxDrive stores take and return whole objects as bytes: a request holds the whole
     object in memory (O(object)). What BoxDrive does not keep (owners, metadata, content
     headers, checksums, tags, multipart ETags, bucket configuration) is kept by the shim
-    in a hidden bucket of the same store; see ``stores.boxdrive_shim``.
+    in a hidden bucket of the same store; see ``stores.aio.shim``.
     """
 
     def __init__(
@@ -482,8 +454,6 @@ class BoxDriveStoreAdapter(AsyncStoreAdapter):
         timeout: float | None = DEFAULT_TIMEOUT,
         buffer_chunks: int = 2,
     ) -> None:
-        from .boxdrive_shim import BoxDriveShim
-
         shim = (
             boxdrive_store
             if isinstance(boxdrive_store, BoxDriveShim)

@@ -1,0 +1,39 @@
+"""501 NotImplemented up front for what the store lacks (its declared Capabilities),
+before a body is read or the store is called: a request needing a capability the store
+does not have is never half-done, and never emulated non-atomically."""
+
+from __future__ import annotations
+
+from ..stores.capabilities import Capabilities
+from .conditionals import MODIFIED_HEADER, SIZE_HEADER
+from .errors import S3Error
+from .headers import HeaderMap
+
+#: Operations whose If-Match / If-None-Match make a conditional write.
+CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
+#: Operations that are a bucket configuration slot and nothing else.
+BUCKET_CONFIG = frozenset(
+    {
+        "GetBucketTagging",
+        "PutBucketTagging",
+        "DeleteBucketTagging",
+        "GetBucketCors",
+        "PutBucketCors",
+        "DeleteBucketCors",
+        "GetBucketVersioning",
+        "PutBucketVersioning",
+    }
+)
+_DELETE_CONDITIONS = ("If-Match", SIZE_HEADER, MODIFIED_HEADER)
+
+
+def refuse_incapable(operation: str, headers: HeaderMap, capabilities: Capabilities) -> None:
+    """Raise NotImplemented if ``operation`` with these headers needs what the store lacks."""
+    conditional = "If-Match" in headers or "If-None-Match" in headers
+    if operation in CONDITIONAL_WRITES and conditional and not capabilities.conditional_writes:
+        raise S3Error("NotImplemented", "This store has no conditional writes")
+    conditional = any(name in headers for name in _DELETE_CONDITIONS)
+    if operation == "DeleteObject" and conditional and not capabilities.conditional_delete:
+        raise S3Error("NotImplemented", "This store has no conditional deletes")
+    if operation in BUCKET_CONFIG and not capabilities.bucket_config:
+        raise S3Error("NotImplemented", "This store keeps no bucket configuration")

@@ -1,0 +1,295 @@
+"""The filesystem store's index: buckets, object rows, bucket configuration and
+multipart records in one SQLite database (WAL), behind a small pool of connections.
+
+Keys are UTF-8 BLOBs: SQLite compares BLOBs with memcmp, which is UTF-8 byte order,
+the order S3 lists in, so a listing page is a few indexed range queries with LIMIT.
+Durability: SQLite runs with ``synchronous=FULL``, so a commit that returned survives
+power loss (NORMAL would never corrupt the index either, but could lose the last
+commits, and S3 clients take a 200 as durable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from ..documents import from_document, to_document
+from ..errors import NoSuchBucket, StoreError
+from ..file_modes import touch_private_file
+from ..model import ObjectAttributes, ObjectInfo
+from ..multipart.records import SCHEMA as MULTIPART_SCHEMA
+from ..multipart.records import decode_key, encode_key
+
+DB_NAME = "index.sqlite3"
+SCHEMA_VERSION = 1
+#: Seconds a connection waits for another writer's lock (sqlite busy_timeout).
+BUSY_TIMEOUT = 30.0
+#: Idle connections kept for reuse; more concurrent threads simply open more.
+MAX_IDLE_CONNECTIONS = 32
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS buckets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL,  -- Unix seconds (UTC)
+        owner TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS objects (
+        bucket_id INTEGER NOT NULL,
+        key BLOB NOT NULL,         -- UTF-8: memcmp order is the S3 listing order
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        modified INTEGER NOT NULL, -- Unix seconds (UTC)
+        file TEXT NOT NULL,        -- content file id: objects/<file[:2]>/<file>
+        attrs TEXT NOT NULL,       -- ObjectAttributes as JSON
+        PRIMARY KEY (bucket_id, key)
+    ) WITHOUT ROWID""",
+    # find_orphans asks whether a content file is referenced.
+    "CREATE INDEX IF NOT EXISTS objects_file ON objects (file)",
+    """CREATE TABLE IF NOT EXISTS bucket_configs (
+        bucket_id INTEGER NOT NULL,
+        name TEXT NOT NULL,        -- tagging, cors, policy, ...
+        value BLOB NOT NULL,
+        PRIMARY KEY (bucket_id, name)
+    ) WITHOUT ROWID""",
+    *MULTIPART_SCHEMA,
+)
+COLUMNS = "key, size, etag, modified, attrs"
+
+#: A current object: its info and its content file id.
+Current = tuple[ObjectInfo, str]
+
+
+def info_from_row(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
+    """An ObjectInfo from the ``COLUMNS`` of an ``objects`` row."""
+    key, size, etag, modified, attrs = row
+    return ObjectInfo(
+        bucket=bucket,
+        key=decode_key(bytes(key)),
+        size=size,
+        etag=etag,
+        last_modified=datetime.fromtimestamp(modified, UTC),
+        attributes=from_document(json.loads(attrs)),
+    )
+
+
+def attrs_json(a: ObjectAttributes) -> str:
+    # ASCII escapes: a lone surrogate (a surrogate-escaped header byte) cannot be UTF-8.
+    return json.dumps(to_document(a))
+
+
+class Index:
+    """The SQLite index under ``root``. Safe for many threads (pooled connections, one
+    thread at a time on each) and for processes sharing the file (SQLite locking)."""
+
+    def __init__(self, root: str) -> None:
+        self.path = os.path.join(root, DB_NAME)
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._inherited: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        touch_private_file(self.path)
+        self._init_schema()
+
+    # ---- connections
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False:
+        # pooled connections move between threads, but only one thread uses one at a time.
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _init_schema(self) -> None:
+        # Not pooled: a store built before a fork (gunicorn --preload) must not hand an
+        # open connection to its workers.
+        conn = self._connect()
+        try:
+            mode = self._enable_wal(conn)
+            if mode.lower() != "wal":
+                raise StoreError(f"{self.path}: SQLite WAL mode unavailable ({mode})")
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: schema {version} is newer than this code")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _enable_wal(conn: sqlite3.Connection) -> str:
+        # journal_mode is persistent in the file. When processes open a new root at
+        # once, switching it can fail BUSY at once, without waiting for busy_timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection outside any transaction (walks that must not pin the WAL)."""
+        with self._lock:
+            self._forget_if_forked()
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._release(conn)
+
+    def _forget_if_forked(self) -> None:
+        # SQLite connections must not cross a fork: the child neither uses the parent's
+        # nor closes them (closing could disturb the parent's locks); it keeps them
+        # referenced so that they are never garbage-collected (closed) either.
+        if self._pid != os.getpid():
+            self._inherited.extend(self._idle)
+            self._idle = []
+            self._pid = os.getpid()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # an exception, or a COMMIT that failed, left it open
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                conn.close()
+                return
+        with self._lock:
+            if self._pid == os.getpid() and len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self, mode: str = "DEFERRED") -> Iterator[sqlite3.Connection]:
+        """DEFERRED for reads (one snapshot); IMMEDIATE for writes, so that the write
+        lock is taken up front and read-then-write cannot fail halfway with BUSY."""
+        with self.connection() as conn:
+            conn.execute(f"BEGIN {mode}")
+            yield conn
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._forget_if_forked()
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    # ---- queries (inside a transaction the caller holds)
+
+    @staticmethod
+    def bucket_id(conn: sqlite3.Connection, bucket: str) -> int:
+        """The bucket's row id, or NoSuchBucket."""
+        row = conn.execute("SELECT id FROM buckets WHERE name = ?", (bucket,)).fetchone()
+        if row is None:
+            raise NoSuchBucket(bucket)
+        return int(row[0])
+
+    @staticmethod
+    def current(conn: sqlite3.Connection, bucket_id: int, bucket: str, key: str) -> Current | None:
+        """The object under ``key`` and its content file id, or None."""
+        row = conn.execute(
+            f"SELECT {COLUMNS}, file FROM objects WHERE bucket_id = ? AND key = ?",
+            (bucket_id, encode_key(key)),
+        ).fetchone()
+        return None if row is None else (info_from_row(bucket, row[:5]), str(row[5]))
+
+    @staticmethod
+    def put_row(conn: sqlite3.Connection, bucket_id: int, info: ObjectInfo, file_id: str) -> None:
+        """Insert or replace the row of ``info.key``, naming content file ``file_id``."""
+        conn.execute(
+            "INSERT OR REPLACE INTO objects (bucket_id, key, size, etag, modified, file, attrs)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                bucket_id,
+                encode_key(info.key),
+                info.size,
+                info.etag,
+                int(info.last_modified.timestamp()),
+                file_id,
+                attrs_json(info.attributes),
+            ),
+        )
+
+    @staticmethod
+    def set_attributes(
+        conn: sqlite3.Connection, bucket_id: int, key: str, attributes: ObjectAttributes
+    ) -> None:
+        conn.execute(
+            "UPDATE objects SET attrs = ? WHERE bucket_id = ? AND key = ?",
+            (attrs_json(attributes), bucket_id, encode_key(key)),
+        )
+
+    @staticmethod
+    def delete_row(conn: sqlite3.Connection, bucket_id: int, key: str) -> None:
+        conn.execute(
+            "DELETE FROM objects WHERE bucket_id = ? AND key = ?", (bucket_id, encode_key(key))
+        )
+
+    @staticmethod
+    def referenced(conn: sqlite3.Connection, file_id: str) -> bool:
+        """Whether a row names content file ``file_id``."""
+        row = conn.execute("SELECT 1 FROM objects WHERE file = ? LIMIT 1", (file_id,))
+        return row.fetchone() is not None
+
+    @staticmethod
+    def fetch(
+        conn: sqlite3.Connection,
+        bucket_id: int,
+        lower: bytes,
+        op: str,
+        upper: bytes | None,
+        limit: int,
+    ) -> list[tuple[Any, ...]]:
+        """One indexed range query on the (bucket_id, key) primary key: ``COLUMNS`` of
+        the keys ``op`` (``>`` or ``>=``) ``lower`` and below ``upper``, in order."""
+        sql = f"SELECT {COLUMNS} FROM objects WHERE bucket_id = ? AND key {op} ?"
+        args: list[object] = [bucket_id, lower]
+        if upper is not None:
+            sql += " AND key < ?"
+            args.append(upper)
+        sql += " ORDER BY key LIMIT ?"
+        args.append(limit)
+        return conn.execute(sql, args).fetchall()
+
+    # ---- bucket configuration slots
+
+    def get_config(self, bucket: str, name: str) -> bytes | None:
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT value FROM bucket_configs WHERE bucket_id = ? AND name = ?",
+                (self.bucket_id(conn, bucket), name),
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_config(self, bucket: str, name: str, value: bytes | None) -> None:
+        with self.transaction("IMMEDIATE") as conn:
+            bucket_id = self.bucket_id(conn, bucket)
+            if value is None:
+                conn.execute(
+                    "DELETE FROM bucket_configs WHERE bucket_id = ? AND name = ?",
+                    (bucket_id, name),
+                )
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO bucket_configs (bucket_id, name, value)"
+                    " VALUES (?, ?, ?)",
+                    (bucket_id, name, bytes(value)),
+                )
