@@ -15,7 +15,7 @@ from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.filesystem_multipart import copy_fd
 from boxdrive_wsgi.stores.multipart import staged_backend
 from boxdrive_wsgi.stores.multipart_backend import MultipartBackend
-from tests.stores.conftest import get_bytes, pattern
+from boxdrive_wsgi.testing.helpers import get_bytes, pattern
 
 MIN = 4096
 

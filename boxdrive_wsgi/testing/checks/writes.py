@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     CHUNK_SIZE,
     BucketAlreadyExists,
     IncompleteBody,
@@ -17,7 +17,7 @@ from boxdrive_wsgi.stores.base import (
     ObjectStore,
     PreconditionFailed,
 )
-from tests.stores.conftest import (
+from ..helpers import (
     LARGE,
     MAX_PIECE,
     THREADS,

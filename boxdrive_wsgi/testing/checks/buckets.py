@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -16,7 +16,7 @@ from boxdrive_wsgi.stores.base import (
     NoSuchBucket,
     ObjectStore,
 )
-from tests.stores.conftest import get_bytes, put
+from ..helpers import get_bytes, put
 
 
 def assert_recent_utc(moment: datetime) -> None:
