@@ -25,6 +25,23 @@ never needs pytest. It is a plain module, not a pytest plugin: a plugin register
 entry point would load into every pytest run wherever boxdrive-wsgi is installed.
 """
 
-from .contract import AREAS, KnownGap, StoreContract, StoreFactory, StoreFixtures, with_checks
+import pytest
+
+# The checks are plain ``assert`` statements in modules pytest would not rewrite (they are not
+# test files): registered before they are imported, a failing check shows the values compared.
+pytest.register_assert_rewrite(
+    "boxdrive_wsgi.testing.checks",
+    "boxdrive_wsgi.testing.contract",
+    "boxdrive_wsgi.testing.helpers",
+)
+
+from .contract import (  # noqa: E402 - after the registration above
+    AREAS,
+    KnownGap,
+    StoreContract,
+    StoreFactory,
+    StoreFixtures,
+    with_checks,
+)
 
 __all__ = ["AREAS", "KnownGap", "StoreContract", "StoreFactory", "StoreFixtures", "with_checks"]

@@ -26,8 +26,6 @@ from ..stores import (
     ObjectStore,
 )
 
-# --------------------------------------------------------------------------- helpers
-
 #: The minimum part size the contract's multipart checks set on a store (``mp_store``):
 #: small parts keep the checks fast.
 MIN_PART_SIZE = 1024

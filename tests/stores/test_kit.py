@@ -94,6 +94,26 @@ def test_a_fixed_gap_fails_the_run(tmp_path: Path) -> None:
     }
 
 
+def test_a_failing_check_shows_the_values_compared(tmp_path: Path) -> None:
+    """The checks' asserts are rewritten like a test file's: the store author sees what the
+    store answered, not a bare AssertionError."""
+    (tmp_path / "test_broken.py").write_text(
+        "import pytest\n"
+        "from boxdrive_wsgi.stores import MemoryStore\n"
+        "from boxdrive_wsgi.testing import StoreContract\n"
+        "class Broken(MemoryStore):\n"
+        "    def list_buckets(self):\n"
+        "        return ['phantom-bucket']\n"
+        "class TestBroken(StoreContract):\n"
+        "    @pytest.fixture\n"
+        "    def store_factory(self):\n"
+        "        return Broken\n"
+    )
+    run = run_pytest(tmp_path, "-k", "test_fresh_store_has_no_buckets")
+    assert run.returncode == 1, run.stdout
+    assert "assert ['phantom-bucket'] == []" in run.stdout
+
+
 def test_a_gap_must_name_a_check() -> None:
     with pytest.raises(TypeError, match="test_no_such_check"):
 
