@@ -1,4 +1,10 @@
-"""DictStore against the boxdrive-wsgi store contract: every check, one known gap."""
+"""DictStore against the boxdrive-wsgi store contract: every check, one known gap.
+
+Run it as a store author would, from this directory (its own pytest.ini, its own rootdir)::
+
+    pip install 'boxdrive-wsgi[testing]'
+    python3 -m pytest
+"""
 
 from __future__ import annotations
 

@@ -24,7 +24,12 @@ from . import fake_gitlab, s3_upstream
 from .async_memory import AsyncMemoryStore
 from .boxdrive_shaped import BoxDriveShapedStore
 
-NO_CONDITIONAL_DELETE = "no conditional delete: delete_object_if raises NotSupported (501)"
+#: The checks of delete_object_if: a store without it raises NotSupported (answered 501).
+CONDITIONAL_DELETE_CHECKS = (
+    "test_conditional_delete",
+    "test_conditional_delete_star_and_absent_keys",
+    "test_conditional_delete_never_removes_a_newer_version",
+)
 
 
 class TestMemory(StoreContract):
@@ -48,11 +53,7 @@ class TestAsyncAdapter(StoreContract):
 class TestBoxDriveAdapter(StoreContract):
     known_gaps = {
         check: KnownGap("a BoxDrive store has no conditional delete", raises=NotSupported)
-        for check in (
-            "test_conditional_delete",
-            "test_conditional_delete_star_and_absent_keys",
-            "test_conditional_delete_never_removes_a_newer_version",
-        )
+        for check in CONDITIONAL_DELETE_CHECKS
     }
 
     @pytest.fixture
@@ -92,11 +93,7 @@ class TestS3Upstream(StoreContract):
         "test_put_keeps_parts_and_checksum_type": NO_PARTS,
         **{
             check: KnownGap("upstream's conditional delete is not passed through", NotSupported)
-            for check in (
-                "test_conditional_delete",
-                "test_conditional_delete_star_and_absent_keys",
-                "test_conditional_delete_never_removes_a_newer_version",
-            )
+            for check in CONDITIONAL_DELETE_CHECKS
         },
     }
 
