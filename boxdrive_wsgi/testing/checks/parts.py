@@ -1,5 +1,11 @@
 """Contract: part boundaries of multipart objects (ObjectAttributes.parts), attributes
-derived at completion, and conditional deletes (delete_object_if)."""
+derived at completion, and conditional deletes (delete_object_if).
+
+A store that cannot keep part boundaries (native multipart upstream) answers 501 to
+?partNumber= and ObjectParts rather than a wrong part; one that cannot check and delete
+atomically keeps the default delete_object_if (NotSupported). Either declares the checks
+it cannot pass as known gaps (``KnownGap(reason, raises=NotSupported)`` where it raises).
+"""
 
 from __future__ import annotations
 
