@@ -4,8 +4,8 @@ A store only stores. The HTTP layer does all protocol work (auth, XML, listing
 versions, URL encoding, conditionals on reads). This module never imports Flask
 or Werkzeug, so a store can be used and tested without a web stack.
 
-Obligations use MUST/SHOULD as in RFC 2119. The contract test suite in
-``tests/stores/`` is the executable definition of this interface.
+Obligations use MUST/SHOULD as in RFC 2119. The contract kit ``boxdrive_wsgi.testing``
+(``StoreContract``) is the executable definition of this interface.
 """
 
 from __future__ import annotations

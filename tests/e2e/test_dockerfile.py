@@ -80,7 +80,7 @@ def test_cmd_and_healthcheck(tmp_path: Path) -> None:
 
 def test_image_installs_every_runtime_extra() -> None:
     """The S3 and GitLab stores, metrics and OpenTelemetry work in the image: its pip install
-    names every extra pyproject.toml declares except the test tools."""
+    names every extra pyproject.toml declares except the test tools and the contract kit."""
     extras = set(
         tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     )
@@ -88,7 +88,8 @@ def test_image_installs_every_runtime_extra() -> None:
     assert len(installs) == 1
     match = re.search(r"""["']?\.\[([a-z0-9,_-]+)\]["']?""", installs[0])
     assert match, installs[0]
-    assert set(match.group(1).split(",")) == extras - {"test", "bench"}  # dev-only extras
+    # Not the dev-only extras, nor [testing] (pytest, for store authors' tests): a server image.
+    assert set(match.group(1).split(",")) == extras - {"test", "bench", "testing"}
 
 
 def test_hadolint() -> None:

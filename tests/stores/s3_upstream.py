@@ -1,5 +1,5 @@
-"""An upstream S3 server for the ``s3-upstream`` contract entry: boxdrive-wsgi itself on a
-filesystem store in a temp dir, served by waitress in a subprocess started on first use
+"""An upstream S3 server for TestS3Upstream (tests/stores/test_contract.py): boxdrive-wsgi
+itself on a filesystem store in a temp dir, served by waitress in a subprocess started on first use
 (once per test process) and stopped at exit. Each store gets a fresh prefix of one
 upstream bucket, so every test starts empty."""
 
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import boto3
-import pytest
 from botocore.config import Config
 
 from boxdrive_wsgi.stores.base import ObjectAttributes, ObjectInfo, Readable
@@ -101,37 +100,13 @@ def client(server: RunningServer):
     )
 
 
-#: Contract tests this store cannot pass, with the reason: (test name, parameter id part).
-KNOWN_GAPS: list[tuple[str, str, str]] = [
-    (
-        "test_odd_key_round_trip",
-        "s3-upstream-'aaaa",
-        "prefix mode: <prefix><bucket>/ + a 1024-byte key exceeds upstream's key limit",
-    ),
-    ("test_odd_key_round_trip", "s3-upstream-'\\xe9", "prefix mode: key too long upstream"),
-    ("test_odd_key_round_trip", "s3-upstream-'x/x/", "prefix mode: key too long upstream"),
-    ("test_odd_keys_coexist", "", "prefix mode: the 1024-byte key is too long upstream"),
-    (
-        "test_list_parts_pagination_and_checksums",
-        "",
-        "part checksums are not kept upstream (ListParts returns upstream's own)",
-    ),
-]
-
-
 def make_store(
-    request: pytest.FixtureRequest | None = None,
     *,
     bucket: str | None = UPSTREAM_BUCKET,
     prefix: str | None = None,
     store: str = "make_upstream_store",
 ) -> S3Store:
     """A fresh, empty S3Store: a new prefix of the upstream bucket (or 1:1 mapping)."""
-    if request is not None:
-        name = request.node.name
-        for test, part, reason in KNOWN_GAPS:
-            if name.startswith(test + "[") and part in name:
-                pytest.xfail(reason)
     server = upstream(store)
     return S3Store(
         endpoint_url=server.endpoint,

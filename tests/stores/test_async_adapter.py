@@ -33,10 +33,10 @@ from boxdrive_wsgi.stores.base import (
     ObjectInfo,
     StoreError,
 )
+from boxdrive_wsgi.testing.helpers import md5, pattern
 
 from .async_memory import AsyncMemoryStore
 from .boxdrive_shaped import BoxDriveShapedStore
-from .conftest import md5, pattern
 
 
 class Streaming(AsyncMemoryStore):

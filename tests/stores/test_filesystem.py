@@ -32,7 +32,7 @@ from boxdrive_wsgi.stores.base import (
 )
 from boxdrive_wsgi.stores.filesystem import DB_NAME, FilesystemStore
 from boxdrive_wsgi.stores.model import WriteOptions
-from tests.stores.conftest import RecordingReader
+from boxdrive_wsgi.testing.helpers import RecordingReader, get_bytes
 
 BUCKET = "fs-bucket"
 SPAWN = multiprocessing.get_context("spawn")
@@ -613,3 +613,25 @@ def test_listing_costs_o_page_not_o_bucket(
         after = page.last
     assert seen == keys
     assert counter.rows <= len(keys) + 20 and counter.queries == 20
+
+
+def test_filesystem_copy_shares_no_file_name(tmp_path: object) -> None:
+    # Hard-linked copies: each row owns a file name, so deleting one keeps the other.
+    store = FilesystemStore(os.path.join(str(tmp_path), "fs"))
+    try:
+        store.create_bucket(BUCKET)
+        put(store, "src", b"shared bytes")
+        store.copy_object(BUCKET, "src", BUCKET, "dst")
+        paths = [store.get_object(BUCKET, k) for k in ("src", "dst")]
+        names = [body.path for body in paths]
+        for body in paths:
+            body.close()
+        assert names[0] != names[1] and names[0] and names[1]
+        assert os.path.samefile(str(names[0]), str(names[1]))  # linked, not copied
+        store.delete_object(BUCKET, "src")
+        assert get_bytes(store, BUCKET, "dst") == b"shared bytes"
+        assert store.find_orphans(older_than=0) == []
+        store.delete_object(BUCKET, "dst")
+        assert not os.path.exists(str(names[1]))
+    finally:
+        store.close()

@@ -15,7 +15,7 @@ from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.filesystem.content import copy_fd
 from boxdrive_wsgi.stores.multipart.backend import MultipartBackend
 from boxdrive_wsgi.stores.multipart.staged import staged_backend
-from tests.stores.conftest import get_bytes, pattern
+from boxdrive_wsgi.testing.helpers import get_bytes, pattern
 
 MIN = 4096
 

@@ -162,7 +162,11 @@ def test_checkout_gunicorn_conf_is_the_package_settings() -> None:
 
 
 #: What the runtime extras install (and their big dependencies): the base install has none.
-EXTRA_MODULES = ("gitlab", "requests", "boto3", "botocore", "prometheus_client", "opentelemetry")
+#: pytest and hypothesis ([testing]) are for the store contract kit only, never the server.
+EXTRA_MODULES = (
+    "gitlab", "requests", "boto3", "botocore", "prometheus_client", "opentelemetry",
+    "pytest", "_pytest", "hypothesis",
+)  # fmt: skip
 
 
 def test_base_install_serves_without_any_extra(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     ByteRange,
     NoSuchKey,
     ObjectAttributes,
@@ -14,7 +14,7 @@ from boxdrive_wsgi.stores.base import (
     ObjectInfo,
     ObjectStore,
 )
-from tests.stores.conftest import (
+from ..helpers import (
     assert_absent,
     assert_attributes,
     full_attributes,
@@ -229,7 +229,11 @@ ODD_KEYS = [
 ]
 
 
-@pytest.mark.parametrize("key", ODD_KEYS, ids=lambda k: repr(k)[:40])
+#: Readable test ids for the keys at S3's 1024-byte limit (a known gap may name them).
+LONG_KEY_IDS = {"a" * 1024: "1024-ascii", "é" * 512: "1024-utf8", "x/" * 511 + "y": "1023-deep"}
+
+
+@pytest.mark.parametrize("key", ODD_KEYS, ids=lambda k: LONG_KEY_IDS.get(k, repr(k)[:40]))
 def test_odd_key_round_trip(store: ObjectStore, bucket: str, key: str) -> None:
     assert len(key.encode()) <= 1024
     data = key.encode() + b"|payload"

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
     NoSuchBucket,
     ObjectStore,
+    WriteOptions,
 )
-from boxdrive_wsgi.stores.model import WriteOptions
-from tests.stores.conftest import get_bytes, put
+from ..helpers import get_bytes, put
 
 
 def assert_recent_utc(moment: datetime) -> None:

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     CHUNK_SIZE,
     BucketAlreadyExists,
     IncompleteBody,
@@ -16,9 +16,9 @@ from boxdrive_wsgi.stores.base import (
     ObjectAttributes,
     ObjectStore,
     PreconditionFailed,
+    WriteOptions,
 )
-from boxdrive_wsgi.stores.model import WriteOptions
-from tests.stores.conftest import (
+from ..helpers import (
     LARGE,
     MAX_PIECE,
     THREADS,

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 import io
 
-import pytest
+from ...stores import ObjectInfo, ObjectStore
+from ..helpers import MIN_PART_SIZE, pattern, put
 
-from boxdrive_wsgi.stores.base import ObjectInfo, ObjectStore
-from tests.stores.conftest import pattern, put
-
-MIN = 1024  # the minimum part size these tests run with
-
-
-@pytest.fixture
-def mp_store(store: ObjectStore) -> ObjectStore:
-    store.multipart_min_part_size = MIN
-    return store
+MIN = MIN_PART_SIZE  # what mp_store sets
 
 
 def multipart_object(store: ObjectStore, bucket: str, key: str) -> ObjectInfo:

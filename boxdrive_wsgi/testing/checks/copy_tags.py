@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
+    AttributeUpdate,
     NoSuchBucket,
     NoSuchKey,
     ObjectAttributes,
     ObjectInfo,
     ObjectStore,
     PreconditionFailed,
+    WriteOptions,
 )
-from boxdrive_wsgi.stores.filesystem import FilesystemStore
-from boxdrive_wsgi.stores.memory import MemoryStore
-from boxdrive_wsgi.stores.model import AttributeUpdate, WriteOptions
-from tests.stores.conftest import (
+from ..helpers import (
     LARGE,
-    STORES,
     assert_absent,
     assert_attributes,
     fresh_bucket_name,
@@ -33,26 +27,6 @@ from tests.stores.conftest import (
     put,
     run_threads,
 )
-
-
-class DefaultsStore(MemoryStore):
-    """A store relying on ObjectStore's default copy_object and put_object_tags."""
-
-    copy_object = ObjectStore.copy_object
-    update_object_attributes = ObjectStore.update_object_attributes
-
-
-FACTORIES = {**STORES, "defaults": lambda tmp_path, request: DefaultsStore()}
-
-
-@pytest.fixture(params=list(FACTORIES), ids=list(FACTORIES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
-    """Every registered store, plus one running the base class's default methods."""
-    instance = FACTORIES[request.param](tmp_path, request)
-    try:
-        yield instance
-    finally:
-        instance.close()
 
 
 def tagged(data: bytes) -> ObjectAttributes:
@@ -194,28 +168,6 @@ def test_copy_while_source_is_rewritten(store: ObjectStore, bucket: str) -> None
                 assert store.head_object(bucket, f"copy-{n}").etag == md5(data)
 
     assert run_threads(work) == []
-
-
-def test_filesystem_copy_shares_no_file_name(tmp_path: object) -> None:
-    # Hard-linked copies: each row owns a file name, so deleting one keeps the other.
-    store = FilesystemStore(os.path.join(str(tmp_path), "fs"))
-    try:
-        store.create_bucket("b")
-        put(store, "b", "src", b"shared bytes")
-        store.copy_object("b", "src", "b", "dst")
-        paths = [store.get_object("b", k) for k in ("src", "dst")]
-        names = [body.path for body in paths]
-        for body in paths:
-            body.close()
-        assert names[0] != names[1] and names[0] and names[1]
-        assert os.path.samefile(str(names[0]), str(names[1]))  # linked, not copied
-        store.delete_object("b", "src")
-        assert get_bytes(store, "b", "dst") == b"shared bytes"
-        assert store.find_orphans(older_than=0) == []
-        store.delete_object("b", "dst")
-        assert not os.path.exists(str(names[1]))
-    finally:
-        store.close()
 
 
 # --------------------------------------------------------------------------- tags

@@ -6,13 +6,13 @@ import os
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     CHUNK_SIZE,
     ByteRange,
     InvalidRange,
     ObjectStore,
 )
-from tests.stores.conftest import (
+from ..helpers import (
     LARGE,
     MAX_PIECE,
     get_bytes,

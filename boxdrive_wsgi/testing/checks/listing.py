@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boxdrive_wsgi.stores.base import ObjectPage, ObjectStore
-from tests.stores.conftest import (
+from ...stores import ObjectPage, ObjectStore
+from ..helpers import (
     fresh_bucket_name,
     model_listing,
     model_split,

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from boxdrive_wsgi.stores.base import (
+from ...stores import (
     EntityTooSmall,
     IncompleteBody,
     InvalidPart,
@@ -19,9 +19,10 @@ from boxdrive_wsgi.stores.base import (
     ObjectStore,
     PartInfo,
     PreconditionFailed,
+    WriteOptions,
 )
-from boxdrive_wsgi.stores.model import WriteOptions
-from tests.stores.conftest import (
+from ..helpers import (
+    MIN_PART_SIZE,
     RecordingReader,
     assert_absent,
     assert_attributes,
@@ -32,13 +33,7 @@ from tests.stores.conftest import (
     run_threads,
 )
 
-MIN = 1024  # the minimum part size these tests run with
-
-
-@pytest.fixture
-def mp_store(store: ObjectStore) -> ObjectStore:
-    store.multipart_min_part_size = MIN
-    return store
+MIN = MIN_PART_SIZE  # what mp_store sets
 
 
 def upload(

@@ -1,5 +1,11 @@
 """Contract: part boundaries of multipart objects (ObjectAttributes.parts), attributes
-derived at completion, and conditional deletes (delete_object_if)."""
+derived at completion, and conditional deletes (delete_object_if).
+
+A store that cannot keep part boundaries (native multipart upstream) answers 501 to
+?partNumber= and ObjectParts rather than a wrong part; one that cannot check and delete
+atomically keeps the default delete_object_if (NotSupported). Either declares the checks
+it cannot pass as known gaps (``KnownGap(reason, raises=NotSupported)`` where it raises).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from boxdrive_wsgi.protocol.parts import known_parts
-from boxdrive_wsgi.stores.base import (
+from ...protocol.parts import known_parts
+from ...stores import (
     ByteRange,
     DeleteCondition,
     InvalidPart,
@@ -26,36 +32,9 @@ from boxdrive_wsgi.stores.base import (
     PartInfo,
     PreconditionFailed,
 )
-from tests.stores.conftest import assert_absent, get_bytes, pattern, put, run_threads
+from ..helpers import MIN_PART_SIZE, assert_absent, get_bytes, pattern, put, run_threads
 
-MIN = 1024
-
-#: Stores that cannot keep the part boundaries of a multipart object: they answer 501 to
-#: ?partNumber= and GetObjectAttributes ObjectParts (never a wrong part).
-NO_PARTS = {
-    "s3-upstream": "native multipart: upstream composes the object and keeps its boundaries",
-}
-#: Stores that cannot check a condition and delete atomically: they raise NotSupported.
-NO_CONDITIONAL_DELETE = {
-    "s3-upstream": "upstream's conditional delete is not passed through",
-    "boxdrive-adapter": "a BoxDrive store has no conditional delete",
-}
-
-
-@pytest.fixture
-def mp_store(store: ObjectStore) -> ObjectStore:
-    store.multipart_min_part_size = MIN
-    return store
-
-
-def known_gap(
-    request: pytest.FixtureRequest,
-    gaps: dict[str, str],
-    raises: type[BaseException] | None = None,
-) -> None:
-    store_id = request.node.callspec.params["store"]
-    if store_id in gaps:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=gaps[store_id], raises=raises))
+MIN = MIN_PART_SIZE  # what mp_store sets
 
 
 def crc32(data: bytes) -> str:
@@ -85,10 +64,7 @@ def described(parts: tuple[PartInfo, ...] | None) -> list[tuple[int, int, str, d
     return [(p.part_number, p.size, p.etag, dict(p.checksums)) for p in parts]
 
 
-def test_completion_keeps_part_boundaries(
-    mp_store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, NO_PARTS)
+def test_completion_keeps_part_boundaries(mp_store: ObjectStore, bucket: str) -> None:
     upload_id, chunks, infos = three_parts(mp_store, bucket, "k")
     done = mp_store.complete_multipart_upload(
         bucket, "k", upload_id, [(i.part_number, i.etag) for i in infos]
@@ -129,10 +105,7 @@ def test_parts_can_be_read_by_number(mp_store: ObjectStore, bucket: str) -> None
             mp_store.get_object_part(bucket, "k", 4)
 
 
-def test_completion_keeps_only_the_listed_parts(
-    mp_store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, NO_PARTS)
+def test_completion_keeps_only_the_listed_parts(mp_store: ObjectStore, bucket: str) -> None:
     upload_id, chunks, infos = three_parts(mp_store, bucket, "k")
     mp_store.complete_multipart_upload(
         bucket, "k", upload_id, [(1, infos[0].etag), (3, infos[2].etag)]
@@ -142,10 +115,7 @@ def test_completion_keeps_only_the_listed_parts(
     assert get_bytes(mp_store, bucket, "k") == chunks[0] + chunks[2]
 
 
-def test_completion_derives_attributes(
-    mp_store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, NO_PARTS, raises=NotSupported)
+def test_completion_derives_attributes(mp_store: ObjectStore, bucket: str) -> None:
     upload_id, _, infos = three_parts(mp_store, bucket, "k")
     seen: list[tuple[ObjectAttributes, list[int]]] = []
 
@@ -182,10 +152,7 @@ def test_failing_derivation_writes_nothing(mp_store: ObjectStore, bucket: str) -
     assert len(mp_store.list_parts(bucket, "k", upload_id).parts) == 3  # still there
 
 
-def test_put_keeps_parts_and_checksum_type(
-    store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, NO_PARTS)
+def test_put_keeps_parts_and_checksum_type(store: ObjectStore, bucket: str) -> None:
     when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     parts = (PartInfo(1, "a" * 32, 3, when, {"SHA256": "x"}), PartInfo(2, "b" * 32, 1, when))
     attributes = ObjectAttributes(
@@ -199,10 +166,7 @@ def test_put_keeps_parts_and_checksum_type(
 # --------------------------------------------------------------------------- conditional deletes
 
 
-def test_conditional_delete(
-    store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, NO_CONDITIONAL_DELETE, raises=NotSupported)
+def test_conditional_delete(store: ObjectStore, bucket: str) -> None:
     info = put(store, bucket, "k", b"data")
     for wrong in (
         DeleteCondition(etag="0" * 32),
@@ -222,10 +186,7 @@ def test_conditional_delete(
     assert_absent(store, bucket, "k")
 
 
-def test_conditional_delete_star_and_absent_keys(
-    store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, NO_CONDITIONAL_DELETE, raises=NotSupported)
+def test_conditional_delete_star_and_absent_keys(store: ObjectStore, bucket: str) -> None:
     put(store, bucket, "k", b"data")
     store.delete_object_if(bucket, "k", DeleteCondition(etag="*"))
     assert_absent(store, bucket, "k")
@@ -244,22 +205,16 @@ def test_conditional_delete_is_never_dropped(store: ObjectStore, bucket: str) ->
     assert get_bytes(store, bucket, "k") == b"data"
 
 
-def test_list_parts_tells_the_upload_checksum(
-    mp_store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, {"s3-upstream": "upstream's ListParts is passed through as it is"})
+def test_list_parts_tells_the_upload_checksum(mp_store: ObjectStore, bucket: str) -> None:
     upload_id, _, _ = three_parts(mp_store, bucket, "k")
     attributes = mp_store.list_parts(bucket, "k", upload_id, max_parts=0).attributes
     assert attributes is not None
     assert (attributes.checksum_algorithm, attributes.checksum_type) == ("CRC32", "COMPOSITE")
 
 
-def test_conditional_delete_never_removes_a_newer_version(
-    store: ObjectStore, bucket: str, request: pytest.FixtureRequest
-) -> None:
+def test_conditional_delete_never_removes_a_newer_version(store: ObjectStore, bucket: str) -> None:
     """A delete conditioned on v1 racing a put of v2: whichever wins, v2 survives (a
     check-then-delete that is not atomic could remove v2)."""
-    known_gap(request, NO_CONDITIONAL_DELETE, raises=NotSupported)
     store.delete_object_if(bucket, "k", DeleteCondition(size=0))  # supported at all?
 
     def race(n: int, old: str, new: bytes) -> None:

@@ -7,9 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from boxdrive_wsgi.stores.base import NoSuchBucket, NoSuchKey, ObjectAttributes, ObjectStore
-from boxdrive_wsgi.stores.model import AttributeUpdate
-from tests.stores.conftest import assert_absent, get_bytes, pattern, put
+from ...stores import AttributeUpdate, NoSuchBucket, NoSuchKey, ObjectAttributes, ObjectStore
+from ..helpers import assert_absent, get_bytes, pattern, put
 
 ACL = '{"grants":[["Group","http://acs.amazonaws.com/groups/global/AllUsers","READ"]]}'
 

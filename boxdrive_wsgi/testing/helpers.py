@@ -1,12 +1,7 @@
-"""Fixtures for the store contract suite: every test taking ``store`` runs once per store.
+"""Helpers of the store contract checks: deterministic data, one-line writes and reads,
+a recording request body, threads, and the reference model of a listing.
 
-Adding a store is one line in ``STORES``: a factory that gets the test's ``tmp_path``
-(a fresh, empty directory) and the pytest ``request`` (for stores that need other
-fixtures, e.g. a fake GitLab or an upstream S3 endpoint) and returns a fresh, empty
-store. The fixture calls ``store.close()`` on teardown.
-
-Helpers shared by the ``test_contract_*`` modules live here too; import them with
-``from tests.stores.conftest import ...``.
+A store author may use them in their own store-specific tests too.
 """
 
 from __future__ import annotations
@@ -17,62 +12,25 @@ import io
 import itertools
 import threading
 import zlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from boxdrive_wsgi.stores.aio import AsyncStoreAdapter, BoxDriveStoreAdapter
-from boxdrive_wsgi.stores.base import (
+from ..stores import (
     CHUNK_SIZE,
+    OVERWRITE,
     ByteRange,
     NoSuchKey,
     ObjectAttributes,
     ObjectInfo,
     ObjectPage,
     ObjectStore,
+    WriteOptions,
 )
-from boxdrive_wsgi.stores.filesystem import FilesystemStore
-from boxdrive_wsgi.stores.memory import MemoryStore
-from boxdrive_wsgi.stores.model import OVERWRITE, WriteOptions
 
-from . import fake_gitlab, s3_upstream
-from .async_memory import AsyncMemoryStore
-from .boxdrive_shaped import BoxDriveShapedStore
-
-StoreFactory = Callable[[Path, pytest.FixtureRequest], ObjectStore]
-
-#: id -> factory. One line per store.
-STORES: dict[str, StoreFactory] = {
-    "memory": lambda tmp_path, request: MemoryStore(),
-    "filesystem": lambda tmp_path, request: FilesystemStore(tmp_path / "data"),
-    "async-adapter": lambda tmp_path, request: AsyncStoreAdapter(AsyncMemoryStore()),
-    "boxdrive-adapter": lambda tmp_path, request: BoxDriveStoreAdapter(BoxDriveShapedStore()),
-    "gitlab": lambda tmp_path, request: fake_gitlab.make_store(),
-    "s3-upstream": lambda tmp_path, request: s3_upstream.make_store(request),
-}
-
-
-@pytest.fixture(params=list(STORES), ids=list(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
-    factory = STORES[request.param]
-    instance = factory(tmp_path, request)
-    try:
-        yield instance
-    finally:
-        instance.close()
-
-
-@pytest.fixture
-def bucket(store: ObjectStore) -> str:
-    """An empty bucket in ``store``."""
-    name = "contract-bucket"
-    store.create_bucket(name, owner="owner-1")
-    return name
-
-
-# --------------------------------------------------------------------------- helpers
-
+#: The minimum part size the contract's multipart checks set on a store (``mp_store``):
+#: small parts keep the checks fast.
+MIN_PART_SIZE = 1024
 #: A store may ask for, and hand out, at most this much at once ("a few MiB").
 MAX_PIECE = 2 * CHUNK_SIZE
 LARGE = 3 * CHUNK_SIZE + CHUNK_SIZE // 2  # 3.5 MiB
