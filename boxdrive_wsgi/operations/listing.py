@@ -107,7 +107,9 @@ def list_versions(s3: S3Request) -> Response:
         children.append(("NextKeyMarker", encode(page.last)))
         children.append(("NextVersionIdMarker", "null"))
     owner_xml = xml.fragment([("Owner", owner)])
-    children += [("Version", _version(info, encode, owner_xml)) for info in page.objects]
+    children += [
+        ("Version", _content(info, encode, owner_xml, _NULL_VERSION)) for info in page.objects
+    ]
     children += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
     if "encoding-type" in q:
         children.append(("EncodingType", "url"))
@@ -137,24 +139,18 @@ def _entries(
     return entries
 
 
-# A page has up to 1000 entries: each is one string, spelled as xml.render spells
-# [("Key", ...), ("LastModified", ...), ("ETag", ...), ("Size", ...), ("Owner", ...),
-# ("StorageClass", "STANDARD")] (keys and ETags are never empty).
+#: What a Version entry holds after its Key (unversioned: the one current version).
+_NULL_VERSION = "<VersionId>null</VersionId><IsLatest>true</IsLatest>"
 
 
-def _content(info: ObjectInfo, encode: Callable[[str], str], owner_xml: str) -> xml.Fragment:
+def _content(
+    info: ObjectInfo, encode: Callable[[str], str], owner_xml: str, after_key: str = ""
+) -> xml.Fragment:
+    """A Contents (or Version) entry as xml.render spells [("Key", ...), ("LastModified",
+    ...), ("ETag", ...), ("Size", ...), ("Owner", ...), ("StorageClass", "STANDARD")]:
+    one string per key, a page has a thousand (keys and ETags are never empty)."""
     return xml.Fragment(
-        f"<Key>{xml.escape(encode(info.key))}</Key>"
-        f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"
-        f"<ETag>{xml.escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
-        f"{owner_xml}<StorageClass>STANDARD</StorageClass>"
-    )
-
-
-def _version(info: ObjectInfo, encode: Callable[[str], str], owner_xml: str) -> xml.Fragment:
-    return xml.Fragment(
-        f"<Key>{xml.escape(encode(info.key))}</Key><VersionId>null</VersionId>"
-        f"<IsLatest>true</IsLatest>"
+        f"<Key>{xml.escape(encode(info.key))}</Key>{after_key}"
         f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"
         f"<ETag>{xml.escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
         f"{owner_xml}<StorageClass>STANDARD</StorageClass>"
