@@ -134,7 +134,7 @@ def make_blueprint(
         add_cors_headers(store, g.get("s3_bucket"), request, response)
         if settings.access_log != "off":
             record = _access_record(response)
-            response.call_on_close(lambda: access_log.emit(record(), settings.access_log))
+            access_log.emit_when_closed(response, record, settings.access_log)
         return response
 
     @blueprint.errorhandler(S3Error)

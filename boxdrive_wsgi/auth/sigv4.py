@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ MAX_SKEW = timedelta(minutes=15)
 MAX_EXPIRES = 7 * 24 * 3600  # presigned URLs live at most a week
 
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_SHA256_HEX = re.compile("[0-9a-f]{64}")
 _CREDENTIAL_FORMAT = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 )
@@ -170,7 +172,9 @@ def _header_forms(headers: Mapping[str, str], signed: Iterable[str]) -> tuple[st
     """The canonical headers from the wire bytes and, if different, from the text."""
     names = tuple(signed)
     as_text = canonical_headers(headers, names)
-    wire = canonical_headers({name: wire_text(value) for name, value in headers.items()}, names)
+    if "".join(headers.get(name, "") for name in names).isascii():
+        return as_text, None  # ASCII values are the same bytes either way (the common case)
+    wire = canonical_headers({name: wire_text(headers.get(name, "")) for name in names}, names)
     return wire, (None if as_text == wire else as_text)
 
 
@@ -229,6 +233,7 @@ def _parse_credential(credential: str, code: str, prefix: str) -> tuple[str, ...
     return tuple(parts)
 
 
+@lru_cache(maxsize=1024)  # one X-Amz-Date per second serves every request signed in it
 def _parse_amz_date(value: str) -> datetime | None:
     try:
         return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
@@ -240,9 +245,7 @@ def _payload_hash(headers: Mapping[str, str], *, presigned: bool) -> str | None:
     value = headers.get("x-amz-content-sha256")
     if value is None:
         return UNSIGNED_PAYLOAD if presigned else None
-    if value not in PAYLOAD_TOKENS and not (
-        len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    ):
+    if value not in PAYLOAD_TOKENS and not _SHA256_HEX.fullmatch(value):
         raise S3Error(
             "InvalidArgument",
             "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
@@ -448,8 +451,11 @@ def _check_scope(auth: AuthRequest, region: str | None, service: str) -> None:
         )
 
 
+def _server_time(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _check_time(auth: AuthRequest, now: datetime) -> None:
-    server_time = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if auth.presigned:
         assert auth.expires is not None
         if auth.timestamp - now > MAX_SKEW:
@@ -463,7 +469,7 @@ def _check_time(auth: AuthRequest, now: datetime) -> None:
                     "Expires": (auth.timestamp + timedelta(seconds=auth.expires)).strftime(
                         "%Y-%m-%dT%H:%M:%SZ"
                     ),
-                    "ServerTime": server_time,
+                    "ServerTime": _server_time(now),
                 },
             )
     elif abs(now - auth.timestamp) > MAX_SKEW:
@@ -471,7 +477,7 @@ def _check_time(auth: AuthRequest, now: datetime) -> None:
             "RequestTimeTooSkewed",
             extra={
                 "RequestTime": auth.amz_date,
-                "ServerTime": server_time,
+                "ServerTime": _server_time(now),
                 "MaxAllowedSkewMilliseconds": str(int(MAX_SKEW.total_seconds() * 1000)),
             },
         )

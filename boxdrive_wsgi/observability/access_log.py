@@ -7,6 +7,10 @@ prints it (ours prints the message alone).
 
 Never logs query strings, headers or bodies: presigned URLs carry credentials
 and signatures in the query, and Authorization headers carry signatures.
+
+The line is built and handed over on the request's thread; with our own handler
+(no logging set up by the host application) a background thread writes it
+(``line_writer``), so no request waits on stderr.
 """
 
 from __future__ import annotations
@@ -14,12 +18,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .line_writer import BufferedLineHandler, flush_on_sigterm
 
 LOGGER_NAME = "boxdrive_wsgi.access"
 log = logging.getLogger(LOGGER_NAME)
+
+_JSON = json.JSONEncoder(separators=(",", ":"))
+_MESSAGE_ONLY = logging.Formatter("%(message)s")  # the time is in the message
+#: The handler ``configure`` installed, if it did.
+_own: BufferedLineHandler | None = None
 
 
 @dataclass(frozen=True)
@@ -36,23 +49,95 @@ class AccessRecord:
     remote: str | None
 
     def text(self, at: str) -> str:
-        fields = asdict(self)
-        return " ".join([at, *(f"{k}={'-' if v is None else v}" for k, v in fields.items())])
+        # vars(): the fields in declaration order (a dataclass without slots)
+        fields = vars(self).items()
+        return " ".join([at, *(f"{k}={'-' if v is None else v}" for k, v in fields)])
 
     def json(self, at: str) -> str:
-        return json.dumps({"time": at, **asdict(self)}, separators=(",", ":"))
+        return _JSON.encode({"time": at, **vars(self)})
+
+
+#: (whole second, its "YYYY-MM-DDTHH:MM:SS" in UTC): formatted once per second.
+_second: tuple[int, str] = (-1, "")
 
 
 def rfc3339_utc(seconds: float) -> str:
-    """``2026-12-02T07:26:03.123Z``: RFC 3339 in UTC, to the millisecond."""
-    moment = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-    return moment.replace("+00:00", "Z")
+    """``2026-12-02T07:26:03.123Z``: RFC 3339 in UTC, to the millisecond (truncated)."""
+    global _second
+    whole = int(seconds)
+    micros = round((seconds - whole) * 1_000_000)  # as datetime rounds, half to even
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    cached = _second
+    if cached[0] != whole:
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{micros // 1000:03d}Z"
 
 
 def emit(record: AccessRecord, fmt: str) -> None:
     if log.isEnabledFor(logging.INFO):
         at = rfc3339_utc(time.time())
-        log.info(record.json(at) if fmt == "json" else record.text(at))
+        line = record.json(at) if fmt == "json" else record.text(at)
+        own = _own
+        if own is not None and _only_consumer(own):
+            own.writer.write(line)  # what log.info would end in, without its LogRecord
+        else:
+            log.info(line)
+
+
+def _only_consumer(handler: BufferedLineHandler) -> bool:
+    """Would ``log.info`` hand the line to ``handler`` alone, as it is?"""
+    handlers = log.handlers
+    return (
+        len(handlers) == 1
+        and handlers[0] is handler
+        and not log.propagate
+        and not log.filters
+        and not handler.filters
+        and handler.level <= logging.INFO
+        and handler.formatter is _MESSAGE_ONLY
+    )
+
+
+class Closable(Protocol):
+    def call_on_close(self, func: Callable[[], object]) -> object: ...
+
+
+class _Unlogged:
+    """How many responses are out (or going out) whose line is not written yet."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.count += n
+
+    def wait(self, seconds: float) -> None:
+        """Until none is left or ``seconds`` pass; takes no lock (signal handlers call it)."""
+        deadline = time.monotonic() + seconds
+        while self.count > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+
+_unlogged = _Unlogged()
+#: How long SIGTERM waits for the lines of responses already sent (their close
+#: hooks run a moment after the last byte) before it writes the queue and exits.
+SIGTERM_GRACE_SECONDS = 0.5
+
+
+def emit_when_closed(response: Closable, record: Callable[[], AccessRecord], fmt: str) -> None:
+    """Write ``record()``'s line when the response is closed (its body has gone out)."""
+    _unlogged.add(1)
+
+    def done() -> None:
+        try:
+            emit(record(), fmt)
+        finally:
+            _unlogged.add(-1)
+
+    response.call_on_close(done)
 
 
 def elapsed_ms(started: float) -> float:
@@ -67,8 +152,17 @@ def configure(enabled: bool) -> None:
     if log.handlers or logging.getLogger().handlers:
         log.setLevel(logging.INFO)
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))  # the time is in the message
+    global _own
+    handler = BufferedLineHandler(sys.stderr)
+    handler.setFormatter(_MESSAGE_ONLY)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    _own = handler
+
+    # A server killed by SIGTERM (waitress) runs no exit handlers: write what is queued.
+    def before_exit(timeout: float) -> None:
+        _unlogged.wait(SIGTERM_GRACE_SECONDS)
+        handler.writer.flush(timeout)
+
+    flush_on_sigterm(before_exit)

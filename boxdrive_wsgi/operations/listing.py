@@ -106,22 +106,10 @@ def list_versions(s3: S3Request) -> Response:
     if page.is_truncated and page.last is not None:
         children.append(("NextKeyMarker", encode(page.last)))
         children.append(("NextVersionIdMarker", "null"))
-    for info in page.objects:
-        children.append(
-            (
-                "Version",
-                [
-                    ("Key", encode(info.key)),
-                    ("VersionId", "null"),
-                    ("IsLatest", True),
-                    ("LastModified", info.last_modified),
-                    ("ETag", quote_etag(info.etag)),
-                    ("Size", info.size),
-                    ("Owner", owner),
-                    ("StorageClass", "STANDARD"),
-                ],
-            )
-        )
+    owner_xml = xml.fragment([("Owner", owner)])
+    children += [
+        ("Version", _content(info, encode, owner_xml, _NULL_VERSION)) for info in page.objects
+    ]
     children += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
     if "encoding-type" in q:
         children.append(("EncodingType", "url"))
@@ -143,28 +131,34 @@ def _page(
 def _entries(
     page: ObjectPage, encode: Callable[[str], str], owner: xml.Children | None
 ) -> list[tuple[str, xml.Value]]:
+    owner_xml = xml.fragment([("Owner", owner)])  # once per page, not per key
     entries: list[tuple[str, xml.Value]] = [
-        ("Contents", _content(o, encode, owner)) for o in page.objects
+        ("Contents", _content(o, encode, owner_xml)) for o in page.objects
     ]
     entries += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
     return entries
 
 
+#: What a Version entry holds after its Key (unversioned: the one current version).
+_NULL_VERSION = "<VersionId>null</VersionId><IsLatest>true</IsLatest>"
+
+
 def _content(
-    info: ObjectInfo, encode: Callable[[str], str], owner: xml.Children | None
-) -> xml.Children:
-    return [
-        ("Key", encode(info.key)),
-        ("LastModified", info.last_modified),
-        ("ETag", quote_etag(info.etag)),
-        ("Size", info.size),
-        ("Owner", owner),
-        ("StorageClass", "STANDARD"),
-    ]
+    info: ObjectInfo, encode: Callable[[str], str], owner_xml: str, after_key: str = ""
+) -> xml.Fragment:
+    """A Contents (or Version) entry as xml.render spells [("Key", ...), ("LastModified",
+    ...), ("ETag", ...), ("Size", ...), ("Owner", ...), ("StorageClass", "STANDARD")]:
+    one string per key, a page has a thousand (keys and ETags are never empty)."""
+    return xml.Fragment(
+        f"<Key>{xml.escape(encode(info.key))}</Key>{after_key}"
+        f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"
+        f"<ETag>{xml.escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
+        f"{owner_xml}<StorageClass>STANDARD</StorageClass>"
+    )
 
 
 def _owner(s3: S3Request) -> xml.Children:
-    owner_id = s3.store.head_bucket(s3.bucket_name).owner or s3.identity.id
+    owner_id = s3.bucket_owner() or s3.identity.id
     return xml.owner(owner_id, s3.display_name(owner_id))
 
 

@@ -1,7 +1,8 @@
-"""S3 XML: render responses with ElementTree, parse requests with defusedxml.
+"""S3 XML: render responses, parse requests with defusedxml.
 
 Rendering takes nested ``(tag, value)`` data so operations describe documents
-declaratively. Parsing streams (``iterparse``) against a ``Document``: the root
+declaratively, and writes the bytes ElementTree would (its escaping, its empty
+elements) straight into a string. Parsing streams (``iterparse``) against a ``Document``: the root
 it must have, which elements each element may contain, how deep and how many;
 a request breaking any of these stops at the first offending element, so a
 deeply nested or oversized body costs little. DTDs and entities are refused;
@@ -24,42 +25,88 @@ from .errors import S3Error
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 
-#: A value is text, a number, a datetime, a bool, None (omitted), or children.
-Value = Union[str, int, bool, datetime, None, "Children"]
+
+class Fragment(str):
+    """An element's content already rendered (by ``fragment`` or with ``escape``),
+    written as it is: for the thousand entries of a listing page."""
+
+
+#: A value is text, a number, a datetime, a bool, None (omitted), a Fragment, or children.
+Value = Union[str, int, bool, datetime, None, Fragment, "Children"]
 Children = Iterable[tuple[str, Value]]
 
 
 def iso8601(moment: datetime) -> str:
     """S3's timestamp form in XML: 2006-02-03T16:45:09.000Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (  # as strftime("%Y-%m-%dT%H:%M:%S.") spells it (the year unpadded), but faster
+        f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
 
 
-def _fill(parent: ET.Element, children: Children) -> None:
+def escape(text: str) -> str:
+    """Element text as ElementTree escapes it: ``&``, ``<`` and ``>`` only."""
+    if "&" in text or "<" in text or ">" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+def _fill(out: list[str], children: Children) -> None:
+    """Append the elements of ``children`` to ``out``, spelled as ElementTree spells
+    them (``<Tag />`` when empty), a few times faster than building the tree: a
+    1000-key listing is 7000 elements."""
+    append = out.append
     for tag, value in children:
         if value is None:
             continue
-        child = ET.SubElement(parent, tag)
-        if isinstance(value, bool):
-            child.text = "true" if value else "false"
+        if value.__class__ is str:
+            text = escape(value)
+        elif value.__class__ is Fragment:
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
         elif isinstance(value, str | int):
-            child.text = str(value)
+            text = escape(str(value))
         elif isinstance(value, datetime):
-            child.text = iso8601(value)
+            text = iso8601(value)
         else:
-            _fill(child, value)
+            start = len(out)
+            append(f"<{tag}>")
+            _fill(out, value)
+            if len(out) == start + 1:  # no child was written
+                out[start] = f"<{tag} />"
+            else:
+                append(f"</{tag}>")
+            continue
+        append(f"<{tag}>{text}</{tag}>" if text else f"<{tag} />")
+
+
+def fragment(children: Children) -> Fragment:
+    """``children`` rendered, to be the content of elements (see Fragment)."""
+    out: list[str] = []
+    _fill(out, children)
+    return Fragment("".join(out))
+
+
+def _document(root: str, attributes: str, body: list[str]) -> bytes:
+    inner = "".join(body)
+    text = f"<{root}{attributes}>{inner}</{root}>" if inner else f"<{root}{attributes} />"
+    # ElementTree's writer: characters UTF-8 cannot carry (lone surrogates) as &#N;
+    return _DECLARATION + text.encode("utf-8", "xmlcharrefreplace")
+
+
+_XMLNS = f' xmlns="{NAMESPACE}"'
 
 
 def render(root: str, children: Children, *, namespace: bool = True) -> bytes:
-    element = ET.Element(root, {"xmlns": NAMESPACE} if namespace else {})
-    _fill(element, children)
-    return _DECLARATION + bytes(ET.tostring(element, encoding="utf-8"))
+    body: list[str] = []
+    _fill(body, children)
+    return _document(root, _XMLNS if namespace else "", body)
 
 
 def render_text(root: str, text: str) -> bytes:
     """A document whose root element holds only text (GetBucketLocation)."""
-    element = ET.Element(root, {"xmlns": NAMESPACE})
-    element.text = text or None
-    return _DECLARATION + bytes(ET.tostring(element, encoding="utf-8"))
+    return _document(root, _XMLNS, [escape(text)] if text else [])
 
 
 def render_error(error: S3Error, request_id: str) -> bytes:

@@ -62,7 +62,7 @@ class Authentication:
             ]
             signed = tuple(s for claim in claims for s in claim.strings_to_sign)
             return self._verified_user_v2(replace(claims[0], strings_to_sign=signed))
-        claim = sigv4.parse_request_auth(request.method, path, query, request.headers.items())
+        claim = sigv4.parse_request_auth(request.method, path, query, headers)
         if claim is None:
             # Anonymous: authorization decides (public grants, or an open server).
             return ANONYMOUS, None

@@ -108,25 +108,6 @@ def test_copy_object_asks_for_its_bucket_once_when_it_is_also_the_source() -> No
     assert calls["copy_object"] == 1
 
 
-#: Listings name the bucket owner from a lookup of their own (operations/listing._owner
-#: calls store.head_bucket; S3Request.bucket_owner() is the fix, left to that module's
-#: owner in issue 12).
-RELOOKED = {"ListObjects", "ListObjectVersions"}
-
-
-@pytest.mark.parametrize(
-    "operation",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True, reason="listing re-reads the owner (operations/listing._owner)"
-            ),
-        )
-        if name in RELOOKED
-        else name
-        for name in sorted(operation_names())
-    ],
-)
+@pytest.mark.parametrize("operation", sorted(operation_names()))
 def test_no_operation_looks_its_bucket_up_twice(operation: str) -> None:
     assert store_calls(operation)["head_bucket"] <= 1
