@@ -67,6 +67,13 @@ class Settings:
     s3_region: str | None = None
     s3_bucket: str | None = None
     s3_prefix: str = ""
+    #: S3 store: attempts per upstream call (1: no retry; each retry backs off, so a
+    #: down upstream costs seconds per request), timeouts in seconds to connect and to
+    #: wait for upstream's next bytes, and connections kept open to upstream per process.
+    s3_max_attempts: int = 2
+    s3_connect_timeout: int = 3
+    s3_read_timeout: int = 30
+    s3_max_connections: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

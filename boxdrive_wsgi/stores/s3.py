@@ -96,6 +96,10 @@ class S3Store(S3Multipart):
         native_multipart: bool = True,
         spool_memory: int = SPOOL_MEMORY,
         client: Any = None,
+        max_attempts: int = 2,
+        connect_timeout: float = 3,
+        read_timeout: float = 30,
+        max_connections: int = 64,
     ) -> None:
         self._options = {
             "endpoint_url": endpoint_url,
@@ -103,6 +107,10 @@ class S3Store(S3Multipart):
             "secret_key": secret_key,
             "region": region,
             "addressing_style": addressing_style,
+            "max_attempts": max_attempts,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "max_connections": max_connections,
         }
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
