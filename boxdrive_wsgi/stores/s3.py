@@ -584,7 +584,9 @@ class S3Store(S3Multipart):
                 break
             options.pop("StartAfter", None)
             options["ContinuationToken"] = token
-        if not objects and not prefixes:
+        if max_keys <= 0:
+            self.head_bucket(bucket)  # no upstream listing was made to say NoSuchBucket
+        elif not objects and not prefixes:
             self._require_bucket(bucket)
         entries = [o.key for o in objects] + prefixes
         last = max(entries, key=lambda e: e.encode("utf-8", "surrogatepass")) if entries else None
