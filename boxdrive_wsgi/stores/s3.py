@@ -695,10 +695,13 @@ class S3Store(S3Multipart):
             raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
         self.head_bucket(bucket)
         key = self._config_key(bucket, name)
-        if value is None:
-            self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
-        else:
-            self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
+        try:
+            if value is None:
+                self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
+            else:
+                self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
+        except Exception as exc:
+            raise map_error(exc, bucket) from exc
 
 
 #: ``_owner_record`` of a bucket that does not exist.
