@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -136,6 +137,27 @@ class S3Store(S3Multipart):
         client, self._client = self._client, None
         if client is not None:
             client.close()
+
+    def upstream_health(self) -> dict[str, object]:
+        """For readiness: one cheap upstream call (a store error if it fails), where
+        upstream is, how long it took, and whether it honours conditional writes."""
+        started = time.monotonic()
+        try:
+            if self.upstream_bucket:
+                self.client.head_bucket(Bucket=self.upstream_bucket)
+                # the first readiness check (at start-up) learns whether conditional
+                # writes are safe; 1:1 has no bucket of its own to probe in until a write
+                self.conditional_writes.support(self.client, *self._probe_location(""))
+            else:
+                self.client.list_buckets()
+        except Exception as exc:
+            raise map_error(exc, self.upstream_bucket or "") from exc
+        return {
+            "endpoint": self._options["endpoint_url"] or "aws",
+            "bucket": self.upstream_bucket,
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            "conditional_writes": self.conditional_writes.known(),
+        }
 
     # ---- mapping
 

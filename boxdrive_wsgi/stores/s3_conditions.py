@@ -90,6 +90,12 @@ class ConditionalWrites:
                     self._support = probe(client, bucket, prefix)
         return self._support
 
+    def known(self) -> str:
+        """``honoured``, ``ignored`` (either condition) or ``unknown`` (not probed yet)."""
+        if self._support is None:
+            return "unknown"
+        return "honoured" if self._support.if_none_match and self._support.if_match else "ignored"
+
     def if_none_match(self, client: Any, bucket: str, prefix: str) -> bool:
         return self.support(client, bucket, prefix).if_none_match
 
