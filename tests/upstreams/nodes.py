@@ -66,14 +66,14 @@ def start_node(
 
 def kill_node(node: RunningServer) -> None:
     """SIGKILL the gunicorn master and its workers at once: a machine that died."""
-    pids = [node.pid, *_children(node.pid)]
+    pids = [node.pid, *children(node.pid)]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     node.proc.wait(10)
 
 
-def _children(parent: int) -> list[int]:
+def children(parent: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
