@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -47,36 +46,6 @@ def make_body(path: Path, size: int) -> str:
             digest.update(piece)
             left -= len(piece)
     return digest.hexdigest()
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-class Peak:
-    """Samples the RSS of some processes every 50 ms; ``peak`` is the largest sum."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, sum(rss(pid) for pid in self.pids))
-            time.sleep(0.05)
-
-    def __enter__(self) -> Peak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def transfer(
@@ -118,10 +87,10 @@ def main() -> None:
         through = nodes.client(node.endpoint, keys, read_timeout=600)
         through.create_bucket(Bucket="bench")
         workers = nodes.children(node.pid)
-        before = sum(rss(pid) for pid in workers)
+        before = nodes.total_rss(workers)
         results: dict[str, Any] = {"upstream": upstream.name, "size_mib": args.size}
         results["direct"] = transfer(direct, BUCKET, "direct-object", work / "body", size, md5)
-        with Peak(workers) as peak:
+        with nodes.PeakRss(workers) as peak:
             results["node"] = transfer(through, "bench", "object", work / "body", size, md5)
         results["node_rss_before_mb"] = round(before / MIB, 1)
         results["node_rss_growth_mb"] = round((peak.peak - before) / MIB, 1)
