@@ -606,6 +606,8 @@ class S3Store(S3Multipart):
                 break
             options.pop("StartAfter", None)
             options["ContinuationToken"] = token
+        if truncated and token and not self.upstream_bucket:
+            truncated = self._more_than_reserved(bucket, options, token)
         if max_keys <= 0:
             self.head_bucket(bucket)  # no upstream listing was made to say NoSuchBucket
         elif not objects and not prefixes:
@@ -613,6 +615,27 @@ class S3Store(S3Multipart):
         entries = [o.key for o in objects] + prefixes
         last = max(entries, key=lambda e: e.encode("utf-8", "surrogatepass")) if entries else None
         return ObjectPage(objects, prefixes, truncated, last)
+
+    def _more_than_reserved(self, bucket: str, options: dict[str, Any], token: str) -> bool:
+        """Whether a full, truncated 1:1 page is followed by more than our reserved keys
+        (upstream counts the owner record; a client must not be sent for an empty page)."""
+        probe = {**options, "ContinuationToken": token, "MaxKeys": 3}
+        probe.pop("StartAfter", None)
+        while True:
+            try:
+                page = self.client.list_objects_v2(**probe)
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            if any(not self._reserved(item["Key"]) for item in page.get("Contents", [])):
+                return True
+            if any(
+                not self._only_reserved(bucket, p["Prefix"]) for p in page.get("CommonPrefixes", [])
+            ):
+                return True
+            following = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not following:
+                return False
+            probe["ContinuationToken"] = following
 
     # ---- copies and bucket configuration
 
