@@ -457,7 +457,7 @@ class S3Store(S3Multipart):
         current, upstream_etag = self._head(bucket, key)
         if if_match != "*" and if_match != current.etag:
             raise PreconditionFailed("etag does not match")
-        return {"IfMatch": f'"{upstream_etag}"'}
+        return {"IfMatch": self.conditional_writes.if_match_value(upstream_etag)}
 
     def put_object(
         self,
