@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from .base import (
     CompletedAttributes,
     InvalidPart,
+    NoSuchKey,
     NoSuchUpload,
     NotSupported,
     ObjectAttributes,
@@ -94,6 +95,8 @@ class S3Multipart(ObjectStore):
 
     def _upload_error(self, exc: BaseException, bucket: str, key: str, upload_id: str) -> Any:
         error = map_error(exc, bucket, key, upload_id)
+        if isinstance(error, NoSuchKey):  # Ceph 16's answer for an unknown upload id
+            error = NoSuchUpload(bucket, key, upload_id)
         if isinstance(error, NoSuchUpload):
             self._require_bucket(bucket)
         return error
