@@ -40,20 +40,45 @@ GAPS: list[tuple[str, str, str, str]] = [
     ("-1to1", "test_bucket_config_missing_bucket", "", "1:1 layout: no bucket configuration"),
     ("-1to1", "test_bucket_config_dropped_with_bucket", "", "1:1: no bucket configuration"),
     ("-1to1", "test_buckets_are_isolated", "", "1:1: upstream refuses bucket name 'b'"),
+    # both moto 5.2's and Ceph 16's
+    ("", "test_entity_too_small", "", "upstream's EntityTooSmall names no PartNumber"),
+    ("", "test_list_uploads_order_and_pagination", "", "upstream: uploads not in S3's order"),
+    ("", "test_list_uploads_prefix_and_delimiter", "", "upstream ignores Delimiter there"),
+    ("", "test_list_parts_pagination_and_checksums", "", "upstream keeps no part checksums"),
+    ("", "test_copy_destination_conditions", "", "upstream ignores If-(None-)Match on copy"),
+    # Ceph 16's (RGW)
+    ("rgw-", "test_completion_errors_keep_the_upload", "InvalidPartOrder", "RGW: InvalidPart"),
+    ("rgw-", "test_subset_of_parts", "", "RGW refuses to complete a subset of the parts"),
+    ("rgw-", "test_completion_keeps_only_the_listed_parts", "", "RGW: no subset of parts"),
+    ("rgw-", "test_conditional_completion", "", "RGW ignores If-None-Match on completion"),
+    ("rgw-", "test_missing_bucket_and_upload", "", "RGW: 500 completing an unknown upload"),
+    ("rgw-", "test_unsatisfiable_range", "", "RGW's InvalidRange names no object size"),
+    ("rgw-", "test_abort", "", "RGW: completing an aborted upload is 500, not NoSuchUpload"),
+    ("", "test_parts_can_be_read_by_number", "", "upstream: no GetObject partNumber"),
+    ("rgw-prefix", "test_odd_key_round_trip", "aaaa", "prefix + 1024-byte key: too long"),
+    ("rgw-prefix", "test_odd_key_round_trip", "\\xe9\\xe9", "prefix + 1024-byte key: too long"),
+    ("rgw-prefix", "test_odd_key_round_trip", "x/x/", "prefix + 1024-byte key: too long"),
+    ("rgw-prefix", "test_odd_keys_coexist", "", "prefix + the 1024-byte key: too long for RGW"),
     # moto 5.2's
-    ("moto-", "test_copy_destination_conditions", "", "moto ignores If-(None-)Match on copy"),
     ("moto-", "test_completion_errors_keep_the_upload", "InvalidPartOrder", "moto: no order"),
-    ("moto-", "test_entity_too_small", "", "moto's EntityTooSmall names no PartNumber"),
     ("moto-", "test_upload_and_complete", "", "moto: UploadPart to an aborted upload is 500"),
     ("moto-", "test_missing_bucket_and_upload", "", "moto: UploadPart, unknown upload: 500"),
     ("moto-", "test_abort", "", "moto: UploadPart to an aborted upload is 500 (KeyError)"),
     ("moto-", "test_uploads_are_per_bucket", "", "moto: upload ids not tied to their key"),
-    ("moto-", "test_list_uploads_order_and_pagination", "", "moto: uploads not in S3's order"),
-    ("moto-", "test_list_uploads_prefix_and_delimiter", "", "moto ignores Delimiter there"),
     ("moto-", "test_odd_key_round_trip", "tab", "moto: 404 for a key with a newline"),
     ("moto-", "test_odd_keys_coexist", "", "moto: 404 for a key with a newline"),
     ("moto-", "test_range_on_empty_object", "None-5", "moto: suffix range of an empty object"),
-    ("moto-", "test_list_parts_pagination_and_checksums", "", "moto: no part checksums"),
+]
+
+#: Like GAPS, but the upstream fails them in some runs only (a non-strict xfail: a strict
+#: one would fail the runs where the upstream happens to get it right).
+FLAKY: list[tuple[str, str, str, str]] = [
+    (
+        "rgw-",
+        "test_multi_character_delimiter",
+        "",
+        "RGW 16 pages '--' delimited listings wrongly in some runs (other cases each time)",
+    ),
 ]
 
 _prefixes = itertools.count()
@@ -72,6 +97,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for lanes, test, part, reason in GAPS:
             if _matches(lane, lanes) and item.name.startswith(test + "[") and part in item.name:
                 item.add_marker(pytest.mark.xfail(strict=True, reason=f"{lane}: {reason}"))
+        for lanes, test, part, reason in FLAKY:
+            if _matches(lane, lanes) and item.name.startswith(test + "[") and part in item.name:
+                item.add_marker(pytest.mark.xfail(strict=False, reason=f"{lane}: {reason}"))
 
 
 def _inherit_s3_store_gaps() -> None:
