@@ -11,19 +11,17 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from tests.e2e.deploy import DEPLOY, Nginx, running_nginx, substitute, wait_ready
 from tests.e2e.servers import RunningServer, free_port, gunicorn_argv, server_env, start_server
 
-from .upstreams import Upstream
+from .upstreams import Upstream, s3_client
 
 NODE_ENV = DEPLOY / "many-nodes" / "node.env"
 CLUSTER_SITE = DEPLOY / "nginx" / "boxdrive-cluster.conf"
 SHIPPED_PORTS = (8001, 8002, 8003)
+#: A client of a node or of the balancer: ``client(endpoint, keys, attempts=...)``.
+client = s3_client
 
 
 def node_settings(upstream: Upstream, bucket: str, prefix: str) -> dict[str, str]:
@@ -103,24 +101,6 @@ def balancer(nodes: Sequence[RunningServer], prefix: Path) -> Iterator[Nginx]:
     port = free_port()
     with running_nginx(cluster_site([n.port for n in nodes], port), prefix, port) as nginx:
         yield nginx
-
-
-def client(endpoint: str, keys: tuple[str, str], *, attempts: int = 1, **config: Any) -> Any:
-    options: dict[str, Any] = {
-        "s3": {"addressing_style": "path"},
-        "retries": {"total_max_attempts": attempts, "mode": "standard"},
-        "connect_timeout": 5,
-        "read_timeout": 30,
-    }
-    options.update(config)
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=keys[0],
-        aws_secret_access_key=keys[1],
-        region_name="us-east-1",
-        config=Config(**options),
-    )
 
 
 def total_rss(pids: Sequence[int]) -> int:

@@ -45,19 +45,26 @@ class Upstream:
     region: str = "us-east-1"
 
     def client(self, **config: Any) -> Any:
-        options: dict[str, Any] = {
-            "s3": {"addressing_style": "path"},
-            "retries": {"total_max_attempts": 2, "mode": "standard"},
-        }
-        options.update(config)
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name=self.region,
-            config=Config(**options),
-        )
+        return s3_client(self.endpoint, (self.access_key, self.secret_key), attempts=2, **config)
+
+
+def s3_client(endpoint: str, keys: tuple[str, str], *, attempts: int = 1, **config: Any) -> Any:
+    """A path-style boto3 S3 client; ``attempts`` 1: no retry (a retry hides a failure)."""
+    options: dict[str, Any] = {
+        "s3": {"addressing_style": "path"},
+        "retries": {"total_max_attempts": attempts, "mode": "standard"},
+        "connect_timeout": 5,
+        "read_timeout": 30,
+    }
+    options.update(config)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=keys[0],
+        aws_secret_access_key=keys[1],
+        region_name="us-east-1",
+        config=Config(**options),
+    )
 
 
 _lock = threading.Lock()
