@@ -36,9 +36,6 @@ GAPS: list[tuple[str, str, str, str]] = [
     # the S3 store's own (over any upstream)
     ("", "test_list_parts_tells_the_upload_checksum", "", "upstream's ListParts as it is"),
     ("", "test_completion_derives_attributes", "", "multipart checksums: NotSupported"),
-    ("-1to1", "test_bucket_config_slots", "", "1:1 layout: no bucket configuration"),
-    ("-1to1", "test_bucket_config_missing_bucket", "", "1:1 layout: no bucket configuration"),
-    ("-1to1", "test_bucket_config_dropped_with_bucket", "", "1:1: no bucket configuration"),
     ("-1to1", "test_buckets_are_isolated", "", "1:1: upstream refuses bucket name 'b'"),
     # both moto 5.2's and Ceph 16's
     ("", "test_entity_too_small", "", "upstream's EntityTooSmall names no PartNumber"),
