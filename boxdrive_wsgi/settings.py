@@ -76,6 +76,13 @@ class Settings:
     console: bool = True
     console_path: str = "/-/console"
     console_secret_key: str | None = dataclasses.field(default=None, repr=False)
+    #: S3 store: attempts per upstream call (1: no retry; each retry backs off, so a
+    #: down upstream costs seconds per request), timeouts in seconds to connect and to
+    #: wait for upstream's next bytes, and connections kept open to upstream per process.
+    s3_max_attempts: int = 2
+    s3_connect_timeout: int = 3
+    s3_read_timeout: int = 30
+    s3_max_connections: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

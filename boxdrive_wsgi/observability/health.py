@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from ..stores.base import ObjectStore
+from ..stores.base import ObjectStore, StoreError
 
 PREFIX = "/-/health"
 
@@ -18,14 +18,22 @@ def health_blueprint(store: ObjectStore) -> Blueprint:
 
     @blueprint.get("/ready")
     def ready() -> tuple[Response, int]:
-        """Ready when the store answers a cheap read and has room for writes."""
+        """Ready when the store answers a cheap read and has room for writes. A store
+        over an upstream service (``upstream_health``) reports it: where, how fast."""
+        upstream_health = getattr(store, "upstream_health", None)
+        report: dict[str, object] = {}
         try:
-            store.list_buckets()
+            if callable(upstream_health):
+                report["upstream"] = upstream_health()
+            else:
+                store.list_buckets()
             full = store.storage_full()
         except Exception as error:  # any failure means: do not send traffic here
-            return jsonify(status="unavailable", error=type(error).__name__), 503
+            if isinstance(error, StoreError):  # store messages never carry credentials
+                report["detail"] = str(error)
+            return jsonify(status="unavailable", error=type(error).__name__, **report), 503
         if full:
-            return jsonify(status="unavailable", error="InsufficientStorage"), 503
-        return jsonify(status="ok"), 200
+            return jsonify(status="unavailable", error="InsufficientStorage", **report), 503
+        return jsonify(status="ok", **report), 200
 
     return blueprint

@@ -85,6 +85,10 @@ def store_from_settings(settings: Settings) -> ObjectStore:
             region=settings.s3_region or settings.region,
             bucket=settings.s3_bucket,
             prefix=settings.s3_prefix,
+            max_attempts=settings.s3_max_attempts,
+            connect_timeout=settings.s3_connect_timeout,
+            read_timeout=settings.s3_read_timeout,
+            max_connections=settings.s3_max_connections,
         )
     if ":" in kind:
         module_name, _, attribute = kind.partition(":")

@@ -32,14 +32,20 @@ _NO_SUCH_ETAG = '"00000000000000000000000000000000"'
 class Support:
     if_none_match: bool
     if_match: bool
+    #: whether upstream matches ``If-Match: "<etag>"`` (S3) or only ``<etag>`` (Ceph 16)
+    if_match_quoted: bool = True
+
+    def if_match_value(self, etag: str) -> str:
+        return f'"{etag}"' if self.if_match_quoted else etag
 
 
 def probe(client: Any, bucket: str, prefix: str) -> Support:
     """PUT a temporary key under ``prefix`` of upstream ``bucket`` with conditions that
     must fail, and report which ones upstream applied. The key is deleted afterwards."""
     key = f"{prefix}{uuid.uuid4().hex}"
+    quoted = True
     try:
-        client.put_object(Bucket=bucket, Key=key, Body=b"probe")
+        etag = str(client.put_object(Bucket=bucket, Key=key, Body=b"probe")["ETag"]).strip('"')
         try:
             if_none_match = _applied(
                 lambda: client.put_object(Bucket=bucket, Key=key, Body=b"2", IfNoneMatch="*")
@@ -47,11 +53,14 @@ def probe(client: Any, bucket: str, prefix: str) -> Support:
             if_match = _applied(
                 lambda: client.put_object(Bucket=bucket, Key=key, Body=b"3", IfMatch=_NO_SUCH_ETAG)
             )
+            if if_match:  # a condition that refuses the right ETag too is no condition
+                quoted = _accepted(client, bucket, key, f'"{etag}"')
+                if_match = quoted or _accepted(client, bucket, key, etag)
         finally:
             client.delete_object(Bucket=bucket, Key=key)
     except Exception as exc:
         raise map_error(exc, bucket, key) from exc
-    support = Support(if_none_match, if_match)
+    support = Support(if_none_match, if_match, quoted)
     if not (if_none_match and if_match):
         log.warning(
             "upstream ignores conditional writes (If-None-Match honoured: %s, If-Match: %s):"
@@ -60,6 +69,18 @@ def probe(client: Any, bucket: str, prefix: str) -> Support:
             if_match,
         )
     return support
+
+
+def _accepted(client: Any, bucket: str, key: str, if_match: str) -> bool:
+    """Whether upstream writes over the object when ``If-Match`` names its ETag so
+    (the body is the same, so its ETag does not change)."""
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=b"probe", IfMatch=if_match)
+    except Exception as exc:
+        if isinstance(map_error(exc, bucket, key), PreconditionFailed):
+            return False
+        raise
+    return True
 
 
 def _applied(put: Callable[[], Any]) -> bool:
@@ -89,6 +110,16 @@ class ConditionalWrites:
                 if self._support is None:
                     self._support = probe(client, bucket, prefix)
         return self._support
+
+    def known(self) -> str:
+        """``honoured``, ``ignored`` (either condition) or ``unknown`` (not probed yet)."""
+        if self._support is None:
+            return "unknown"
+        return "honoured" if self._support.if_none_match and self._support.if_match else "ignored"
+
+    def if_match_value(self, etag: str) -> str:
+        """The ``If-Match`` value upstream matches ``etag`` with (probed before use)."""
+        return (self._support or Support(True, True)).if_match_value(etag)
 
     def if_none_match(self, client: Any, bucket: str, prefix: str) -> bool:
         return self.support(client, bucket, prefix).if_none_match

@@ -19,6 +19,7 @@ from ..base import (
     OVERWRITE,
     CompletedAttributes,
     InvalidPart,
+    NoSuchKey,
     NoSuchUpload,
     NotSupported,
     ObjectAttributes,
@@ -93,6 +94,8 @@ class S3Multipart(ObjectStore):
 
     def _upload_error(self, exc: BaseException, bucket: str, key: str, upload_id: str) -> Any:
         error = map_error(exc, bucket, key, upload_id)
+        if isinstance(error, NoSuchKey):  # Ceph 16's answer for an unknown upload id
+            error = NoSuchUpload(bucket, key, upload_id)
         if isinstance(error, NoSuchUpload):
             self._require_bucket(bucket)
         return error

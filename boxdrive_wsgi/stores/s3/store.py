@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -101,6 +102,10 @@ class S3Store(S3Multipart):
         native_multipart: bool = True,
         spool_memory: int = SPOOL_MEMORY,
         client: Any = None,
+        max_attempts: int = 2,
+        connect_timeout: float = 3,
+        read_timeout: float = 30,
+        max_connections: int = 64,
     ) -> None:
         self._options = {
             "endpoint_url": endpoint_url,
@@ -108,6 +113,10 @@ class S3Store(S3Multipart):
             "secret_key": secret_key,
             "region": region,
             "addressing_style": addressing_style,
+            "max_attempts": max_attempts,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "max_connections": max_connections,
         }
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
@@ -135,6 +144,27 @@ class S3Store(S3Multipart):
         client, self._client = self._client, None
         if client is not None:
             client.close()
+
+    def upstream_health(self) -> dict[str, object]:
+        """For readiness: one cheap upstream call (a store error if it fails), where
+        upstream is, how long it took, and whether it honours conditional writes."""
+        started = time.monotonic()
+        try:
+            if self.upstream_bucket:
+                self.client.head_bucket(Bucket=self.upstream_bucket)
+                # the first readiness check (at start-up) learns whether conditional
+                # writes are safe; 1:1 has no bucket of its own to probe in until a write
+                self.conditional_writes.support(self.client, *self._probe_location(""))
+            else:
+                self.client.list_buckets()
+        except Exception as exc:
+            raise map_error(exc, self.upstream_bucket or "") from exc
+        return {
+            "endpoint": self._options["endpoint_url"] or "aws",
+            "bucket": self.upstream_bucket,
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            "conditional_writes": self.conditional_writes.known(),
+        }
 
     # ---- mapping
 
@@ -431,7 +461,7 @@ class S3Store(S3Multipart):
             return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
         options.check(bucket, key, current)
-        return {"IfMatch": f'"{upstream_etag}"'}
+        return {"IfMatch": self.conditional_writes.if_match_value(upstream_etag)}
 
     def put_object(
         self,
@@ -579,11 +609,36 @@ class S3Store(S3Multipart):
                 break
             options.pop("StartAfter", None)
             options["ContinuationToken"] = token
-        if not objects and not prefixes:
+        if truncated and token and not self.upstream_bucket:
+            truncated = self._more_than_reserved(bucket, options, token)
+        if max_keys <= 0:
+            self.head_bucket(bucket)  # no upstream listing was made to say NoSuchBucket
+        elif not objects and not prefixes:
             self._require_bucket(bucket)
         entries = [o.key for o in objects] + prefixes
         last = max(entries, key=lambda e: e.encode("utf-8", "surrogatepass")) if entries else None
         return ObjectPage(objects, prefixes, truncated, last)
+
+    def _more_than_reserved(self, bucket: str, options: dict[str, Any], token: str) -> bool:
+        """Whether a full, truncated 1:1 page is followed by more than our reserved keys
+        (upstream counts the owner record; a client must not be sent for an empty page)."""
+        probe = {**options, "ContinuationToken": token, "MaxKeys": 3}
+        probe.pop("StartAfter", None)
+        while True:
+            try:
+                page = self.client.list_objects_v2(**probe)
+            except Exception as exc:
+                raise map_error(exc, bucket) from exc
+            if any(not self._reserved(item["Key"]) for item in page.get("Contents", [])):
+                return True
+            if any(
+                not self._only_reserved(bucket, p["Prefix"]) for p in page.get("CommonPrefixes", [])
+            ):
+                return True
+            following = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not following:
+                return False
+            probe["ContinuationToken"] = following
 
     # ---- copies and bucket configuration
 
@@ -684,10 +739,13 @@ class S3Store(S3Multipart):
             raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
         self.head_bucket(bucket)
         key = self._config_key(bucket, name)
-        if value is None:
-            self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
-        else:
-            self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
+        try:
+            if value is None:
+                self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
+            else:
+                self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
+        except Exception as exc:
+            raise map_error(exc, bucket) from exc
 
 
 #: ``_owner_record`` of a bucket that does not exist.

@@ -67,6 +67,9 @@ def make_client(
     region: str | None,
     addressing_style: Literal["auto", "virtual", "path"] = "path",
     max_connections: int = 64,
+    max_attempts: int = 2,
+    connect_timeout: float = 3,
+    read_timeout: float = 30,
 ) -> Any:
     import boto3
     from botocore.config import Config
@@ -74,8 +77,10 @@ def make_client(
     config = Config(
         region_name=region,
         s3={"addressing_style": addressing_style},
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": max(1, max_attempts)},
         max_pool_connections=max_connections,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         # Checksums only where the operation requires them: the store already verified
         # the body, and an upstream that predates flexible checksums stays usable.
         request_checksum_calculation="when_required",

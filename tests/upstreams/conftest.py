@@ -1,0 +1,156 @@
+"""Fixtures for the upstream lanes: the S3 store over each real upstream, in both layouts.
+
+A lane is ``<upstream>-<layout>``: upstream ``moto`` or ``rgw`` (see ``upstreams``), layout ``1to1``
+(our buckets are upstream buckets) or ``prefix`` (one upstream bucket, a fresh prefix per
+test). Each upstream starts once per session. 1:1 lanes run as a tenant of their own,
+whose buckets are all removed after each test, so every test starts empty.
+
+Each upstream's own gaps are strict xfails (``GAPS``): a gap that closes fails the run,
+so the list stays true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from boxdrive_wsgi.stores.s3 import S3Store
+
+from . import upstreams
+from .upstreams import MIN_PART, Upstream
+
+LAYOUTS = ("1to1", "prefix")
+LANES = [f"{name}-{layout}" for name in upstreams.UPSTREAMS for layout in LAYOUTS]
+#: The upstream bucket of the prefix layout.
+SHARED_BUCKET = "boxdrive-lanes"
+
+#: (lane prefix, test name prefix, id part, why): tests a lane cannot pass, as strict
+#: xfails. Lane prefix "" is the S3 store's own gap (every lane); "moto-", "rgw-": that
+#: upstream's; "-1to1" matches the end of the lane: the 1:1 layout's.
+GAPS: list[tuple[str, str, str, str]] = [
+    # the S3 store's own (over any upstream)
+    ("", "test_list_parts_tells_the_upload_checksum", "", "upstream's ListParts as it is"),
+    ("-1to1", "test_buckets_are_isolated", "", "1:1: upstream refuses bucket name 'b'"),
+    # both moto 5.2's and Ceph 16's
+    ("", "test_entity_too_small", "", "upstream's EntityTooSmall names no PartNumber"),
+    ("", "test_list_uploads_order_and_pagination", "", "upstream: uploads not in S3's order"),
+    ("", "test_list_uploads_prefix_and_delimiter", "", "upstream ignores Delimiter there"),
+    ("", "test_list_parts_pagination_and_checksums", "", "upstream keeps no part checksums"),
+    ("", "test_copy_destination_conditions", "", "upstream ignores If-(None-)Match on copy"),
+    # Ceph 16's (RGW)
+    ("rgw-", "test_completion_errors_keep_the_upload", "InvalidPartOrder", "RGW: InvalidPart"),
+    ("rgw-", "test_subset_of_parts", "", "RGW refuses to complete a subset of the parts"),
+    ("rgw-", "test_completion_keeps_only_the_listed_parts", "", "RGW: no subset of parts"),
+    ("rgw-", "test_conditional_completion", "", "RGW ignores If-None-Match on completion"),
+    ("rgw-", "test_missing_bucket_and_upload", "", "RGW: 500 completing an unknown upload"),
+    ("rgw-", "test_unsatisfiable_range", "", "RGW's InvalidRange names no object size"),
+    ("rgw-", "test_abort", "", "RGW: completing an aborted upload is 500, not NoSuchUpload"),
+    ("", "test_parts_can_be_read_by_number", "", "upstream: no GetObject partNumber"),
+    ("rgw-prefix", "test_odd_key_round_trip", "aaaa", "prefix + 1024-byte key: too long"),
+    ("rgw-prefix", "test_odd_key_round_trip", "\\xe9\\xe9", "prefix + 1024-byte key: too long"),
+    ("rgw-prefix", "test_odd_key_round_trip", "x/x/", "prefix + 1024-byte key: too long"),
+    ("rgw-prefix", "test_odd_keys_coexist", "", "prefix + the 1024-byte key: too long for RGW"),
+    # moto 5.2's
+    ("moto-", "test_completion_errors_keep_the_upload", "InvalidPartOrder", "moto: no order"),
+    ("moto-", "test_upload_and_complete", "", "moto: UploadPart to an aborted upload is 500"),
+    ("moto-", "test_missing_bucket_and_upload", "", "moto: UploadPart, unknown upload: 500"),
+    ("moto-", "test_abort", "", "moto: UploadPart to an aborted upload is 500 (KeyError)"),
+    ("moto-", "test_uploads_are_per_bucket", "", "moto: upload ids not tied to their key"),
+    ("moto-", "test_odd_key_round_trip", "tab", "moto: 404 for a key with a newline"),
+    ("moto-", "test_odd_keys_coexist", "", "moto: 404 for a key with a newline"),
+    ("moto-", "test_range_on_empty_object", "None-5", "moto: suffix range of an empty object"),
+]
+
+#: Like GAPS, but the upstream fails them in some runs only (a non-strict xfail: a strict
+#: one would fail the runs where the upstream happens to get it right).
+FLAKY: list[tuple[str, str, str, str]] = [
+    (
+        "rgw-",
+        "test_multi_character_delimiter",
+        "",
+        "RGW 16 pages '--' delimited listings wrongly in some runs (other cases each time)",
+    ),
+]
+
+_prefixes = itertools.count()
+
+
+def _matches(lane: str, pattern: str) -> bool:
+    return lane.endswith(pattern) if pattern.startswith("-") else lane.startswith(pattern)
+
+
+def _names(name: str, test: str) -> bool:
+    return name == test or name.startswith(test + "[")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        # The contract classes of test_contract*.py name their lane (``lane``).
+        lane = getattr(getattr(item, "cls", None), "lane", None)
+        if lane not in LANES:
+            continue
+        for lanes, test, part, reason in GAPS:
+            if _matches(lane, lanes) and _names(item.name, test) and part in item.name:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=f"{lane}: {reason}"))
+        for lanes, test, part, reason in FLAKY:
+            if _matches(lane, lanes) and _names(item.name, test) and part in item.name:
+                item.add_marker(pytest.mark.xfail(strict=False, reason=f"{lane}: {reason}"))
+
+
+def wipe(client: Any) -> None:
+    """Remove every bucket of a tenant: uploads, objects, then the bucket."""
+    for bucket in client.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        with contextlib.suppress(Exception):
+            for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+                client.abort_multipart_upload(
+                    Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=name)
+
+
+def lane_store(upstream: Upstream, layout: str, **options: Any) -> S3Store:
+    """A fresh, empty S3 store over ``upstream`` in ``layout`` (1:1: the tenant's buckets
+    must be empty already)."""
+    if layout == "prefix":
+        options.setdefault("bucket", SHARED_BUCKET)
+        options.setdefault("prefix", f"t{next(_prefixes):05d}/")
+    store = S3Store(
+        endpoint_url=upstream.endpoint,
+        access_key=upstream.access_key,
+        secret_key=upstream.secret_key,
+        region=upstream.region,
+        **options,
+    )
+    store.multipart_min_part_size = MIN_PART
+    return store
+
+
+def shared_bucket(upstream: Upstream) -> None:
+    client = upstream.client()
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=SHARED_BUCKET)
+
+
+@contextlib.contextmanager
+def open_lane(lane: str) -> Iterator[S3Store]:
+    """A fresh, empty store of ``lane`` (``<upstream>-<layout>``), cleaned up after."""
+    name, layout = lane.split("-")
+    upstream = upstreams.get(name, tenant="contract" if layout == "1to1" else "default")
+    if layout == "prefix":
+        shared_bucket(upstream)
+    instance = lane_store(upstream, layout)
+    try:
+        yield instance
+    finally:
+        instance.close()
+        if layout == "1to1":
+            wipe(upstream.client())
