@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
 
 
 def _env_int(name: str, default: int) -> int:
@@ -58,3 +59,11 @@ def child_exit(server: object, worker: object) -> None:
         except ImportError:
             return
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]
+
+
+def post_worker_init(worker: Any) -> None:
+    """Refuse to serve a store whose multipart uploads one worker alone would see
+    (servers/processes.py): the worker fails to boot and gunicorn stops with the reason."""
+    from boxdrive_wsgi.servers.processes import check_processes
+
+    check_processes(worker.wsgi, worker.cfg.workers, "gunicorn")

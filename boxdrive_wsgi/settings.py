@@ -28,6 +28,10 @@ class Settings:
     #: work on a full disk (see stores/filesystem_space.py for both defaults).
     min_free_space: int = 64 * 1024 * 1024
     space_reserve: int = 16 * 1024 * 1024
+    #: stores without native multipart (GitLab, your own): where the staged default keeps
+    #: parts and upload records, shared by every worker process (unset:
+    #: ``<data_dir>/multipart``). The memory store keeps them private to its process.
+    multipart_dir: str | None = None
     #: the first user's key pair.
     access_key: str | None = None
     secret_key: str | None = dataclasses.field(default=None, repr=False)

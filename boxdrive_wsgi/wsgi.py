@@ -11,6 +11,8 @@ from __future__ import annotations
 from flask import Flask
 
 from . import create_app
+from .servers.processes import check_processes, uwsgi_processes
 
 app: Flask = create_app()
+check_processes(app, uwsgi_processes(), "uWSGI")
 application = app

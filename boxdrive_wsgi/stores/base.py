@@ -10,6 +10,7 @@ Obligations use MUST/SHOULD as in RFC 2119. The contract test suite in
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -52,7 +53,7 @@ from .model import (
     multipart_etag,
 )
 from .multipart.backend import MultipartBackend
-from .multipart.staged import default_staging_dir, staged_backend
+from .multipart.staged import StagedMultipart
 from .streams import CHUNK_SIZE, IterReader, Readable, iter_chunks
 
 #: The contract's names, importable from here as before the split into errors,
@@ -100,6 +101,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- the interface
+
+#: Serialises building a store's staged backend (two first requests at once).
+_STAGED_LOCK = threading.Lock()
 
 
 class ObjectStore(ABC):
@@ -219,26 +223,35 @@ class ObjectStore(ABC):
 
     # ---- multipart uploads
     #
-    # Every store has them: the default (stores/multipart/staged.py) stages parts as files
-    # under multipart_staging_dir() with the upload state in SQLite there, and
-    # completes by streaming the parts, concatenated, into put_object. A store with
-    # a native implementation overrides multipart_backend() (or the methods).
+    # One extension point: multipart_backend() returns the MultipartBackend that the
+    # methods below delegate to. A store with a native implementation (filesystem, S3,
+    # an async store that has one) returns its own; every other store gets the staged
+    # default (stores/multipart/staged.py): parts as files and the upload state in
+    # SQLite under ``multipart_dir``, completed by streaming the parts, concatenated,
+    # into put_object.
 
     #: Smallest size of every part but the last (S3: 5 MiB). Tests may lower it.
     multipart_min_part_size: int = 5 * 1024 * 1024
 
-    def multipart_staging_dir(self) -> str:
-        """Where the default multipart implementation keeps parts and upload state.
+    #: Where the staged default keeps parts and upload records: a directory every
+    #: process serving the store sees (``store_from_settings`` sets
+    #: ``<data_dir>/multipart``, or ``BOXDRIVE_MULTIPART_DIR``). None: a temporary
+    #: directory private to this process, which a multi-process server refuses.
+    multipart_dir: str | None = None
 
-        Default: a temporary directory per store instance (removed when the store
-        is garbage-collected). Stores shared by several processes SHOULD return a
-        directory they all see: the default keeps no upload state in memory.
-        """
-        return default_staging_dir(self)
+    _staged: StagedMultipart | None = None
 
     def multipart_backend(self) -> MultipartBackend:
-        """The object implementing the multipart methods below (default: staged)."""
-        return staged_backend(self)
+        """What implements this store's multipart uploads (default: the staged one
+        over ``multipart_dir``). Stores with a native implementation override this,
+        and only this."""
+        staged = self._staged
+        if staged is None or staged.configured != self.multipart_dir:
+            with _STAGED_LOCK:
+                staged = self._staged
+                if staged is None or staged.configured != self.multipart_dir:
+                    staged = self._staged = StagedMultipart(self, self.multipart_dir)
+        return staged
 
     def create_multipart_upload(
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None

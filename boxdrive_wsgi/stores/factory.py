@@ -8,6 +8,7 @@ answers 500 to every request.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -43,12 +44,22 @@ def require_store_packages(kind: str) -> None:
 
 
 def store_from_settings(settings: Settings) -> ObjectStore:
+    """The store ``settings`` name. Every kind but memory (whose objects live in one
+    process anyway) gets the shared ``multipart_dir`` for the staged multipart default,
+    so every worker process sees every upload; stores with native multipart ignore it."""
     kind = settings.store
     require_store_packages(kind)
     if kind == "memory":
         from .memory import MemoryStore
 
         return MemoryStore()
+    store = _build(kind, settings)
+    if store.multipart_dir is None:
+        store.multipart_dir = settings.multipart_dir or os.path.join(settings.data_dir, "multipart")
+    return store
+
+
+def _build(kind: str, settings: Settings) -> ObjectStore:
     if kind == "filesystem":
         from .filesystem import FilesystemStore
 

@@ -10,6 +10,7 @@ one that created the upload answered NoSuchUpload.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -64,7 +65,6 @@ def gunicorn(fake_gitlab: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="staged uploads live in a temp dir per worker")
 def test_staged_parts_on_several_workers(gunicorn: RunningServer) -> None:
     admin = make_client(gunicorn)
     bucket = unique_bucket_name("staged")
@@ -119,5 +119,39 @@ def test_staged_parts_on_several_workers(gunicorn: RunningServer) -> None:
         body = make_client(gunicorn).get_object(Bucket=bucket, Key=key)["Body"].read()
         assert hashlib.sha256(body).hexdigest() == expected
     assert "Uploads" not in make_client(gunicorn).list_multipart_uploads(Bucket=bucket)
+    # The uploads lived under the data dir, where every worker found them.
+    staged = gunicorn.data_dir / "multipart"
+    assert (staged / "multipart.sqlite3").is_file() and list((staged / "parts").iterdir()) == []
     admin.delete_object(Bucket=bucket, Key=key)
     admin.delete_bucket(Bucket=bucket)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_private_uploads_refused_at_start_up(tmp_path: Path, workers: int) -> None:
+    # The memory store gets no shared multipart directory (its objects live in one
+    # process anyway): several workers would each keep their own uploads.
+    extra = {"GUNICORN_WORKERS": str(workers), "BOXDRIVE_STORE": "memory"}
+    env = server_env(tmp_path, extra=extra)
+    done = subprocess.run(
+        gunicorn_argv(free_port()), env=env, capture_output=True, timeout=120, check=False
+    )
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode != 0, output
+    assert f"gunicorn runs {workers} worker processes" in output, output
+    assert "multipart uploads in a directory private to each process" in output
+    assert "BOXDRIVE_MULTIPART_DIR" in output
+
+
+def test_one_worker_over_private_uploads_starts(tmp_path: Path) -> None:
+    port = free_port()
+    env = server_env(tmp_path, extra={"GUNICORN_WORKERS": "1", "BOXDRIVE_STORE": "memory"})
+    server = start_server(gunicorn_argv(port), env, port=port, log_dir=tmp_path, cwd=str(ROOT))
+    try:
+        client = make_client(server)
+        client.create_bucket(Bucket="one")
+        upload_id = client.create_multipart_upload(Bucket="one", Key="k")["UploadId"]
+        client.upload_part(Bucket="one", Key="k", UploadId=upload_id, PartNumber=1, Body=b"x")
+        parts = client.list_parts(Bucket="one", Key="k", UploadId=upload_id)["Parts"]
+        assert [p["PartNumber"] for p in parts] == [1]
+    finally:
+        server.stop()

@@ -48,6 +48,7 @@ from ..base import (
     BucketInfo,
     BucketNotEmpty,
     ByteRange,
+    MultipartBackend,
     NoSuchBucket,
     NoSuchKey,
     NotSupported,
@@ -55,6 +56,7 @@ from ..base import (
     ObjectBody,
     ObjectInfo,
     ObjectPage,
+    ObjectStore,
     PreconditionFailed,
     Readable,
     SourceAttributes,
@@ -83,7 +85,7 @@ COPY_ATTEMPTS = 5
 OWNER_READS = 8
 
 
-class S3Store(S3Multipart):
+class S3Store(ObjectStore):
     def __init__(
         self,
         *,
@@ -108,6 +110,7 @@ class S3Store(S3Multipart):
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
         self.native_multipart = native_multipart
+        self._multipart = S3Multipart(self)
         self.spool_memory = spool_memory
         self._client = client
         self._client_pid = pid()
@@ -129,6 +132,14 @@ class S3Store(S3Multipart):
         client, self._client = self._client, None
         if client is not None:
             client.close()
+
+    # ---- multipart: upstream's own, unless told to stage parts here
+
+    def multipart_backend(self) -> MultipartBackend:
+        return self._multipart if self.native_multipart else super().multipart_backend()
+
+    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+        return self._multipart.get_part(bucket, key, number) if self.native_multipart else None
 
     # ---- mapping
 
@@ -372,7 +383,8 @@ class S3Store(S3Multipart):
             )
             if listed.get("KeyCount", 0) or listed.get("Contents"):
                 raise BucketNotEmpty(bucket)
-            self._abort_uploads(bucket)
+            if self.native_multipart:
+                self._multipart.abort_all(bucket)
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.upstream_bucket, Prefix=self._config_key(bucket)
             ):
