@@ -1,6 +1,7 @@
-"""The staged multipart default under several gunicorn workers: a GitLab store (no
-native multipart) served by four worker processes, the fake GitLab a process of its own
-so every worker talks to the same one.
+"""The staged multipart default under several worker processes: a GitLab store (no
+native multipart) served by four gunicorn workers, the fake GitLab a process of its own
+so every worker talks to the same one; and gunicorn and uWSGI refusing to start several
+workers over uploads private to each process.
 
 Before the staged default kept its parts and upload records under the data dir, each
 worker had a private temporary directory: a part that reached a worker other than the
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import make_client, unique_bucket_name
+from .deploy import uwsgi_binary
 from .servers import RunningServer, free_port, gunicorn_argv, server_env, start_server
 from .test_multipart_gunicorn import part_pids
 
@@ -155,3 +157,27 @@ def test_one_worker_over_private_uploads_starts(tmp_path: Path) -> None:
         assert [p["PartNumber"] for p in parts] == [1]
     finally:
         server.stop()
+
+
+def test_private_uploads_refused_by_uwsgi(tmp_path: Path) -> None:
+    argv = [
+        uwsgi_binary(),
+        "--ini",
+        f"{ROOT / 'deploy' / 'uwsgi' / 'boxdrive.ini'}:app",
+        "--http-socket",
+        f"127.0.0.1:{free_port()}",
+        "--processes",
+        "2",
+        "--threads",
+        "2",
+        "--env",
+        f"BOXDRIVE_DATA_DIR={tmp_path}",  # the ini's own data dir is a system path
+    ]
+    env = server_env(tmp_path, extra={"BOXDRIVE_STORE": "memory"})
+    done = subprocess.run(
+        argv, env=env, capture_output=True, timeout=120, check=False, cwd=str(ROOT)
+    )
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode != 0, output
+    assert "uWSGI runs 2 worker processes" in output, output
+    assert "multipart uploads in a directory private to each process" in output
