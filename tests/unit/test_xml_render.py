@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from boxdrive_wsgi.web.context import url_quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,7 @@ from boxdrive_wsgi.operations import listing
 from boxdrive_wsgi.protocol import xml
 from boxdrive_wsgi.protocol.headers import quote_etag
 from boxdrive_wsgi.stores.model import ObjectInfo
+from boxdrive_wsgi.web.context import url_quote
 
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
