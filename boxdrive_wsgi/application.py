@@ -28,18 +28,27 @@ def share_uploads(store: ObjectStore, settings: Settings) -> None:
     store.multipart_dir = settings.multipart_dir or os.path.join(settings.data_dir, "multipart")
 
 
-def refuse_private_uploads(app: Flask, processes: int) -> None:
-    """At start-up of a server of several processes: refuse a store whose multipart
-    uploads only this process would see (a part reaching another worker would answer
-    NoSuchUpload)."""
-    store: ObjectStore = app.extensions["boxdrive_wsgi"]["store"]
-    if processes > 1 and store.uploads_are_private():
-        raise RuntimeError(
-            f"{type(store).__name__} keeps multipart uploads in a directory private to one"
-            f" process, but the server runs {processes} worker processes: set"
-            " BOXDRIVE_MULTIPART_DIR (or give the store a multipart_dir) to a directory"
-            " every worker shares, use a store whose data every process shares, or run"
-            " one worker process"
+class PrivateUploads(RuntimeError):
+    """A server of several worker processes over a store whose multipart uploads only
+    one process would see."""
+
+
+def refuse_private_uploads(app: object, processes: int, server: str = "the server") -> None:
+    """At start-up of a server of several processes (gunicorn's post_worker_init, uWSGI
+    through wsgi.py): raise PrivateUploads for a store whose multipart uploads only this
+    process would see (a part reaching another worker would answer NoSuchUpload), with
+    what to set. An app that is not a boxdrive-wsgi app is not ours to judge."""
+    extensions = getattr(app, "extensions", None)
+    if processes <= 1 or not isinstance(extensions, dict) or "boxdrive_wsgi" not in extensions:
+        return
+    store: ObjectStore = extensions["boxdrive_wsgi"]["store"]
+    if store.uploads_are_private():
+        raise PrivateUploads(
+            f"{server} runs {processes} worker processes, but {type(store).__name__} keeps"
+            " multipart uploads in a directory private to each process, so a part reaching"
+            " another worker would answer NoSuchUpload: set BOXDRIVE_MULTIPART_DIR (or give"
+            " the store a multipart_dir) to a directory every worker shares, use a store"
+            " whose data every process shares, or run one worker process"
         )
 
 

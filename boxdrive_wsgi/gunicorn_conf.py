@@ -64,7 +64,6 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Refuse, at start-up, a store whose multipart uploads one worker alone would see."""
-    app = worker.wsgi
-    if hasattr(app, "extensions") and "boxdrive_wsgi" in app.extensions:
-        refuse_private_uploads(app, worker.cfg.workers)
+    """Refuse, at start-up, a store whose multipart uploads one worker alone would see:
+    the worker fails to boot and gunicorn stops with the reason."""
+    refuse_private_uploads(worker.wsgi, worker.cfg.workers, "gunicorn")

@@ -88,7 +88,7 @@ _KEYED = {
     "update_object_attributes",
 }
 #: Forwarded, not traced: plumbing, not store calls.
-_UNTRACED = {"multipart_staging_dir", "multipart_backend", "close"}
+_UNTRACED = {"multipart_backend", "close"}
 #: Span attributes that may carry a query string, overwritten without it.
 _URL_ATTRIBUTES = ("http.target", "http.url", "url.full")
 _SECRET_HEADERS = ("authorization", "x_amz_security_token", "x-amz-security-token")

@@ -10,6 +10,7 @@ Obligations use MUST/SHOULD as in RFC 2119. The contract kit ``boxdrive_wsgi.tes
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -56,7 +57,7 @@ from .model import (
     multipart_etag,
 )
 from .multipart.backend import MultipartBackend
-from .multipart.staged import default_staging_dir, staged_backend
+from .multipart.staged import StagedMultipart
 from .streams import CHUNK_SIZE, IterReader, Readable, iter_chunks
 
 #: The contract's names, importable from here as before the split into errors,
@@ -108,6 +109,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- the interface
+
+#: Serialises building a store's staged backend (two first requests at once).
+_STAGED_LOCK = threading.Lock()
 
 
 class ObjectStore(ABC):
@@ -232,28 +236,22 @@ class ObjectStore(ABC):
 
     # ---- multipart uploads
     #
-    # Every store has them: the default (stores/multipart/staged.py) stages parts as files
-    # under multipart_staging_dir() with the upload state in SQLite there, and
-    # completes by streaming the parts, concatenated, into put_object. A store with
-    # a native implementation overrides multipart_backend() (or the methods).
+    # One extension point: multipart_backend() returns the MultipartBackend that the
+    # methods below delegate to. A store with a native implementation (filesystem, S3,
+    # an async store that has one) returns its own; every other store gets the staged
+    # default (stores/multipart/staged.py): parts as files and the upload state in
+    # SQLite under ``multipart_dir``, completed by streaming the parts, concatenated,
+    # into put_object.
 
     #: Smallest size of every part but the last (S3: 5 MiB). Tests may lower it.
     multipart_min_part_size: int = 5 * 1024 * 1024
 
     #: Where the staged default keeps parts and upload records: a directory every
     #: process of the server sees (create_app sets it from the settings). None: a
-    #: private temporary directory, right for one process only.
+    #: temporary directory private to this process, which a multi-process server refuses.
     multipart_dir: str | None = None
 
-    def multipart_staging_dir(self) -> str:
-        """Where the default multipart implementation keeps parts and upload state:
-        ``multipart_dir``, or a temporary directory per store instance (removed when
-        the store is garbage-collected). The default keeps no upload state in memory,
-        so processes sharing the directory share the uploads.
-        """
-        if self.multipart_dir is not None:
-            return self.multipart_dir
-        return default_staging_dir(self)
+    _staged: StagedMultipart | None = None
 
     def uploads_are_private(self) -> bool:
         """True if this store's uploads are seen by this process only (the staged
@@ -261,8 +259,16 @@ class ObjectStore(ABC):
         return not self.capabilities.native_multipart and self.multipart_dir is None
 
     def multipart_backend(self) -> MultipartBackend:
-        """The object implementing the multipart methods below (default: staged)."""
-        return staged_backend(self)
+        """What implements this store's multipart uploads (default: the staged one
+        over ``multipart_dir``). Stores with a native implementation override this,
+        and only this."""
+        staged = self._staged
+        if staged is None or staged.configured != self.multipart_dir:
+            with _STAGED_LOCK:
+                staged = self._staged
+                if staged is None or staged.configured != self.multipart_dir:
+                    staged = self._staged = StagedMultipart(self, self.multipart_dir)
+        return staged
 
     def create_multipart_upload(
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None

@@ -1,6 +1,6 @@
 """A multipart upload spread over several gunicorn worker processes sharing one data dir,
-over the filesystem store's native multipart and over the staged default (a store
-without native multipart, as the GitLab store is).
+over the filesystem store's native multipart (the staged default under several workers,
+and the refusal of private uploads: test_multipart_staged_workers.py).
 
 Each part goes over its own connection, so the kernel hands them to different workers;
 the access log (``pid=%(p)s`` in gunicorn.conf.py) tells which worker served each part.
@@ -11,42 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from .conftest import make_client, unique_bucket_name
-from .servers import RunningServer, free_port, server_env, start_server
+from .servers import RunningServer, free_port, gunicorn_argv, server_env, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
 PART = 5 * 1024 * 1024
 WORKERS = 4
 
 
-def gunicorn_argv(port: int) -> list[str]:
-    conf = str(ROOT / "gunicorn.conf.py")
-    bind = f"127.0.0.1:{port}"
-    return [sys.executable, "-m", "gunicorn", "-c", conf, "--bind", bind, "boxdrive_wsgi:app"]
-
-
-#: The store each server runs: the default one, and one that uses the staged default.
-STORES = {"native": "filesystem", "staged": "tests.stores.staged_store:make_staged_store"}
-
-
-@pytest.fixture(scope="module", params=sorted(STORES))
-def gunicorn(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningServer]:
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp("gunicorn-data")
     port = free_port()
     extra = {
         "GUNICORN_WORKERS": str(WORKERS),
         "GUNICORN_THREADS": "4",
-        "BOXDRIVE_STORE": STORES[request.param],
+        "BOXDRIVE_STORE": "filesystem",
     }
     env = server_env(data_dir, extra=extra)
     server = start_server(
@@ -119,16 +103,3 @@ def test_parts_on_several_workers(gunicorn: RunningServer) -> None:
     )
     admin.delete_object(Bucket=bucket, Key="spread.bin")
     admin.delete_bucket(Bucket=bucket)
-
-
-def test_private_uploads_are_refused_at_start_up(tmp_path: Path) -> None:
-    # The memory store is private to each process, and so is its staged multipart
-    # directory: with two workers a part reaching the other one would be lost.
-    env = server_env(tmp_path, extra={"GUNICORN_WORKERS": "2", "BOXDRIVE_STORE": "memory"})
-    done = subprocess.run(
-        gunicorn_argv(free_port()), env=env, capture_output=True, timeout=120, check=False
-    )
-    output = (done.stdout + done.stderr).decode(errors="replace")
-    assert done.returncode != 0, output
-    assert "keeps multipart uploads in a directory private to one process" in output, output
-    assert "2 worker processes" in output

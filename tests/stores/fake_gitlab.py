@@ -525,3 +525,24 @@ def make_store(**options: Any) -> GitlabStore:
     project = server.fake.new_project()
     options.setdefault("retry", RetryPolicy(attempts=3, backoff=0.01, max_wait=0.05))
     return GitlabStore(server.url, server.fake.token, project.path, "main", **options)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve one fake in the foreground, for tests whose store runs in other processes
+    (gunicorn workers): ``python -m tests.stores.fake_gitlab --port N --project PATH``."""
+    import argparse
+
+    import waitress
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--project", default="group/boxdrive")
+    parser.add_argument("--token", default="fake-token-do-not-log")
+    args = parser.parse_args(argv)
+    fake = FakeGitlab(args.token)
+    fake.new_project(args.project)
+    waitress.serve(fake.app, host="127.0.0.1", port=args.port, threads=16)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,9 +19,10 @@ from boxdrive_wsgi.stores import (
 )
 from boxdrive_wsgi.testing import KnownGap, StoreContract, StoreFactory, StoreFixtures, with_checks
 from boxdrive_wsgi.testing.checks import copy_tags
+from boxdrive_wsgi.testing.helpers import MIN_PART_SIZE
 
 from . import fake_gitlab, s3_upstream
-from .async_memory import AsyncMemoryStore
+from .async_memory import AsyncMemoryStore, AsyncNativeMultipartStore
 from .boxdrive_shaped import BoxDriveShapedStore
 
 #: The checks of delete_object_if: a store without it raises NotSupported (answered 501).
@@ -48,6 +49,16 @@ class TestAsyncAdapter(StoreContract):
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
         return lambda: AsyncStoreAdapter(AsyncMemoryStore())
+
+
+class TestAsyncNativeMultipart(StoreContract):
+    """An async store with multipart methods of its own: the adapter hands multipart
+    to them (AsyncMultipart) instead of the staged default."""
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        # Its minimum part size is its own, as upstream S3's is: the contract's, set here.
+        return lambda: AsyncStoreAdapter(AsyncNativeMultipartStore(min_part_size=MIN_PART_SIZE))
 
 
 class TestBoxDriveAdapter(StoreContract):

@@ -95,8 +95,7 @@ def test_multipart_staging_of_other_stores_is_private(tmp_path: Path) -> None:
     staging = tmp_path / "staging"
 
     class Staged(MemoryStore):
-        def multipart_staging_dir(self) -> str:
-            return str(staging / "nested")
+        multipart_dir = str(staging / "nested")
 
     store = Staged()
     exercise(store)

@@ -14,7 +14,7 @@ from boxdrive_wsgi.stores.base import NoSuchUpload, ObjectStore
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.filesystem.content import copy_fd
 from boxdrive_wsgi.stores.multipart.backend import MultipartBackend
-from boxdrive_wsgi.stores.multipart.staged import staged_backend
+from boxdrive_wsgi.stores.multipart.staged import StagedMultipart
 from boxdrive_wsgi.testing.helpers import get_bytes, pattern
 
 MIN = 4096
@@ -123,14 +123,11 @@ class StagedFilesystemStore(FilesystemStore):
 
     def __init__(self, root: Path, staging: Path) -> None:
         super().__init__(root)
-        self.staging = staging
+        self.multipart_dir = str(staging)
         self.multipart_min_part_size = MIN
 
-    def multipart_staging_dir(self) -> str:
-        return str(self.staging)
-
     def multipart_backend(self) -> MultipartBackend:
-        return staged_backend(self)
+        return ObjectStore.multipart_backend(self)  # the staged default, not the native one
 
 
 def test_staged_default_shared_between_instances(tmp_path: Path) -> None:
@@ -157,7 +154,10 @@ def test_default_staging_dir_is_removed_with_the_store() -> None:
 
     store: ObjectStore | None = MemoryStore()
     assert store is not None
-    path = store.multipart_staging_dir()
+    backend = store.multipart_backend()
+    assert isinstance(backend, StagedMultipart) and not backend.shared
+    path = backend.directory
+    del backend
     store.create_bucket("b")
     store.create_multipart_upload("b", "k")
     assert os.path.isdir(path)

@@ -42,8 +42,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
-    Mapping,
-    Sequence,
 )
 from typing import Any, BinaryIO, TypeVar
 
@@ -53,22 +51,20 @@ from ..base import (
     BucketInfo,
     ByteRange,
     Capabilities,
-    CompletedAttributes,
     DeleteCondition,
+    MultipartBackend,
     NotSupported,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
     ObjectPage,
     ObjectStore,
-    PartInfo,
-    PartPage,
     Readable,
     SourceAttributes,
-    UploadPage,
     WriteOptions,
 )
 from .bridge import ChunkBridge, LoopThread, call_with_body, wait
+from .multipart import AsyncMultipart
 from .shim import BoxDriveShim
 
 T = TypeVar("T")
@@ -124,6 +120,7 @@ class AsyncStoreAdapter(ObjectStore):
         self.buffer_chunks = buffer_chunks
         self._lock = threading.Lock()
         self._runner: LoopThread | None = None
+        self._native_multipart = AsyncMultipart(self)
         _ADAPTERS.add(self)
 
     # ---- the loop
@@ -271,121 +268,12 @@ class AsyncStoreAdapter(ObjectStore):
         )
         return page
 
-    # ---- multipart: native if the async store has it, else ObjectStore's default
+    # ---- multipart: the async store's own if it has them, else the staged default
 
-    def create_multipart_upload(
-        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
-    ) -> str:
-        if not self.capabilities.native_multipart:
-            return super().create_multipart_upload(bucket, key, attributes=attributes)
-        upload_id: str = self._call("create_multipart_upload", bucket, key, attributes=attributes)
-        return upload_id
-
-    def upload_part(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        body: Readable | BinaryIO,
-        *,
-        size: int | None = None,
-        checksums: Mapping[str, str] | None = None,
-    ) -> PartInfo:
-        if not self.capabilities.native_multipart:
-            return super().upload_part(
-                bucket, key, upload_id, part_number, body, size=size, checksums=checksums
-            )
-
-        def make(chunks: AsyncIterator[bytes]) -> Coroutine[Any, Any, PartInfo]:
-            coro: Coroutine[Any, Any, PartInfo] = self.store.upload_part(
-                bucket, key, upload_id, part_number, chunks, size=size, checksums=checksums
-            )
-            return coro
-
-        return self._with_body(make, body, size)
-
-    def complete_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        parts: Sequence[tuple[int, str]],
-        *,
-        options: WriteOptions = OVERWRITE,
-        attributes: CompletedAttributes | None = None,
-    ) -> ObjectInfo:
-        if not self.capabilities.native_multipart:
-            return super().complete_multipart_upload(
-                bucket,
-                key,
-                upload_id,
-                parts,
-                options=options,
-                attributes=attributes,
-            )
-        # Only when asked: a native async store written before the option need not know it.
-        extra = {} if attributes is None else {"attributes": attributes}
-        info: ObjectInfo = self._call(
-            "complete_multipart_upload",
-            bucket,
-            key,
-            upload_id,
-            parts,
-            options=options,
-            **extra,
-        )
-        return info
-
-    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        if not self.capabilities.native_multipart:
-            return super().abort_multipart_upload(bucket, key, upload_id)
-        self._call("abort_multipart_upload", bucket, key, upload_id)
-
-    def list_parts(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        *,
-        part_number_marker: int = 0,
-        max_parts: int = 1000,
-    ) -> PartPage:
-        if not self.capabilities.native_multipart:
-            return super().list_parts(
-                bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
-            )
-        page: PartPage = self._call(
-            "list_parts",
-            bucket,
-            key,
-            upload_id,
-            part_number_marker=part_number_marker,
-            max_parts=max_parts,
-        )
-        return page
-
-    def list_multipart_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        max_uploads: int = 1000,
-    ) -> UploadPage:
-        options: dict[str, Any] = {
-            "prefix": prefix,
-            "delimiter": delimiter,
-            "key_marker": key_marker,
-            "upload_id_marker": upload_id_marker,
-            "max_uploads": max_uploads,
-        }
-        if not self.capabilities.native_multipart:
-            return super().list_multipart_uploads(bucket, **options)
-        page: UploadPage = self._call("list_multipart_uploads", bucket, **options)
-        return page
+    def multipart_backend(self) -> MultipartBackend:
+        if self.capabilities.native_multipart:
+            return self._native_multipart
+        return super().multipart_backend()
 
     # ---- copies, tags, bucket configuration: native if present, else the defaults
 

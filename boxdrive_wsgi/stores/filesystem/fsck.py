@@ -26,8 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..multipart.parts import upload_id_of
-from ..multipart.records import delete_upload
+from ..multipart.records import delete_upload, part_recorded
 from .store import FilesystemStore
 
 
@@ -148,12 +147,7 @@ class Fsck:
                 age = _age(path, now)
                 if age is None or age < self.older_than:
                     continue
-                name = os.path.basename(path)
-                known = conn.execute(
-                    "SELECT 1 FROM multipart_parts WHERE upload_id = ? AND file = ? LIMIT 1",
-                    (upload_id_of(name), name),
-                ).fetchone()
-                if not known:
+                if not part_recorded(conn, os.path.basename(path)):
                     yield Problem("part", path, f"{age:.0f}s old")
 
     # ---- repair

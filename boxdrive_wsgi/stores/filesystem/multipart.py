@@ -41,9 +41,9 @@ from ..multipart.parts import (
     check_part_number,
     completed_attributes,
     composed_etag,
+    remove_orphan_parts,
     select_parts,
     stage_part,
-    upload_id_of,
 )
 from ..multipart.records import (
     attrs_from_json,
@@ -52,6 +52,7 @@ from ..multipart.records import (
     insert_upload,
     page_parts,
     page_uploads,
+    part_recorded,
     record_part,
     stored_parts,
 )
@@ -271,21 +272,8 @@ class FilesystemMultipart:
             for file in files:
                 unlink_quietly(self._path(file))
             removed.append(upload.upload_id)
-        cutoff = time.time() - older_than
-        with os.scandir(self.parts_dir) as entries:
-            candidates = [e for e in entries if e.is_file(follow_symlinks=False)]
         with self._index.connection() as conn:
-            for entry in candidates:
-                try:
-                    if entry.stat().st_mtime > cutoff:
-                        continue
-                except FileNotFoundError:
-                    continue
-                known = conn.execute(
-                    "SELECT 1 FROM multipart_parts WHERE upload_id = ? AND file = ? LIMIT 1",
-                    (upload_id_of(entry.name), entry.name),
-                ).fetchone()
-                if not known:
-                    unlink_quietly(entry.path)
-                    removed.append(entry.path)
+            removed += remove_orphan_parts(
+                self.parts_dir, older_than, lambda name: part_recorded(conn, name)
+            )
         return removed

@@ -3,6 +3,6 @@ gets (``staged``), and what it shares with native implementations: the upload re
 (``records``) and the part files and completion rules (``parts``)."""
 
 from .backend import MultipartBackend
-from .staged import StagedMultipart, staged_backend
+from .staged import StagedMultipart
 
-__all__ = ["MultipartBackend", "StagedMultipart", "staged_backend"]
+__all__ = ["MultipartBackend", "StagedMultipart"]

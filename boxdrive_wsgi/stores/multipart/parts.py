@@ -69,6 +69,28 @@ def write_part_file(path: str, body: Readable | BinaryIO, size: int | None) -> t
     return written, md5.hexdigest()
 
 
+def remove_orphan_parts(
+    parts_dir: str, older_than: float, recorded: Callable[[str], bool]
+) -> list[str]:
+    """Remove part files older than ``older_than`` seconds that are not ``recorded``
+    (a crash between writing a part and recording it); return their paths. Young
+    files are left alone: their upload may be recording them right now."""
+    cutoff = time.time() - older_than
+    with os.scandir(parts_dir) as entries:
+        candidates = [e for e in entries if e.is_file(follow_symlinks=False)]
+    removed: list[str] = []
+    for entry in candidates:
+        try:
+            if entry.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        if not recorded(entry.name):
+            unlink_quietly(entry.path)
+            removed.append(entry.path)
+    return removed
+
+
 def stage_part(
     path: Callable[[str], str],
     upload_id: str,

@@ -19,6 +19,7 @@ from typing import Any
 from ..documents import from_document, to_document
 from ..errors import NoSuchUpload
 from ..model import ObjectAttributes, PartInfo, PartPage, UploadInfo, UploadPage
+from .parts import upload_id_of
 
 _BATCH = 1001
 
@@ -174,6 +175,17 @@ def page_parts(conn: sqlite3.Connection, upload_id: str, marker: int, max_parts:
         parts=parts,
         is_truncated=truncated,
         next_part_number_marker=parts[-1].part_number if parts else None,
+    )
+
+
+def part_recorded(conn: sqlite3.Connection, file_name: str) -> bool:
+    """Whether a part file is recorded as a part of its upload (else: an orphan)."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM multipart_parts WHERE upload_id = ? AND file = ? LIMIT 1",
+            (upload_id_of(file_name), file_name),
+        ).fetchone()
+        is not None
     )
 
 

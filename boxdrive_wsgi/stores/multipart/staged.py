@@ -1,13 +1,19 @@
 """The staged multipart default every store without a native implementation gets.
 
 The default (``StagedMultipart``) stages each part as a file under the store's
-``multipart_staging_dir()``, streamed and fsynced, never held in memory; the
-upload state (uploads, parts, their ETags) lives in a SQLite database in the same
-directory, not in process memory, so several processes sharing the directory
-(gunicorn workers) can each take any request of an upload. Completion validates
-the part list, then streams the parts, concatenated, into ``store.put_object``
-with the multipart ETag; conditional writes are therefore exactly as atomic as
-the store's put.
+``multipart_dir`` (``<data_dir>/multipart`` when the store comes from settings),
+streamed and fsynced, never held in memory; the upload state (uploads, parts, their
+ETags) lives in a SQLite database (WAL, ``synchronous=FULL``, writes in ``BEGIN
+IMMEDIATE`` transactions) in the same directory, not in process memory, so several
+processes sharing the directory (gunicorn workers) can each take any request of an
+upload. Part files are created with ``O_EXCL`` under random names and recorded only
+after they are durable. Completion validates the part list, then streams the parts,
+concatenated, into ``store.put_object`` with the multipart ETag; conditional writes are
+therefore exactly as atomic as the store's put.
+
+A store with no ``multipart_dir`` gets a temporary directory private to its process
+(``shared`` is False): fine for one process, and refused at start-up by a server of
+several (``application.refuse_private_uploads``).
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import NoSuchUpload
+from ..errors import NoSuchBucket, NoSuchUpload
 from ..file_modes import make_private_dirs, touch_private_file, unlink_quietly
 from ..model import (
     CompletedAttributes,
@@ -32,18 +39,29 @@ from ..model import (
     ObjectInfo,
     PartInfo,
     PartPage,
+    UploadInfo,
     UploadPage,
     WriteOptions,
 )
 from ..streams import IterReader, Readable, iter_chunks
-from .parts import check_part_number, completed_attributes, composed_etag, select_parts, stage_part
+from .parts import (
+    check_part_number,
+    completed_attributes,
+    composed_etag,
+    remove_orphan_parts,
+    select_parts,
+    stage_part,
+)
 from .records import (
     SCHEMA,
+    attrs_from_json,
+    decode_key,
     delete_upload,
     find_upload,
     insert_upload,
     page_parts,
     page_uploads,
+    part_recorded,
     record_part,
     stored_parts,
 )
@@ -59,14 +77,23 @@ class StagedMultipart:
     """The default multipart implementation for any store: see the module docstring.
 
     Layout under ``directory``: ``multipart.sqlite3`` (WAL) and ``parts/<upload
-    id>.<part number>.<random>`` files.
+    id>.<part number>.<random>`` files. ``directory=None``: a temporary directory
+    private to this process, removed when the backend is collected.
     """
 
-    def __init__(self, store: ObjectStore, directory: str) -> None:
+    def __init__(self, store: ObjectStore, directory: str | None) -> None:
         self._store = store
-        self._dir = os.path.abspath(directory)
-        self._db = os.path.join(self._dir, "multipart.sqlite3")
-        self._parts = os.path.join(self._dir, "parts")
+        #: Whether other processes can see these uploads (a directory was given).
+        self.shared = directory is not None
+        #: What the backend was built for (``None``: private), see ``serves``.
+        self.configured = directory
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="boxdrive-multipart-")
+            weakref.finalize(self, _remove_dir, directory, os.getpid())
+        #: The directory in use (a temporary one when none was given).
+        self.directory = os.path.abspath(directory)
+        self._db = os.path.join(self.directory, "multipart.sqlite3")
+        self._parts = os.path.join(self.directory, "parts")
         make_private_dirs(self._parts)
         touch_private_file(self._db)
         with self._transaction("IMMEDIATE") as conn:
@@ -199,37 +226,70 @@ class StagedMultipart:
                 max_uploads=max_uploads,
             )
 
+    # ---- maintenance: uploads clients started and never finished
+
+    def abandoned_uploads(self, older_than: float) -> list[UploadInfo]:
+        """Uploads initiated more than ``older_than`` seconds ago, and uploads whose
+        bucket is gone (``bucket`` then names the deleted bucket)."""
+        cutoff = int(time.time() - older_than)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT upload_id, bucket, key, initiated, attrs FROM multipart_uploads"
+                " ORDER BY upload_id"
+            ).fetchall()
+        gone: dict[str, bool] = {}
+        found: list[UploadInfo] = []
+        for upload_id, bucket, key, initiated, attrs in rows:
+            if bucket not in gone:
+                gone[bucket] = not self._bucket_exists(bucket)
+            if initiated <= cutoff or gone[bucket]:
+                found.append(
+                    UploadInfo(
+                        bucket=bucket,
+                        key=decode_key(key),
+                        upload_id=upload_id,
+                        initiated=datetime.fromtimestamp(initiated, UTC),
+                        attributes=attrs_from_json(attrs),
+                    )
+                )
+        return found
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._store.head_bucket(bucket)
+        except NoSuchBucket:
+            return False
+        return True
+
+    def discard(self, upload_id: str) -> bool:
+        """Forget an upload and remove its parts, whether or not its bucket still
+        exists (``abort`` needs the bucket); False if it was already gone."""
+        with self._transaction("IMMEDIATE") as conn:
+            known = conn.execute(
+                "SELECT 1 FROM multipart_uploads WHERE upload_id = ?", (upload_id,)
+            ).fetchone()
+            files = delete_upload(conn, upload_id)
+        for file in files:
+            unlink_quietly(self._path(file))
+        return known is not None
+
+    def remove_abandoned_uploads(self, older_than: float = 7 * 86400.0) -> list[str]:
+        """Discard what ``abandoned_uploads`` reports, and part files older than
+        ``older_than`` that no upload references (a crash between writing a part and
+        recording it). Returns the removed upload ids and orphan part file paths."""
+        removed = [
+            u.upload_id for u in self.abandoned_uploads(older_than) if self.discard(u.upload_id)
+        ]
+        with self._transaction() as conn:
+            removed += remove_orphan_parts(
+                self._parts, older_than, lambda name: part_recorded(conn, name)
+            )
+        return removed
+
 
 # --------------------------------------------------------------------------- wiring
-
-_lock = threading.RLock()
-_STAGING_ATTR = "_boxdrive_multipart_staging"
-_BACKEND_ATTR = "_boxdrive_multipart_backend"
 
 
 def _remove_dir(path: str, pid: int) -> None:
     if os.getpid() == pid:  # never from a forked child sharing the directory
         shutil.rmtree(path, ignore_errors=True)
-
-
-def default_staging_dir(store: ObjectStore) -> str:
-    """A temporary directory for ``store``, removed when the store is collected."""
-    with _lock:
-        path: str | None = store.__dict__.get(_STAGING_ATTR)
-        if path is None:
-            path = tempfile.mkdtemp(prefix="boxdrive-multipart-")
-            weakref.finalize(store, _remove_dir, path, os.getpid())
-            store.__dict__[_STAGING_ATTR] = path
-        return path
-
-
-def staged_backend(store: ObjectStore) -> StagedMultipart:
-    """The default backend of ``store``, created on first use."""
-    backend: StagedMultipart | None = store.__dict__.get(_BACKEND_ATTR)
-    if backend is None:
-        with _lock:
-            backend = store.__dict__.get(_BACKEND_ATTR)
-            if backend is None:
-                backend = StagedMultipart(store, store.multipart_staging_dir())
-                store.__dict__[_BACKEND_ATTR] = backend
-    return backend

@@ -1,22 +1,20 @@
-"""S3Store's multipart uploads, passed through to upstream's own.
+"""S3Store's multipart backend: upstream's own multipart uploads, passed through.
 
 Parts are spooled (as PutObject bodies are) and sent with UploadPart; the part ETag is
 upstream's, the MD5 of the part. Completion hands the part list to upstream, which
 validates it (InvalidPart, InvalidPartOrder, EntityTooSmall against *its* minimum part
 size) and composes the object with the S3 multipart ETag; conditional completion passes
 ``If-None-Match``/``If-Match`` through. Attributes given at creation travel as upstream
-metadata. With ``native_multipart=False`` the store uses ObjectStore's staged default.
+metadata. With ``native_multipart=False`` the store returns the staged default instead.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..base import (
-    OVERWRITE,
     CompletedAttributes,
     InvalidPart,
     NoSuchKey,
@@ -25,7 +23,6 @@ from ..base import (
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
-    ObjectStore,
     PartInfo,
     PartPage,
     Readable,
@@ -35,57 +32,32 @@ from ..base import (
 )
 from .support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
 
+if TYPE_CHECKING:  # the store builds its backend; the backend never imports the store
+    from .store import S3Store
 
-class S3Multipart(ObjectStore):
-    spool_memory: int
-    upstream_bucket: str | None
+
+class S3Multipart:
+    """The MultipartBackend of an S3Store whose upstream does multipart (the default)."""
+
+    def __init__(self, store: S3Store) -> None:
+        self._s = store
 
     @property
-    @abstractmethod
-    def client(self) -> Any: ...
+    def client(self) -> Any:
+        return self._s.client
 
-    @abstractmethod
-    def _ub(self, bucket: str) -> str: ...
-
-    @abstractmethod
-    def _base(self, bucket: str) -> str: ...
-
-    @abstractmethod
-    def _uk(self, bucket: str, key: str) -> str: ...
-
-    @abstractmethod
-    def _require_bucket(self, bucket: str) -> None: ...
-
-    @abstractmethod
-    def _refuse_reserved(self, bucket: str, key: str) -> None: ...
-
-    @abstractmethod
-    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]: ...
-
-    @abstractmethod
-    def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]: ...
-
-    @abstractmethod
-    def _missing(self, exc: BaseException, bucket: str, key: str = "") -> BaseException: ...
-
-    @abstractmethod
-    def _body(
-        self, bucket: str, key: str, response: Mapping[str, Any], *, ranged: bool
-    ) -> ObjectBody: ...
-
-    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+    def get_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int]:
         """Upstream composed the object and knows its parts: ask it for part ``number``."""
-        if not self.capabilities.native_multipart:
-            return None
+        s = self._s
         try:
             response = self.client.get_object(
-                Bucket=self._ub(bucket), Key=self._uk(bucket, key), PartNumber=number
+                Bucket=s._ub(bucket), Key=s._uk(bucket, key), PartNumber=number
             )
         except Exception as exc:
             if error_code(exc) in ("InvalidPartNumber", "InvalidPart"):
                 raise InvalidPart(number) from exc
-            raise self._missing(exc, bucket, key) from exc
-        body = self._body(bucket, key, response, ranged=False)
+            raise s._missing(exc, bucket, key) from exc
+        body = s._body(bucket, key, response, ranged=False)
         count = response.get("PartsCount")
         if body.content_range is None or not count:
             body.close()  # upstream ignored partNumber: it would be the whole object
@@ -97,22 +69,19 @@ class S3Multipart(ObjectStore):
         if isinstance(error, NoSuchKey):  # Ceph 16's answer for an unknown upload id
             error = NoSuchUpload(bucket, key, upload_id)
         if isinstance(error, NoSuchUpload):
-            self._require_bucket(bucket)
+            self._s._require_bucket(bucket)
         return error
 
-    def create_multipart_upload(
-        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
-    ) -> str:
-        self._refuse_reserved(bucket, key)
-        if not self.capabilities.native_multipart:
-            return super().create_multipart_upload(bucket, key, attributes=attributes)
-        self._require_bucket(bucket)
+    def create(self, bucket: str, key: str, *, attributes: ObjectAttributes | None) -> str:
+        s = self._s
+        s._refuse_reserved(bucket, key)
+        s._require_bucket(bucket)
         attrs = (attributes or ObjectAttributes()).copy()
         extra = {"ContentType": attrs.content_type} if attrs.content_type else {}
         try:
             response = self.client.create_multipart_upload(
-                Bucket=self._ub(bucket),
-                Key=self._uk(bucket, key),
+                Bucket=s._ub(bucket),
+                Key=s._uk(bucket, key),
                 Metadata=encode_attributes(attrs),
                 **extra,
             )
@@ -128,18 +97,15 @@ class S3Multipart(ObjectStore):
         part_number: int,
         body: Readable | BinaryIO,
         *,
-        size: int | None = None,
-        checksums: Mapping[str, str] | None = None,
+        size: int | None,
+        checksums: Mapping[str, str] | None,
     ) -> PartInfo:
-        if not self.capabilities.native_multipart:
-            return super().upload_part(
-                bucket, key, upload_id, part_number, body, size=size, checksums=checksums
-            )
-        with Spooled(body, size, self.spool_memory) as spool:
+        s = self._s
+        with Spooled(body, size, s.spool_memory) as spool:
             try:
                 response = self.client.upload_part(
-                    Bucket=self._ub(bucket),
-                    Key=self._uk(bucket, key),
+                    Bucket=s._ub(bucket),
+                    Key=s._uk(bucket, key),
                     UploadId=upload_id,
                     PartNumber=part_number,
                     Body=spool.file,
@@ -155,41 +121,33 @@ class S3Multipart(ObjectStore):
                 checksums=dict(checksums or {}),
             )
 
-    def complete_multipart_upload(
+    def complete(
         self,
         bucket: str,
         key: str,
         upload_id: str,
         parts: Sequence[tuple[int, str]],
         *,
-        options: WriteOptions = OVERWRITE,
+        options: WriteOptions,
         attributes: CompletedAttributes | None = None,
     ) -> ObjectInfo:
-        if not self.capabilities.native_multipart:
-            return super().complete_multipart_upload(
-                bucket,
-                key,
-                upload_id,
-                parts,
-                options=options,
-                attributes=attributes,
-            )
-        self._require_bucket(bucket)
+        s = self._s
+        s._require_bucket(bucket)
         if attributes is not None:
             self._check_completion(bucket, key, upload_id, parts, attributes)
-        extra = self._conditions(bucket, key, options)
+        extra = s._conditions(bucket, key, options)
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
             self.client.complete_multipart_upload(
-                Bucket=self._ub(bucket),
-                Key=self._uk(bucket, key),
+                Bucket=s._ub(bucket),
+                Key=s._uk(bucket, key),
                 UploadId=upload_id,
                 MultipartUpload={"Parts": listed},
                 **extra,
             )
         except Exception as exc:
             raise self._upload_error(exc, bucket, key, upload_id) from exc
-        return self._head(bucket, key)[0]
+        return s._head(bucket, key)[0]
 
     def _check_completion(
         self,
@@ -206,7 +164,9 @@ class S3Multipart(ObjectStore):
         found: list[PartInfo] = []
         marker = 0
         while True:
-            page = self.list_parts(bucket, key, upload_id, part_number_marker=marker)
+            page = self.list_parts(
+                bucket, key, upload_id, part_number_marker=marker, max_parts=1000
+            )
             found += [p for p in page.parts if p.part_number in wanted]
             if not page.is_truncated or page.next_part_number_marker is None:
                 break
@@ -214,34 +174,24 @@ class S3Multipart(ObjectStore):
         if derive(ObjectAttributes(), found).checksums:
             raise NotSupported("multipart upload checksums on the S3 store")
 
-    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        if not self.capabilities.native_multipart:
-            return super().abort_multipart_upload(bucket, key, upload_id)
-        self._require_bucket(bucket)
+    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        s = self._s
+        s._require_bucket(bucket)
         try:
             self.client.abort_multipart_upload(
-                Bucket=self._ub(bucket), Key=self._uk(bucket, key), UploadId=upload_id
+                Bucket=s._ub(bucket), Key=s._uk(bucket, key), UploadId=upload_id
             )
         except Exception as exc:
             raise self._upload_error(exc, bucket, key, upload_id) from exc
 
     def list_parts(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        *,
-        part_number_marker: int = 0,
-        max_parts: int = 1000,
+        self, bucket: str, key: str, upload_id: str, *, part_number_marker: int, max_parts: int
     ) -> PartPage:
-        if not self.capabilities.native_multipart:
-            return super().list_parts(
-                bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
-            )
+        s = self._s
         try:
             response = self.client.list_parts(
-                Bucket=self._ub(bucket),
-                Key=self._uk(bucket, key),
+                Bucket=s._ub(bucket),
+                Key=s._uk(bucket, key),
                 UploadId=upload_id,
                 PartNumberMarker=part_number_marker,
                 MaxParts=max_parts,
@@ -261,29 +211,21 @@ class S3Multipart(ObjectStore):
         marker = response.get("NextPartNumberMarker")
         return PartPage(parts, truncated, int(marker) if truncated and marker else None)
 
-    def list_multipart_uploads(
+    def list_uploads(
         self,
         bucket: str,
         *,
-        prefix: str = "",
-        delimiter: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        max_uploads: int = 1000,
+        prefix: str,
+        delimiter: str,
+        key_marker: str,
+        upload_id_marker: str,
+        max_uploads: int,
     ) -> UploadPage:
-        if not self.capabilities.native_multipart:
-            return super().list_multipart_uploads(
-                bucket,
-                prefix=prefix,
-                delimiter=delimiter,
-                key_marker=key_marker,
-                upload_id_marker=upload_id_marker,
-                max_uploads=max_uploads,
-            )
-        self._require_bucket(bucket)
-        base = self._base(bucket)
+        s = self._s
+        s._require_bucket(bucket)
+        base = s._base(bucket)
         options: dict[str, Any] = {
-            "Bucket": self._ub(bucket),
+            "Bucket": s._ub(bucket),
             "Prefix": base + prefix,
             "MaxUploads": max_uploads,
         }
@@ -317,15 +259,16 @@ class S3Multipart(ObjectStore):
             response.get("NextUploadIdMarker") if truncated else None,
         )
 
-    def _abort_uploads(self, bucket: str) -> None:
+    def abort_all(self, bucket: str) -> None:
         """Discard the uploads in progress of a bucket being deleted (prefix mode)."""
-        if not self.capabilities.native_multipart or not self.upstream_bucket:
+        if not self._s.upstream_bucket:
             return
+        options = {"prefix": "", "delimiter": "", "key_marker": "", "upload_id_marker": ""}
         try:
             while True:
-                page = self.list_multipart_uploads(bucket)
+                page = self.list_uploads(bucket, **options, max_uploads=1000)
                 for upload in page.uploads:
-                    self.abort_multipart_upload(bucket, upload.key, upload.upload_id)
+                    self.abort(bucket, upload.key, upload.upload_id)
                 if not page.is_truncated or not page.uploads:
                     return
         except NotSupported:

@@ -51,6 +51,7 @@ from ..base import (
     BucketNotEmpty,
     ByteRange,
     Capabilities,
+    MultipartBackend,
     NoSuchBucket,
     NoSuchKey,
     NotSupported,
@@ -58,6 +59,7 @@ from ..base import (
     ObjectBody,
     ObjectInfo,
     ObjectPage,
+    ObjectStore,
     PreconditionFailed,
     Readable,
     SourceAttributes,
@@ -88,7 +90,7 @@ COPY_ATTEMPTS = 5
 OWNER_READS = 8
 
 
-class S3Store(S3Multipart):
+class S3Store(ObjectStore):
     def __init__(
         self,
         *,
@@ -123,6 +125,7 @@ class S3Store(S3Multipart):
         self.capabilities = Capabilities(
             native_multipart=native_multipart, bucket_config=self.upstream_bucket is not None
         )
+        self._multipart = S3Multipart(self)
         self.spool_memory = spool_memory
         self._client = client
         self._client_pid = pid()
@@ -165,6 +168,20 @@ class S3Store(S3Multipart):
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
             "conditional_writes": self.conditional_writes.known(),
         }
+
+    # ---- multipart: upstream's own, unless told to stage parts here
+
+    def multipart_backend(self) -> MultipartBackend:
+        return (
+            self._multipart if self.capabilities.native_multipart else super().multipart_backend()
+        )
+
+    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+        return (
+            self._multipart.get_part(bucket, key, number)
+            if self.capabilities.native_multipart
+            else None
+        )
 
     # ---- mapping
 
@@ -408,7 +425,8 @@ class S3Store(S3Multipart):
             )
             if listed.get("KeyCount", 0) or listed.get("Contents"):
                 raise BucketNotEmpty(bucket)
-            self._abort_uploads(bucket)
+            if self.capabilities.native_multipart:
+                self._multipart.abort_all(bucket)
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.upstream_bucket, Prefix=self._config_key(bucket)
             ):
