@@ -95,3 +95,38 @@ CREATE_BUCKET_CONFIGURATION = _small(
         **TAG,
     },
 )
+OBJECT_LOCK_CONFIGURATION = _small(
+    "ObjectLockConfiguration",
+    {
+        "ObjectLockConfiguration": _names("ObjectLockEnabled Rule"),
+        "Rule": _names("DefaultRetention"),
+        "DefaultRetention": _names("Mode Days Years"),
+    },
+)
+RETENTION = _small("Retention", {"Retention": _names("Mode RetainUntilDate")})
+LEGAL_HOLD = _small("LegalHold", {"LegalHold": _names("Status")})
+_LIFECYCLE_FILTER = "Prefix Tag And ObjectSizeGreaterThan ObjectSizeLessThan"
+#: S3 allows 1,000 rules; each with its filter (up to 10 tags here), expirations and
+#: transitions is at most ~40 elements and ~3 KB with long prefixes.
+LIFECYCLE_CONFIGURATION = Document(
+    "LifecycleConfiguration",
+    {
+        "LifecycleConfiguration": _names("Rule"),
+        "Rule": _names(
+            "ID Prefix Filter Status Expiration Transition NoncurrentVersionExpiration "
+            "NoncurrentVersionTransition AbortIncompleteMultipartUpload"
+        ),
+        "Filter": _names(_LIFECYCLE_FILTER),
+        "And": _names(_LIFECYCLE_FILTER),
+        **TAG,
+        "Expiration": _names("Days Date ExpiredObjectDeleteMarker"),
+        "Transition": _names("Days Date StorageClass"),
+        "NoncurrentVersionExpiration": _names("NoncurrentDays NewerNoncurrentVersions"),
+        "NoncurrentVersionTransition": _names(
+            "NoncurrentDays NewerNoncurrentVersions StorageClass"
+        ),
+        "AbortIncompleteMultipartUpload": _names("DaysAfterInitiation"),
+    },
+    max_bytes=4 * MIB,
+    max_elements=1 + 1000 * 60,
+)
