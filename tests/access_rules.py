@@ -117,6 +117,10 @@ CORS = (
     b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
     b"<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
 )
+LIFECYCLE = (
+    b"<LifecycleConfiguration><Rule><ID>r</ID><Prefix>tmp/</Prefix><Status>Enabled</Status>"
+    b"<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"
+)
 TAGGING = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
 
 
@@ -223,6 +227,12 @@ def call_for(
         "GetBucketPolicy": Call("GET", f"/{b}", {"policy": ""}, ok=(404,)),  # none set
         "DeleteBucketPolicy": Call("DELETE", f"/{b}", {"policy": ""}, ok=(204,)),
         "PostObject": post_object_call(b, user),
+        # NoSuchLifecycleConfiguration, or the rules a PutBucketLifecycle put there before
+        "GetBucketLifecycleConfiguration": Call("GET", f"/{b}", {"lifecycle": ""}, ok=(200, 404)),
+        "PutBucketLifecycleConfiguration": Call(
+            "PUT", f"/{b}", {"lifecycle": ""}, {"Content-MD5": _md5(LIFECYCLE)}, LIFECYCLE
+        ),
+        "DeleteBucketLifecycle": Call("DELETE", f"/{b}", {"lifecycle": ""}, ok=(204,)),
     }
     call = calls[operation]
     call.headers.update(extra_headers or {})

@@ -26,6 +26,7 @@ from . import (
     buckets,
     copy,
     cors,
+    lifecycle,
     listing,
     multipart,
     objects,
@@ -121,6 +122,21 @@ TABLE.update(
         ),
         ("GET", "bucket", "policy"): Operation("GetBucketPolicy", acl.get_bucket_policy),
         ("DELETE", "bucket", "policy"): Operation("DeleteBucketPolicy", acl.delete_bucket_policy),
+    }
+)
+
+# Lifecycle rules (operations/lifecycle.py; the sweeper is boxdrive_wsgi/lifecycle/).
+TABLE.update(
+    {
+        ("GET", "bucket", "lifecycle"): Operation(
+            "GetBucketLifecycleConfiguration", lifecycle.get_bucket_lifecycle
+        ),
+        ("PUT", "bucket", "lifecycle"): Operation(
+            "PutBucketLifecycleConfiguration", lifecycle.put_bucket_lifecycle
+        ),
+        ("DELETE", "bucket", "lifecycle"): Operation(
+            "DeleteBucketLifecycle", lifecycle.delete_bucket_lifecycle
+        ),
     }
 )
 

@@ -22,6 +22,9 @@ BUCKET_CONFIG = frozenset(
         "DeleteBucketCors",
         "GetBucketVersioning",
         "PutBucketVersioning",
+        "GetBucketLifecycleConfiguration",
+        "PutBucketLifecycleConfiguration",
+        "DeleteBucketLifecycle",
     }
 )
 _DELETE_CONDITIONS = ("If-Match", SIZE_HEADER, MODIFIED_HEADER)
