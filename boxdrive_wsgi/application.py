@@ -10,6 +10,7 @@ from flask import Flask
 from .auth.credentials import credentials_from_settings
 from .blueprint import make_blueprint
 from .console import make_console_blueprint
+from .lifecycle import start_background
 from .observability import access_log
 from .observability.health import health_blueprint
 from .observability.telemetry import Telemetry
@@ -79,7 +80,12 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
         app.register_blueprint(console, url_prefix=resolved.console_path.rstrip("/"))
     app.register_blueprint(make_blueprint(store, settings=resolved, credentials=credentials))
     telemetry.install(app, resolved.store)
-    app.extensions["boxdrive_wsgi"] = {"store": store, "settings": resolved}
+    app.extensions["boxdrive_wsgi"] = {
+        "store": store,
+        "settings": resolved,
+        # the opt-in lifecycle sweeper thread's stop event (None: off)
+        "lifecycle": start_background(store, resolved),
+    }
     if resolved.trusted_proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, resolved.trusted_proxies)  # type: ignore[method-assign]
     return app

@@ -83,6 +83,13 @@ class Settings:
     s3_connect_timeout: int = 3
     s3_read_timeout: int = 30
     s3_max_connections: int = 64
+    #: lifecycle rules: every this many seconds each server process tries to sweep (one
+    #: sweeper at a time per data_dir, see boxdrive_wsgi/lifecycle); 0: never (run
+    #: ``boxdrive-wsgi lifecycle run`` from cron or a systemd timer instead).
+    lifecycle_interval: int = 0
+    #: the length of a lifecycle "day" in seconds; shorter only for tests (as RGW's
+    #: rgw_lc_debug_interval): then Days count plain seconds, not up to midnight UTC.
+    lifecycle_day_seconds: int = 86400
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

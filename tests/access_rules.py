@@ -121,6 +121,15 @@ LIFECYCLE = (
     b"<LifecycleConfiguration><Rule><ID>r</ID><Prefix>tmp/</Prefix><Status>Enabled</Status>"
     b"<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"
 )
+LOCK = (
+    b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+    b"</ObjectLockConfiguration>"
+)
+RETAIN = (
+    b"<Retention><Mode>GOVERNANCE</Mode>"
+    b"<RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>"
+)
+HOLD = b"<LegalHold><Status>ON</Status></LegalHold>"
 TAGGING = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
 
 
@@ -233,6 +242,19 @@ def call_for(
             "PUT", f"/{b}", {"lifecycle": ""}, {"Content-MD5": _md5(LIFECYCLE)}, LIFECYCLE
         ),
         "DeleteBucketLifecycle": Call("DELETE", f"/{b}", {"lifecycle": ""}, ok=(204,)),
+        # The prepared buckets have no object lock: S3's refusals mean the operation ran.
+        "GetObjectLockConfiguration": Call("GET", f"/{b}", {"object-lock": ""}, ok=(404,)),
+        "PutObjectLockConfiguration": Call(
+            "PUT", f"/{b}", {"object-lock": ""}, {"Content-MD5": _md5(LOCK)}, LOCK, ok=(409,)
+        ),
+        "GetObjectRetention": Call("GET", f"/{b}/k", {"retention": ""}, ok=(400,)),
+        "PutObjectRetention": Call(
+            "PUT", f"/{b}/k", {"retention": ""}, {"Content-MD5": _md5(RETAIN)}, RETAIN, ok=(400,)
+        ),
+        "GetObjectLegalHold": Call("GET", f"/{b}/k", {"legal-hold": ""}, ok=(400,)),
+        "PutObjectLegalHold": Call(
+            "PUT", f"/{b}/k", {"legal-hold": ""}, {"Content-MD5": _md5(HOLD)}, HOLD, ok=(400,)
+        ),
     }
     call = calls[operation]
     call.headers.update(extra_headers or {})

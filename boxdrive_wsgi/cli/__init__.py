@@ -1,10 +1,12 @@
-"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``."""
+"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``,
+``lifecycle run``."""
 
 from __future__ import annotations
 
 import click
 
 from .admin import fsck, stats
+from .lifecycle import lifecycle
 from .serve import serve
 from .users import user
 
@@ -19,3 +21,4 @@ main.add_command(serve)
 main.add_command(user)
 main.add_command(fsck)
 main.add_command(stats)
+main.add_command(lifecycle)

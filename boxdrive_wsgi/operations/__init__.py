@@ -29,6 +29,7 @@ from . import (
     lifecycle,
     listing,
     multipart,
+    object_lock,
     objects,
     post_object,
     tagging,
@@ -136,6 +137,30 @@ TABLE.update(
         ),
         ("DELETE", "bucket", "lifecycle"): Operation(
             "DeleteBucketLifecycle", lifecycle.delete_bucket_lifecycle
+        ),
+    }
+)
+
+# Object lock (operations/object_lock.py).
+TABLE.update(
+    {
+        ("GET", "bucket", "object-lock"): Operation(
+            "GetObjectLockConfiguration", object_lock.get_object_lock_configuration
+        ),
+        ("PUT", "bucket", "object-lock"): Operation(
+            "PutObjectLockConfiguration", object_lock.put_object_lock_configuration
+        ),
+        ("GET", "object", "retention"): Operation(
+            "GetObjectRetention", object_lock.get_object_retention
+        ),
+        ("PUT", "object", "retention"): Operation(
+            "PutObjectRetention", object_lock.put_object_retention
+        ),
+        ("GET", "object", "legal-hold"): Operation(
+            "GetObjectLegalHold", object_lock.get_object_legal_hold
+        ),
+        ("PUT", "object", "legal-hold"): Operation(
+            "PutObjectLegalHold", object_lock.put_object_legal_hold
         ),
     }
 )

@@ -16,6 +16,7 @@ from ..stores.base import BucketAlreadyExists
 from ..web.access import bucket_policy, requested_policy, set_bucket_policy
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response, xml_response
+from . import object_lock
 
 MAX_BUCKETS = 10000
 #: The region where re-creating a bucket one owns succeeds (S3 keeps it for
@@ -80,6 +81,7 @@ def create_bucket(s3: S3Request) -> Response:
     bucket = s3.bucket_name
     check_bucket_name(bucket)
     policy = requested_policy(s3, s3.identity.id)  # x-amz-acl / x-amz-grant-*
+    locked = object_lock.enable_on_create(s3)  # x-amz-bucket-object-lock-enabled
     _check_location(
         s3, read_small_body(s3.request, CREATE_BUCKET_CONFIGURATION, signer=s3.chunk_signer)
     )
@@ -96,11 +98,14 @@ def create_bucket(s3: S3Request) -> Response:
         mine = exists.owner == s3.identity.id and _same_acl(s3, bucket, policy)
         code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
         raise S3Error(code, extra={"BucketName": bucket}) from None
-    if policy is not None:
+    if policy is not None or locked:
         try:
-            set_bucket_policy(s3.store, bucket, policy)
+            if policy is not None:
+                set_bucket_policy(s3.store, bucket, policy)
+            if locked:
+                object_lock.enable(s3, bucket)
         except BaseException:
-            s3.store.delete_bucket(bucket)  # a bucket without the ACL asked for is wrong
+            s3.store.delete_bucket(bucket)  # a bucket without the ACL or lock asked for is wrong
             raise
     return empty_response(200, {"Location": f"/{bucket}"})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Response
 
 from ..protocol.conditionals import write_conditions
@@ -12,6 +14,7 @@ from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..stores.base import ObjectAttributes, ObjectInfo
 from ..web.context import S3Request, xml_response
+from . import object_lock
 from .objects import STORAGE_CLASSES, new_object_acl
 
 DIRECTIVES = ("COPY", "REPLACE")
@@ -52,11 +55,15 @@ def copy_object(s3: S3Request) -> Response:
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
     new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None
 
+    # The copy's lock: its own headers or the destination's default, never the source's.
+    locked = object_lock.write_lock(s3, ObjectAttributes(), put=False)
+
     def derive(src: ObjectInfo) -> ObjectAttributes:
         # Runs on the exact source version being copied: the conditions hold for it.
         check_copy_source_conditions(headers, src.etag, src.last_modified)
         chosen = replaced or src.attributes
-        return ObjectAttributes(
+        return replace(
+            locked,
             content_type=chosen.content_type,
             metadata=chosen.metadata,
             headers=chosen.headers,

@@ -51,7 +51,7 @@ from ..stores.base import (
 from ..stores.streams import IterReader
 from ..web.body import LateChecksums, read_small_body, verified_body
 from ..web.context import S3Request, empty_response, url_quote, xml_response
-from . import objects
+from . import object_lock, objects
 
 #: S3's largest part.
 MAX_PART_SIZE = 5 * 1024**3
@@ -89,6 +89,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
         checksum_algorithm=algorithm,
         checksum_type=checksum_type,
     )
+    attributes = object_lock.write_lock(s3, attributes, put=False)
     upload_id = s3.store.create_multipart_upload(s3.bucket_name, key, attributes=attributes)
     response = xml_response(
         "InitiateMultipartUploadResult",

@@ -19,6 +19,7 @@ from ..protocol.headers import (
 )
 from ..protocol.names import check_key
 from ..protocol.numbers import parse_part_number
+from ..protocol.object_lock import lock_headers, lock_of
 from ..protocol.parts import (
     PART_COUNT_HEADER,
     PartSpan,
@@ -34,6 +35,7 @@ from ..web.context import S3Request, empty_response
 from ..web.file_response import file_response
 from ..web.store_errors import to_s3_error
 from ..web.x_accel import accel_response
+from . import object_lock
 
 STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -56,6 +58,7 @@ def put_object(s3: S3Request) -> Response:
     attributes = replace(
         attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
     )
+    attributes = object_lock.write_lock(s3, attributes, put=True)
     info = s3.store.put_object(
         s3.bucket_name,
         key,
@@ -189,6 +192,7 @@ def _part_number(s3: S3Request) -> int | None:
 
 def _response_headers(s3: S3Request, info: ObjectInfo, span: PartSpan | None) -> dict[str, str]:
     headers = object_headers(info)
+    headers.update(lock_headers(lock_of(info)))
     wanted = s3.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     if span is not None:
         headers[PART_COUNT_HEADER] = str(span.count)

@@ -25,6 +25,8 @@ BUCKET_CONFIG = frozenset(
         "GetBucketLifecycleConfiguration",
         "PutBucketLifecycleConfiguration",
         "DeleteBucketLifecycle",
+        "GetObjectLockConfiguration",
+        "PutObjectLockConfiguration",
     }
 )
 _DELETE_CONDITIONS = ("If-Match", SIZE_HEADER, MODIFIED_HEADER)

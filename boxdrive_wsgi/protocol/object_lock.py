@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ..stores.model import ObjectInfo
 from . import xml
 from .documents import LEGAL_HOLD, OBJECT_LOCK_CONFIGURATION, RETENTION
 from .errors import S3Error
@@ -317,3 +318,9 @@ def check_retention_change(current: Lock, wanted: Lock, now: datetime, *, bypass
         if current.mode == COMPLIANCE
         else "Bypassing governance retention is needed to shorten or change it.",
     )
+
+
+def lock_of(info: ObjectInfo) -> Lock:
+    """A version's lock, from the attributes the store keeps with it."""
+    a = info.attributes
+    return Lock(a.lock_mode, a.lock_until, a.legal_hold)

@@ -1,6 +1,6 @@
 """Request headers for features this server does not have yet, and the error each gets.
 
-No header is silently ignored: a client asking for encryption, object lock or a
+No header is silently ignored: a client asking for encryption or a
 website redirect must not get a plain object and a 200. This is the one table of
 them; a feature, once implemented, deletes its lines here.
 
@@ -37,10 +37,6 @@ def _always(value: str) -> bool:
     return True
 
 
-def _true(value: str) -> bool:
-    return value.strip().lower() == "true"
-
-
 @dataclass(frozen=True)
 class Refusal:
     header: str
@@ -56,24 +52,9 @@ def _not_implemented(header: str, operations: frozenset[str], feature: str) -> R
 
 
 REFUSALS: tuple[Refusal, ...] = (
-    Refusal(
-        "x-amz-bucket-object-lock-enabled",
-        frozenset({"CreateBucket"}),
-        "NotImplemented",
-        "Object lock is not implemented (x-amz-bucket-object-lock-enabled)",
-        _true,
-    ),
     *(
         _not_implemented(header, WRITES, "Server-side encryption")
         for header in (SSE, *SSE_KMS, *SSE_C)
-    ),
-    *(
-        _not_implemented(header, WRITES, "Object lock")
-        for header in (
-            "x-amz-object-lock-mode",
-            "x-amz-object-lock-retain-until-date",
-            "x-amz-object-lock-legal-hold",
-        )
     ),
     _not_implemented("x-amz-website-redirect-location", WRITES, "Website redirects"),
     *(

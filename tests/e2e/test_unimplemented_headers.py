@@ -1,8 +1,9 @@
 """No header is silently ignored (issue 11, item 12) and three answers S3 gives
 (item 14): UploadPartCopy ranges past the end, re-creating one's own bucket.
 
-Encryption and object lock do not exist here yet: asking for them is refused
-with S3's error instead of a 200 and a plain object.
+Encryption does not exist here yet: asking for it is refused with S3's error instead
+of a 200 and a plain object; object lock headers on a bucket without object lock get
+S3's InvalidRequest.
 """
 
 from __future__ import annotations
@@ -37,16 +38,28 @@ def assert_missing(s3, bucket: str, key: str) -> None:
     assert error_of(caught)[1] == 404
 
 
-def test_object_lock_bucket_is_not_implemented(s3) -> None:
-    name = unique_bucket_name()
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": "2099-01-01T00:00:00Z"},
+        {"ObjectLockLegalHoldStatus": "ON"},
+    ],
+)
+def test_object_lock_headers_need_a_lock_bucket(
+    s3, bucket: str, options: dict[str, object]
+) -> None:
+    """As S3: InvalidRequest (the bucket has no object lock), never a plain object."""
     with pytest.raises(ClientError) as caught:
-        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
-    assert error_of(caught) == ("NotImplemented", 501)
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", **options)
+    assert error_of(caught) == ("InvalidRequest", 400)
     with pytest.raises(ClientError) as caught:
-        s3.head_bucket(Bucket=name)
-    assert error_of(caught)[1] == 404  # no plain bucket was made instead
-    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=False)
-    s3.delete_bucket(Bucket=name)
+        s3.create_multipart_upload(Bucket=bucket, Key="k", **options)
+    assert error_of(caught) == ("InvalidRequest", 400)
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    with pytest.raises(ClientError) as caught:
+        s3.copy_object(Bucket=bucket, Key="k", CopySource=f"{bucket}/src", **options)
+    assert error_of(caught) == ("InvalidRequest", 400)
+    assert_missing(s3, bucket, "k")
 
 
 @pytest.mark.parametrize(
@@ -56,8 +69,6 @@ def test_object_lock_bucket_is_not_implemented(s3) -> None:
         {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "key"},
         {"BucketKeyEnabled": True},
         SSE_C,
-        {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": "2099-01-01T00:00:00Z"},
-        {"ObjectLockLegalHoldStatus": "ON"},
         {"WebsiteRedirectLocation": "/elsewhere"},
     ],
 )
