@@ -215,7 +215,8 @@ def _sweep_key(
     key = latest.key
     if not latest.is_latest:
         return  # the key's latest version sorted before this page: next pass
-    if not latest.delete_marker and _expire_current(store, bucket, latest, rules, now, day):
+    expire = not latest.delete_marker
+    if expire and _expire_current(store, bucket, latest, rules, now, day, versioned):
         report.expired += 1
         return  # what was current is noncurrent from now on
     remaining = [latest]
@@ -259,13 +260,14 @@ def _expire_current(
     rules: Sequence[Rule],
     now: datetime,
     day: float,
+    versioned: bool,
 ) -> bool:
     for rule in _matching(store, rules, info):
         when = current_expiry(rule, info.last_modified, day)
         if when is None or when > now:
             continue
         try:
-            if info.version_id is None and store.capabilities.conditional_delete:
+            if not versioned and store.capabilities.conditional_delete:
                 # Unversioned: remove it only if it is still the object that was listed.
                 condition = DeleteCondition(etag=info.etag, last_modified=info.last_modified)
                 store.delete_object_if(bucket, info.key, condition)

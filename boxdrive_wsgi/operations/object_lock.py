@@ -154,17 +154,7 @@ class RetentionUpdate(AttributeUpdate):
     def apply(self, attributes: ObjectAttributes) -> ObjectAttributes:
         current = Lock(attributes.lock_mode, attributes.lock_until, attributes.legal_hold)
         check_retention_change(current, self.wanted, self.now, bypass=self.bypass)
-        return replace(
-            super().apply(attributes), lock_mode=self.wanted.mode, lock_until=self.wanted.until
-        )
-
-
-@dataclass(frozen=True)
-class LegalHoldUpdate(AttributeUpdate):
-    on: bool = False
-
-    def apply(self, attributes: ObjectAttributes) -> ObjectAttributes:
-        return replace(super().apply(attributes), legal_hold=self.on)
+        return replace(attributes, lock_mode=self.wanted.mode, lock_until=self.wanted.until)
 
 
 def put_object_retention(s3: S3Request) -> Response:
@@ -198,7 +188,7 @@ def put_object_legal_hold(s3: S3Request) -> Response:
     _required(s3)
     on = parse_legal_hold(read_small_body(s3.request, LEGAL_HOLD, signer=s3.chunk_signer))
     info = s3.store.update_object_attributes(
-        s3.bucket_name, s3.object_key, LegalHoldUpdate(on=on), version_id=_version_id(s3)
+        s3.bucket_name, s3.object_key, AttributeUpdate(legal_hold=on), version_id=_version_id(s3)
     )
     return empty_response(200, _version_headers(info))
 
