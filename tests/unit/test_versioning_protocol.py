@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from boxdrive_wsgi.protocol import versioning
+from boxdrive_wsgi.protocol.copy_source import parse_copy_source
 from boxdrive_wsgi.protocol.errors import S3Error
 from boxdrive_wsgi.protocol.versioning import (
     VersioningConfiguration,
@@ -137,3 +138,15 @@ def test_written_version_headers_name_only_new_versions() -> None:
 def test_copy_source_version_headers() -> None:
     assert copy_source_version_headers(None) == {}
     assert copy_source_version_headers("v1") == {versioning.COPY_SOURCE_VERSION_HEADER: "v1"}
+
+
+def test_copy_source_carries_any_well_formed_version() -> None:
+    assert parse_copy_source("/b/k?versionId=v%2B1").version_id == "v+1"
+    assert parse_copy_source("b/k?versionId=null").version_id == "null"
+    assert parse_copy_source("b/k%3Fq").version_id is None
+    with pytest.raises(S3Error) as empty:
+        parse_copy_source("b/k?versionId=")
+    assert empty.value.code == "InvalidArgument"
+    with pytest.raises(S3Error) as other:
+        parse_copy_source("b/k?partNumber=1")
+    assert other.value.code == "InvalidArgument"
