@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -31,10 +31,12 @@ from .errors import (
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
+    NoSuchVersion,
     NotSupported,
     PreconditionFailed,
     StoreError,
     StoreUnavailable,
+    VersionIsDeleteMarker,
 )
 from .model import (
     OVERWRITE,
@@ -43,6 +45,7 @@ from .model import (
     ByteRange,
     CompletedAttributes,
     DeleteCondition,
+    DeleteResult,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -52,6 +55,7 @@ from .model import (
     SourceAttributes,
     UploadInfo,
     UploadPage,
+    VersionPage,
     WriteMode,
     WriteOptions,
     multipart_etag,
@@ -59,6 +63,10 @@ from .model import (
 from .multipart.backend import MultipartBackend
 from .multipart.staged import StagedMultipart
 from .streams import CHUNK_SIZE, IterReader, Readable, iter_chunks
+from .versions import as_null_versions, require_null
+
+#: Called with the version a delete is about to remove for good; may raise to refuse.
+DeleteGuard = Callable[[ObjectInfo], None]
 
 #: The contract's names, importable from here as before the split into errors,
 #: model and streams.
@@ -74,6 +82,8 @@ __all__ = [
     "Capabilities",
     "CompletedAttributes",
     "DeleteCondition",
+    "DeleteGuard",
+    "DeleteResult",
     "EntityTooLarge",
     "EntityTooSmall",
     "IncompleteBody",
@@ -86,6 +96,7 @@ __all__ = [
     "NoSuchBucket",
     "NoSuchKey",
     "NoSuchUpload",
+    "NoSuchVersion",
     "NotSupported",
     "ObjectAttributes",
     "ObjectBody",
@@ -101,6 +112,8 @@ __all__ = [
     "StoreUnavailable",
     "UploadInfo",
     "UploadPage",
+    "VersionIsDeleteMarker",
+    "VersionPage",
     "WriteMode",
     "WriteOptions",
     "iter_chunks",
@@ -124,6 +137,16 @@ class ObjectStore(ABC):
 
     ``capabilities`` declares what the store can do beyond the defaults below (see
     ``Capabilities``); the HTTP layer answers 501 for what it lacks.
+
+    Versions (``capabilities.versioning``): a bucket is never versioned, or Enabled, or
+    Suspended (``set_bucket_versioning``; never back). Writes to an Enabled bucket make
+    a new version, writes while Suspended or never versioned replace the null version
+    ("null"; ``ObjectInfo.version_id`` is None on a never-versioned bucket). Every read
+    without ``version_id`` sees the latest version; a delete marker as the latest means
+    the key is absent (NoSuchKey with ``delete_marker``). ``version_id`` names one
+    version: NoSuchVersion if the key has none such, VersionIsDeleteMarker on reads of
+    a marker. Stores without versioning accept ``version_id`` None or "null" (the
+    object) and raise NoSuchVersion for any other.
     """
 
     capabilities: Capabilities = Capabilities()
@@ -145,7 +168,14 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def delete_bucket(self, bucket: str) -> None:
-        """MUST raise NoSuchBucket if absent, BucketNotEmpty if it holds objects."""
+        """MUST raise NoSuchBucket if absent, BucketNotEmpty if it holds objects (or,
+        versioned, any version or delete marker)."""
+
+    def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        """Set a bucket's versioning to "Enabled" or "Suspended" (``BucketInfo.versioning``
+        then tells it); applied by every later write, inside its transaction. MUST raise
+        NoSuchBucket. Default: NotSupported (stores without ``capabilities.versioning``)."""
+        raise NotSupported("bucket versioning")
 
     # ---- objects
 
@@ -185,26 +215,53 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def get_object(
-        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectBody:
-        """Open an object for reading. MUST raise NoSuchBucket / NoSuchKey, and
+        """Open an object (the latest version, or ``version_id``) for reading. MUST raise
+        NoSuchBucket / NoSuchKey / NoSuchVersion / VersionIsDeleteMarker, and
         InvalidRange if ``byte_range`` cannot be satisfied. The body MUST stay
         consistent (the object as it was when opened) even if the key is
         overwritten or deleted while it is read."""
 
-    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+    def get_object_part(
+        self, bucket: str, key: str, number: int, *, version_id: str | None = None
+    ) -> tuple[ObjectBody, int] | None:
         """Multipart objects without ``attributes.parts``: part ``number`` (content_range:
         its span) and the part count; InvalidPart past the last. None (default): 501."""
         return None
 
     @abstractmethod
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        """MUST raise NoSuchBucket / NoSuchKey."""
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        """MUST raise NoSuchBucket / NoSuchKey / NoSuchVersion / VersionIsDeleteMarker."""
 
     @abstractmethod
-    def delete_object(self, bucket: str, key: str) -> None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
         """Remove a key. Deleting an absent key is not an error (S3 answers 204);
-        an absent bucket MUST raise NoSuchBucket."""
+        an absent bucket MUST raise NoSuchBucket.
+
+        Without ``version_id``: never versioned: remove the object; Enabled: add a delete
+        marker (returned: its id, True); Suspended: remove the null version and add a
+        null marker ("null", True). With ``version_id`` ("null": the null version, also
+        the object of a never-versioned bucket): remove that version or marker for good
+        and return (version_id, it was a marker); an unknown id of the store's format is
+        no error ((version_id, False)), one of another format raises NoSuchVersion. The
+        next newest version becomes the latest. ``guard`` is called with each version
+        about to be removed for good, inside the atomic section; if it raises, nothing
+        changes. ``owner`` (who deletes) becomes the owner of a marker it adds. On a
+        never-versioned bucket the result's version_id is None."""
 
     def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
         """Delete ``key`` if ``condition.allows`` it, check and delete atomic; NoSuchBucket.
@@ -380,6 +437,37 @@ class ObjectStore(ABC):
             max_uploads=max_uploads,
         )
 
+    def is_version_id(self, value: str) -> bool:
+        """True if ``value`` has the shape of this store's version ids ("null" included):
+        the HTTP layer answers 400 InvalidArgument for others before asking the store."""
+        return value == "null"
+
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """One page of versions and delete markers, by key (UTF-8 byte order) then newest
+        first; ``version_id`` is always set ("null" for null versions, also on a
+        never-versioned bucket). Starts after every version of ``key_marker``, or with
+        ``version_id_marker`` after that version of it. Prefix, delimiter and common
+        prefixes as list_objects (each counts once). A page SHOULD cost O(max_keys).
+        MUST raise NoSuchBucket. The default (stores without versions) lists the current
+        objects as null versions."""
+        page = self.list_objects(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            start_after=key_marker,
+            max_keys=max_keys,
+        )
+        return as_null_versions(page)
+
     # ---- copies, tags and bucket configuration (defaults a store may replace)
 
     def copy_object(
@@ -391,8 +479,10 @@ class ObjectStore(ABC):
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
         options: WriteOptions = OVERWRITE,
+        source_version_id: str | None = None,
     ) -> ObjectInfo:
-        """Copy an object's content to ``dst_key``, replacing any object there.
+        """Copy an object's content (its latest version, or ``source_version_id``) to
+        ``dst_key``, writing it as put_object does (a new version if versioned).
 
         ``attributes`` are the copy's attributes: None keeps the source's (tags
         included); a callable receives the ``ObjectInfo`` of the exact source version
@@ -401,12 +491,13 @@ class ObjectStore(ABC):
         atomic like ``put_object`` and MUST stay correct if the source is replaced or
         deleted meanwhile (it copies one version, whole). ``options`` apply to
         the destination as in ``put_object``. MUST raise
-        NoSuchBucket / NoSuchKey for a missing source, NoSuchBucket for a missing
-        destination bucket. The ETag of a copy of a single-part object is its MD5.
+        NoSuchBucket / NoSuchKey / NoSuchVersion / VersionIsDeleteMarker for a missing
+        source, NoSuchBucket for a missing destination bucket. The ETag of a copy of a
+        single-part object is its MD5.
 
         The default streams ``get_object`` into ``put_object``.
         """
-        source = self.get_object(src_bucket, src_key)
+        source = self.get_object(src_bucket, src_key, version_id=source_version_id)
         with source:
             if attributes is None:
                 new = source.info.attributes
@@ -425,17 +516,23 @@ class ObjectStore(ABC):
             )
 
     def update_object_attributes(
-        self, bucket: str, key: str, update: AttributeUpdate
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
     ) -> ObjectInfo:
-        """Apply ``update`` (tags, ACL, ...) to an object's attributes, keeping its content
-        and the attributes the update leaves alone.
+        """Apply ``update`` (tags, ACL, retention, legal hold) to the attributes of an
+        object (its latest version, or ``version_id``), keeping its content and the
+        attributes the update leaves alone.
 
         MUST be atomic (readers see the old attributes or the new ones) and MUST raise
-        NoSuchBucket / NoSuchKey. A native implementation SHOULD keep the ETag and
-        Last-Modified, as S3 does; the default rewrites the object through
-        ``copy_object`` (the ETag is kept, Last-Modified is not) and applies the update
-        only if the object was not replaced meanwhile.
+        NoSuchBucket / NoSuchKey / NoSuchVersion / VersionIsDeleteMarker. A native
+        implementation SHOULD keep the ETag and Last-Modified, as S3 does; the default
+        rewrites the object through ``copy_object`` (the ETag is kept, Last-Modified is
+        not) and applies the update only if the object was not replaced meanwhile; it
+        knows no versions (NoSuchVersion for any id but "null", NotSupported on a
+        versioned bucket).
         """
+        require_null(bucket, key, version_id)
+        if self.capabilities.versioning and self.head_bucket(bucket).versioning is not None:
+            raise NotSupported("attribute updates of versions")
         head = self.head_object(bucket, key)
         return self.copy_object(
             bucket,

@@ -33,7 +33,9 @@ class Capabilities:
     #: every process opening the store sees the same data (not an in-process store):
     #: the staged multipart default then keeps its uploads in a shared directory too.
     shared: bool = True
-    #: object versions (issue 13 and later); no store keeps them yet.
+    #: bucket versioning (``set_bucket_versioning``, ``version_id`` arguments, delete
+    #: markers, ``list_object_versions`` of every version). Without it a store knows
+    #: only the null version: the defaults list current objects as null versions.
     versioning: bool = False
 
     @property

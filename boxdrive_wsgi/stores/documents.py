@@ -23,6 +23,9 @@ def to_document(a: ObjectAttributes) -> dict[str, Any]:
         "owner": a.owner,
         "checksum_type": a.checksum_type,
         "checksum_algorithm": a.checksum_algorithm,
+        "lock_mode": a.lock_mode,
+        "lock_until": None if a.lock_until is None else a.lock_until.isoformat(),
+        "legal_hold": a.legal_hold or None,
     }
     if a.parts is not None:
         doc["parts"] = [_part_document(p) for p in a.parts]
@@ -32,8 +35,11 @@ def to_document(a: ObjectAttributes) -> dict[str, Any]:
 def from_document(doc: Mapping[str, Any]) -> ObjectAttributes:
     fields = dict(doc)
     parts = fields.pop("parts", None)
+    until = fields.pop("lock_until", None)
     return ObjectAttributes(
-        **fields, parts=None if parts is None else tuple(_part_from_document(p) for p in parts)
+        **fields,
+        parts=None if parts is None else tuple(_part_from_document(p) for p in parts),
+        lock_until=None if until is None else datetime.fromisoformat(until),
     )
 
 

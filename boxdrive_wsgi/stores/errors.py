@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class StoreError(Exception):
     """Base class of every error a store raises on purpose."""
@@ -14,10 +16,42 @@ class NoSuchBucket(StoreError):
 
 
 class NoSuchKey(StoreError):
-    def __init__(self, bucket: str, key: str) -> None:
+    """No such object. ``delete_marker``: the key's latest version is a delete marker
+    (``version_id`` names it); S3 then answers 404 with ``x-amz-delete-marker: true``."""
+
+    def __init__(
+        self, bucket: str, key: str, *, delete_marker: bool = False, version_id: str | None = None
+    ) -> None:
         super().__init__(f"{bucket}/{key}")
         self.bucket = bucket
         self.key = key
+        self.delete_marker = delete_marker
+        self.version_id = version_id
+
+
+class NoSuchVersion(StoreError):
+    """The key has no version ``version_id`` (or the id is not one the store makes)."""
+
+    def __init__(self, bucket: str, key: str, version_id: str) -> None:
+        super().__init__(f"{bucket}/{key}?versionId={version_id}")
+        self.bucket = bucket
+        self.key = key
+        self.version_id = version_id
+
+
+class VersionIsDeleteMarker(StoreError):
+    """A read (get, head, copy source, attributes) named the version id of a delete
+    marker: S3 answers 405 MethodNotAllowed with ``x-amz-delete-marker: true``, the
+    ``x-amz-version-id`` and the marker's ``Last-Modified``."""
+
+    def __init__(
+        self, bucket: str, key: str, version_id: str, last_modified: datetime | None = None
+    ) -> None:
+        super().__init__(f"{bucket}/{key}?versionId={version_id}")
+        self.bucket = bucket
+        self.key = key
+        self.version_id = version_id
+        self.last_modified = last_modified
 
 
 class BucketAlreadyExists(StoreError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from .base import ObjectInfo, ObjectPage
+from .model import ObjectInfo, ObjectPage
 
 Seek = Callable[[str, bool], Iterator[ObjectInfo]]
 

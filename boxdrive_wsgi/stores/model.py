@@ -8,9 +8,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from .errors import InvalidRange, NoSuchKey, PreconditionFailed
+
+#: A bucket's versioning status; None (on ``BucketInfo.versioning``): never versioned.
+VersioningStatus = Literal["Enabled", "Suspended"]
+ENABLED: VersioningStatus = "Enabled"
+SUSPENDED: VersioningStatus = "Suspended"
+
+#: The version id of the null version (written while unversioned or Suspended).
+NULL_VERSION = "null"
 
 
 @dataclass(frozen=True)
@@ -18,6 +26,8 @@ class BucketInfo:
     name: str
     created: datetime
     owner: str | None = None
+    #: "Enabled", "Suspended", or None if versioning was never set on the bucket.
+    versioning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,11 @@ class ObjectAttributes:
     #: A multipart object's parts in order, or None if unknown (then ?partNumber= and
     #: GetObjectAttributes answer 501). A store that keeps attributes MUST keep this.
     parts: tuple[PartInfo, ...] | None = None
+    #: object lock of this version: "GOVERNANCE" | "COMPLIANCE" until ``lock_until``
+    #: (timezone-aware UTC), and the legal hold. Stored verbatim; the HTTP layer enforces.
+    lock_mode: str | None = None
+    lock_until: datetime | None = None
+    legal_hold: bool = False
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
@@ -85,6 +100,12 @@ class ObjectInfo:
     #: timezone-aware UTC, whole seconds are enough (HTTP dates have no fractions).
     last_modified: datetime
     attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+    #: None: the bucket was never versioned (S3 omits x-amz-version-id); "null": the
+    #: null version; else an opaque id (URL-safe ASCII, at most 64 characters).
+    version_id: str | None = None
+    is_latest: bool = True
+    #: a delete marker: size 0, etag "", attributes with its owner only.
+    delete_marker: bool = False
 
     @property
     def content_type(self) -> str | None:
@@ -129,6 +150,30 @@ class ObjectPage:
     is_truncated: bool
     #: the last key or common prefix on this page: where the next page starts after.
     last: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """One page of ListObjectVersions: versions and delete markers interleaved, by key
+    (UTF-8 byte order), then newest first; common prefixes merged in as in ObjectPage."""
+
+    versions: list[ObjectInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    #: where the next page starts after (a key or common prefix, and a version of it).
+    next_key_marker: str | None = None
+    next_version_id_marker: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What delete_object did: S3's x-amz-version-id and x-amz-delete-marker.
+
+    ``version_id``: the marker added, or the version removed (None on a never-versioned
+    bucket); ``delete_marker``: a marker was added, or the version removed was one."""
+
+    version_id: str | None = None
+    delete_marker: bool = False
 
 
 @dataclass(frozen=True)
@@ -332,6 +377,10 @@ class AttributeUpdate:
     tags: Mapping[str, str] | Keep = KEEP
     #: the ACL as ``ObjectAttributes.acl`` holds it; None is the default ACL.
     acl: str | Keep | None = KEEP
+    #: object lock retention (None removes it) and legal hold, as ObjectAttributes has them.
+    lock_mode: str | Keep | None = KEEP
+    lock_until: datetime | Keep | None = KEEP
+    legal_hold: bool | Keep = KEEP
 
     def apply(self, attributes: ObjectAttributes) -> ObjectAttributes:
         new = attributes
@@ -339,6 +388,12 @@ class AttributeUpdate:
             new = replace(new, tags=dict(self.tags))
         if not isinstance(self.acl, Keep):
             new = replace(new, acl=self.acl)
+        if not isinstance(self.lock_mode, Keep):
+            new = replace(new, lock_mode=self.lock_mode)
+        if not isinstance(self.lock_until, Keep):
+            new = replace(new, lock_until=self.lock_until)
+        if not isinstance(self.legal_hold, Keep):
+            new = replace(new, legal_hold=self.legal_hold)
         return new
 
 

@@ -24,8 +24,11 @@ from boxdrive_wsgi.stores import (
     BucketNotEmpty,
     ByteRange,
     Capabilities,
+    DeleteGuard,
+    DeleteResult,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchVersion,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -38,6 +41,11 @@ from boxdrive_wsgi.stores import (
 )
 
 Entry = tuple[ObjectInfo, bytes]
+
+
+def _null_only(bucket: str, key: str, version_id: str | None) -> None:
+    if version_id is not None and version_id != "null":
+        raise NoSuchVersion(bucket, key, version_id)
 
 
 class DictStore(ObjectStore):
@@ -131,8 +139,15 @@ class DictStore(ObjectStore):
         return info
 
     def get_object(
-        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectBody:
+        # Without versions, only the null version exists ("null", or none named).
+        _null_only(bucket, key, version_id)
         info, data = self._entry(bucket, key)
         span = byte_range.resolve(info.size) if byte_range else None
         start, stop = span or (0, info.size)
@@ -140,7 +155,8 @@ class DictStore(ObjectStore):
         chunks = (data[i : min(i + CHUNK_SIZE, stop)] for i in range(start, stop, CHUNK_SIZE))
         return ObjectBody(info, chunks, content_range=span)
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        _null_only(bucket, key, version_id)
         return self._entry(bucket, key)[0]
 
     def _entry(self, bucket: str, key: str) -> Entry:
@@ -150,9 +166,22 @@ class DictStore(ObjectStore):
             except KeyError:
                 raise NoSuchKey(bucket, key) from None
 
-    def delete_object(self, bucket: str, key: str) -> None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
+        _null_only(bucket, key, version_id)
         with self._lock:
-            self._keys(bucket).pop(key, None)
+            keys = self._keys(bucket)
+            if guard is not None and key in keys:
+                guard(keys[key][0])  # may refuse (object lock): then nothing changes
+            keys.pop(key, None)
+        return DeleteResult()
 
     def list_objects(
         self,

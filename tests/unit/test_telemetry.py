@@ -132,7 +132,7 @@ def test_metrics_path_is_not_shadowed_by_buckets(store: MemoryStore) -> None:
 
 
 class Broken(MemoryStore):
-    def head_object(self, bucket: str, key: str) -> Any:
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> Any:
         raise OSError("disk on fire")
 
 

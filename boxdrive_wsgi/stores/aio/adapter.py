@@ -52,6 +52,8 @@ from ..base import (
     ByteRange,
     Capabilities,
     DeleteCondition,
+    DeleteGuard,
+    DeleteResult,
     MultipartBackend,
     NotSupported,
     ObjectAttributes,
@@ -61,8 +63,10 @@ from ..base import (
     ObjectStore,
     Readable,
     SourceAttributes,
+    VersionPage,
     WriteOptions,
 )
+from ..versions import guard_before, require_null
 from .bridge import ChunkBridge, LoopThread, call_with_body, wait
 from .multipart import AsyncMultipart
 from .shim import BoxDriveShim
@@ -189,6 +193,21 @@ class AsyncStoreAdapter(ObjectStore):
     def delete_bucket(self, bucket: str) -> None:
         self._call("delete_bucket", bucket)
 
+    def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        if not self.capabilities.versioning:
+            return super().set_bucket_versioning(bucket, status)
+        self._call("set_bucket_versioning", bucket, status)
+
+    def _version(
+        self, bucket: str, key: str, version_id: str | None, name: str = "version_id"
+    ) -> dict[str, Any]:
+        """The keyword naming a version for the async store: only if it versions (and a
+        version is named); a store without versions knows only the null version."""
+        if not self.capabilities.versioning:
+            require_null(bucket, key, version_id)
+            return {}
+        return {} if version_id is None else {name: version_id}
+
     # ---- objects
 
     def _with_body(
@@ -225,11 +244,18 @@ class AsyncStoreAdapter(ObjectStore):
         return self._with_body(make, body, size)
 
     def get_object(
-        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectBody:
+        version = self._version(bucket, key, version_id)
         runner = self._loop_thread()
         opened = wait(
-            runner.submit(self.store.get_object(bucket, key, byte_range=byte_range)), self.timeout
+            runner.submit(self.store.get_object(bucket, key, byte_range=byte_range, **version)),
+            self.timeout,
         )
         release = getattr(opened, "aclose", None)
         bridge = ChunkBridge(
@@ -237,12 +263,29 @@ class AsyncStoreAdapter(ObjectStore):
         )
         return ObjectBody(opened.info, bridge, content_range=getattr(opened, "content_range", None))
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        info: ObjectInfo = self._call("head_object", bucket, key)
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        version = self._version(bucket, key, version_id)
+        info: ObjectInfo = self._call("head_object", bucket, key, **version)
         return info
 
-    def delete_object(self, bucket: str, key: str) -> None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
+        if self.capabilities.versioning:
+            result: DeleteResult = self._call(
+                "delete_object", bucket, key, version_id=version_id, guard=guard, owner=owner
+            )
+            return result
+        require_null(bucket, key, version_id)
+        guard_before(guard, lambda: self.head_object(bucket, key))  # not atomic: right before
         self._call("delete_object", bucket, key)
+        return DeleteResult()
 
     def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
         if not self.capabilities.conditional_delete:  # it alone can make it atomic
@@ -268,6 +311,36 @@ class AsyncStoreAdapter(ObjectStore):
         )
         return page
 
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        if not self.capabilities.versioning:
+            return super().list_object_versions(
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                version_id_marker=version_id_marker,
+                max_keys=max_keys,
+            )
+        page: VersionPage = self._call(
+            "list_object_versions",
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+            max_keys=max_keys,
+        )
+        return page
+
     # ---- multipart: the async store's own if it has them, else the staged default
 
     def multipart_backend(self) -> MultipartBackend:
@@ -286,11 +359,19 @@ class AsyncStoreAdapter(ObjectStore):
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
         options: WriteOptions = OVERWRITE,
+        source_version_id: str | None = None,
     ) -> ObjectInfo:
         if not self._has("copy_object"):
             return super().copy_object(
-                src_bucket, src_key, dst_bucket, dst_key, attributes=attributes, options=options
+                src_bucket,
+                src_key,
+                dst_bucket,
+                dst_key,
+                attributes=attributes,
+                options=options,
+                source_version_id=source_version_id,
             )
+        version = self._version(src_bucket, src_key, source_version_id, "source_version_id")
         info: ObjectInfo = self._call(
             "copy_object",
             src_bucket,
@@ -299,15 +380,17 @@ class AsyncStoreAdapter(ObjectStore):
             dst_key,
             attributes=attributes,
             options=options,
+            **version,
         )
         return info
 
     def update_object_attributes(
-        self, bucket: str, key: str, update: AttributeUpdate
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
     ) -> ObjectInfo:
         if not self._has("update_object_attributes"):
-            return super().update_object_attributes(bucket, key, update)
-        info: ObjectInfo = self._call("update_object_attributes", bucket, key, update)
+            return super().update_object_attributes(bucket, key, update, version_id=version_id)
+        version = self._version(bucket, key, version_id)
+        info: ObjectInfo = self._call("update_object_attributes", bucket, key, update, **version)
         return info
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from ..base import ObjectStore
+from ..base import DeleteGuard, ObjectStore
 from ..capabilities import Capabilities
 from ..errors import BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError
 from ..listing import paginate
@@ -45,6 +45,7 @@ from ..model import (
     BucketInfo,
     ByteRange,
     DeleteCondition,
+    DeleteResult,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -55,6 +56,7 @@ from ..model import (
 from ..multipart.backend import MultipartBackend
 from ..multipart.records import encode_key, successor
 from ..streams import Readable
+from ..versions import require_null
 from .content import ContentFiles, read_span
 from .copy import OPEN_ATTEMPTS, Copier
 from .index import DB_NAME, Current, Index, info_from_row
@@ -218,8 +220,14 @@ class FilesystemStore(ObjectStore):
         return found
 
     def get_object(
-        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectBody:
+        require_null(bucket, key, version_id)
         missing: str | None = None
         for _ in range(OPEN_ATTEMPTS):
             info, file_id = self._lookup(bucket, key)
@@ -245,18 +253,31 @@ class FilesystemStore(ObjectStore):
             )
         raise StoreError(f"{bucket}/{key}: replaced too often to open")
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        require_null(bucket, key, version_id)
         return self._lookup(bucket, key)[0]
 
-    def delete_object(self, bucket: str, key: str) -> None:
-        self.space.freeing(lambda: self._delete_object(bucket, key))
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
+        require_null(bucket, key, version_id)
+        self.space.freeing(lambda: self._delete_object(bucket, key, guard))
+        return DeleteResult()
 
-    def _delete_object(self, bucket: str, key: str) -> None:
+    def _delete_object(self, bucket: str, key: str, guard: DeleteGuard | None) -> None:
         index = self.index
         with index.transaction("IMMEDIATE") as conn:
             bucket_id = index.bucket_id(conn, bucket)
             current = index.current(conn, bucket_id, bucket, key)
             if current is not None:
+                if guard is not None:
+                    guard(current[0])
                 index.delete_row(conn, bucket_id, key)
         if current is not None:
             self.content.remove(current[1])
@@ -329,7 +350,9 @@ class FilesystemStore(ObjectStore):
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
         options: WriteOptions = OVERWRITE,
+        source_version_id: str | None = None,
     ) -> ObjectInfo:
+        require_null(src_bucket, src_key, source_version_id)
         return self._copier.copy(
             src_bucket,
             src_key,
@@ -340,8 +363,9 @@ class FilesystemStore(ObjectStore):
         )
 
     def update_object_attributes(
-        self, bucket: str, key: str, update: AttributeUpdate
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
     ) -> ObjectInfo:
+        require_null(bucket, key, version_id)
         return self._copier.update_attributes(bucket, key, update.apply)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:

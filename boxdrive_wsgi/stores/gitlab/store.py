@@ -58,6 +58,8 @@ from ..base import (
     ByteRange,
     Capabilities,
     DeleteCondition,
+    DeleteGuard,
+    DeleteResult,
     EntityTooLarge,
     NoSuchBucket,
     NoSuchKey,
@@ -73,6 +75,7 @@ from ..base import (
 )
 from ..documents import from_document, to_document
 from ..listing import paginate
+from ..versions import guard_before, require_null
 from . import paths
 from .api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
 
@@ -365,12 +368,19 @@ class GitlabStore(ObjectStore):
             raise NoSuchKey(bucket, key)
         return self._info_from_meta(bucket, key, json.loads(found.content)), found.commit_id
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        require_null(bucket, key, version_id)
         return self._meta(bucket, key)[0]
 
     def get_object(
-        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectBody:
+        require_null(bucket, key, version_id)
         info, commit = self._meta(bucket, key)
         span = byte_range.resolve(info.size) if byte_range else None
         start, stop = span or (0, info.size)
@@ -383,8 +393,19 @@ class GitlabStore(ObjectStore):
             info, _slice(response, start, stop), content_range=span, on_close=response.close
         )
 
-    def delete_object(self, bucket: str, key: str) -> None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
+        require_null(bucket, key, version_id)
+        guard_before(guard, lambda: self.head_object(bucket, key))  # not atomic: right before
         self._delete(bucket, key, None)
+        return DeleteResult()
 
     def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
         # Checked against the index the commit names (last_commit_id): atomic as put's.

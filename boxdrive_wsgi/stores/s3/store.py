@@ -51,6 +51,8 @@ from ..base import (
     BucketNotEmpty,
     ByteRange,
     Capabilities,
+    DeleteGuard,
+    DeleteResult,
     MultipartBackend,
     NoSuchBucket,
     NoSuchKey,
@@ -66,6 +68,7 @@ from ..base import (
     WriteMode,
     WriteOptions,
 )
+from ..versions import guard_before, require_null
 from . import owners
 from .conditions import ConditionalWrites
 from .multipart import S3Multipart
@@ -176,7 +179,10 @@ class S3Store(ObjectStore):
             self._multipart if self.capabilities.native_multipart else super().multipart_backend()
         )
 
-    def get_object_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int] | None:
+    def get_object_part(
+        self, bucket: str, key: str, number: int, *, version_id: str | None = None
+    ) -> tuple[ObjectBody, int] | None:
+        require_null(bucket, key, version_id)
         return (
             self._multipart.get_part(bucket, key, number)
             if self.capabilities.native_multipart
@@ -533,12 +539,19 @@ class S3Store(ObjectStore):
         info = self._info(bucket, key, head, int(head.get("ContentLength", 0)))
         return info, strip_etag(head.get("ETag"))
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+    def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        require_null(bucket, key, version_id)
         return self._head(bucket, key)[0]
 
     def get_object(
-        self, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectBody:
+        require_null(bucket, key, version_id)
         self._hide_reserved(bucket, key)
         options: dict[str, Any] = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
         if byte_range is not None:
@@ -570,15 +583,26 @@ class S3Store(ObjectStore):
         info = self._info(bucket, key, response, size)
         return ObjectBody(info, _chunks(stream), content_range=span, on_close=stream.close)
 
-    def delete_object(self, bucket: str, key: str) -> None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
+        require_null(bucket, key, version_id)
         self._require_bucket(bucket)
         if self._reserved(key):
             self.head_bucket(bucket)
-            return  # never the owner record: deleting an absent key is a success
+            return DeleteResult()  # never the owner record: deleting an absent key is fine
+        guard_before(guard, lambda: self.head_object(bucket, key))  # not atomic: right before
         try:
             self.client.delete_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
         except Exception as exc:
             raise map_error(exc, bucket, key) from exc
+        return DeleteResult()
 
     def list_objects(
         self,
@@ -669,9 +693,11 @@ class S3Store(ObjectStore):
         *,
         attributes: ObjectAttributes | SourceAttributes | None = None,
         options: WriteOptions = OVERWRITE,
+        source_version_id: str | None = None,
     ) -> ObjectInfo:
         """A server-side CopyObject of the exact source version that was inspected
         (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
+        require_null(src_bucket, src_key, source_version_id)
         for _ in range(COPY_ATTEMPTS):
             try:
                 return self._copy_once(
