@@ -109,7 +109,7 @@ def make_blueprint(
             if bucket is not None and operation.name != "CreateBucket":
                 s3.check_expected_owner(bucket)
         refuse_unimplemented(operation.name, current.headers)  # never ignore a header
-        refuse_incapable(operation.name, current.headers, s3.store.capabilities)
+        refuse_incapable(operation.name, current.headers, s3.store.capabilities, current.args)
         return operation.handler(s3)
 
     methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"]

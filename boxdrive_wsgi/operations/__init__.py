@@ -33,6 +33,7 @@ from . import (
     objects,
     post_object,
     tagging,
+    versioning,
 )
 
 Handler = Callable[[S3Request], Response]
@@ -116,10 +117,10 @@ TABLE.update(
         ("GET", "object", "acl"): Operation("GetObjectAcl", acl.get_object_acl),
         ("PUT", "object", "acl"): Operation("PutObjectAcl", acl.put_object_acl),
         ("GET", "bucket", "versioning"): Operation(
-            "GetBucketVersioning", acl.get_bucket_versioning
+            "GetBucketVersioning", versioning.get_bucket_versioning
         ),
         ("PUT", "bucket", "versioning"): Operation(
-            "PutBucketVersioning", acl.put_bucket_versioning
+            "PutBucketVersioning", versioning.put_bucket_versioning
         ),
         ("GET", "bucket", "policy"): Operation("GetBucketPolicy", acl.get_bucket_policy),
         ("DELETE", "bucket", "policy"): Operation("DeleteBucketPolicy", acl.delete_bucket_policy),

@@ -1,19 +1,18 @@
-"""ACLs, versioning status and the bucket-policy probe, as far as this server has them.
+"""ACLs and the bucket-policy probe, as far as this server has them.
 
-The handlers of GetBucketAcl/PutBucketAcl/GetObjectAcl/PutObjectAcl; where ACLs are
-stored and how they decide access is ``web.access``, the ACL model ``protocol.acl``.
-Buckets are not versioned; ``Suspended`` is accepted (it means "no new versions",
-which holds) and remembered for GetBucketVersioning.
+The handlers of GetBucketAcl/PutBucketAcl/GetObjectAcl/PutObjectAcl (of one object
+version with ``?versionId=``); where ACLs are stored and how they decide access is
+``web.access``, the ACL model ``protocol.acl``. Versioning status: ``operations.versioning``.
 """
 
 from __future__ import annotations
 
 from flask import Response
 
-from ..protocol import xml
 from ..protocol.acl import AccessControlPolicy, parse_policy, stored_acl
-from ..protocol.documents import ACCESS_CONTROL_POLICY, VERSIONING_CONFIGURATION
+from ..protocol.documents import ACCESS_CONTROL_POLICY
 from ..protocol.errors import S3Error
+from ..protocol.versioning import version_headers
 from ..stores.base import AttributeUpdate
 from ..web.access import (
     bucket_policy,
@@ -22,11 +21,9 @@ from ..web.access import (
     requested_policy,
     set_bucket_policy,
 )
-from ..web.body import read_document, read_small_body
-from ..web.context import S3Request, empty_response, xml_response
-
-#: The bucket configuration slot remembering a PutBucketVersioning of Suspended.
-VERSIONING = "versioning"
+from ..web.body import read_small_body
+from ..web.context import S3Request, empty_response
+from ..web.versions import version_of_request
 
 
 def _owner(s3: S3Request) -> str:
@@ -62,41 +59,22 @@ def put_bucket_acl(s3: S3Request) -> Response:
 
 def get_object_acl(s3: S3Request) -> Response:
     owner = _owner(s3)
-    info = s3.store.head_object(s3.bucket_name, s3.object_key)
-    return _respond(s3, object_policy(info, owner))
+    version = version_of_request(s3)
+    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    response = _respond(s3, object_policy(info, owner))
+    response.headers.update(version_headers(info.version_id))
+    return response
 
 
 def put_object_acl(s3: S3Request) -> Response:
     bucket_owner = _owner(s3)
-    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    version = version_of_request(s3)
+    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
     owner = object_policy(info, bucket_owner).owner
     policy = _policy_from_request(s3, owner, bucket_owner)
     update = AttributeUpdate(acl=stored_acl(policy))
-    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, update)
-    return empty_response(200)
-
-
-def get_bucket_versioning(s3: S3Request) -> Response:
-    status = s3.store.get_bucket_config(s3.bucket_name, VERSIONING)
-    children = [] if status is None else [("Status", status.decode())]
-    return xml_response("VersioningConfiguration", children)
-
-
-def put_bucket_versioning(s3: S3Request) -> Response:
-    s3.bucket_info()  # NoSuchBucket unless it exists
-    root = read_document(s3.request, VERSIONING_CONFIGURATION, signer=s3.chunk_signer)
-    if root.tag != "VersioningConfiguration":
-        raise S3Error("MalformedXML")
-    status = xml.child_text(root, "Status")
-    mfa = xml.child_text(root, "MfaDelete")
-    if mfa == "Enabled":
-        raise S3Error("NotImplemented", "MFA delete is not implemented")
-    if status == "Enabled":
-        raise S3Error("NotImplemented", "Bucket versioning is not implemented")
-    if status != "Suspended":
-        raise S3Error("IllegalVersioningConfigurationException")
-    s3.store.put_bucket_config(s3.bucket_name, VERSIONING, b"Suspended")
-    return empty_response(200)
+    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, update, version_id=version)
+    return empty_response(200, version_headers(info.version_id))
 
 
 def get_bucket_policy(s3: S3Request) -> Response:

@@ -17,8 +17,10 @@ from ..protocol.headers import checksum_type_of
 from ..protocol.multipart_checksums import COMPOSITE, without_part_count
 from ..protocol.numbers import parse_integer
 from ..protocol.parts import known_parts, part_count, parts_unknown_error
+from ..protocol.versioning import version_headers
 from ..stores.base import ObjectInfo
 from ..web.context import S3Request, xml_response
+from ..web.versions import version_of_request
 from .multipart import CHECKSUM_ELEMENTS, MAX_LISTED
 
 ATTRIBUTES_HEADER = "x-amz-object-attributes"
@@ -31,7 +33,8 @@ def get_object_attributes(s3: S3Request) -> Response:
     wanted = _wanted(s3.request.headers.get(ATTRIBUTES_HEADER, ""))
     max_parts = min(_integer(s3, MAX_PARTS_HEADER, MAX_LISTED), MAX_LISTED)
     marker = _integer(s3, MARKER_HEADER, 0)
-    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    version = version_of_request(s3)
+    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
     children: list[tuple[str, xml.Value]] = []
     if "ETag" in wanted:
         children.append(("ETag", info.etag))
@@ -45,6 +48,7 @@ def get_object_attributes(s3: S3Request) -> Response:
         children.append(("ObjectSize", info.size))
     response = xml_response("GetObjectAttributesResponse", children)
     response.headers["Last-Modified"] = http_date(info.last_modified)
+    response.headers.update(version_headers(info.version_id))
     return response
 
 

@@ -13,7 +13,9 @@ from ..protocol.errors import S3Error
 from ..protocol.names import MAX_KEY_BYTES
 from ..stores.base import (
     DeleteCondition,
+    DeleteResult,
     NoSuchKey,
+    NoSuchVersion,
     NotSupported,
     PreconditionFailed,
     StoreError,
@@ -21,6 +23,9 @@ from ..stores.base import (
 from ..web.body import read_document
 from ..web.context import S3Request, xml_response
 from ..web.store_errors import to_s3_error
+from ..web.versions import store_version
+from . import object_lock
+from .objects import both, condition_guard, delete_latest_if
 
 MAX_OBJECTS = 1000
 
@@ -42,21 +47,15 @@ def delete_objects(s3: S3Request) -> Response:
     s3.bucket_info(bucket)  # NoSuchBucket unless it exists
     results: list[tuple[str, xml.Value]] = []
     for key, version, condition in targets:
-        version_element = [("VersionId", version)] if version is not None else []
-        if version not in (None, "null"):
-            results.append(
-                _error(key, version, "NoSuchVersion", "The specified version does not exist.")
-            )
-            continue
         if len(key.encode()) > MAX_KEY_BYTES:
             results.append(_error(key, version, "KeyTooLongError", "Your key is too long"))
             continue
         try:
-            if condition is None:
-                s3.store.delete_object(bucket, key)
-            else:
-                s3.store.delete_object_if(bucket, key, condition)
-        except (NoSuchKey, PreconditionFailed, NotSupported) as error:
+            result = _delete(s3, bucket, key, version, condition)
+        except S3Error as error:  # a malformed version id, object lock refusing, ...
+            results.append(_error(key, version, error.code, error.message))
+            continue
+        except (NoSuchKey, NoSuchVersion, PreconditionFailed, NotSupported) as error:
             s3_error = to_s3_error(error)
             results.append(_error(key, version, s3_error.code, s3_error.message))
             continue
@@ -66,8 +65,37 @@ def delete_objects(s3: S3Request) -> Response:
             )
             continue
         if not quiet:
-            results.append(("Deleted", [("Key", key), *version_element]))
+            results.append(("Deleted", _deleted(key, version, result)))
     return xml_response("DeleteResult", results)
+
+
+def _delete(
+    s3: S3Request, bucket: str, key: str, raw_version: str | None, condition: DeleteCondition | None
+) -> DeleteResult:
+    """One <Object>'s delete, as DeleteObject would do it."""
+    try:
+        version = None if raw_version is None else store_version(s3.store, raw_version)
+    except S3Error as error:
+        if error.code != "InvalidArgument":
+            raise
+        # S3 answers a version id that cannot be one as one that does not exist
+        raise S3Error("NoSuchVersion") from None
+    owner = s3.identity.id  # the owner of a delete marker this adds
+    locked = object_lock.delete_guard(s3)  # retention / legal hold of the version removed
+    if condition is None:
+        return s3.store.delete_object(bucket, key, version_id=version, guard=locked, owner=owner)
+    if version is not None:
+        guard = both(condition_guard(bucket, key, condition), locked)
+        return s3.store.delete_object(bucket, key, version_id=version, guard=guard, owner=owner)
+    return delete_latest_if(s3, condition, key)
+
+
+def _deleted(key: str, version: str | None, result: DeleteResult) -> xml.Children:
+    """A <Deleted> entry: the version asked for, and the delete marker made or removed."""
+    children: list[tuple[str, xml.Value]] = [("Key", key), ("VersionId", version)]
+    if result.delete_marker:
+        children += [("DeleteMarker", True), ("DeleteMarkerVersionId", result.version_id)]
+    return children
 
 
 def _condition(element: ET.Element) -> DeleteCondition | None:

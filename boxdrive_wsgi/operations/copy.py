@@ -12,8 +12,10 @@ from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers
 from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
+from ..protocol.versioning import copy_source_version_headers, written_version_headers
 from ..stores.base import ObjectAttributes, ObjectInfo
 from ..web.context import S3Request, xml_response
+from ..web.versions import copy_source_version
 from . import object_lock
 from .objects import STORAGE_CLASSES, new_object_acl
 
@@ -47,9 +49,12 @@ def copy_object(s3: S3Request) -> Response:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     metadata = _directive(s3, "x-amz-metadata-directive", "metadata")
     tagging = _directive(s3, "x-amz-tagging-directive", "tagging")
-    # Onto itself only with a change: new metadata or (as in S3) a storage class.
-    if (source.bucket, source.key) == (bucket, key) and metadata != "REPLACE" and not storage_class:
+    # Onto itself only with a change: new metadata or (as in S3) a storage class; or
+    # from a named version (how S3 restores an older version: it becomes the latest).
+    onto_itself = (source.bucket, source.key) == (bucket, key) and source.version_id is None
+    if onto_itself and metadata != "REPLACE" and not storage_class:
         raise S3Error("InvalidRequest", SELF_COPY)
+    source_version = copy_source_version(s3.store, source)
     s3.check_copy_source(source.bucket, source.key)
     write_options = write_conditions(headers)
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
@@ -57,10 +62,12 @@ def copy_object(s3: S3Request) -> Response:
 
     # The copy's lock: its own headers or the destination's default, never the source's.
     locked = object_lock.write_lock(s3, ObjectAttributes(), put=False)
+    copied: list[str | None] = []  # the version id of the source copied
 
     def derive(src: ObjectInfo) -> ObjectAttributes:
         # Runs on the exact source version being copied: the conditions hold for it.
         check_copy_source_conditions(headers, src.etag, src.last_modified)
+        copied[:] = [src.version_id]
         chosen = replaced or src.attributes
         return replace(
             locked,
@@ -84,7 +91,11 @@ def copy_object(s3: S3Request) -> Response:
         key,
         attributes=derive,
         options=write_options,
+        source_version_id=source_version,
     )
-    return xml_response(
+    response = xml_response(
         "CopyObjectResult", [("LastModified", info.last_modified), ("ETag", f'"{info.etag}"')]
     )
+    response.headers.update(written_version_headers(info.version_id))
+    response.headers.update(copy_source_version_headers(copied[0] if copied else None))
+    return response

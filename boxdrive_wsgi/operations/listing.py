@@ -1,7 +1,8 @@
 """Listing: ListObjects (v1), ListObjectsV2 and ListObjectVersions.
 
-All three ride on the store's one listing primitive; they differ only in how
-the client says where to start and how the answer is spelled.
+The first two ride on the store's listing of current objects, the third on its
+listing of versions (``list_object_versions``); they differ in how the client says
+where to start and how the answer is spelled.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..protocol.errors import S3Error
 from ..protocol.headers import quote_etag
 from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
+from ..protocol.versioning import NULL, check_version_id
 from ..stores.base import ObjectInfo, ObjectPage
 from ..web.context import S3Request, url_quote, xml_response
 
@@ -85,35 +87,93 @@ def list_objects_v2(s3: S3Request) -> Response:
 
 
 def list_versions(s3: S3Request) -> Response:
-    """Unversioned buckets: every current object is its own ``null`` version."""
+    """Every version and delete marker, by key then newest first (a store that cannot
+    version lists each current object as its ``null`` version)."""
     q = s3.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker = q.get("key-marker", "")
+    version_marker = _version_id_marker(s3, key_marker)
     max_keys = _max_keys(s3)
     encode = _encoder(s3)
-    page = _page(s3, prefix, delimiter, key_marker, max_keys)
-    owner = _owner(s3)
+    page = s3.store.list_object_versions(
+        s3.bucket_name,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        version_id_marker=version_marker,
+        max_keys=max_keys,
+    )
     children: list[tuple[str, xml.Value]] = [
         ("Name", s3.bucket_name),
         ("Prefix", encode(prefix)),
         ("KeyMarker", encode(key_marker)),
         ("VersionIdMarker", q.get("version-id-marker", "")),
-        ("MaxKeys", max_keys),
     ]
+    if page.is_truncated and page.next_key_marker is not None:
+        children.append(("NextKeyMarker", encode(page.next_key_marker)))
+        children.append(("NextVersionIdMarker", page.next_version_id_marker))
+    children.append(("MaxKeys", max_keys))
     if delimiter:
         children.append(("Delimiter", encode(delimiter)))
     children.append(("IsTruncated", page.is_truncated))
-    if page.is_truncated and page.last is not None:
-        children.append(("NextKeyMarker", encode(page.last)))
-        children.append(("NextVersionIdMarker", "null"))
-    owner_xml = xml.fragment([("Owner", owner)])
-    children += [
-        ("Version", _content(info, encode, owner_xml, _NULL_VERSION)) for info in page.objects
-    ]
+    owners = _Owners(s3)
+    children += [_version(info, encode, owners.xml(info)) for info in page.versions]
     children += [("CommonPrefixes", [("Prefix", encode(p))]) for p in page.common_prefixes]
     if "encoding-type" in q:
         children.append(("EncodingType", "url"))
     return xml_response("ListVersionsResult", children)
+
+
+def _version_id_marker(s3: S3Request, key_marker: str) -> str:
+    """version-id-marker, checked as S3 does: only with a key-marker, and a version id
+    (or ``null``); "" when absent."""
+    raw = s3.query.get("version-id-marker")
+    if raw is None or raw == "":
+        return ""
+    if not key_marker:
+        raise S3Error(
+            "InvalidArgument",
+            "A version-id marker cannot be specified without a key marker.",
+            extra=_argument(s3, "version-id-marker"),
+        )
+    check_version_id(raw, "version-id-marker")
+    return raw
+
+
+class _Owners:
+    """Each version's Owner element: its writer (a marker's: who deleted), else the
+    bucket's owner, as its ACL names it; rendered once per owner, not per version."""
+
+    def __init__(self, s3: S3Request) -> None:
+        self._s3 = s3
+        self._bucket_owner = s3.bucket_owner() or s3.identity.id
+        self._rendered: dict[str, str] = {}
+
+    def xml(self, info: ObjectInfo) -> str:
+        owner_id = info.attributes.owner or self._bucket_owner
+        rendered = self._rendered.get(owner_id)
+        if rendered is None:
+            owner = xml.owner(owner_id, self._s3.display_name(owner_id))
+            rendered = self._rendered[owner_id] = xml.fragment([("Owner", owner)])
+        return rendered
+
+
+def _version(
+    info: ObjectInfo, encode: Callable[[str], str], owner_xml: str
+) -> tuple[str, xml.Value]:
+    """A Version or DeleteMarker entry: one string per entry (a page has a thousand)."""
+    head = (
+        f"<Key>{xml.escape(encode(info.key))}</Key>"
+        f"<VersionId>{xml.escape(info.version_id or NULL)}</VersionId>"
+        f"<IsLatest>{'true' if info.is_latest else 'false'}</IsLatest>"
+        f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"
+    )
+    if info.delete_marker:
+        return "DeleteMarker", xml.Fragment(head + owner_xml)
+    return "Version", xml.Fragment(
+        f"{head}<ETag>{xml.escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
+        f"{owner_xml}<StorageClass>STANDARD</StorageClass>"
+    )
 
 
 def _page(
@@ -139,18 +199,12 @@ def _entries(
     return entries
 
 
-#: What a Version entry holds after its Key (unversioned: the one current version).
-_NULL_VERSION = "<VersionId>null</VersionId><IsLatest>true</IsLatest>"
-
-
-def _content(
-    info: ObjectInfo, encode: Callable[[str], str], owner_xml: str, after_key: str = ""
-) -> xml.Fragment:
-    """A Contents (or Version) entry as xml.render spells [("Key", ...), ("LastModified",
-    ...), ("ETag", ...), ("Size", ...), ("Owner", ...), ("StorageClass", "STANDARD")]:
+def _content(info: ObjectInfo, encode: Callable[[str], str], owner_xml: str) -> xml.Fragment:
+    """A Contents entry as xml.render spells [("Key", ...), ("LastModified", ...),
+    ("ETag", ...), ("Size", ...), ("Owner", ...), ("StorageClass", "STANDARD")]:
     one string per key, a page has a thousand (keys and ETags are never empty)."""
     return xml.Fragment(
-        f"<Key>{xml.escape(encode(info.key))}</Key>{after_key}"
+        f"<Key>{xml.escape(encode(info.key))}</Key>"
         f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"
         f"<ETag>{xml.escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
         f"{owner_xml}<StorageClass>STANDARD</StorageClass>"

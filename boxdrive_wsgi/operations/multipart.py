@@ -37,6 +37,7 @@ from ..protocol.numbers import (
     parse_integer,
     parse_part_number,
 )
+from ..protocol.versioning import copy_source_version_headers, written_version_headers
 from ..stores.base import (
     ByteRange,
     InvalidRange,
@@ -51,6 +52,7 @@ from ..stores.base import (
 from ..stores.streams import IterReader
 from ..web.body import LateChecksums, read_small_body, verified_body
 from ..web.context import S3Request, empty_response, url_quote, xml_response
+from ..web.versions import copy_source_version
 from . import object_lock, objects
 
 #: S3's largest part.
@@ -121,13 +123,16 @@ def upload_part(s3: S3Request) -> Response:
 def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     headers = s3.request.headers
     source = parse_copy_source(headers["x-amz-copy-source"])
+    source_version = copy_source_version(s3.store, source)
     s3.check_copy_source(source.bucket, source.key)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
     upload = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
     algorithm = upload.attributes.checksum_algorithm if upload.attributes else None
     try:
-        body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
+        body = s3.store.get_object(
+            source.bucket, source.key, byte_range=byte_range, version_id=source_version
+        )
     except InvalidRange as error:
         raise _copy_range_past_end(headers, error.size) from None
     with body:
@@ -154,7 +159,9 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         ("LastModified", part.last_modified),
         ("ETag", quote_etag(part.etag)),
     ]
-    return xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
+    response = xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
+    response.headers.update(copy_source_version_headers(body.info.version_id))
+    return response
 
 
 def complete_multipart_upload(s3: S3Request) -> Response:
@@ -208,7 +215,9 @@ def complete_multipart_upload(s3: S3Request) -> Response:
     children += _checksums(info.attributes.checksums.items())
     if info.attributes.checksums:
         children.append(("ChecksumType", checksum_type_of(info.attributes)))
-    return xml_response("CompleteMultipartUploadResult", children)
+    response = xml_response("CompleteMultipartUploadResult", children)
+    response.headers.update(written_version_headers(info.version_id))
+    return response
 
 
 def _completion_parts(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import replace
 
 from flask import Response
@@ -28,12 +30,26 @@ from ..protocol.parts import (
     parts_unknown_error,
 )
 from ..protocol.ranges import content_range, parse_range
-from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo
+from ..protocol.versioning import (
+    DELETE_MARKER_HEADER,
+    version_headers,
+    written_version_headers,
+)
+from ..stores.base import (
+    ByteRange,
+    DeleteCondition,
+    DeleteResult,
+    InvalidRange,
+    NoSuchKey,
+    ObjectBody,
+    ObjectInfo,
+)
 from ..web.access import requested_policy
 from ..web.body import verified_body
 from ..web.context import S3Request, empty_response
 from ..web.file_response import file_response
 from ..web.store_errors import to_s3_error
+from ..web.versions import version_of_request
 from ..web.x_accel import accel_response
 from . import object_lock
 
@@ -69,6 +85,7 @@ def put_object(s3: S3Request) -> Response:
     )
     response_headers = {"ETag": quote_etag(info.etag)}
     response_headers.update(checksum_headers(info))
+    response_headers.update(written_version_headers(info.version_id))
     return empty_response(200, response_headers)
 
 
@@ -79,14 +96,34 @@ def new_object_acl(s3: S3Request) -> str | None:
     return stored_acl(requested_policy(s3, s3.identity.id, bucket_owner))
 
 
+def _says_if_marker(handler: Callable[[S3Request], Response]) -> Callable[[S3Request], Response]:
+    """GET/HEAD of an absent key answer whether a delete marker hides it, as RGW does:
+    ``x-amz-delete-marker: true`` and its id (the store's NoSuchKey says), else false."""
+
+    @functools.wraps(handler)
+    def wrapped(s3: S3Request) -> Response:
+        try:
+            return handler(s3)
+        except NoSuchKey as error:
+            answer = to_s3_error(error)
+            answer.headers.setdefault(DELETE_MARKER_HEADER, "false")
+            raise answer from None
+
+    return wrapped
+
+
+@_says_if_marker
 def get_object(s3: S3Request) -> Response:
     number = _part_number(s3)
+    version = version_of_request(s3)
     span: PartSpan | None = None
     if number is None:
         byte_range = parse_range(s3.request.headers.get("Range"))
-        body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+        body = s3.store.get_object(
+            s3.bucket_name, s3.object_key, byte_range=byte_range, version_id=version
+        )
     else:
-        body, span = _open_part(s3, number)
+        body, span = _open_part(s3, number, version)
     try:
         check_read_conditions(s3.request.headers, body.info.etag, body.info.last_modified)
         headers = _response_headers(s3, body.info, span)
@@ -110,27 +147,31 @@ def get_object(s3: S3Request) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def _open_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan | None]:
+def _open_part(
+    s3: S3Request, number: int, version: str | None
+) -> tuple[ObjectBody, PartSpan | None]:
     """Open part ``number``: its span comes from the object's part boundaries, and the
     body read must be of that very object (a writer may replace it in between)."""
     for _ in range(PART_READ_ATTEMPTS):
-        info = s3.store.head_object(s3.bucket_name, s3.object_key)
+        info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
         if parts_unknown(info):
-            return _store_part(s3, number)
+            return _store_part(s3, number, version)
         span = locate_part(info, number)
         if span is not None and span.start == span.stop:  # an empty part: no bytes to read
             return ObjectBody(info, iter(())), span
         byte_range = None if span is None else ByteRange(span.start, span.stop - 1)
-        body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+        body = s3.store.get_object(
+            s3.bucket_name, s3.object_key, byte_range=byte_range, version_id=version
+        )
         if body.info.etag == info.etag:
             return body, span
         body.close()
     raise S3Error("ServiceUnavailable", "The object kept changing while its part was read")
 
 
-def _store_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan]:
+def _store_part(s3: S3Request, number: int, version: str | None) -> tuple[ObjectBody, PartSpan]:
     """A part the store serves itself (it composed the object natively, e.g. upstream)."""
-    opened = s3.store.get_object_part(s3.bucket_name, s3.object_key, number)
+    opened = s3.store.get_object_part(s3.bucket_name, s3.object_key, number, version_id=version)
     if opened is None:
         raise parts_unknown_error()
     body, count = opened
@@ -141,13 +182,15 @@ def _store_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan]:
     return body, PartSpan(number, start, stop, count)
 
 
+@_says_if_marker
 def head_object(s3: S3Request) -> Response:
-    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    version = version_of_request(s3)
+    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
     check_read_conditions(s3.request.headers, info.etag, info.last_modified)
     number = _part_number(s3)
     span: PartSpan | None = None
     if number is not None and parts_unknown(info):
-        body, span = _store_part(s3, number)
+        body, span = _store_part(s3, number, version)
         body.close()  # only its span and the part count are answered
     elif number is not None:
         span = locate_part(info, number)
@@ -170,12 +213,54 @@ def head_object(s3: S3Request) -> Response:
 
 
 def delete_object(s3: S3Request) -> Response:
+    bucket, key = s3.bucket_name, s3.object_key
+    version = version_of_request(s3)
     condition = delete_condition(s3.request.headers)
+    owner = s3.identity.id  # the owner of a delete marker this adds
+    locked = object_lock.delete_guard(s3)  # retention / legal hold of the version removed
     if condition is None:
-        s3.store.delete_object(s3.bucket_name, s3.object_key)
+        result = s3.store.delete_object(bucket, key, version_id=version, guard=locked, owner=owner)
+    elif version is not None:  # the conditions hold for that version, checked atomically
+        guard = both(condition_guard(bucket, key, condition), locked)
+        result = s3.store.delete_object(bucket, key, version_id=version, guard=guard, owner=owner)
     else:
-        s3.store.delete_object_if(s3.bucket_name, s3.object_key, condition)
-    return empty_response(204)
+        result = delete_latest_if(s3, condition)
+    return empty_response(204, version_headers(result.version_id, result.delete_marker))
+
+
+def delete_latest_if(
+    s3: S3Request, condition: DeleteCondition, key: str | None = None
+) -> DeleteResult:
+    """A conditional delete of the latest version (the store checks and deletes atomically).
+    The store does not tell what it did: the answer names no version."""
+    s3.store.delete_object_if(s3.bucket_name, s3.object_key if key is None else key, condition)
+    return DeleteResult()
+
+
+def both(
+    first: Callable[[ObjectInfo], None], second: Callable[[ObjectInfo], None] | None
+) -> Callable[[ObjectInfo], None]:
+    """One delete guard running two."""
+    if second is None:
+        return first
+
+    def guard(info: ObjectInfo) -> None:
+        first(info)
+        second(info)
+
+    return guard
+
+
+def condition_guard(
+    bucket: str, key: str, condition: DeleteCondition
+) -> Callable[[ObjectInfo], None]:
+    """A delete guard refusing (PreconditionFailed) a version the conditions do not hold
+    for: a version that is not there is no error (S3: 204)."""
+
+    def guard(info: ObjectInfo) -> None:
+        condition.allows(bucket, key, info)
+
+    return guard
 
 
 def _part_number(s3: S3Request) -> int | None:
@@ -192,6 +277,7 @@ def _part_number(s3: S3Request) -> int | None:
 
 def _response_headers(s3: S3Request, info: ObjectInfo, span: PartSpan | None) -> dict[str, str]:
     headers = object_headers(info)
+    headers.update(version_headers(info.version_id))
     headers.update(lock_headers(lock_of(info)))
     wanted = s3.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     if span is not None:

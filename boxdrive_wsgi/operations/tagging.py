@@ -14,22 +14,14 @@ from ..protocol.tagging import (
     parse_tagging_xml,
     render_tagging,
 )
+from ..protocol.versioning import version_headers
 from ..stores.base import AttributeUpdate
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response
+from ..web.versions import version_of_request
 
 #: The bucket configuration slot holding bucket tags (JSON list of [key, value]).
 CONFIG = "tagging"
-
-
-def _check_version(s3: S3Request) -> None:
-    version = s3.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid version id specified",
-            extra={"ArgumentName": "versionId", "ArgumentValue": version},
-        )
 
 
 def _xml(body: bytes, status: int = 200) -> Response:
@@ -37,23 +29,30 @@ def _xml(body: bytes, status: int = 200) -> Response:
 
 
 def get_object_tagging(s3: S3Request) -> Response:
-    _check_version(s3)
-    info = s3.store.head_object(s3.bucket_name, s3.object_key)
-    return _xml(render_tagging(info.attributes.tags))
+    version = version_of_request(s3)
+    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    response = _xml(render_tagging(info.attributes.tags))
+    response.headers.update(version_headers(info.version_id))
+    return response
 
 
 def put_object_tagging(s3: S3Request) -> Response:
-    _check_version(s3)
+    version = version_of_request(s3)
     body = read_small_body(s3.request, TAGGING, signer=s3.chunk_signer)
     tags = parse_tagging_xml(body, limit=MAX_OBJECT_TAGS)
-    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, AttributeUpdate(tags=tags))
-    return empty_response(200)
+    return _update_tags(s3, version, tags, 200)
 
 
 def delete_object_tagging(s3: S3Request) -> Response:
-    _check_version(s3)
-    s3.store.update_object_attributes(s3.bucket_name, s3.object_key, AttributeUpdate(tags={}))
-    return empty_response(204)
+    return _update_tags(s3, version_of_request(s3), {}, 204)
+
+
+def _update_tags(s3: S3Request, version: str | None, tags: dict[str, str], status: int) -> Response:
+    """Set one version's tags; answer which version (S3's x-amz-version-id)."""
+    info = s3.store.update_object_attributes(
+        s3.bucket_name, s3.object_key, AttributeUpdate(tags=tags), version_id=version
+    )
+    return empty_response(status, version_headers(info.version_id))
 
 
 def get_bucket_tagging(s3: S3Request) -> Response:

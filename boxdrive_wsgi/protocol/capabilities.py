@@ -4,6 +4,8 @@ does not have is never half-done, and never emulated non-atomically."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..stores.capabilities import Capabilities
 from .conditionals import MODIFIED_HEADER, SIZE_HEADER
 from .errors import S3Error
@@ -20,8 +22,6 @@ BUCKET_CONFIG = frozenset(
         "GetBucketCors",
         "PutBucketCors",
         "DeleteBucketCors",
-        "GetBucketVersioning",
-        "PutBucketVersioning",
         "GetBucketLifecycleConfiguration",
         "PutBucketLifecycleConfiguration",
         "DeleteBucketLifecycle",
@@ -29,11 +29,19 @@ BUCKET_CONFIG = frozenset(
         "PutObjectLockConfiguration",
     }
 )
+#: The version id S3 gives objects of unversioned buckets: served by every store.
+NULL_VERSION = "null"
 _DELETE_CONDITIONS = ("If-Match", SIZE_HEADER, MODIFIED_HEADER)
 
 
-def refuse_incapable(operation: str, headers: HeaderMap, capabilities: Capabilities) -> None:
-    """Raise NotImplemented if ``operation`` with these headers needs what the store lacks."""
+def refuse_incapable(
+    operation: str,
+    headers: HeaderMap,
+    capabilities: Capabilities,
+    query: Mapping[str, str] | None = None,
+) -> None:
+    """Raise NotImplemented if ``operation`` with these headers and query parameters
+    needs what the store lacks."""
     conditional = "If-Match" in headers or "If-None-Match" in headers
     if operation in CONDITIONAL_WRITES and conditional and not capabilities.conditional_writes:
         raise S3Error("NotImplemented", "This store has no conditional writes")
@@ -42,3 +50,7 @@ def refuse_incapable(operation: str, headers: HeaderMap, capabilities: Capabilit
         raise S3Error("NotImplemented", "This store has no conditional deletes")
     if operation in BUCKET_CONFIG and not capabilities.bucket_config:
         raise S3Error("NotImplemented", "This store keeps no bucket configuration")
+    if not capabilities.versioning:
+        version = (query or {}).get("versionId")
+        if operation == "PutBucketVersioning" or version not in (None, NULL_VERSION):
+            raise S3Error("NotImplemented", "This store keeps no object versions")

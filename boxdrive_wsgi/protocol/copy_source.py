@@ -12,6 +12,7 @@ from werkzeug.http import parse_date, parse_etags
 from .errors import S3Error
 from .headers import HeaderMap
 from .names import check_key
+from .versioning import check_version_id
 
 HEADER = "x-amz-copy-source"
 
@@ -20,8 +21,8 @@ HEADER = "x-amz-copy-source"
 class CopySource:
     bucket: str
     key: str
-    #: the ``?versionId=`` asked for; None when absent. Only ``null`` (the one version
-    #: of an object in an unversioned bucket) is accepted by ``parse_copy_source``.
+    #: the ``?versionId=`` asked for (checked by ``versioning.check_version_id``); None
+    #: when absent (the latest version).
     version_id: str | None = None
 
 
@@ -46,12 +47,8 @@ def parse_copy_source(value: str) -> CopySource:
     bucket, _, key = decoded.partition("/")
     if not bucket or not key:
         raise _invalid(value)
-    if version_id is not None and version_id != "null":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid version id specified",
-            extra={"ArgumentName": "versionId", "ArgumentValue": version_id},
-        )
+    if version_id is not None:
+        check_version_id(version_id)
     check_key(key)
     return CopySource(bucket, key, version_id)
 

@@ -24,8 +24,16 @@ from ..auth.identity import ANONYMOUS, acts_as_owner
 from ..protocol import acl
 from ..protocol.acl import AccessControlPolicy, Directory, policy_from_headers, stored_acl
 from ..protocol.errors import S3Error
-from ..stores.base import NoSuchKey, NotSupported, ObjectInfo, ObjectStore
+from ..stores.base import (
+    NoSuchKey,
+    NoSuchVersion,
+    NotSupported,
+    ObjectInfo,
+    ObjectStore,
+    VersionIsDeleteMarker,
+)
 from .context import S3Request
+from .versions import version_of_request
 
 #: A site's own authorization: the request context (identity, operation, bucket,
 #: key) -> allow?, or None to apply the default policy (owners and ACL grants).
@@ -81,9 +89,9 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         return policy.allows(user_id, permission, authenticated=authenticated)
 
     if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
-        try:
-            info = s3.store.head_object(bucket, s3.key)
-        except NoSuchKey:
+        try:  # the ACL of the version the request names (?versionId=), else the latest
+            info = s3.store.head_object(bucket, s3.key, version_id=version_of_request(s3))
+        except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
             # Tell "no such key" only to whom may list the bucket, as S3 does.
             return bucket_allows(acl.READ)
         policy = object_policy(info, bucket_owner)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from werkzeug.http import http_date
+
 from ..protocol.errors import S3Error
+from ..protocol.versioning import version_headers
 from ..stores import base
 
 log = logging.getLogger(__name__)
@@ -18,7 +21,25 @@ def to_s3_error(error: base.StoreError, resource: str | None = None) -> S3Error:
         case base.NoSuchBucket():
             return S3Error("NoSuchBucket", resource=resource, extra={"BucketName": error.bucket})
         case base.NoSuchKey():
-            return S3Error("NoSuchKey", resource=resource, extra={"Key": error.key})
+            # the latest version is a delete marker: S3 says so, and names the marker
+            marker = version_headers(error.version_id, True) if error.delete_marker else None
+            return S3Error("NoSuchKey", resource=resource, extra={"Key": error.key}, headers=marker)
+        case base.NoSuchVersion():
+            return S3Error(
+                "NoSuchVersion",
+                resource=resource,
+                extra={"Key": error.key, "VersionId": error.version_id},
+            )
+        case base.VersionIsDeleteMarker():
+            headers = version_headers(error.version_id, True)
+            if error.last_modified is not None:
+                headers["Last-Modified"] = http_date(error.last_modified)
+            return S3Error(
+                "MethodNotAllowed",
+                resource=resource,
+                extra={"ResourceType": "DeleteMarker"},
+                headers=headers,
+            )
         case base.BucketAlreadyExists():
             return S3Error("BucketAlreadyExists", resource=resource)
         case base.BucketNotEmpty():

@@ -1,4 +1,5 @@
-"""ACLs (canned, XML), versioning status and the bucket-policy probe."""
+"""ACLs (canned, XML), versioning status (the rest: test_versioning.py) and the bucket-policy
+probe."""
 
 from __future__ import annotations
 
@@ -100,12 +101,13 @@ def test_create_bucket_acl(s3) -> None:
 def test_versioning(s3, bucket: str) -> None:
     got = s3.get_bucket_versioning(Bucket=bucket)
     assert "Status" not in got and "MFADelete" not in got
-    with pytest.raises(ClientError) as enabled:
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    assert status_and_code(enabled) == (501, "NotImplemented")
-    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+    with pytest.raises(ClientError) as back:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Disabled"})
+    assert status_and_code(back) == (400, "IllegalVersioningConfigurationException")
     with pytest.raises(ClientError) as missing:
         s3.get_bucket_versioning(Bucket=unique_bucket_name())
     assert status_and_code(missing) == (404, "NoSuchBucket")

@@ -90,3 +90,38 @@ def test_aws_s3_cp_recursive_and_rm(aws, s3, bucket, tmp_path: Path):
     assert keys == ["t/a.txt", "t/sub/b.txt"]
     aws("s3", "rm", f"s3://{bucket}/t/", "--recursive")
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_aws_versioning(aws, s3, bucket, tmp_path: Path):
+    """s3api put-bucket-versioning, list-object-versions, get-object --version-id, and a
+    delete undone by removing its marker, as a user of the cli would do it."""
+
+    def api(*args: str) -> dict:
+        out = aws("s3api", *args, "--bucket", bucket, "--output", "json")
+        return json.loads(out) if out.strip() else {}
+
+    api("put-bucket-versioning", "--versioning-configuration", "Status=Enabled")
+    assert api("get-bucket-versioning")["Status"] == "Enabled"
+    src = tmp_path / "f"
+    ids = []
+    for content in (b"first", b"second"):
+        src.write_bytes(content)
+        ids.append(api("put-object", "--key", "f", "--body", str(src))["VersionId"])
+    listed = api("list-object-versions")
+    assert [v["VersionId"] for v in listed["Versions"]] == ids[::-1]
+    assert [v["IsLatest"] for v in listed["Versions"]] == [True, False]
+    out = tmp_path / "old"
+    got = json.loads(
+        aws(
+            "s3api", "get-object", "--bucket", bucket, "--key", "f",
+            "--version-id", ids[0], str(out), "--output", "json",
+        )
+    )  # fmt: skip
+    assert got["VersionId"] == ids[0] and out.read_bytes() == b"first"
+
+    aws("s3", "rm", f"s3://{bucket}/f")  # a delete marker: the key looks gone
+    assert "f" not in aws("s3", "ls", f"s3://{bucket}/")
+    markers = api("list-object-versions")["DeleteMarkers"]
+    assert len(markers) == 1 and markers[0]["IsLatest"] is True
+    api("delete-object", "--key", "f", "--version-id", markers[0]["VersionId"])
+    assert s3.get_object(Bucket=bucket, Key="f")["Body"].read() == b"second"

@@ -13,7 +13,7 @@ from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 
 BARE = Capabilities(conditional_writes=False)
-FULL = Capabilities(conditional_delete=True, bucket_config=True)
+FULL = Capabilities(conditional_delete=True, bucket_config=True, versioning=True)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +26,7 @@ FULL = Capabilities(conditional_delete=True, bucket_config=True)
         ("DeleteObject", {"x-amz-if-match-size": "3"}),
         ("PutBucketCors", {}),
         ("GetBucketTagging", {}),
-        ("GetBucketVersioning", {}),
+        ("PutBucketVersioning", {}),
     ],
 )
 def test_lacking_capability_is_501_up_front(operation: str, headers: dict[str, str]) -> None:
@@ -42,6 +42,23 @@ def test_lacking_capability_is_501_up_front(operation: str, headers: dict[str, s
 )
 def test_plain_requests_need_no_capability(operation: str, headers: dict[str, str]) -> None:
     refuse_incapable(operation, headers, BARE)
+
+
+@pytest.mark.parametrize(
+    "operation", ["GetObject", "HeadObject", "DeleteObject", "GetObjectTagging", "GetObjectAcl"]
+)
+def test_only_the_null_version_needs_no_versioning(operation: str) -> None:
+    refuse_incapable(operation, {}, BARE, {"versionId": "null"})
+    with pytest.raises(S3Error) as caught:
+        refuse_incapable(operation, {}, BARE, {"versionId": "3HL4kqtJlcpXroDTDmJ"})
+    assert caught.value.code == "NotImplemented"
+    refuse_incapable(operation, {}, FULL, {"versionId": "3HL4kqtJlcpXroDTDmJ"})
+
+
+def test_versioning_status_reads_need_no_capability() -> None:
+    # GetBucketVersioning answers the empty document; listing versions lists null ones
+    refuse_incapable("GetBucketVersioning", {}, BARE)
+    refuse_incapable("ListObjectVersions", {}, BARE, {"versions": ""})
 
 
 def test_stores_declare_what_they_have(tmp_path: Path) -> None:

@@ -118,6 +118,48 @@ def test_listing_entries_match_their_declarative_form(
     assert xml.render("R", [("Contents", listing._content(info, encode, owner_xml))]) == (
         reference("R", [("Contents", contents)])
     )
-    assert xml.render(
-        "R", [("Version", listing._content(info, encode, owner_xml, listing._NULL_VERSION))]
-    ) == (reference("R", [("Version", version)]))
+    assert xml.render("R", [listing._version(info, encode, owner_xml)]) == (
+        reference("R", [("Version", version)])
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    key=st.text(min_size=1, max_size=40),
+    version_id=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789+/=._-", min_size=1),
+    latest=st.booleans(),
+    moment=moments,
+    owner=owners,
+)
+def test_version_and_marker_entries_match_their_declarative_form(
+    key: str, version_id: str, latest: bool, moment: datetime, owner: xml.Children | None
+) -> None:
+    owner_xml = xml.fragment([("Owner", owner)])
+    kept = ObjectInfo("b", key, 7, "e" * 32, moment, version_id=version_id, is_latest=latest)
+    marker = ObjectInfo(
+        "b", key, 0, "", moment, version_id=version_id, is_latest=latest, delete_marker=True
+    )
+    head: list[tuple[str, xml.Value]] = [
+        ("Key", key),
+        ("VersionId", version_id),
+        ("IsLatest", latest),
+        ("LastModified", moment),
+    ]
+    assert xml.render("R", [listing._version(kept, str, owner_xml)]) == reference(
+        "R",
+        [
+            (
+                "Version",
+                [
+                    *head,
+                    ("ETag", quote_etag("e" * 32)),
+                    ("Size", 7),
+                    ("Owner", owner),
+                    ("StorageClass", "STANDARD"),
+                ],
+            )
+        ],
+    )
+    assert xml.render("R", [listing._version(marker, str, owner_xml)]) == reference(
+        "R", [("DeleteMarker", [*head, ("Owner", owner)])]
+    )
