@@ -100,14 +100,8 @@ def _invalid(message: str) -> S3Error:
 
 
 def _integer(element: ET.Element, tag: str, *, minimum: int, what: str) -> int | None:
-    text = xml.child_text(element, tag)
-    if text is None:
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise S3Error("MalformedXML") from None
-    if value < minimum:
+    value = xml.child_integer(element, tag)
+    if value is not None and value < minimum:
         raise _invalid(f"'{what}' for {element.tag} action must be a positive integer")
     return value
 
@@ -115,12 +109,9 @@ def _integer(element: ET.Element, tag: str, *, minimum: int, what: str) -> int |
 def _date(text: str) -> datetime:
     """An Expiration/Transition Date: ISO 8601, at midnight UTC."""
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = xml.parse_timestamp(text)
     except ValueError:
         raise _invalid("Invalid date: expected ISO 8601 format") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
     if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
         raise _invalid("'Date' must be at midnight GMT")
     return moment

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..stores.model import ObjectInfo
 from . import xml
@@ -79,16 +79,6 @@ class Lock:
 # -- documents ---------------------------------------------------------------------------
 
 
-def _positive(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise S3Error("MalformedXML") from None
-    return value
-
-
 def parse_configuration(body: bytes) -> LockConfiguration:
     root = xml.parse(body, OBJECT_LOCK_CONFIGURATION)
     if xml.child_text(root, "ObjectLockEnabled") != "Enabled":
@@ -100,8 +90,8 @@ def parse_configuration(body: bytes) -> LockConfiguration:
     if retention is None:
         raise S3Error("MalformedXML")
     mode = xml.child_text(retention, "Mode")
-    days = _positive(xml.child_text(retention, "Days"))
-    years = _positive(xml.child_text(retention, "Years"))
+    days = xml.child_integer(retention, "Days")
+    years = xml.child_integer(retention, "Years")
     if mode not in MODES or (days is None) == (years is None):
         raise S3Error("MalformedXML")
     period = days if days is not None else years
@@ -147,12 +137,9 @@ def load_configuration(stored: bytes) -> LockConfiguration:
 def parse_date(text: str, *, error: S3Error) -> datetime:
     """An ISO 8601 timestamp (``2030-01-01T00:00:00Z``, fractions allowed), as UTC."""
     try:
-        moment = datetime.fromisoformat(text.strip())
+        return xml.parse_timestamp(text)
     except ValueError:
         raise error from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def parse_retention(body: bytes) -> Lock:

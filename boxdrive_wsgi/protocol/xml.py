@@ -15,7 +15,7 @@ import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Union
 
 import defusedxml.ElementTree as SafeET
@@ -178,6 +178,26 @@ def _local(tag: object) -> str:
 def child_text(element: ET.Element, tag: str) -> str | None:
     found = element.find(tag)
     return None if found is None else (found.text or "")
+
+
+def child_integer(element: ET.Element, tag: str) -> int | None:
+    """An element's integer text (None: absent); MalformedXML if it is not an integer."""
+    text = child_text(element, tag)
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise S3Error("MalformedXML") from None
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO 8601 timestamp (``2030-01-01T00:00:00Z``, fractions and offsets allowed;
+    none means UTC), as UTC. ValueError if it is not one."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def owner(owner_id: str, display_name: str) -> Children:
