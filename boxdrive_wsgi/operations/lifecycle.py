@@ -7,13 +7,39 @@ from flask import Response
 
 from ..protocol.documents import LIFECYCLE_CONFIGURATION
 from ..protocol.errors import S3Error
-from ..protocol.lifecycle import dump_configuration, load_configuration, parse_configuration
+from ..protocol.lifecycle import (
+    dump_configuration,
+    expiration_header,
+    load_configuration,
+    parse_configuration,
+)
 from ..protocol.lifecycle import render_configuration as render
+from ..stores.base import ObjectInfo, StoreError
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response
 
 #: The bucket configuration slot holding the rules (JSON, see protocol.lifecycle).
 CONFIG = "lifecycle"
+
+
+EXPIRATION_HEADER = "x-amz-expiration"
+
+
+def expiration_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
+    """x-amz-expiration for a current version the bucket's rules will expire (PUT,
+    GET, HEAD answer it, as S3). Costs one bucket configuration read."""
+    if not info.is_latest or info.delete_marker or not s3.store.capabilities.bucket_config:
+        return {}
+    try:
+        stored = s3.store.get_bucket_config(info.bucket, CONFIG)
+    except StoreError:
+        return {}
+    if stored is None:
+        return {}
+    rules = load_configuration(stored).rules
+    tags = info.attributes.tags
+    header = expiration_header(rules, info.key, info.size, tags, info.last_modified)
+    return {} if header is None else {EXPIRATION_HEADER: header}
 
 
 def get_bucket_lifecycle(s3: S3Request) -> Response:

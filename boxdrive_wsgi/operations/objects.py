@@ -51,7 +51,7 @@ from ..web.file_response import file_response
 from ..web.store_errors import to_s3_error
 from ..web.versions import version_of_request
 from ..web.x_accel import accel_response
-from . import object_lock
+from . import lifecycle, object_lock
 
 STORAGE_CLASSES = frozenset(
     {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -86,6 +86,7 @@ def put_object(s3: S3Request) -> Response:
     response_headers = {"ETag": quote_etag(info.etag)}
     response_headers.update(checksum_headers(info))
     response_headers.update(written_version_headers(info.version_id))
+    response_headers.update(lifecycle.expiration_headers(s3, info))
     return empty_response(200, response_headers)
 
 
@@ -279,6 +280,7 @@ def _response_headers(s3: S3Request, info: ObjectInfo, span: PartSpan | None) ->
     headers = object_headers(info)
     headers.update(version_headers(info.version_id))
     headers.update(lock_headers(lock_of(info)))
+    headers.update(lifecycle.expiration_headers(s3, info))
     wanted = s3.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     if span is not None:
         headers[PART_COUNT_HEADER] = str(span.count)

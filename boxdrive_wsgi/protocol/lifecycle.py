@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from werkzeug.http import http_date
+
 from . import xml
 from .documents import LIFECYCLE_CONFIGURATION
 from .errors import S3Error
@@ -353,3 +355,15 @@ def earliest_expiry(
         if when is not None and (found is None or when < found[0]):
             found = (when, rule.id)
     return found
+
+
+def expiration_header(
+    rules: Sequence[Rule], key: str, size: int, tags: Mapping[str, str], last_modified: datetime
+) -> str | None:
+    """S3's x-amz-expiration for a current object: when the first rule expires it, in
+    real days (the shortened day of tests speeds up the sweeper, not this promise)."""
+    found = earliest_expiry(rules, key, size, tags, last_modified, DAY_SECONDS)
+    if found is None:
+        return None
+    when, rule_id = found
+    return f'expiry-date="{http_date(when)}", rule-id="{rule_id}"'

@@ -104,3 +104,13 @@ def test_configuration_on_missing_bucket(s3) -> None:
             LifecycleConfiguration={"Rules": [rule(Expiration={"Days": 1})]},
         )
     assert code(missing) == (404, "NoSuchBucket")
+
+
+def test_expiration_header_on_put_and_head(s3, bucket: str) -> None:
+    rules = [{"ID": "tmp", "Prefix": "tmp/", "Status": "Enabled", "Expiration": {"Days": 1}}]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    put = s3.put_object(Bucket=bucket, Key="tmp/a", Body=b"x")
+    assert put["Expiration"].endswith('rule-id="tmp"') and "expiry-date=" in put["Expiration"]
+    assert s3.head_object(Bucket=bucket, Key="tmp/a")["Expiration"] == put["Expiration"]
+    s3.put_object(Bucket=bucket, Key="keep/a", Body=b"x")
+    assert "Expiration" not in s3.head_object(Bucket=bucket, Key="keep/a")

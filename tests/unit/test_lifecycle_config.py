@@ -230,3 +230,11 @@ def test_earliest_expiry_picks_the_first_rule_to_fire() -> None:
     found = lc.earliest_expiry(config.rules, "a/x", 1, {}, start, 10)
     assert found == (start + timedelta(seconds=10), "fast")
     assert lc.earliest_expiry(config.rules, "b", 1, {}, start, 10) is None
+
+
+def test_expiration_header_is_in_real_days() -> None:
+    config = lc.parse_configuration(doc(rule("<Prefix>a/</Prefix>" + EXPIRE, rule_id="one")))
+    start = datetime(2026, 12, 3, 12, 30, tzinfo=UTC)
+    header = lc.expiration_header(config.rules, "a/x", 1, {}, start)
+    assert header == 'expiry-date="Sat, 05 Dec 2026 00:00:00 GMT", rule-id="one"'
+    assert lc.expiration_header(config.rules, "b/x", 1, {}, start) is None
