@@ -120,26 +120,39 @@ def _date(text: str) -> datetime:
 
 
 def _filter(element: ET.Element) -> Filter:
+    """A <Filter>. Several conditions side by side (S3 wants them in <And>) are taken
+    together, as RGW does: every one must hold."""
     inner = element.find("And")
     in_and = inner is not None
-    if inner is not None:
-        if len(element) != 1:
-            raise S3Error("MalformedXML")
-        element = inner
+    parts = [element] if inner is None else [element, inner]
     pairs: list[tuple[str, str]] = []
-    for tag in element.findall("Tag"):
-        key, value = xml.child_text(tag, "Key"), xml.child_text(tag, "Value")
-        if key is None or value is None:
+    prefixes: list[str] = []
+    for part in parts:
+        for tag in part.findall("Tag"):
+            key, value = xml.child_text(tag, "Key"), xml.child_text(tag, "Value")
+            if key is None or value is None:
+                raise S3Error("MalformedXML")
+            pairs.append((key, value))
+        if len(part.findall("Prefix")) > 1:
             raise S3Error("MalformedXML")
-        pairs.append((key, value))
+        prefix = xml.child_text(part, "Prefix")
+        if prefix is not None:
+            prefixes.append(prefix)
     tags = validate_tags(pairs, limit=MAX_OBJECT_TAGS)
-    if len(element.findall("Prefix")) > 1:
-        raise S3Error("MalformedXML")
-    gt = _integer(element, "ObjectSizeGreaterThan", minimum=0, what="ObjectSizeGreaterThan")
-    lt = _integer(element, "ObjectSizeLessThan", minimum=1, what="ObjectSizeLessThan")
+    prefix = max(prefixes, key=len) if prefixes else None
+    if prefix is not None and not all(prefix.startswith(p) for p in prefixes):
+        raise S3Error("MalformedXML")  # two prefixes no key can have both of
+    sizes: dict[str, int | None] = {}
+    for name, minimum in (("ObjectSizeGreaterThan", 0), ("ObjectSizeLessThan", 1)):
+        found = [_integer(part, name, minimum=minimum, what=name) for part in parts]
+        given = [value for value in found if value is not None]
+        if len(given) > 1:
+            raise S3Error("MalformedXML")
+        sizes[name] = given[0] if given else None
+    gt, lt = sizes["ObjectSizeGreaterThan"], sizes["ObjectSizeLessThan"]
     if gt is not None and lt is not None and gt >= lt:
         raise _invalid("ObjectSizeGreaterThan must be less than ObjectSizeLessThan")
-    return Filter(xml.child_text(element, "Prefix"), tuple(tags.items()), gt, lt, in_and)
+    return Filter(prefix, tuple(tags.items()), gt, lt, in_and)
 
 
 def _rule(element: ET.Element) -> Rule:

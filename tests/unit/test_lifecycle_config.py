@@ -163,6 +163,28 @@ def test_invalid_configurations(body: bytes, code: str) -> None:
     assert raised.value.code == code
 
 
+def test_conditions_beside_and_are_taken_together() -> None:
+    """RGW's reading (s3-tests' tags2): Prefix and Tag next to <And> all hold."""
+    body = doc(
+        rule(
+            "<Filter><Prefix>days1/</Prefix><Tag><Key>tom</Key><Value>sawyer</Value></Tag>"
+            "<And><Prefix>days1</Prefix><Tag><Key>huck</Key><Value>finn</Value></Tag></And>"
+            "</Filter>" + EXPIRE
+        )
+    )
+    (parsed,) = lc.parse_configuration(body).rules
+    assert parsed.key_prefix == "days1/"
+    assert parsed.matches("days1/x", 1, {"tom": "sawyer", "huck": "finn"})
+    assert not parsed.matches("days1/x", 1, {"tom": "sawyer"})
+    assert lc.parse_configuration(lc.render_configuration(lc.Configuration((parsed,)))).rules == (
+        parsed,
+    )
+    clash = doc(rule("<Filter><Prefix>a</Prefix><And><Prefix>b</Prefix></And></Filter>" + EXPIRE))
+    with pytest.raises(S3Error) as raised:
+        lc.parse_configuration(clash)
+    assert raised.value.code == "MalformedXML"
+
+
 def test_missing_id_is_generated() -> None:
     body = doc("<Rule><Prefix>a</Prefix><Status>Enabled</Status>" + EXPIRE + "</Rule>")
     (parsed,) = lc.parse_configuration(body).rules
