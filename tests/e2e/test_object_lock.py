@@ -17,7 +17,7 @@ from .conftest import make_client, unique_bucket_name
 from .servers import RunningServer, running_waitress
 
 FAR = datetime(2099, 1, 1, tzinfo=UTC)
-STORES = ("memory",)
+STORES = ("filesystem", "memory")
 
 
 def code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:

@@ -4,7 +4,7 @@ handed: expirations, noncurrent versions, delete markers, uploads, object lock."
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,14 @@ import pytest
 from boxdrive_wsgi.lifecycle import SweepLock, sweep
 from boxdrive_wsgi.protocol.lifecycle import dump_configuration, parse_configuration
 from boxdrive_wsgi.stores.base import ObjectAttributes, ObjectStore
+from boxdrive_wsgi.stores.filesystem import FilesystemStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 
 DAY = 10.0
-STORES = {"memory": lambda _: MemoryStore()}
+STORES: dict[str, Callable[[Path], ObjectStore]] = {
+    "memory": lambda _: MemoryStore(),
+    "filesystem": lambda path: FilesystemStore(str(path / "data")),
+}
 
 
 @pytest.fixture(params=sorted(STORES))
