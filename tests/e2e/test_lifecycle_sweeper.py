@@ -118,3 +118,45 @@ def test_background_thread_in_gunicorn_workers(tmp_path: Path) -> None:
             assert keys(s3, bucket) == ["keep/a"]
         finally:
             empty_and_delete_bucket(s3, bucket)
+
+
+def test_background_thread_expires_noncurrent_versions(tmp_path: Path) -> None:
+    """A versioned bucket: noncurrent versions go NoncurrentDays after they were replaced,
+    the NewerNoncurrentVersions newest stay; an expired current version gets a marker."""
+    env = {"BOXDRIVE_LIFECYCLE_INTERVAL": "1", "BOXDRIVE_LIFECYCLE_DAY_SECONDS": str(DAY)}
+    with running_shipped("gunicorn", tmp_path / "data", tmp_path, extra_env=env) as server:
+        s3 = make_client(server)
+        bucket = unique_bucket_name("lc")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        try:
+            for n in range(4):
+                s3.put_object(Bucket=bucket, Key="doc", Body=f"v{n}".encode())
+            rules = {
+                "Rules": [
+                    {
+                        "ID": "old",
+                        "Filter": {"Prefix": "doc"},
+                        "Status": "Enabled",
+                        "NoncurrentVersionExpiration": {
+                            "NoncurrentDays": 2,
+                            "NewerNoncurrentVersions": 1,
+                        },
+                    }
+                ]
+            }
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules)
+
+            def bodies() -> list[str]:
+                versions = s3.list_object_versions(Bucket=bucket).get("Versions", [])
+                return [
+                    s3.get_object(Bucket=bucket, Key="doc", VersionId=v["VersionId"])["Body"]
+                    .read()
+                    .decode()
+                    for v in versions
+                ]
+
+            assert wait_for(lambda: bodies() == ["v3", "v2"], timeout=20), bodies()
+            assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"v3"
+        finally:
+            empty_and_delete_bucket(s3, bucket)
