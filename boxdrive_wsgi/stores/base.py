@@ -263,9 +263,14 @@ class ObjectStore(ABC):
         changes. ``owner`` (who deletes) becomes the owner of a marker it adds. On a
         never-versioned bucket the result's version_id is None."""
 
-    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
-        """Delete ``key`` if ``condition.allows`` it, check and delete atomic; NoSuchBucket.
-        A store that cannot keeps this default: NotSupported (501), never a plain delete."""
+    def delete_object_if(
+        self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
+    ) -> DeleteResult:
+        """Delete ``key`` (its latest version) if ``condition.allows`` it, check and delete
+        atomic; NoSuchBucket. Returns what delete_object without a version would (on a
+        versioned bucket: the marker added, ``owner`` its owner); nothing deleted:
+        ``DeleteResult()``. A store that cannot keeps this default: NotSupported (501),
+        never a plain delete."""
         raise NotSupported("conditional delete")
 
     @abstractmethod

@@ -303,11 +303,14 @@ class MemoryStore(ObjectStore):
         b.add(key, _Version(marker, b""))
         return DeleteResult(vid, True)
 
-    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+    def delete_object_if(
+        self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
+    ) -> DeleteResult:
         with self._lock:
             b = self._bucket(bucket)
             if condition.allows(bucket, key, b.latest(key)):
-                self._delete_latest(b, key, None, None)
+                return self._delete_latest(b, key, None, owner)
+            return DeleteResult()
 
     # ---- listings
 

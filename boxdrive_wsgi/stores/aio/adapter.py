@@ -287,10 +287,18 @@ class AsyncStoreAdapter(ObjectStore):
         self._call("delete_object", bucket, key)
         return DeleteResult()
 
-    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+    def delete_object_if(
+        self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
+    ) -> DeleteResult:
         if not self.capabilities.conditional_delete:  # it alone can make it atomic
             raise NotSupported("conditional delete")
+        if self.capabilities.versioning:
+            result: DeleteResult = self._call(
+                "delete_object_if", bucket, key, condition, owner=owner
+            )
+            return result
         self._call("delete_object_if", bucket, key, condition)
+        return DeleteResult()
 
     def list_objects(
         self,

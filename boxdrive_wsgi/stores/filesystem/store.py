@@ -282,17 +282,20 @@ class FilesystemStore(ObjectStore):
         if current is not None:
             self.content.remove(current[1])
 
-    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+    def delete_object_if(
+        self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
+    ) -> DeleteResult:
         # The check and the delete share one write transaction: atomic across processes.
         index = self.index
         with index.transaction("IMMEDIATE") as conn:
             bucket_id = index.bucket_id(conn, bucket)
             current = index.current(conn, bucket_id, bucket, key)
             if not condition.allows(bucket, key, current[0] if current else None):
-                return
+                return DeleteResult()
             assert current is not None
             index.delete_row(conn, bucket_id, key)
         self.content.remove(current[1])
+        return DeleteResult()
 
     def list_objects(
         self,

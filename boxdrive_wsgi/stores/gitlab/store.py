@@ -407,9 +407,12 @@ class GitlabStore(ObjectStore):
         self._delete(bucket, key, None)
         return DeleteResult()
 
-    def delete_object_if(self, bucket: str, key: str, condition: DeleteCondition) -> None:
+    def delete_object_if(
+        self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
+    ) -> DeleteResult:
         # Checked against the index the commit names (last_commit_id): atomic as put's.
         self._delete(bucket, key, condition)
+        return DeleteResult()
 
     def _delete(self, bucket: str, key: str, condition: DeleteCondition | None) -> None:
         where = paths.key_paths(bucket, key)
