@@ -28,10 +28,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from ..errors import NoSuchKey, StoreError
+from ..errors import StoreError
 from ..model import ObjectAttributes, ObjectInfo, SourceAttributes, WriteOptions
+from . import versions
+from .commit import commit_write, precheck
 from .content import ContentFiles
 from .index import Index
 
@@ -55,12 +58,11 @@ class Copier:
         *,
         attributes: ObjectAttributes | SourceAttributes | None,
         options: WriteOptions,
+        source_version_id: str | None = None,
     ) -> ObjectInfo:
         index, content = self._index, self._content
-        with index.transaction() as conn:  # fail early: the commit checks again
-            found = index.current(conn, index.bucket_id(conn, dst_bucket), dst_bucket, dst_key)
-        options.check(dst_bucket, dst_key, found[0] if found else None)
-        source, file_id = self._link_source(src_bucket, src_key)
+        precheck(index, dst_bucket, dst_key, options)
+        source, file_id = self._link_source(src_bucket, src_key, source_version_id)
         try:
             if attributes is None:
                 new = source.attributes
@@ -79,31 +81,18 @@ class Copier:
         except BaseException:
             content.remove(file_id)
             raise
-        committing = False
-        try:
-            with index.transaction("IMMEDIATE") as conn:
-                dst_id = index.bucket_id(conn, dst_bucket)
-                current = index.current(conn, dst_id, dst_bucket, dst_key)
-                options.check(dst_bucket, dst_key, current[0] if current else None)
-                index.put_row(conn, dst_id, info, file_id)
-                committing = True
-        except BaseException:
-            if not committing:  # as put_object: a failed COMMIT may have landed
-                content.remove(file_id)
-            raise
-        if current is not None:
-            content.remove(current[1])
-        return info
+        return commit_write(index, content, info, file_id, options)
 
-    def _link_source(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
-        """A new, durable content file holding the source's current version."""
+    def _link_source(self, bucket: str, key: str, version_id: str | None) -> tuple[ObjectInfo, str]:
+        """A new, durable content file holding the source's version (latest or named)."""
         index = self._index
         missing: str | None = None
         for _ in range(OPEN_ATTEMPTS):
             with index.transaction() as conn:
-                found = index.current(conn, index.bucket_id(conn, bucket), bucket, key)
-            if found is None:
-                raise NoSuchKey(bucket, key)
+                bucket_id, status = index.bucket(conn, bucket)
+                found = versions.lookup(
+                    conn, bucket_id, bucket, key, version_id, status is not None
+                )
             source, source_file = found
             if source_file == missing:
                 raise StoreError(f"{bucket}/{key}: content file {source_file} is missing")
@@ -117,16 +106,25 @@ class Copier:
         raise StoreError(f"{bucket}/{key}: replaced too often to copy")
 
     def update_attributes(
-        self, bucket: str, key: str, change: Callable[[ObjectAttributes], ObjectAttributes]
+        self,
+        bucket: str,
+        key: str,
+        change: Callable[[ObjectAttributes], ObjectAttributes],
+        version_id: str | None = None,
     ) -> ObjectInfo:
-        """One UPDATE of the attrs column: content, ETag and Last-Modified stay."""
+        """One UPDATE of the attrs column of one version (the latest if None): content,
+        ETag and Last-Modified stay."""
         index = self._index
         with index.transaction("IMMEDIATE") as conn:
-            bucket_id = index.bucket_id(conn, bucket)
-            found = index.current(conn, bucket_id, bucket, key)
-            if found is None:
-                raise NoSuchKey(bucket, key)
-            info = found[0]
+            bucket_id, status = index.bucket(conn, bucket)
+            versioned = status is not None
+            info, _ = versions.lookup(conn, bucket_id, bucket, key, version_id, versioned)
+            found = (
+                versions.newest(conn, bucket_id, bucket, key, versioned)
+                if version_id is None
+                else versions.find(conn, bucket_id, bucket, key, version_id, versioned)
+            )
+            assert found is not None  # lookup found it in this transaction
             new = change(info.attributes)
-            index.set_attributes(conn, bucket_id, key, new)
-        return ObjectInfo(info.bucket, info.key, info.size, info.etag, info.last_modified, new)
+            versions.set_attributes(conn, bucket_id, found, new)
+        return replace(info, attributes=new)

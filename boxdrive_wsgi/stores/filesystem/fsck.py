@@ -4,7 +4,8 @@ What a crash (kill -9, power loss) or a lost race can leave behind, none of it e
 visible to clients (a put commits its index row only after its content is durable):
 
 - ``temp``: ``tmp/*.part`` files of uploads that never finished;
-- ``orphan``: content files under ``objects/`` that no index row names;
+- ``orphan``: content files under ``objects/`` that no index row names (the latest
+  version of a key or any other version);
 - ``upload``: multipart uploads started long ago and never completed or aborted
   (clients that crashed), or whose bucket is gone;
 - ``part``: part files under ``parts/`` that no upload records;
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..multipart.records import delete_upload, part_recorded
+from .index import Index
 from .store import FilesystemStore
 
 
@@ -84,8 +86,11 @@ class Fsck:
         return sorted(os.path.join(objects, d) for d in os.listdir(objects))
 
     def object_count(self) -> int:
+        """Rows ``missing_content`` walks: every version that has content."""
         with self.store.index.connection() as conn:
-            return int(conn.execute("SELECT count(*) FROM objects").fetchone()[0])
+            latest = conn.execute("SELECT count(*) FROM objects").fetchone()[0]
+            older = conn.execute("SELECT count(*) FROM versions WHERE marker = 0").fetchone()[0]
+            return int(latest) + int(older)
 
     # ---- checks
 
@@ -108,28 +113,41 @@ class Fsck:
 
     @staticmethod
     def _referenced(conn: sqlite3.Connection, file_id: str) -> bool:
-        row = conn.execute("SELECT 1 FROM objects WHERE file = ? LIMIT 1", (file_id,)).fetchone()
-        return row is not None
+        return Index.referenced(conn, file_id)
 
     def missing_content(self, batch: int = 1000) -> Iterator[tuple[int, Problem | None]]:
-        """Walk the index in batches; yields (rows done, problem or None) for progress."""
-        last: tuple[int, bytes] = (-1, b"")
+        """Walk the index (latest versions, then the others) in batches; yields (rows
+        done, problem or None) for progress."""
+        yield from self._missing_in("objects", ("bucket_id", "key"), batch)
+        yield from self._missing_in("versions", ("bucket_id", "key", "seq"), batch, "marker = 0")
+
+    def _missing_in(
+        self, table: str, order: tuple[str, ...], batch: int, only: str = ""
+    ) -> Iterator[tuple[int, Problem | None]]:
+        # Keyset pagination on the table's primary key (row values use the index).
+        columns = ", ".join(f"o.{c}" for c in order)
+        marks = ", ".join("?" for _ in order)
+        extra = f" AND o.{only}" if only else ""
+        sql = (
+            f"SELECT {columns}, o.file, o.version, b.name FROM {table} o"
+            " LEFT JOIN buckets b ON b.id = o.bucket_id"
+            f" WHERE ({columns}) > ({marks}){extra} ORDER BY {columns} LIMIT ?"
+        )
+        last: tuple[object, ...] = (-1, b"", -(2**62))[: len(order)]
         while True:
             with self.store.index.connection() as conn:
-                rows = conn.execute(
-                    "SELECT o.bucket_id, o.key, o.file, b.name FROM objects o"
-                    " LEFT JOIN buckets b ON b.id = o.bucket_id"
-                    " WHERE (o.bucket_id, o.key) > (?, ?) ORDER BY o.bucket_id, o.key LIMIT ?",
-                    (*last, batch),
-                ).fetchall()
-            for bucket_id, key, file, name in rows:
+                rows = conn.execute(sql, (*last, batch)).fetchall()
+            for row in rows:
+                key, (file, version, name) = bytes(row[1]), row[len(order) :]
                 path = self.store.content.path(file)
                 found = None
                 if not os.path.exists(path):
-                    subject = f"{name}/{bytes(key).decode('utf-8', 'surrogatepass')}"
+                    subject = f"{name}/{key.decode('utf-8', 'surrogatepass')}"
+                    if table == "versions":
+                        subject += f" (version {version})"
                     found = Problem("missing", subject, path)
                 yield 1, found
-                last = (bucket_id, bytes(key))
+                last = (row[0], key, *row[2 : len(order)])
             if len(rows) < batch:
                 return
 

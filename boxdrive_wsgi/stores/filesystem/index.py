@@ -3,6 +3,14 @@ multipart records in one SQLite database (WAL), behind a small pool of connectio
 
 Keys are UTF-8 BLOBs: SQLite compares BLOBs with memcmp, which is UTF-8 byte order,
 the order S3 lists in, so a listing page is a few indexed range queries with LIMIT.
+Versions (schema 2): ``objects`` holds the latest version of each key when it is an
+object (what list_objects lists); ``versions`` every other version and every delete
+marker. ``seq`` orders a key's versions, newer ones smaller (so (key, seq) ascending is
+S3's order: key, then newest first); a key's ``objects`` row, if any, has its smallest
+seq. Each row names a content file of its own (copies hard-link), removed once the row
+is gone. Schema 1 indexes are migrated in place: their rows become null versions of
+never-versioned buckets.
+
 Durability: SQLite runs with ``synchronous=FULL``, so a commit that returned survives
 power loss (NORMAL would never corrupt the index either, but could lose the last
 commits, and S3 clients take a 200 as durable).
@@ -28,7 +36,7 @@ from ..multipart.records import SCHEMA as MULTIPART_SCHEMA
 from ..multipart.records import decode_key, encode_key
 
 DB_NAME = "index.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Seconds a connection waits for another writer's lock (sqlite busy_timeout).
 BUSY_TIMEOUT = 30.0
 #: Idle connections kept for reuse; more concurrent threads simply open more.
@@ -39,7 +47,8 @@ SCHEMA = (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         created INTEGER NOT NULL,  -- Unix seconds (UTC)
-        owner TEXT
+        owner TEXT,
+        versioning TEXT            -- NULL (never versioned) | Enabled | Suspended
     )""",
     """CREATE TABLE IF NOT EXISTS objects (
         bucket_id INTEGER NOT NULL,
@@ -49,10 +58,27 @@ SCHEMA = (
         modified INTEGER NOT NULL, -- Unix seconds (UTC)
         file TEXT NOT NULL,        -- content file id: objects/<file[:2]>/<file>
         attrs TEXT NOT NULL,       -- ObjectAttributes as JSON
+        version TEXT NOT NULL DEFAULT 'null',  -- version id, 'null' for the null version
+        seq INTEGER NOT NULL DEFAULT 0,        -- see the module docstring
         PRIMARY KEY (bucket_id, key)
     ) WITHOUT ROWID""",
     # find_orphans asks whether a content file is referenced.
     "CREATE INDEX IF NOT EXISTS objects_file ON objects (file)",
+    """CREATE TABLE IF NOT EXISTS versions (
+        bucket_id INTEGER NOT NULL,
+        key BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        modified INTEGER NOT NULL,
+        file TEXT NOT NULL,        -- '' for a delete marker
+        attrs TEXT NOT NULL,
+        version TEXT NOT NULL,
+        marker INTEGER NOT NULL,   -- 1: a delete marker
+        PRIMARY KEY (bucket_id, key, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS versions_file ON versions (file)",
+    "CREATE INDEX IF NOT EXISTS versions_version ON versions (bucket_id, key, version)",
     """CREATE TABLE IF NOT EXISTS bucket_configs (
         bucket_id INTEGER NOT NULL,
         name TEXT NOT NULL,        -- tagging, cors, policy, ...
@@ -61,15 +87,30 @@ SCHEMA = (
     ) WITHOUT ROWID""",
     *MULTIPART_SCHEMA,
 )
-COLUMNS = "key, size, etag, modified, attrs"
+COLUMNS = "key, size, etag, modified, attrs, version"
+
+#: Columns schema 1 lacks, added in place by the migration to schema 2.
+MIGRATION_2 = (
+    ("buckets", "versioning", "ALTER TABLE buckets ADD COLUMN versioning TEXT"),
+    ("objects", "version", "ALTER TABLE objects ADD COLUMN version TEXT NOT NULL DEFAULT 'null'"),
+    ("objects", "seq", "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0"),
+)
 
 #: A current object: its info and its content file id.
 Current = tuple[ObjectInfo, str]
 
 
-def info_from_row(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
-    """An ObjectInfo from the ``COLUMNS`` of an ``objects`` row."""
-    key, size, etag, modified, attrs = row
+def info_from_row(
+    bucket: str,
+    row: tuple[Any, ...],
+    versioned: bool = False,
+    *,
+    is_latest: bool = True,
+    delete_marker: bool = False,
+) -> ObjectInfo:
+    """An ObjectInfo from the ``COLUMNS`` of an ``objects`` or ``versions`` row; its
+    version id only if the bucket is ``versioned`` (ever was)."""
+    key, size, etag, modified, attrs, version = row
     return ObjectInfo(
         bucket=bucket,
         key=decode_key(bytes(key)),
@@ -77,6 +118,9 @@ def info_from_row(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
         etag=etag,
         last_modified=datetime.fromtimestamp(modified, UTC),
         attributes=from_document(json.loads(attrs)),
+        version_id=str(version) if versioned else None,
+        is_latest=is_latest,
+        delete_marker=delete_marker,
     )
 
 
@@ -121,12 +165,23 @@ class Index:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: schema {version} is newer than this code")
+            if version < SCHEMA_VERSION:
+                self._migrate(conn)
             for statement in SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         finally:
             conn.close()
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Schema 1 -> 2, in the schema transaction: add the columns it lacks (existing
+        rows become null versions of never-versioned buckets); SCHEMA adds the rest."""
+        for table, column, statement in MIGRATION_2:
+            names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if names and column not in names:  # no table yet: SCHEMA creates it whole
+                conn.execute(statement)
 
     @staticmethod
     def _enable_wal(conn: sqlite3.Connection) -> str:
@@ -197,26 +252,43 @@ class Index:
     @staticmethod
     def bucket_id(conn: sqlite3.Connection, bucket: str) -> int:
         """The bucket's row id, or NoSuchBucket."""
-        row = conn.execute("SELECT id FROM buckets WHERE name = ?", (bucket,)).fetchone()
-        if row is None:
-            raise NoSuchBucket(bucket)
-        return int(row[0])
+        return Index.bucket(conn, bucket)[0]
 
     @staticmethod
-    def current(conn: sqlite3.Connection, bucket_id: int, bucket: str, key: str) -> Current | None:
-        """The object under ``key`` and its content file id, or None."""
+    def bucket(conn: sqlite3.Connection, bucket: str) -> tuple[int, str | None]:
+        """The bucket's row id and versioning status, or NoSuchBucket."""
+        row = conn.execute(
+            "SELECT id, versioning FROM buckets WHERE name = ?", (bucket,)
+        ).fetchone()
+        if row is None:
+            raise NoSuchBucket(bucket)
+        return int(row[0]), row[1]
+
+    @staticmethod
+    def current(
+        conn: sqlite3.Connection, bucket_id: int, bucket: str, key: str, versioned: bool = False
+    ) -> Current | None:
+        """The latest version under ``key`` if it is an object, and its content file id."""
         row = conn.execute(
             f"SELECT {COLUMNS}, file FROM objects WHERE bucket_id = ? AND key = ?",
             (bucket_id, encode_key(key)),
         ).fetchone()
-        return None if row is None else (info_from_row(bucket, row[:5]), str(row[5]))
+        return None if row is None else (info_from_row(bucket, row[:6], versioned), str(row[6]))
 
     @staticmethod
-    def put_row(conn: sqlite3.Connection, bucket_id: int, info: ObjectInfo, file_id: str) -> None:
+    def put_row(
+        conn: sqlite3.Connection,
+        bucket_id: int,
+        info: ObjectInfo,
+        file_id: str,
+        version: str = "null",
+        seq: int = 0,
+    ) -> None:
         """Insert or replace the row of ``info.key``, naming content file ``file_id``."""
         conn.execute(
-            "INSERT OR REPLACE INTO objects (bucket_id, key, size, etag, modified, file, attrs)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO objects"
+            " (bucket_id, key, size, etag, modified, file, attrs, version, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 bucket_id,
                 encode_key(info.key),
@@ -225,16 +297,9 @@ class Index:
                 int(info.last_modified.timestamp()),
                 file_id,
                 attrs_json(info.attributes),
+                version,
+                seq,
             ),
-        )
-
-    @staticmethod
-    def set_attributes(
-        conn: sqlite3.Connection, bucket_id: int, key: str, attributes: ObjectAttributes
-    ) -> None:
-        conn.execute(
-            "UPDATE objects SET attrs = ? WHERE bucket_id = ? AND key = ?",
-            (attrs_json(attributes), bucket_id, encode_key(key)),
         )
 
     @staticmethod
@@ -245,9 +310,12 @@ class Index:
 
     @staticmethod
     def referenced(conn: sqlite3.Connection, file_id: str) -> bool:
-        """Whether a row names content file ``file_id``."""
-        row = conn.execute("SELECT 1 FROM objects WHERE file = ? LIMIT 1", (file_id,))
-        return row.fetchone() is not None
+        """Whether a row (the latest version or any other) names content file ``file_id``."""
+        for table in ("objects", "versions"):
+            row = conn.execute(f"SELECT 1 FROM {table} WHERE file = ? LIMIT 1", (file_id,))
+            if row.fetchone() is not None:
+                return True
+        return False
 
     @staticmethod
     def fetch(

@@ -57,6 +57,7 @@ from ..multipart.records import (
     stored_parts,
 )
 from ..streams import Readable
+from .commit import commit_write
 from .content import ContentFiles
 from .index import Index
 from .space import SpaceGuard
@@ -153,28 +154,19 @@ class FilesystemMultipart:
             last_modified=datetime.fromtimestamp(int(time.time()), UTC),
             attributes=final,
         )
-        committing = False
-        try:
-            with self._upload(bucket, key, upload_id, "IMMEDIATE") as (conn, _):
-                now_stored = stored_parts(conn, upload_id)
-                for part, file in chosen:  # a part re-uploaded meanwhile changes the object
-                    if now_stored.get(part.part_number, (None, None))[1] != file:
-                        raise InvalidPart(part.part_number)
-                bucket_id = index.bucket_id(conn, bucket)
-                current = index.current(conn, bucket_id, bucket, key)
-                options.check(bucket, key, current[0] if current else None)
-                index.put_row(conn, bucket_id, info, file_id)
-                # Copies hard-link, so a row names a file of its own; guard anyway.
-                if current is not None and index.referenced(conn, current[1]):
-                    current = None
-                leftovers = delete_upload(conn, upload_id)
-                committing = True
-        except BaseException:
-            if not committing:
-                self._content.remove(file_id)
-            raise
-        if current is not None:
-            self._content.remove(current[1])
+        leftovers: list[str] = []
+
+        def finish_upload(conn: sqlite3.Connection) -> None:
+            # Inside the commit: the upload still exists with the chosen parts, then goes.
+            bucket_id = index.bucket_id(conn, bucket)
+            find_upload(conn, bucket_id, bucket, key, upload_id)
+            now_stored = stored_parts(conn, upload_id)
+            for part, file in chosen:  # a part re-uploaded meanwhile changes the object
+                if now_stored.get(part.part_number, (None, None))[1] != file:
+                    raise InvalidPart(part.part_number)
+            leftovers.extend(delete_upload(conn, upload_id))
+
+        info = commit_write(index, self._content, info, file_id, options, finish_upload)
         for file in leftovers:
             unlink_quietly(self._path(file))
         return info

@@ -37,10 +37,12 @@ from typing import BinaryIO
 
 from ..base import DeleteGuard, ObjectStore
 from ..capabilities import Capabilities
-from ..errors import BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError
+from ..errors import BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, StoreError
 from ..listing import paginate
 from ..model import (
+    ENABLED,
     OVERWRITE,
+    SUSPENDED,
     AttributeUpdate,
     BucketInfo,
     ByteRange,
@@ -51,12 +53,15 @@ from ..model import (
     ObjectInfo,
     ObjectPage,
     SourceAttributes,
+    VersionPage,
     WriteOptions,
 )
 from ..multipart.backend import MultipartBackend
 from ..multipart.records import encode_key, successor
 from ..streams import Readable
-from ..versions import require_null
+from ..versions import is_version_id, paginate_versions
+from . import versions
+from .commit import commit_write, precheck
 from .content import ContentFiles, read_span
 from .copy import OPEN_ATTEMPTS, Copier
 from .index import DB_NAME, Current, Index, info_from_row
@@ -89,7 +94,11 @@ class FilesystemStore(ObjectStore):
         # Absolute, so ObjectBody.path stays valid if the working directory changes.
         self.root = os.path.abspath(os.fspath(root))
         self.capabilities = Capabilities(
-            conditional_delete=True, native_multipart=True, file_root=self.root, bucket_config=True
+            conditional_delete=True,
+            native_multipart=True,
+            file_root=self.root,
+            bucket_config=True,
+            versioning=True,
         )
         self.content = ContentFiles(self.root)
         self.index = Index(self.root)
@@ -107,8 +116,10 @@ class FilesystemStore(ObjectStore):
 
     def list_buckets(self) -> list[BucketInfo]:
         with self.index.transaction() as conn:
-            rows = conn.execute("SELECT name, created, owner FROM buckets ORDER BY name")
-            return [BucketInfo(n, datetime.fromtimestamp(c, UTC), o) for n, c, o in rows]
+            rows = conn.execute(
+                "SELECT name, created, owner, versioning FROM buckets ORDER BY name"
+            )
+            return [BucketInfo(n, datetime.fromtimestamp(c, UTC), o, v) for n, c, o, v in rows]
 
     def create_bucket(self, bucket: str, *, owner: str | None = None) -> BucketInfo:
         with self.index.transaction("IMMEDIATE") as conn:
@@ -125,11 +136,24 @@ class FilesystemStore(ObjectStore):
     def head_bucket(self, bucket: str) -> BucketInfo:
         with self.index.transaction() as conn:
             row = conn.execute(
-                "SELECT created, owner FROM buckets WHERE name = ?", (bucket,)
+                "SELECT created, owner, versioning FROM buckets WHERE name = ?", (bucket,)
             ).fetchone()
         if row is None:
             raise NoSuchBucket(bucket)
-        return BucketInfo(bucket, datetime.fromtimestamp(row[0], UTC), row[1])
+        return BucketInfo(bucket, datetime.fromtimestamp(row[0], UTC), row[1], row[2])
+
+    def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        if status not in (ENABLED, SUSPENDED):
+            raise ValueError(f"versioning status {status!r}")
+        with self.index.transaction("IMMEDIATE") as conn:
+            changed = conn.execute(
+                "UPDATE buckets SET versioning = ? WHERE name = ?", (status, bucket)
+            ).rowcount
+        if not changed:
+            raise NoSuchBucket(bucket)
+
+    def is_version_id(self, value: str) -> bool:
+        return is_version_id(value)
 
     def delete_bucket(self, bucket: str) -> None:
         self.space.freeing(lambda: self._delete_bucket(bucket))
@@ -139,9 +163,7 @@ class FilesystemStore(ObjectStore):
         # we raise BucketNotEmpty) or finds the bucket gone (and raises NoSuchBucket).
         with self.index.transaction("IMMEDIATE") as conn:
             bucket_id = self.index.bucket_id(conn, bucket)
-            if conn.execute(
-                "SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", (bucket_id,)
-            ).fetchone():
+            if versions.has_versions(conn, bucket_id):
                 raise BucketNotEmpty(bucket)
             conn.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
             conn.execute("DELETE FROM bucket_configs WHERE bucket_id = ?", (bucket_id,))
@@ -176,12 +198,7 @@ class FilesystemStore(ObjectStore):
         options: WriteOptions,
         etag: str | None,
     ) -> ObjectInfo:
-        index = self.index
-        # Fail before streaming a large body when the answer is already known; the
-        # check that counts is repeated inside the commit transaction below.
-        with index.transaction() as conn:
-            found = index.current(conn, index.bucket_id(conn, bucket), bucket, key)
-        options.check(bucket, key, found[0] if found else None)
+        precheck(self.index, bucket, key, options)
         file_id = uuid.uuid4().hex
         written, md5 = self.content.write(file_id, body, size)
         info = ObjectInfo(
@@ -193,31 +210,13 @@ class FilesystemStore(ObjectStore):
             # Only now, after EOF: checksums sent as trailers are known only then.
             attributes=(attributes or ObjectAttributes()).copy(),
         )
-        committing = False
-        try:
-            with index.transaction("IMMEDIATE") as conn:
-                bucket_id = index.bucket_id(conn, bucket)
-                current = index.current(conn, bucket_id, bucket, key)
-                options.check(bucket, key, current[0] if current else None)
-                index.put_row(conn, bucket_id, info, file_id)
-                committing = True
-        except BaseException:
-            # If COMMIT itself failed we cannot be sure it did not land: keep the file
-            # then (at worst an orphan for fsck) rather than risk a row without content.
-            if not committing:
-                self.content.remove(file_id)
-            raise
-        if current is not None:
-            self.content.remove(current[1])
-        return info
+        return commit_write(self.index, self.content, info, file_id, options)
 
-    def _lookup(self, bucket: str, key: str) -> Current:
+    def _lookup(self, bucket: str, key: str, version_id: str | None = None) -> Current:
         index = self.index
         with index.transaction() as conn:
-            found = index.current(conn, index.bucket_id(conn, bucket), bucket, key)
-        if found is None:
-            raise NoSuchKey(bucket, key)
-        return found
+            bucket_id, status = index.bucket(conn, bucket)
+            return versions.lookup(conn, bucket_id, bucket, key, version_id, status is not None)
 
     def get_object(
         self,
@@ -227,10 +226,9 @@ class FilesystemStore(ObjectStore):
         byte_range: ByteRange | None = None,
         version_id: str | None = None,
     ) -> ObjectBody:
-        require_null(bucket, key, version_id)
         missing: str | None = None
         for _ in range(OPEN_ATTEMPTS):
-            info, file_id = self._lookup(bucket, key)
+            info, file_id = self._lookup(bucket, key, version_id)
             if file_id == missing:
                 raise StoreError(f"{bucket}/{key}: content file {file_id} is missing")
             span = byte_range.resolve(info.size) if byte_range else None
@@ -254,8 +252,7 @@ class FilesystemStore(ObjectStore):
         raise StoreError(f"{bucket}/{key}: replaced too often to open")
 
     def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
-        require_null(bucket, key, version_id)
-        return self._lookup(bucket, key)[0]
+        return self._lookup(bucket, key, version_id)[0]
 
     def delete_object(
         self,
@@ -266,36 +263,46 @@ class FilesystemStore(ObjectStore):
         guard: DeleteGuard | None = None,
         owner: str | None = None,
     ) -> DeleteResult:
-        require_null(bucket, key, version_id)
-        self.space.freeing(lambda: self._delete_object(bucket, key, guard))
-        return DeleteResult()
+        return self.space.freeing(
+            lambda: self._delete_object(bucket, key, version_id, guard, owner)
+        )
 
-    def _delete_object(self, bucket: str, key: str, guard: DeleteGuard | None) -> None:
+    def _delete_object(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        guard: DeleteGuard | None,
+        owner: str | None,
+        condition: DeleteCondition | None = None,
+    ) -> DeleteResult:
+        # The check (guard, condition) and the delete share one write transaction:
+        # atomic across threads and processes.
         index = self.index
         with index.transaction("IMMEDIATE") as conn:
-            bucket_id = index.bucket_id(conn, bucket)
-            current = index.current(conn, bucket_id, bucket, key)
-            if current is not None:
-                if guard is not None:
-                    guard(current[0])
-                index.delete_row(conn, bucket_id, key)
-        if current is not None:
-            self.content.remove(current[1])
+            bucket_id, status = index.bucket(conn, bucket)
+            if condition is not None:
+                current = index.current(conn, bucket_id, bucket, key)
+                if not condition.allows(bucket, key, current[0] if current else None):
+                    return DeleteResult()
+            if version_id is None:
+                result, removed = versions.delete_latest(
+                    conn, bucket_id, status, bucket, key, guard=guard, owner=owner
+                )
+            else:
+                result, removed = versions.delete_version(
+                    conn, bucket_id, status, bucket, key, version_id, guard=guard
+                )
+        for file in removed:
+            self.content.remove(file)
+        return result
 
     def delete_object_if(
         self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
     ) -> DeleteResult:
-        # The check and the delete share one write transaction: atomic across processes.
-        index = self.index
-        with index.transaction("IMMEDIATE") as conn:
-            bucket_id = index.bucket_id(conn, bucket)
-            current = index.current(conn, bucket_id, bucket, key)
-            if not condition.allows(bucket, key, current[0] if current else None):
-                return DeleteResult()
-            assert current is not None
-            index.delete_row(conn, bucket_id, key)
-        self.content.remove(current[1])
-        return DeleteResult()
+        return self.space.freeing(
+            lambda: self._delete_object(bucket, key, None, None, owner, condition)
+        )
 
     def list_objects(
         self,
@@ -309,7 +316,8 @@ class FilesystemStore(ObjectStore):
         # One read transaction: the page is a consistent snapshot.
         index = self.index
         with index.transaction() as conn:
-            bucket_id = index.bucket_id(conn, bucket)
+            bucket_id, status = index.bucket(conn, bucket)
+            versioned = status is not None
             upper = successor(encode_key(prefix)) if prefix else None
 
             def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
@@ -321,7 +329,7 @@ class FilesystemStore(ObjectStore):
                 while True:
                     rows = index.fetch(conn, bucket_id, bound, op, upper, batch)
                     for row in rows:
-                        yield info_from_row(bucket, row)
+                        yield info_from_row(bucket, row, versioned)
                     if len(rows) < batch:
                         return
                     bound, op = bytes(rows[-1][0]), ">"
@@ -332,6 +340,43 @@ class FilesystemStore(ObjectStore):
                 prefix=prefix,
                 delimiter=delimiter,
                 start_after=start_after,
+                max_keys=max_keys,
+            )
+
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        # One read transaction (a consistent snapshot); indexed range queries over both
+        # version tables, merged: O(max_keys) at any number of versions.
+        index = self.index
+        with index.transaction() as conn:
+            bucket_id = index.bucket_id(conn, bucket)
+            upper = successor(encode_key(prefix)) if prefix else None
+            first = 1 if delimiter else min(max_keys + 1, versions.MAX_BATCH)
+
+            def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
+                op = ">=" if inclusive else ">"
+                return versions.seek_versions(
+                    conn, bucket_id, bucket, encode_key(lower), op, upper, first
+                )
+
+            def after(key: str, version_id: str) -> Iterator[ObjectInfo]:
+                return versions.versions_after(conn, bucket_id, bucket, key, version_id)
+
+            return paginate_versions(
+                seek,
+                after,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                version_id_marker=version_id_marker,
                 max_keys=max_keys,
             )
 
@@ -355,7 +400,6 @@ class FilesystemStore(ObjectStore):
         options: WriteOptions = OVERWRITE,
         source_version_id: str | None = None,
     ) -> ObjectInfo:
-        require_null(src_bucket, src_key, source_version_id)
         return self._copier.copy(
             src_bucket,
             src_key,
@@ -363,13 +407,13 @@ class FilesystemStore(ObjectStore):
             dst_key,
             attributes=attributes,
             options=options,
+            source_version_id=source_version_id,
         )
 
     def update_object_attributes(
         self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
     ) -> ObjectInfo:
-        require_null(bucket, key, version_id)
-        return self._copier.update_attributes(bucket, key, update.apply)
+        return self._copier.update_attributes(bucket, key, update.apply, version_id)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         return self.index.get_config(bucket, name)
