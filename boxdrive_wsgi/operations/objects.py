@@ -232,10 +232,10 @@ def delete_object(s3: S3Request) -> Response:
 def delete_latest_if(
     s3: S3Request, condition: DeleteCondition, key: str | None = None
 ) -> DeleteResult:
-    """A conditional delete of the latest version (the store checks and deletes atomically).
-    The store does not tell what it did: the answer names no version."""
-    s3.store.delete_object_if(s3.bucket_name, s3.object_key if key is None else key, condition)
-    return DeleteResult()
+    """A conditional delete of the latest version (the store checks and deletes atomically;
+    on a versioned bucket it adds a delete marker)."""
+    key = s3.object_key if key is None else key
+    return s3.store.delete_object_if(s3.bucket_name, key, condition, owner=s3.identity.id)
 
 
 def both(

@@ -37,7 +37,8 @@ from ..protocol.headers import attributes_from_headers, quote_etag
 from ..protocol.names import check_key
 from ..protocol.tagging import MAX_OBJECT_TAGS, parse_tagging_xml
 from ..protocol.unimplemented import refuse_unimplemented
-from ..stores.base import ObjectAttributes, Readable
+from ..protocol.versioning import written_version_headers
+from ..stores.base import ObjectAttributes, ObjectInfo, Readable
 from ..stores.streams import IterReader
 from ..web.body import raw_body
 from ..web.context import S3Request, empty_response, xml_response
@@ -220,12 +221,16 @@ def post_object(s3: S3Request) -> Response:
         FileReader(form, length_range),
         attributes=replace(_attributes(fields), acl=stored_acl(policy), owner=identity.id),
     )
-    return _success(s3, fields, bucket, key, info.etag)
+    return _success(s3, fields, bucket, key, info)
 
 
-def _success(s3: S3Request, fields: dict[str, str], bucket: str, key: str, etag: str) -> Response:
+def _success(
+    s3: S3Request, fields: dict[str, str], bucket: str, key: str, info: ObjectInfo
+) -> Response:
     location = f"{s3.request.host_url.rstrip('/')}/{bucket}/{key}"
+    etag = info.etag
     headers = {"ETag": quote_etag(etag), "Location": location}
+    headers.update(written_version_headers(info.version_id))
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:
         parts = urlsplit(redirect)

@@ -101,11 +101,17 @@ def _http_date(name: str, value: str) -> datetime:
 
 
 def iso_date(name: str, value: str) -> datetime:
-    """An ISO 8601 time as DeleteObjects' <LastModifiedTime> carries it."""
+    """A time as DeleteObjects' <LastModifiedTime> carries it: ISO 8601, or the HTTP date
+    the SDKs send (boto3's model spells this field rfc822)."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise S3Error("InvalidArgument", f"Invalid {name}", extra=_argument(name, value)) from None
+        parsed = parse_date(value.strip())
+        if parsed is None:
+            raise S3Error(
+                "InvalidArgument", f"Invalid {name}", extra=_argument(name, value)
+            ) from None
+        moment = parsed
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

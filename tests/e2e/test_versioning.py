@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from . import raw
@@ -431,3 +432,12 @@ def test_bucket_with_versions_is_not_empty(client) -> None:
         empty_and_delete_bucket(client, name)
     with pytest.raises(ClientError):
         client.head_bucket(Bucket=name)
+
+
+def test_browser_post_makes_a_version(client, vbucket: str) -> None:
+    post = client.generate_presigned_post(Bucket=vbucket, Key="form.bin", ExpiresIn=300)
+    files = {"file": ("form.bin", b"posted", "application/octet-stream")}
+    answer = requests.post(post["url"], data=post["fields"], files=files, timeout=30)
+    assert answer.status_code == 204, answer.text
+    version = answer.headers["x-amz-version-id"]
+    assert client.head_object(Bucket=vbucket, Key="form.bin")["VersionId"] == version
