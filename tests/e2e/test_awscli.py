@@ -125,3 +125,36 @@ def test_aws_versioning(aws, s3, bucket, tmp_path: Path):
     assert len(markers) == 1 and markers[0]["IsLatest"] is True
     api("delete-object", "--key", "f", "--version-id", markers[0]["VersionId"])
     assert s3.get_object(Bucket=bucket, Key="f")["Body"].read() == b"second"
+
+
+def test_aws_object_lock_and_lifecycle(aws, s3, bucket, tmp_path: Path):
+    """s3api put/get-bucket-lifecycle-configuration; a legal hold set with the cli keeps
+    a version from being deleted, until it is lifted."""
+
+    def api(*args: str) -> dict:
+        out = aws("s3api", *args, "--output", "json")
+        return json.loads(out) if out.strip() else {}
+
+    rules = {"Rules": [{"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
+                        "Expiration": {"Days": 7}}]}  # fmt: skip
+    api("put-bucket-lifecycle-configuration", "--bucket", bucket,
+        "--lifecycle-configuration", json.dumps(rules))  # fmt: skip
+    assert api("get-bucket-lifecycle-configuration", "--bucket", bucket) == rules
+    locked = bucket + "-lock"
+    api("create-bucket", "--bucket", locked, "--object-lock-enabled-for-bucket")
+    try:
+        src = tmp_path / "f"
+        src.write_bytes(b"kept")
+        version = api("put-object", "--bucket", locked, "--key", "f", "--body", str(src))
+        vid = version["VersionId"]
+        api("put-object-legal-hold", "--bucket", locked, "--key", "f",
+            "--legal-hold", "Status=ON")  # fmt: skip
+        held = api("get-object-legal-hold", "--bucket", locked, "--key", "f")
+        assert held == {"LegalHold": {"Status": "ON"}}
+        with pytest.raises(AssertionError, match="AccessDenied"):
+            aws("s3api", "delete-object", "--bucket", locked, "--key", "f", "--version-id", vid)
+        api("put-object-legal-hold", "--bucket", locked, "--key", "f",
+            "--legal-hold", "Status=OFF")  # fmt: skip
+        api("delete-object", "--bucket", locked, "--key", "f", "--version-id", vid)
+    finally:
+        s3.delete_bucket(Bucket=locked)
