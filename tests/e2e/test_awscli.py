@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_aws_versioning(aws, s3, bucket, tmp_path: Path):
     """s3api put-bucket-versioning, list-object-versions, get-object --version-id, and a
     delete undone by removing its marker, as a user of the cli would do it."""
 
-    def api(*args: str) -> dict:
+    def api(*args: str) -> dict[str, Any]:
         out = aws("s3api", *args, "--bucket", bucket, "--output", "json")
         return json.loads(out) if out.strip() else {}
 
@@ -131,7 +132,7 @@ def test_aws_object_lock_and_lifecycle(aws, s3, bucket, tmp_path: Path):
     """s3api put/get-bucket-lifecycle-configuration; a legal hold set with the cli keeps
     a version from being deleted, until it is lifted."""
 
-    def api(*args: str) -> dict:
+    def api(*args: str) -> dict[str, Any]:
         out = aws("s3api", *args, "--output", "json")
         return json.loads(out) if out.strip() else {}
 
