@@ -23,6 +23,7 @@ from boxdrive_wsgi.stores.base import (
     DeleteGuard,
     DeleteResult,
     ObjectAttributes,
+    ObjectBody,
     ObjectInfo,
     ObjectPage,
     PartInfo,
@@ -33,6 +34,20 @@ from boxdrive_wsgi.stores.base import (
 )
 from boxdrive_wsgi.stores.memory import MemoryStore
 from boxdrive_wsgi.stores.model import OVERWRITE, AttributeUpdate, WriteOptions
+
+
+def _async_body(body: ObjectBody) -> AsyncObjectBody:
+    """A memory store's body as an async one, yielding to the loop between chunks."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in body:
+            await asyncio.sleep(0)
+            yield chunk
+
+    async def release() -> None:
+        body.close()
+
+    return AsyncObjectBody(body.info, chunks(), content_range=body.content_range, on_close=release)
 
 
 class AsyncMemoryStore:
@@ -88,18 +103,7 @@ class AsyncMemoryStore:
         self, bucket: str, key: str, *, byte_range: ByteRange | None = None
     ) -> AsyncObjectBody:
         body = self.inner.get_object(bucket, key, byte_range=byte_range)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            for chunk in body:
-                await asyncio.sleep(0)
-                yield chunk
-
-        async def release() -> None:
-            body.close()
-
-        return AsyncObjectBody(
-            body.info, chunks(), content_range=body.content_range, on_close=release
-        )
+        return _async_body(body)
 
     async def head_object(self, bucket: str, key: str) -> ObjectInfo:
         return self.inner.head_object(bucket, key)
@@ -281,18 +285,7 @@ class AsyncVersionedStore(AsyncNativeMultipartStore):
         version_id: str | None = None,
     ) -> AsyncObjectBody:
         body = self.inner.get_object(bucket, key, byte_range=byte_range, version_id=version_id)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            for chunk in body:
-                await asyncio.sleep(0)
-                yield chunk
-
-        async def release() -> None:
-            body.close()
-
-        return AsyncObjectBody(
-            body.info, chunks(), content_range=body.content_range, on_close=release
-        )
+        return _async_body(body)
 
     async def head_object(
         self, bucket: str, key: str, *, version_id: str | None = None
