@@ -2,8 +2,9 @@
 versions costs at most 1.5x the same page with 1k versions).
 
 The versions are written straight into the filesystem store's index (10 per key, the
-newest in ``objects``, the rest in ``versions``), as tests/stores/test_filesystem_versions.py
-does: 100k fsynced puts would take far longer and a listing never opens content files.
+newest in ``objects``, the rest in ``versions``) by the helper of
+tests/stores/test_filesystem_versions.py: 100k fsynced puts would take far longer and a
+listing never opens content files.
 Each page starts after a random key (seeded), through the store API (no HTTP).
 
     PYTHONPATH=$PWD python bench/list_versions.py [--sizes 1000,100000] [--pages 200]
@@ -14,13 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from boxdrive_wsgi.stores.filesystem import DB_NAME, FilesystemStore
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package
+
+from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from tests.stores.test_filesystem_versions import fill_versions
 
 BUCKET = "versions"
 PER_KEY = 10
@@ -30,26 +34,7 @@ def seed(root: Path, versions: int) -> FilesystemStore:
     store = FilesystemStore(root)
     store.create_bucket(BUCKET)
     store.set_bucket_versioning(BUCKET, "Enabled")
-    keys = versions // PER_KEY
-    with sqlite3.connect(root / DB_NAME) as db:
-        (bucket_id,) = db.execute("SELECT id FROM buckets WHERE name = ?", (BUCKET,)).fetchone()
-        latest, older = [], []
-        for k in range(keys):
-            key = f"key/{k:07d}".encode()
-            latest.append((bucket_id, key, f"{k:07d}-0".ljust(32, "v"), -PER_KEY))
-            for n in range(1, PER_KEY):
-                older.append((bucket_id, key, n - PER_KEY, f"{k:07d}-{n}".ljust(32, "v")))
-        db.executemany(
-            "INSERT INTO objects (bucket_id, key, size, etag, modified, file, attrs, version, seq)"
-            " VALUES (?, ?, 0, 'e', 1700000000, 'none', '{}', ?, ?)",
-            latest,
-        )
-        db.executemany(
-            "INSERT INTO versions (bucket_id, key, seq, size, etag, modified, file, attrs,"
-            " version, marker) VALUES (?, ?, ?, 0, 'e', 1700000000, 'none', '{}', ?, 0)",
-            older,
-        )
-    db.close()
+    fill_versions(root, versions // PER_KEY, PER_KEY, BUCKET)
     return store
 
 
@@ -58,7 +43,7 @@ def one_page(store: FilesystemStore, versions: int, rng: random.Random, size: in
     versions starting after a random key."""
     keys = versions // PER_KEY
     last = max(0, keys - size // PER_KEY - 1)
-    marker = f"key/{rng.randrange(last + 1):07d}" if last else ""
+    marker = f"k{rng.randrange(last + 1):06d}" if last else ""
     start = time.process_time()
     page = store.list_object_versions(BUCKET, key_marker=marker, max_keys=size)
     spent = time.process_time() - start

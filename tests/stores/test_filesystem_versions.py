@@ -23,6 +23,8 @@ from boxdrive_wsgi.stores.filesystem import versions as fs_versions
 from boxdrive_wsgi.stores.filesystem.fsck import Fsck
 from boxdrive_wsgi.stores.filesystem.index import SCHEMA_VERSION
 
+from .test_filesystem import _StallingBody
+
 BUCKET = "vb"
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -138,19 +140,6 @@ def test_fsck_knows_every_version(store: FilesystemStore, root: Path) -> None:
 # --------------------------------------------------------------------------- crash safety
 
 
-class _StallingBody:
-    def __init__(self, started: Any) -> None:
-        self.started = started
-        self.reads = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        self.reads += 1
-        if self.reads == 3:
-            self.started.set()
-            time.sleep(60)
-        return b"z" * (size if size > 0 else CHUNK_SIZE)
-
-
 def _stalled_put(root: str, started: Any) -> None:
     store = FilesystemStore(root)
     store.put_object(BUCKET, "k", _StallingBody(started), size=10 * CHUNK_SIZE)
@@ -180,11 +169,13 @@ def test_kill_9_mid_versioned_put_keeps_every_version(store: FilesystemStore, ro
 # --------------------------------------------------------------------------- listing cost
 
 
-def fill_versions(root: Path, keys: int, per_key: int) -> None:
-    """Index rows written directly (fsynced puts would take far too long): each key has
-    ``per_key`` versions, the newest in ``objects``, the rest in ``versions``."""
+def fill_versions(root: Path, keys: int, per_key: int, bucket: str = BUCKET) -> None:
+    """Index rows written directly (fsynced puts would take far too long): keys
+    ``k000000``.., each with ``per_key`` versions (ids ``v<key>-<n>``, n=0 the newest),
+    the newest in ``objects``, the rest in ``versions``. No content files: listings
+    never open them. (bench/list_versions.py seeds its buckets with this too.)"""
     with sqlite3.connect(root / DB_NAME) as db:
-        (bucket_id,) = db.execute("SELECT id FROM buckets WHERE name = ?", (BUCKET,)).fetchone()
+        (bucket_id,) = db.execute("SELECT id FROM buckets WHERE name = ?", (bucket,)).fetchone()
         latest, older = [], []
         for k in range(keys):
             key = f"k{k:06d}".encode()

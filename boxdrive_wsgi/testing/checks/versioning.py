@@ -30,7 +30,7 @@ from ...stores import (
     VersionIsDeleteMarker,
     WriteOptions,
 )
-from ..helpers import MIN_PART_SIZE, get_bytes, keys_of, md5, pattern, put
+from ..helpers import MIN_PART_SIZE, THREADS, get_bytes, keys_of, md5, pattern, put, run_threads
 
 
 def versioned(store: ObjectStore, bucket: str, status: str = "Enabled") -> bool:
@@ -493,3 +493,20 @@ def test_version_listing_prefix_and_delimiter(store: ObjectStore, bucket: str) -
     assert [v.key for v in after.versions] == [v[0] for v in expected if v[0] in ("c", "é")]
     assert after.common_prefixes == []
     assert store.list_object_versions(bucket, max_keys=0).versions == []
+
+
+def test_concurrent_writes_each_make_a_version(store: ObjectStore, bucket: str) -> None:
+    if not versioned(store, bucket):
+        return
+    made: list[str] = []
+
+    def writer(n: int) -> None:
+        for i in range(5):
+            made.append(str(put(store, bucket, "k", f"{n}-{i}".encode()).version_id))
+
+    assert run_threads(writer) == []
+    listed = versions_of(store, bucket)
+    assert len(made) == len(set(made)) == len(listed) == 5 * THREADS
+    assert {v[1] for v in listed} == set(made)
+    assert [v[2] for v in listed] == [True] + [False] * (len(listed) - 1)
+    assert store.head_object(bucket, "k").version_id == listed[0][1]
