@@ -13,9 +13,11 @@ from .console import make_console_blueprint
 from .observability import access_log
 from .observability.health import health_blueprint
 from .observability.telemetry import Telemetry
+from .servers import waitress_patches
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
+from .stores.filesystem.content import ContentFiles
 from .web.proxy import TrustedProxies
 
 
@@ -68,6 +70,9 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     access_log.configure(resolved.access_log != "off")
     telemetry = Telemetry.from_settings(resolved)
     raw_store = store
+    # waitress spools large bodies where the filesystem store can link them into place
+    content = getattr(raw_store, "content", None)
+    waitress_patches.spool_into(content.tmp_dir if isinstance(content, ContentFiles) else None)
     store = telemetry.wrap_store(store)  # the store itself when telemetry is off
     # One set of users for S3 and the console: a key the console rotates is rotated in S3.
     credentials = credentials_from_settings(resolved)
