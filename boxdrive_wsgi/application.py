@@ -13,7 +13,7 @@ from .console import make_console_blueprint
 from .observability import access_log
 from .observability.health import health_blueprint
 from .observability.telemetry import Telemetry
-from .servers import waitress_patches
+from .servers import waitress_spool
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
@@ -72,7 +72,7 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     raw_store = store
     # waitress spools large bodies where the filesystem store can link them into place
     content = getattr(raw_store, "content", None)
-    waitress_patches.spool_into(content.tmp_dir if isinstance(content, ContentFiles) else None)
+    waitress_spool.spool_into(content.tmp_dir if isinstance(content, ContentFiles) else None)
     store = telemetry.wrap_store(store)  # the store itself when telemetry is off
     # One set of users for S3 and the console: a key the console rotates is rotated in S3.
     credentials = credentials_from_settings(resolved)

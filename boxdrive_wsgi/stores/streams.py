@@ -27,11 +27,13 @@ class Spool:
     server unlinks ``path`` when the request is over. A body that carries one as
     ``.spool`` still has to be read to its end (that is where it is verified); a store
     may then hard-link the file into place instead of writing the bytes a second time
-    (``filesystem.content``)."""
+    (``filesystem.content``). ``md5``: the file's hex MD5 if the server computed it as
+    the bytes arrived."""
 
     path: str
     fd: int
     size: int
+    md5: str | None = None
 
 
 def iter_chunks(body: Readable | BinaryIO, size: int | None = None) -> Iterator[bytes]:

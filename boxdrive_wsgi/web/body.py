@@ -27,7 +27,7 @@ from ..protocol.checksums import (
 from ..protocol.errors import S3Error
 from ..protocol.numbers import INT64_MAX, parse_integer
 from ..protocol.xml import Document
-from ..servers.waitress_patches import spool_of
+from ..servers.waitress_spool import spool_of
 from ..stores.base import Readable
 from ..stores.streams import Spool
 

@@ -16,14 +16,16 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from waitress.buffers import OverflowableBuffer, TempfileBasedBuffer
+from waitress.adjustments import Adjustments
+from waitress.buffers import OverflowableBuffer
+from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
 
 import boxdrive_wsgi  # noqa: F401  (applies the waitress patches)
 from boxdrive_wsgi import create_app
 from boxdrive_wsgi.protocol.checksums import VerifyingReader
 from boxdrive_wsgi.protocol.errors import S3Error
-from boxdrive_wsgi.servers import waitress_patches
+from boxdrive_wsgi.servers import waitress_spool
 from boxdrive_wsgi.stores.filesystem.content import ContentFiles
 from boxdrive_wsgi.stores.streams import Spool
 from boxdrive_wsgi.web.body import SpooledReader
@@ -35,18 +37,25 @@ MIB = 1024 * 1024
 def spool_dir(tmp_path: Path) -> Iterator[Path]:
     directory = tmp_path / "spool"
     directory.mkdir()
-    waitress_patches.spool_into(str(directory))
+    waitress_spool.spool_into(str(directory))
     yield directory
-    waitress_patches.spool_into(None)
+    waitress_spool.spool_into(None)
 
 
-def spooled(data: bytes) -> tuple[waitress_patches.SpoolFile, Spool]:
-    """A waitress body buffer past its overflow, as waitress fills one."""
-    buffer = OverflowableBuffer(1024)
-    buffer.append(data)
-    f = buffer.getfile()
-    assert isinstance(f, waitress_patches.SpoolFile)
-    spool = waitress_patches.spool_of(f, len(data))
+def parsed(data: bytes) -> HTTPRequestParser:
+    """A PUT of ``data``, past waitress's inbuf_overflow, as its parser receives it."""
+    parser = HTTPRequestParser(Adjustments(inbuf_overflow=1024))
+    raw = b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(data) + data
+    while raw:
+        raw = raw[parser.received(raw[:65536]) :]
+    assert parser.completed and parser.error is None
+    return parser
+
+
+def spooled(data: bytes) -> tuple[waitress_spool.SpoolFile, Spool]:
+    f = parsed(data).get_body_stream()
+    assert isinstance(f, waitress_spool.SpoolFile)
+    spool = waitress_spool.spool_of(f, len(data))
     assert spool is not None
     return f, spool
 
@@ -57,39 +66,61 @@ def test_waitress_spools_into_the_directory(spool_dir: Path) -> None:
     assert [spool_dir / n for n in os.listdir(spool_dir)] == [Path(spool.path)]
     assert oct(os.stat(spool.path).st_mode & 0o777) == oct(0o600)
     assert spool.size == len(data)
+    assert spool.md5 == hashlib.md5(data).hexdigest()  # hashed as it arrived
     assert f.read() == data
-    assert waitress_patches.spool_of(f, len(data)) is None  # read already: not adoptable
+    assert waitress_spool.spool_of(f, len(data)) is None  # read already: not adoptable
     f.seek(0)
-    assert waitress_patches.spool_of(f, len(data) + 1) is None  # not the whole body
+    assert waitress_spool.spool_of(f, len(data) + 1) is None  # not the whole body
     f.close()
     assert os.listdir(spool_dir) == []  # waitress closing its buffer removes the file
 
 
-def test_without_a_spool_directory_waitress_spools_as_before() -> None:
-    waitress_patches.spool_into(None)
-    f = TempfileBasedBuffer().getfile()
-    assert not isinstance(f, waitress_patches.SpoolFile)
-    assert waitress_patches.spool_of(f, 0) is None
+def test_response_buffers_spool_as_before(spool_dir: Path) -> None:
+    buffer = OverflowableBuffer(1024)  # not a request body's (the channel's outbufs)
+    buffer.append(os.urandom(4096))
+    assert not isinstance(buffer.getfile(), waitress_spool.SpoolFile)
+    assert os.listdir(spool_dir) == []
+    buffer.close()
+
+
+def test_a_spool_file_written_out_of_order_offers_no_md5(spool_dir: Path) -> None:
+    f, _ = spooled(b"a" * 2048)
+    f.seek(0)
+    f.write(b"b")
+    f.seek(0)
+    assert waitress_spool.spool_of(f, 2048) == Spool(f.path, f.fileno(), 2048, None)
     f.close()
 
 
+def test_without_a_spool_directory_waitress_spools_as_before() -> None:
+    waitress_spool.spool_into(None)
+    parser = parsed(b"x" * 4096)
+    f = parser.get_body_stream()
+    assert not isinstance(f, waitress_spool.SpoolFile)
+    assert f.read() == b"x" * 4096
+    assert waitress_spool.spool_of(f, 4096) is None
+    parser.close()
+
+
 def test_a_missing_spool_directory_falls_back(tmp_path: Path) -> None:
-    waitress_patches.spool_into(str(tmp_path / "gone"))
+    waitress_spool.spool_into(str(tmp_path / "gone"))
     try:
-        f = TempfileBasedBuffer().getfile()
-        assert not isinstance(f, waitress_patches.SpoolFile)
-        f.close()
+        parser = parsed(b"y" * 4096)
+        f = parser.get_body_stream()
+        assert not isinstance(f, waitress_spool.SpoolFile)
+        assert f.read() == b"y" * 4096
+        parser.close()
     finally:
-        waitress_patches.spool_into(None)
+        waitress_spool.spool_into(None)
 
 
-def reader(f: waitress_patches.SpoolFile, spool: Spool, md5: bytes | None) -> SpooledReader:
+def reader(f: waitress_spool.SpoolFile, spool: Spool, md5: bytes | None) -> SpooledReader:
     return SpooledReader(f, spool=spool, content_md5=md5, size=spool.size)
 
 
 def test_the_store_links_the_spooled_file_into_place(tmp_path: Path, spool_dir: Path) -> None:
     content = ContentFiles(str(tmp_path / "store"))
-    waitress_patches.spool_into(content.tmp_dir)
+    waitress_spool.spool_into(content.tmp_dir)
     data = os.urandom(3 * MIB + 5)
     f, spool = spooled(data)
     size, md5 = content.write(
@@ -196,4 +227,4 @@ def test_put_object_under_waitress_adopts_the_spool(
         assert os.listdir(data_dir / "tmp") == []
     finally:
         server.close()
-        waitress_patches.spool_into(None)
+        waitress_spool.spool_into(None)

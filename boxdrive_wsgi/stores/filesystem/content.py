@@ -113,11 +113,14 @@ class ContentFiles:
 
     def _adopt(self, file_id: str, body: Readable | BinaryIO, spool: Spool) -> tuple[int, str]:
         """``write`` for a spooled body: read it through (the reader verifies it as it
-        goes), then fsync the spool file and hard-link it into place; where it cannot
-        be linked (another filesystem, no hard links), copy it in the kernel."""
-        md5 = hashlib.md5(usedforsecurity=False)
+        goes; the MD5 is the server's when it hashed the bytes as they arrived), then
+        fsync the spool file and hard-link it into place; where it cannot be linked
+        (another filesystem, no hard links), copy it in the kernel."""
+        md5 = None if spool.md5 else hashlib.md5(usedforsecurity=False)
         for chunk in iter_chunks(body, spool.size):
-            md5.update(chunk)
+            if md5 is not None:
+                md5.update(chunk)
+        etag = spool.md5 or md5.hexdigest()  # type: ignore[union-attr]
         if body.read(1):  # iter_chunks stopped at the size; a longer body is not this one
             raise OSError("request body is longer than its spool file")
         os.fsync(spool.fd)
@@ -133,13 +136,13 @@ class ContentFiles:
                 copy_fd(spool.fd, out.fileno(), spool.size)
 
             self._make(file_id, fill)
-            return spool.size, md5.hexdigest()
+            return spool.size, etag
         try:
             fsync_dir(os.path.dirname(final))
         except BaseException:
             unlink_quietly(final)
             raise
-        return spool.size, md5.hexdigest()
+        return spool.size, etag
 
     def compose(self, file_id: str, parts: Sequence[BinaryIO]) -> int:
         """Durable content file ``file_id`` holding the open ``parts`` one after the
