@@ -3,7 +3,7 @@ over the filesystem store's native multipart (the staged default under several w
 and the refusal of private uploads: test_multipart_staged_workers.py).
 
 Each part goes over its own connection, so the kernel hands them to different workers;
-the access log (``pid=%(p)s`` in gunicorn.conf.py) tells which worker served each part.
+the app's access log (its ``pid=`` field) tells which worker served each part.
 The upload is created on one worker, continued on others and completed on any.
 """
 
@@ -44,7 +44,9 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer
 
 def part_pids(log: str, bucket: str) -> set[int]:
     """Worker pids that answered a part upload (PUT on an object) with 200."""
-    pattern = re.compile(rf'"PUT /{re.escape(bucket)}/\S+" 200 .*pid=<?(\d+)')
+    pattern = re.compile(
+        rf"method=PUT operation=UploadPart bucket={re.escape(bucket)} status=200 .*pid=(\d+)"
+    )
     return {int(m.group(1)) for m in pattern.finditer(log)}
 
 
