@@ -13,10 +13,16 @@ wrapper instead of an iterator:
   send off the worker thread.
 
 Other servers' wrappers (uWSGI's sends a file from its start) stream as before.
+
+A wrapper sends what the file holds: waitress even rewrites Content-Length to the
+file's size. So a content file shorter than its index entry (damaged behind the
+store's back) is refused here, before the headers (500), rather than served as a
+complete, truncated 200; the streamed path fails on its short read instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,6 +49,12 @@ def file_response(
     # uWSGI's wrapper is a builtin whose __module__ is None
     if not (getattr(wrapper, "__module__", None) or "").startswith(KNOWN_WRAPPERS):
         return None
+    try:
+        file_size = os.fstat(body.file.fileno()).st_size
+    except (OSError, ValueError):  # not an OS file: stream it
+        return None
+    if file_size < body.offset + body.length:
+        raise OSError(f"content file {body.file.name} is shorter than its index entry")
     body.file.seek(body.offset)
     response = Response(status=status, headers=dict(headers), direct_passthrough=True)
     # The server calls the wrapper's close(), never Response.close: ServedFile runs it.
