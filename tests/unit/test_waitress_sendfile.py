@@ -71,3 +71,23 @@ def test_a_short_content_file_is_refused_not_truncated(
     got = requests.get(url + "/short/obj", timeout=10)
     assert got.status_code == 500
     assert b"<Code>InternalError</Code>" in got.content
+
+
+def test_small_bodies_go_out_with_the_headers(
+    served: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    """Up to INLINE_LIMIT the app reads the bytes itself: no file hand-over, no sendfile."""
+    url, calls = served
+    data = os.urandom(4096)
+    requests.put(url + "/small", timeout=10)
+    requests.put(url + "/small/obj", data=data, timeout=10)
+    calls.clear()
+    got = requests.get(url + "/small/obj", timeout=10)
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["Content-Length"] == "4096"
+    ranged = requests.get(url + "/small/obj", headers={"Range": "bytes=10-19"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content == data[10:20]
+    assert calls == []
+    (content,) = [p for p in (tmp_path / "data" / "objects").rglob("*") if p.is_file()]
+    os.truncate(content, 100)  # damaged behind the index's back
+    assert requests.get(url + "/small/obj", timeout=10).status_code == 500
