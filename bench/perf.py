@@ -332,7 +332,12 @@ class Bench:
         return row
 
     def _best_of(self, workload: str, target: Target, method: str, paths: list[str]) -> None:
-        """``--large-reps`` transfers; the row kept is the median by rate (all in ``reps``)."""
+        """``--large-reps`` transfers; the row kept is the median by rate (all in ``reps``).
+
+        One untimed transfer first (``--no-warmup`` skips it), so the first rep is not cold."""
+        if self.args.warmup:
+            warm = paths[0] + "-warmup" if method == "PUT" else paths[0]
+            self._transfer(f"{workload} warm-up", target, method, warm, report=False)
         rows = [self._transfer(workload, target, method, path, report=False) for path in paths]
         rows.sort(key=lambda r: r["rate"])
         row = dict(rows[len(rows) // 2])
@@ -375,6 +380,19 @@ class Bench:
                 spec = self.list_spec(target, bucket, count)
                 self._check_page(target, spec, min(count, 1000))
                 self._measure(f"list{count}", target, spec)
+
+    def warm_up(self, names: set[str]) -> None:
+        """An untimed round of 4 KiB GETs on every target before the first measured run: the
+        servers' first requests (imports, caches, worker start-up) are not in any figure."""
+        for name in sorted(names):
+            target = self.targets.get(name)
+            if target is None:
+                continue
+            spec = self.small_spec("get4k", target)
+            spec = LoadSpec(**{**spec.__dict__, "seconds": self.args.warmup_seconds})
+            result = run_load(spec)
+            if result.errors:
+                raise RuntimeError(f"{name}: warm-up failed: {result.first_error}")
 
     def _check_page(self, target: Target, spec: LoadSpec, keys: int) -> None:
         """One page before the clock starts: it must hold ``keys`` keys, not an error."""
@@ -441,6 +459,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--list-sizes", default=None, help="keys per listed bucket (1000,100000)")
     parser.add_argument("--list-1m", action="store_true", help="also list 1M keys (slow load)")
     parser.add_argument("--profile", action="store_true", help="py-spy on get4k and put4k")
+    parser.add_argument(
+        "--no-warmup", dest="warmup", action="store_false", help="skip the untimed warm-ups"
+    )
+    parser.add_argument(
+        "--warmup-seconds", type=float, default=1.0, help="untimed GETs per target first"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="parent of the temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (store, logs)")
     args = parser.parse_args(argv)
@@ -490,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         needed = {t for targets in plan.values() for t in targets} | {"boxdrive/waitress"}
         bench.start(needed)
         bench.prepare_small()
+        if args.warmup:
+            print("== warm-up (untimed)", flush=True)
+            bench.warm_up(needed)
         for workload, names in plan.items():
             print(f"== {workload}", flush=True)
             if workload in ("get4k", "head4k", "put4k"):

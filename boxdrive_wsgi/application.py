@@ -14,9 +14,12 @@ from .lifecycle import start_background
 from .observability import access_log
 from .observability.health import health_blueprint
 from .observability.telemetry import Telemetry
+from .servers import waitress_spool
 from .settings import Settings
 from .stores.base import ObjectStore
 from .stores.factory import store_from_settings
+from .stores.filesystem.content import ContentFiles
+from .web.access import AccessControl
 from .web.proxy import TrustedProxies
 
 
@@ -69,16 +72,23 @@ def create_app(store: ObjectStore | None = None, **settings: Any) -> Flask:
     access_log.configure(resolved.access_log != "off")
     telemetry = Telemetry.from_settings(resolved)
     raw_store = store
+    # waitress spools large bodies where the filesystem store can link them into place
+    content = getattr(raw_store, "content", None)
+    waitress_spool.spool_into(content.tmp_dir if isinstance(content, ContentFiles) else None)
     store = telemetry.wrap_store(store)  # the store itself when telemetry is off
     # One set of users for S3 and the console: a key the console rotates is rotated in S3.
     credentials = credentials_from_settings(resolved)
+    # One access policy for both: the console's gateway decides as S3 does.
+    access = AccessControl(anonymous=resolved.anonymous)
     app.register_blueprint(health_blueprint(store))
     if resolved.console:
         console = make_console_blueprint(
-            store, settings=resolved, credentials=credentials, raw_store=raw_store
+            store, settings=resolved, credentials=credentials, raw_store=raw_store, access=access
         )
         app.register_blueprint(console, url_prefix=resolved.console_path.rstrip("/"))
-    app.register_blueprint(make_blueprint(store, settings=resolved, credentials=credentials))
+    app.register_blueprint(
+        make_blueprint(store, settings=resolved, credentials=credentials, access=access)
+    )
     telemetry.install(app, resolved.store)
     app.extensions["boxdrive_wsgi"] = {
         "store": store,

@@ -50,6 +50,7 @@ def make_blueprint(
     credentials: Credentials | None = None,
     authenticate: Authenticator | None = None,
     authorize: Authorizer | None = None,
+    access: AccessControl | None = None,
     **overrides: Any,
 ) -> Blueprint:
     """A Blueprint serving S3 over ``store``; register it at any ``url_prefix``.
@@ -60,6 +61,8 @@ def make_blueprint(
     ``authenticate(request)`` may map a request to an Identity itself (e.g. the
     site's logged-in user); ``authorize(s3_request)`` may allow (True) or deny
     (False) an operation, or return None for the default: bucket owners and ACL grants.
+    ``access``: the access policy itself, shared with the console (default: one built
+    from ``settings.anonymous`` and ``authorize``).
     """
     settings = (settings or Settings()).replace(**overrides)
     # Again here, not only at import: a gunicorn config that imports this package
@@ -69,7 +72,8 @@ def make_blueprint(
     if credentials is None:
         credentials = credentials_from_settings(settings)
     authentication = Authentication(credentials, settings.region, hook=authenticate)
-    access = AccessControl(anonymous=settings.anonymous, hook=authorize)
+    if access is None:  # create_app passes the one it shares with the console
+        access = AccessControl(anonymous=settings.anonymous, hook=authorize)
     blueprint = Blueprint(name, __name__)
 
     @blueprint.record_once

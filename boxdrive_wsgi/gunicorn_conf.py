@@ -38,7 +38,9 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,
 # The app is built in each worker after fork (boxdrive_wsgi:app is lazy), so stores
 # and telemetry exporters never share connections or threads across processes.
 preload_app = False
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# The app writes one access line per request itself (BOXDRIVE_ACCESS_LOG; it names the
+# worker, pid=); gunicorn's own is off unless GUNICORN_ACCESS_LOG asks for it ("-": stdout).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = (
     # Path without the query: presigned URLs carry credentials and signatures there.
     '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-amz-request-id}o)s pid=%(p)s'

@@ -54,6 +54,7 @@ def make_console_blueprint(
     s3_prefix: str = "",
     name: str = "console",
     raw_store: ObjectStore | None = None,
+    access: AccessControl | None = None,
     **overrides: Any,
 ) -> Blueprint:
     """The console over ``store``; ``s3_prefix`` is where the S3 blueprint is mounted
@@ -62,11 +63,14 @@ def make_console_blueprint(
     ``authenticate(request)``, the S3 blueprint's hook, may name the site's logged-in user;
     then no console login is needed. Uploads and share links are signed with that user's
     keys, so they need an identity whose ``access_key`` is one of ``credentials``.
+    ``access``: the access policy the S3 blueprint uses (default: one built from
+    ``settings.anonymous`` and ``authorize``).
     """
     settings = (settings or Settings()).replace(**overrides)
     if credentials is None:
         credentials = credentials_from_settings(settings)
-    access = AccessControl(anonymous=settings.anonymous, hook=authorize)
+    if access is None:  # create_app passes the one it shares with the console
+        access = AccessControl(anonymous=settings.anonymous, hook=authorize)
     state = ConsoleState(
         gateway=Gateway(store, settings, access, credentials, s3_prefix.rstrip("/")),
         cookies=SessionCookies(settings.console_secret_key, settings.data_dir),

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .line_writer import BufferedLineHandler, flush_on_sigterm
@@ -47,6 +48,8 @@ class AccessRecord:
     duration_ms: float
     user: str | None
     remote: str | None
+    #: the process that served it (which gunicorn worker)
+    pid: int = field(default_factory=os.getpid)
 
     def text(self, at: str) -> str:
         # vars(): the fields in declaration order (a dataclass without slots)

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from ..stores.base import (
     BucketAlreadyExists,
     BucketNotEmpty,
-    Capabilities,
     EntityTooLarge,
     EntityTooSmall,
     IncompleteBody,
@@ -42,6 +41,7 @@ from ..stores.base import (
     ObjectStore,
     PreconditionFailed,
 )
+from ..stores.proxy import StoreProxy
 
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
@@ -219,8 +219,8 @@ def instrument_store(
     on_error: ErrorHook | None,
     record_keys: bool,
 ) -> ObjectStore:
-    """``store`` behind an InstrumentedStore (whose methods are filled in below)."""
-    return InstrumentedStore(  # type: ignore[abstract]
+    """``store`` behind an InstrumentedStore."""
+    return InstrumentedStore(  # type: ignore[abstract]  # StoreProxy fills the methods in
         store, tracer=tracer, on_error=on_error, record_keys=record_keys
     )
 
@@ -228,7 +228,7 @@ def instrument_store(
 ErrorHook = Callable[[str, BaseException], None]
 
 
-class InstrumentedStore(ObjectStore):
+class InstrumentedStore(StoreProxy):
     """A store proxy: a child span per call (when ``tracer`` is given) and
     ``on_error(method, exception)`` for failures that are not the client's."""
 
@@ -240,34 +240,17 @@ class InstrumentedStore(ObjectStore):
         on_error: ErrorHook | None = None,
         record_keys: bool = False,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._tracer = tracer
         self._on_error = on_error
         self._record_keys = record_keys
         self._kind = type(inner).__name__
 
-    def __getattr__(self, name: str) -> Any:
-        # Store-specific attributes (root, find_orphans, ...) come from the inner store.
-        return getattr(self.inner, name)
-
-    def storage_full(self) -> bool:
-        return self.inner.storage_full()
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
-
-    @capabilities.setter
-    def capabilities(self, value: Capabilities) -> None:
-        self.inner.capabilities = value
-
-    @property
-    def multipart_min_part_size(self) -> int:
-        return self.inner.multipart_min_part_size
-
-    @multipart_min_part_size.setter
-    def multipart_min_part_size(self, value: int) -> None:
-        self.inner.multipart_min_part_size = value
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        if name in _UNTRACED:
+            return super()._call(name, args, kwargs)
+        with self._observe(name, args):
+            return super()._call(name, args, kwargs)
 
     @contextlib.contextmanager
     def _observe(self, method: str, args: tuple[Any, ...]) -> Iterator[None]:
@@ -300,27 +283,3 @@ class InstrumentedStore(ObjectStore):
             if self._on_error is not None and not isinstance(error, CLIENT_ERRORS):
                 self._on_error(method, error)
             raise
-
-
-def _forward(name: str) -> Callable[..., Any]:
-    if name in _UNTRACED:
-
-        def plain(self: InstrumentedStore, *args: Any, **kwargs: Any) -> Any:
-            return getattr(self.inner, name)(*args, **kwargs)
-
-        plain.__name__ = name
-        return plain
-
-    def traced(self: InstrumentedStore, *args: Any, **kwargs: Any) -> Any:
-        with self._observe(name, args):
-            return getattr(self.inner, name)(*args, **kwargs)
-
-    traced.__name__ = name
-    return traced
-
-
-# Every public method of the interface, present and future, goes to the inner store.
-for _name, _value in list(vars(ObjectStore).items()):
-    if callable(_value) and not _name.startswith("_"):
-        setattr(InstrumentedStore, _name, _forward(_name))
-InstrumentedStore.__abstractmethods__ = frozenset()

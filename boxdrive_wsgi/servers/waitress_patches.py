@@ -16,6 +16,10 @@
    and requires it to close the connection: we answer 400 and close, and nothing
    after the headers is parsed as a request.
 
+And two costs: a large request body is spooled where the filesystem store can link
+it into place, hashed as it arrives (``waitress_spool``), and object files go out
+with sendfile(2) (``waitress_sendfile``).
+
 Every other request and header behaves exactly as in stock waitress.
 """
 
@@ -23,15 +27,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import waitress_sendfile, waitress_spool
+
 _PATCHED = "_boxdrive_patched"
 _META_PREFIX = "x-amz-meta-"
 
 
 def apply() -> None:
     try:
+        from waitress.buffers import FileBasedBuffer, OverflowableBuffer, ReadOnlyFileBasedBuffer
         from waitress.channel import HTTPChannel
         from waitress.parser import HTTPRequestParser, ParsingError
         from waitress.task import WSGITask
+        from waitress.wasyncore import _DISCONNECTED
     except ImportError:  # waitress is optional when another server runs the app
         return
     if getattr(HTTPChannel, _PATCHED, False):
@@ -73,4 +81,6 @@ def apply() -> None:
     HTTPChannel.send_continue = patched_send_continue
     HTTPRequestParser.parse_header = patched_parse_header
     WSGITask.build_response_header = patched_build_response_header
+    waitress_spool.patch(HTTPRequestParser, OverflowableBuffer, FileBasedBuffer)
+    waitress_sendfile.patch(HTTPChannel, ReadOnlyFileBasedBuffer, _DISCONNECTED)
     setattr(HTTPChannel, _PATCHED, True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from .errors import IncompleteBody
@@ -17,6 +18,22 @@ class Readable(Protocol):
     bytes (all that is left with -1), and ``b""`` only at the end."""
 
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Spool:
+    """A request body the WSGI server already wrote, whole, to a file: ``path`` (open
+    as ``fd``) holds exactly ``size`` bytes, nothing writes to it any more, and the
+    server unlinks ``path`` when the request is over. A body that carries one as
+    ``.spool`` still has to be read to its end (that is where it is verified); a store
+    may then hard-link the file into place instead of writing the bytes a second time
+    (``filesystem.content``). ``md5``: the file's hex MD5 if the server computed it as
+    the bytes arrived."""
+
+    path: str
+    fd: int
+    size: int
+    md5: str | None = None
 
 
 def iter_chunks(body: Readable | BinaryIO, size: int | None = None) -> Iterator[bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from flask import Request
 
@@ -26,7 +27,9 @@ from ..protocol.checksums import (
 from ..protocol.errors import S3Error
 from ..protocol.numbers import INT64_MAX, parse_integer
 from ..protocol.xml import Document
+from ..servers.waitress_spool import spool_of
 from ..stores.base import Readable
+from ..stores.streams import Spool
 
 STREAMING_PREFIX = "STREAMING-"
 UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -147,8 +150,12 @@ def verified_body(
     payload_hash = headers.get("x-amz-content-sha256", "")
     stream, size, chunked = open_body(request, signer=signer, required=required)
     trailer = parse_trailer_declaration(headers.get("x-amz-trailer", "")) if chunked else None
-    reader = VerifyingReader(
+    spool = None
+    if chunked is None and not is_http_chunked(request):  # the body is the bytes on the wire
+        spool = spool_of(request.environ.get("wsgi.input"), size)
+    reader = SpooledReader(
         stream,
+        spool=spool,
         content_md5=parse_content_md5(md5) if md5 is not None else None,
         checksums=declared,
         sha256_hex=payload_hash if is_sha256_hex(payload_hash) else None,
@@ -157,6 +164,15 @@ def verified_body(
         size=size,
     )
     return reader, size, LateChecksums(reader, declared, trailer)
+
+
+class SpooledReader(VerifyingReader):
+    """A verified body and, when the server spooled it whole to a linkable file
+    (``servers.waitress_patches.spool_of``), that file as ``spool`` for the store."""
+
+    def __init__(self, raw: Readable, *, spool: Spool | None, **checks: Any) -> None:
+        super().__init__(raw, **checks)
+        self.spool = spool
 
 
 def read_small_body(

@@ -13,10 +13,21 @@ wrapper instead of an iterator:
   send off the worker thread.
 
 Other servers' wrappers (uWSGI's sends a file from its start) stream as before.
+
+A small body (``INLINE_LIMIT``) is read whole on the app thread instead and goes out
+in one buffer with the headers: for 4 KiB the hand-over costs more than the bytes
+(waitress seeks to measure the file and queues a buffer of its own; gunicorn's
+sender thread closes the connection after the body).
+
+A wrapper sends what the file holds: waitress even rewrites Content-Length to the
+file's size. So a content file shorter than its index entry (damaged behind the
+store's back) is refused here, before the headers (500), rather than served as a
+complete, truncated 200; the streamed path fails on its short read instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +39,8 @@ from ..stores.base import CHUNK_SIZE, ObjectBody
 #: response's Content-Length (waitress: ReadOnlyFileBasedBuffer.prepare; gunicorn:
 #: Response.sendfile sends ``response_length`` bytes from the fd's offset).
 KNOWN_WRAPPERS = ("waitress.", "gunicorn.")
+#: Bodies up to this many bytes are read on the app thread and sent with the headers.
+INLINE_LIMIT = 64 * 1024
 
 
 def file_response(
@@ -37,17 +50,40 @@ def file_response(
 
     ``headers`` must carry the Content-Length of the served span.
     """
+    if body.file is None or body.length == 0:
+        return None
+    if body.length <= INLINE_LIMIT:
+        return _inline(body, status, headers)
     wrapper: Callable[..., Any] | None = environ.get("wsgi.file_wrapper")
-    if wrapper is None or body.file is None or body.length == 0:
+    if wrapper is None:
         return None
     # uWSGI's wrapper is a builtin whose __module__ is None
     if not (getattr(wrapper, "__module__", None) or "").startswith(KNOWN_WRAPPERS):
         return None
+    try:
+        file_size = os.fstat(body.file.fileno()).st_size
+    except (OSError, ValueError):  # not an OS file: stream it
+        return None
+    if file_size < body.offset + body.length:
+        raise OSError(f"content file {body.file.name} is shorter than its index entry")
     body.file.seek(body.offset)
     response = Response(status=status, headers=dict(headers), direct_passthrough=True)
     # The server calls the wrapper's close(), never Response.close: ServedFile runs it.
     response.response = wrapper(ServedFile(body, response), CHUNK_SIZE)
     return response
+
+
+def _inline(body: ObjectBody, status: int, headers: Mapping[str, str]) -> Response:
+    """``body``'s bytes read now, as the response body; closes ``body``."""
+    assert body.file is not None
+    try:
+        body.file.seek(body.offset)
+        data = body.file.read(body.length)
+    finally:
+        body.close()
+    if len(data) != body.length:  # never fewer bytes than Content-Length promises
+        raise OSError(f"content file {body.file.name} is shorter than its index entry")
+    return Response(data, status=status, headers=dict(headers))
 
 
 class ServedFile:

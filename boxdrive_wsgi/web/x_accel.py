@@ -17,6 +17,11 @@ fixed list of names only. A response with any other header (user metadata
 ``If-Match``/``If-Unmodified-Since``/``If-Range`` (nginx would evaluate them
 against the file's own mtime and inode-based ETag) and Range headers S3 ignores.
 
+Only nginx turns such an answer into the object: the shipped #accel part sends
+``X-Boxdrive-Accel: 1`` with every request it proxies. A GET that would be answered
+with X-Accel-Redirect but lacks it (a client that reached the app without nginx, or
+an nginx without the #accel part) gets 403 AccessDenied, never an empty 200.
+
 The race: content files are never modified in place; an overwrite writes a new
 file and unlinks the old one, a delete unlinks it. If that happens between the
 app's answer and nginx's open, nginx finds no file, and the internal location's
@@ -34,6 +39,7 @@ from urllib.parse import quote
 
 from flask import Response
 
+from ..protocol.errors import S3Error
 from ..stores.base import ObjectBody
 from .context import S3Request
 
@@ -54,6 +60,8 @@ RESTORED_LATER = ("x-amz-request-id", "x-amz-id-2", "Access-Control-*", "Vary")
 NGINX_CONDITIONALS = ("If-Match", "If-Unmodified-Since", "If-Range")
 #: Sent by the nginx fallback location: serve this request from the app.
 NO_ACCEL_HEADER = "X-Boxdrive-No-Accel"
+#: Sent by nginx (the #accel part) with every request: it acts on X-Accel-Redirect.
+ACCEL_HEADER = "X-Boxdrive-Accel"
 
 
 def accel_response(
@@ -80,6 +88,12 @@ def accel_response(
     if relative is None:
         return None
     body.close()
+    if request.headers.get(ACCEL_HEADER) != "1":
+        raise S3Error(
+            "AccessDenied",
+            "This server sends objects through its proxy (X-Accel-Redirect); the request"
+            " did not come through it",
+        )
     response = Response(b"", status=200, headers=dict(headers))
     response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(relative)
     return response

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DOMAIN = "s3.localtest"
 REGION = "us-east-1"
@@ -215,3 +218,54 @@ def running_shipped(
         yield server
     finally:
         server.stop()
+
+
+def part_pids(log: str, bucket: str) -> set[int]:
+    """Worker pids that answered a part upload into ``bucket`` with 200, from the app's
+    access log (its ``pid=`` field)."""
+    pattern = re.compile(
+        rf"method=PUT operation=UploadPart bucket={re.escape(bucket)} status=200 .*pid=(\d+)"
+    )
+    return {int(m.group(1)) for m in pattern.finditer(log)}
+
+
+def upload_parts_on_workers(
+    server: RunningServer,
+    new_client: Callable[[], Any],
+    bucket: str,
+    key: str,
+    upload_id: str,
+    parts: Mapping[int, bytes],
+    *,
+    resend: Sequence[int],
+    timeout: float = 120.0,
+) -> dict[int, str]:
+    """Upload ``parts`` at once, each over a client (a connection) of its own, so that
+    the kernel hands them to different worker processes of ``server``; if it gave them
+    all to one, re-send the parts in ``resend`` in turn (a re-upload replaces a part)
+    until another worker took one. Asserts that no upload failed and that more than
+    one worker served; returns the ETags by part number."""
+    etags: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def send(number: int) -> None:
+        try:
+            response = new_client().upload_part(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=parts[number]
+            )
+            etags[number] = response["ETag"]
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in parts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    for attempt in range(40):
+        if errors or len(part_pids(server.log(), bucket)) > 1:
+            break
+        send(resend[attempt % len(resend)])
+    assert errors == [], server.log()[-3000:]
+    assert len(part_pids(server.log(), bucket)) > 1, server.log()[-3000:]
+    return etags

@@ -1,5 +1,6 @@
 """BOXDRIVE_ACCESS_LOG=json under real servers: every access line in the server's output is
-one JSON object with an RFC 3339 UTC ``time``, as a log shipper parses it."""
+one JSON object with an RFC 3339 UTC ``time``, as a log shipper parses it, and there is one
+per request (gunicorn's own access log is off)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def test_json_access_lines_parse(
         at = datetime.fromisoformat(record["time"])
         assert at.tzinfo is not None and at.utcoffset() == UTC.utcoffset(None)
         assert abs((at - before).total_seconds()) < 60
+        assert record["pid"] != server.pid or start is start_waitress  # gunicorn: a worker
+    # One line per request: gunicorn's own access log is off (it would repeat each one).
+    assert '"GET /some-bucket/key"' not in server.log()
     assert [json.loads(line)["operation"] for line in access] == [
         "ListBuckets",
         "ListObjects",

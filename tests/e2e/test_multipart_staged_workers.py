@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +20,14 @@ import pytest
 
 from .conftest import make_client, unique_bucket_name
 from .deploy import uwsgi_binary
-from .servers import RunningServer, free_port, gunicorn_argv, server_env, start_server
-from .test_multipart_gunicorn import part_pids
+from .servers import (
+    RunningServer,
+    free_port,
+    gunicorn_argv,
+    server_env,
+    start_server,
+    upload_parts_on_workers,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PART = 5 * 1024 * 1024
@@ -75,33 +80,10 @@ def test_staged_parts_on_several_workers(gunicorn: RunningServer) -> None:
     upload_id = admin.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     data = {n: hashlib.sha256(b"%d" % n).digest() * (PART // 32 + n) for n in range(1, 5)}
     data[5] = b"the last part may be small"
-    etags: dict[int, str] = {}
-    errors: list[BaseException] = []
-
-    def send(number: int) -> None:
-        try:
-            client = make_client(gunicorn)  # a client of its own: a connection of its own
-            resp = client.upload_part(
-                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data[number]
-            )
-            etags[number] = resp["ETag"]
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in data]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    # Concurrent connections almost always land on several workers; if the kernel
-    # happened to give them all to one, re-send the small last part (a re-upload
-    # replaces it) until another worker took one.
-    for _ in range(40):
-        if errors or len(part_pids(gunicorn.log(), bucket)) > 1:
-            break
-        send(5)
-    assert errors == [], gunicorn.log()[-3000:]
-    assert len(part_pids(gunicorn.log(), bucket)) > 1, gunicorn.log()[-3000:]
+    # the small last part is the one re-sent if all went to one worker
+    etags = upload_parts_on_workers(
+        gunicorn, lambda: make_client(gunicorn), bucket, key, upload_id, data, resend=[5]
+    )
 
     # Every worker sees the upload: list it and its parts over fresh connections.
     for _ in range(WORKERS):

@@ -90,27 +90,46 @@ def test_x_accel_redirect(tmp_path: Path) -> None:
     client = flask_app.test_client()
     assert client.put("/bkt").status_code == 200
     assert client.put("/bkt/k", data=b"0123456789", content_type="text/x-test").status_code == 200
-    full = client.get("/bkt/k")
+    nginx = {"X-Boxdrive-Accel": "1"}  # what the shipped #accel part sends
+    full = client.get("/bkt/k", headers=nginx)
     assert full.status_code == 200 and full.data == b""
     target = full.headers["X-Accel-Redirect"]
     assert target.startswith("/_internal/objects/")
     assert (tmp_path / target.removeprefix("/_internal/")).read_bytes() == b"0123456789"
     assert full.headers["ETag"] and full.headers["Content-Type"] == "text/x-test"
     # nginx applies a valid Range to the file itself; the app refuses an unsatisfiable one.
-    ranged = client.get("/bkt/k", headers={"Range": "bytes=2-4"})
+    ranged = client.get("/bkt/k", headers={"Range": "bytes=2-4", **nginx})
     assert ranged.status_code == 200 and "X-Accel-Redirect" in ranged.headers
     assert "Content-Range" not in ranged.headers
-    assert client.get("/bkt/k", headers={"Range": "bytes=20-"}).status_code == 416
+    assert client.get("/bkt/k", headers={"Range": "bytes=20-", **nginx}).status_code == 416
     # The app streams what nginx would get wrong or cannot carry across the redirect.
     for headers in (
         {"Range": "bytes=1-2,4-5"},  # ignored by S3: the whole object
         {"If-Match": full.headers["ETag"]},
         {"X-Boxdrive-No-Accel": "1"},
     ):
-        streamed = client.get("/bkt/k", headers=headers)
+        streamed = client.get("/bkt/k", headers={**headers, **nginx})
         assert "X-Accel-Redirect" not in streamed.headers, headers
         assert streamed.data == b"0123456789"
     client.put("/bkt/meta", data=b"abc", headers={"x-amz-meta-color": "blue"})
-    streamed = client.get("/bkt/meta")
+    streamed = client.get("/bkt/meta", headers=nginx)
     assert streamed.data == b"abc" and streamed.headers["x-amz-meta-color"] == "blue"
     assert "X-Accel-Redirect" not in client.head("/bkt/k").headers
+
+
+def test_x_accel_redirect_refuses_a_request_that_bypassed_nginx(tmp_path: Path) -> None:
+    """Only nginx turns an X-Accel-Redirect answer into the object: to a client that
+    reached the app directly an empty 200 would look like an empty object."""
+    store = FilesystemStore(tmp_path)
+    flask_app = create_app(store, anonymous=True, access_log="off", x_accel_redirect="/_internal/")
+    client = flask_app.test_client()
+    client.put("/bkt")
+    client.put("/bkt/k", data=b"0123456789")
+    for headers in ({}, {"X-Boxdrive-Accel": "yes"}):
+        direct = client.get("/bkt/k", headers=headers)
+        assert direct.status_code == 403, headers
+        assert "X-Accel-Redirect" not in direct.headers
+        assert b"<Code>AccessDenied</Code>" in direct.data
+    # what the app streams itself is unaffected: HEAD, and the nginx fallback's request
+    assert client.head("/bkt/k").headers["Content-Length"] == "10"
+    assert client.get("/bkt/k", headers={"X-Boxdrive-No-Accel": "1"}).data == b"0123456789"

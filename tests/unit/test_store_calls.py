@@ -9,7 +9,7 @@ access matrix's (tests/access_rules.py), one valid request per operation.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Mapping
 from itertools import count
 from typing import Any
 
@@ -18,36 +18,22 @@ import pytest
 from boxdrive_wsgi.auth.credentials import User
 from boxdrive_wsgi.stores.base import ObjectStore
 from boxdrive_wsgi.stores.memory import MemoryStore
+from boxdrive_wsgi.stores.proxy import StoreProxy
 
 from ..access_rules import ALICE, BOB, call_for, flask_client, operation_names, prepare, send
 
 
-class CountingStore(ObjectStore):
+class CountingStore(StoreProxy):
     """``inner`` behind the ObjectStore interface, counting the calls made to it."""
 
     def __init__(self, inner: ObjectStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.calls: Counter[str] = Counter()
-        # A class attribute on ObjectStore, so __getattr__ would never forward it.
-        self.capabilities = inner.capabilities
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-def _counted(name: str) -> Callable[..., Any]:
-    def method(self: CountingStore, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         self.calls[name] += 1
-        return getattr(self.inner, name)(*args, **kwargs)
+        return super()._call(name, args, kwargs)
 
-    method.__name__ = name
-    return method
-
-
-for _name, _value in list(vars(ObjectStore).items()):
-    if callable(_value) and not _name.startswith("_"):
-        setattr(CountingStore, _name, _counted(_name))
-CountingStore.__abstractmethods__ = frozenset()
 
 _buckets = count()
 
@@ -60,7 +46,7 @@ def store_calls(
     headers: dict[str, str] | None = None,
 ) -> Counter[str]:
     """The store calls one ``operation`` request makes, by method, on a fresh bucket."""
-    store = CountingStore(MemoryStore())  # type: ignore[abstract]  # methods filled in above
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]  # StoreProxy fills them in
     prepared = prepare(store.inner, f"calls-{next(_buckets)}", kind)
     client = flask_client(store)
     call = call_for(operation, prepared, user, host="localhost", extra_headers=headers)

@@ -2,7 +2,10 @@
 object version, written through ``tmp/`` and renamed into place.
 
 A new file is streamed to ``tmp/<id>.part``, fsynced, renamed into ``objects/`` and
-its directory fsynced, all before the index row naming it commits. Nothing ever
+its directory fsynced, all before the index row naming it commits. A body the WSGI
+server already spooled whole to a file on this filesystem (``Spool``) is read to its
+end (hashed and verified), and then that file itself is fsynced and hard-linked into
+``objects/``: its bytes are not written a second time. Nothing ever
 writes into an existing content file, so a reader that has one open keeps reading
 the version it opened, and a copy may hard-link one (see ``copy``).
 """
@@ -17,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from ..file_modes import create_private_file, fsync_dir, make_private_dirs, unlink_quietly
-from ..streams import CHUNK_SIZE, Readable, iter_chunks
+from ..streams import CHUNK_SIZE, Readable, Spool, iter_chunks
 
 #: Errors after which copy_file_range / sendfile are not usable for these files.
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
@@ -92,6 +95,9 @@ class ContentFiles:
 
     def write(self, file_id: str, body: Readable | BinaryIO, size: int | None) -> tuple[int, str]:
         """Stream ``body`` into durable content file ``file_id``; return (size, hex MD5)."""
+        spool: Spool | None = getattr(body, "spool", None)
+        if isinstance(spool, Spool) and size == spool.size:
+            return self._adopt(file_id, body, spool)
         md5 = hashlib.md5(usedforsecurity=False)
         written = 0
 
@@ -104,6 +110,39 @@ class ContentFiles:
 
         self._make(file_id, fill)
         return written, md5.hexdigest()
+
+    def _adopt(self, file_id: str, body: Readable | BinaryIO, spool: Spool) -> tuple[int, str]:
+        """``write`` for a spooled body: read it through (the reader verifies it as it
+        goes; the MD5 is the server's when it hashed the bytes as they arrived), then
+        fsync the spool file and hard-link it into place; where it cannot be linked
+        (another filesystem, no hard links), copy it in the kernel."""
+        md5 = None if spool.md5 else hashlib.md5(usedforsecurity=False)
+        for chunk in iter_chunks(body, spool.size):
+            if md5 is not None:
+                md5.update(chunk)
+        etag = spool.md5 or md5.hexdigest()  # type: ignore[union-attr]
+        if body.read(1):  # iter_chunks stopped at the size; a longer body is not this one
+            raise OSError("request body is longer than its spool file")
+        os.fsync(spool.fd)
+        final = self.path(file_id)
+        self._ensure_dir(final)
+        try:
+            os.link(spool.path, final)
+        except OSError:
+
+            def fill(out: BinaryIO) -> None:
+                out.flush()
+                os.lseek(spool.fd, 0, os.SEEK_SET)  # the body was read to its end
+                copy_fd(spool.fd, out.fileno(), spool.size)
+
+            self._make(file_id, fill)
+            return spool.size, etag
+        try:
+            fsync_dir(os.path.dirname(final))
+        except BaseException:
+            unlink_quietly(final)
+            raise
+        return spool.size, etag
 
     def compose(self, file_id: str, parts: Sequence[BinaryIO]) -> int:
         """Durable content file ``file_id`` holding the open ``parts`` one after the
