@@ -26,6 +26,7 @@ from .checks import (
     objects,
     parts,
     reads,
+    versioning,
     writes,
 )
 from .helpers import MIN_PART_SIZE
@@ -42,6 +43,7 @@ AREAS: tuple[ModuleType, ...] = (
     etags,
     copy_tags,
     acl,
+    versioning,
 )
 
 StoreFactory = Callable[[], ObjectStore]

@@ -17,18 +17,37 @@ from boxdrive_wsgi.stores.aio import AsyncObjectBody
 from boxdrive_wsgi.stores.base import (
     BucketInfo,
     ByteRange,
+    Capabilities,
     CompletedAttributes,
     DeleteCondition,
+    DeleteGuard,
+    DeleteResult,
     ObjectAttributes,
+    ObjectBody,
     ObjectInfo,
     ObjectPage,
     PartInfo,
     PartPage,
     SourceAttributes,
     UploadPage,
+    VersionPage,
 )
 from boxdrive_wsgi.stores.memory import MemoryStore
 from boxdrive_wsgi.stores.model import OVERWRITE, AttributeUpdate, WriteOptions
+
+
+def _async_body(body: ObjectBody) -> AsyncObjectBody:
+    """A memory store's body as an async one, yielding to the loop between chunks."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in body:
+            await asyncio.sleep(0)
+            yield chunk
+
+    async def release() -> None:
+        body.close()
+
+    return AsyncObjectBody(body.info, chunks(), content_range=body.content_range, on_close=release)
 
 
 class AsyncMemoryStore:
@@ -84,18 +103,7 @@ class AsyncMemoryStore:
         self, bucket: str, key: str, *, byte_range: ByteRange | None = None
     ) -> AsyncObjectBody:
         body = self.inner.get_object(bucket, key, byte_range=byte_range)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            for chunk in body:
-                await asyncio.sleep(0)
-                yield chunk
-
-        async def release() -> None:
-            body.close()
-
-        return AsyncObjectBody(
-            body.info, chunks(), content_range=body.content_range, on_close=release
-        )
+        return _async_body(body)
 
     async def head_object(self, bucket: str, key: str) -> ObjectInfo:
         return self.inner.head_object(bucket, key)
@@ -247,3 +255,104 @@ class AsyncNativeMultipartStore(AsyncMemoryStore):
             upload_id_marker=upload_id_marker,
             max_uploads=max_uploads,
         )
+
+
+class AsyncVersionedStore(AsyncNativeMultipartStore):
+    """AsyncNativeMultipartStore with versions (the memory store's, behind async methods
+    taking the version keywords): it declares them, so the adapter forwards them."""
+
+    capabilities = Capabilities(
+        conditional_delete=True,
+        native_multipart=True,
+        bucket_config=True,
+        shared=False,
+        versioning=True,
+    )
+
+    def is_version_id(self, value: str) -> bool:
+        return self.inner.is_version_id(value)
+
+    async def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        await asyncio.sleep(0)
+        self.inner.set_bucket_versioning(bucket, status)
+
+    async def get_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
+    ) -> AsyncObjectBody:
+        body = self.inner.get_object(bucket, key, byte_range=byte_range, version_id=version_id)
+        return _async_body(body)
+
+    async def head_object(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> ObjectInfo:
+        return self.inner.head_object(bucket, key, version_id=version_id)
+
+    async def delete_object(  # type: ignore[override]
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        guard: DeleteGuard | None = None,
+        owner: str | None = None,
+    ) -> DeleteResult:
+        await asyncio.sleep(0)
+        return self.inner.delete_object(
+            bucket, key, version_id=version_id, guard=guard, owner=owner
+        )
+
+    async def delete_object_if(  # type: ignore[override]
+        self, bucket: str, key: str, condition: DeleteCondition, *, owner: str | None = None
+    ) -> DeleteResult:
+        return self.inner.delete_object_if(bucket, key, condition, owner=owner)
+
+    async def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        await asyncio.sleep(0)
+        return self.inner.list_object_versions(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+            max_keys=max_keys,
+        )
+
+    async def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        attributes: ObjectAttributes | SourceAttributes | None = None,
+        options: WriteOptions = OVERWRITE,
+        source_version_id: str | None = None,
+    ) -> ObjectInfo:
+        return self.inner.copy_object(
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            attributes=attributes,
+            options=options,
+            source_version_id=source_version_id,
+        )
+
+    async def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
+    ) -> ObjectInfo:
+        return self.inner.update_object_attributes(bucket, key, update, version_id=version_id)

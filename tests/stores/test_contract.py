@@ -18,11 +18,11 @@ from boxdrive_wsgi.stores import (
     ObjectStore,
 )
 from boxdrive_wsgi.testing import KnownGap, StoreContract, StoreFactory, StoreFixtures, with_checks
-from boxdrive_wsgi.testing.checks import copy_tags
+from boxdrive_wsgi.testing.checks import copy_tags, multipart, versioning
 from boxdrive_wsgi.testing.helpers import MIN_PART_SIZE
 
 from . import fake_gitlab, s3_upstream
-from .async_memory import AsyncMemoryStore, AsyncNativeMultipartStore
+from .async_memory import AsyncMemoryStore, AsyncNativeMultipartStore, AsyncVersionedStore
 from .boxdrive_shaped import BoxDriveShapedStore
 
 #: The checks of delete_object_if: a store without it raises NotSupported (answered 501).
@@ -59,6 +59,16 @@ class TestAsyncNativeMultipart(StoreContract):
     def store_factory(self) -> StoreFactory:
         # Its minimum part size is its own, as upstream S3's is: the contract's, set here.
         return lambda: AsyncStoreAdapter(AsyncNativeMultipartStore(min_part_size=MIN_PART_SIZE))
+
+
+@with_checks(versioning, multipart)
+class TestAsyncVersioned(StoreFixtures):
+    """An async store that declares versions: the adapter forwards set_bucket_versioning,
+    list_object_versions and every version keyword to it."""
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        return lambda: AsyncStoreAdapter(AsyncVersionedStore(min_part_size=MIN_PART_SIZE))
 
 
 class TestBoxDriveAdapter(StoreContract):

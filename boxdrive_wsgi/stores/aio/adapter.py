@@ -198,6 +198,17 @@ class AsyncStoreAdapter(ObjectStore):
             return super().set_bucket_versioning(bucket, status)
         self._call("set_bucket_versioning", bucket, status)
 
+    def is_version_id(self, value: str) -> bool:
+        if not self.capabilities.versioning:
+            return super().is_version_id(value)
+        check = getattr(self.store, "is_version_id", None)
+        if check is None:  # the async store's ids are opaque to us: S3's limits
+            return 0 < len(value) <= 64 and value.isascii()
+        result = check(value)
+        if inspect.isawaitable(result):
+            result = self.run(_awaited(result))
+        return bool(result)
+
     def _version(
         self, bucket: str, key: str, version_id: str | None, name: str = "version_id"
     ) -> dict[str, Any]:

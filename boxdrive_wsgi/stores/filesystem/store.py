@@ -359,13 +359,10 @@ class FilesystemStore(ObjectStore):
         with index.transaction() as conn:
             bucket_id = index.bucket_id(conn, bucket)
             upper = successor(encode_key(prefix)) if prefix else None
-            first = 1 if delimiter else min(max_keys + 1, versions.MAX_BATCH)
 
             def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
                 op = ">=" if inclusive else ">"
-                return versions.seek_versions(
-                    conn, bucket_id, bucket, encode_key(lower), op, upper, first
-                )
+                return versions.seek_versions(conn, bucket_id, bucket, encode_key(lower), op, upper)
 
             def after(key: str, version_id: str) -> Iterator[ObjectInfo]:
                 return versions.versions_after(conn, bucket_id, bucket, key, version_id)

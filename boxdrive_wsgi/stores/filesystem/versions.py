@@ -356,13 +356,12 @@ def has_versions(conn: sqlite3.Connection, bucket_id: int) -> bool:
 
 # --------------------------------------------------------------------------- listing
 
-#: Largest batch one range query of a version listing fetches.
-MAX_BATCH = 1001
 
-
-def fetch(conn: sqlite3.Connection, sql: str, params: list[object]) -> list[tuple[Any, ...]]:
-    """One range query of a version listing (a seam for tests that count rows)."""
-    return conn.execute(sql, params).fetchall()
+def fetch(conn: sqlite3.Connection, sql: str, params: list[object]) -> Iterator[tuple[Any, ...]]:
+    """One range query of a version listing, stepped lazily: SQLite reads a row of the
+    index only when the listing asks for it, so a page reads what it returns and one
+    row more, from each table. (A seam for tests that count rows.)"""
+    return iter(conn.execute(sql, params))
 
 
 def _rows(
@@ -372,32 +371,17 @@ def _rows(
     lower: bytes,
     op: str,
     upper: bytes | None,
-    first_batch: int,
 ) -> Iterator[tuple[tuple[bytes, int], tuple[Any, ...]]]:
-    """((key, seq), row) of one table from ``lower`` on, in (key, seq) order, in
-    batches of indexed range queries (row values continue where a batch ended)."""
-    where = f"key {op} ?"
-    args: list[object] = [lower]
-    batch = first_batch
-    while True:
-        sql = f"{_select(table)} WHERE bucket_id = ? AND {where}"
-        params: list[object] = [bucket_id, *args]
-        if upper is not None:
-            sql += " AND key < ?"
-            params.append(upper)
-        sql += " ORDER BY key, seq LIMIT ?" if table == "versions" else " ORDER BY key LIMIT ?"
-        params.append(batch)
-        rows = fetch(conn, sql, params)
-        for row in rows:
-            yield (bytes(row[0]), int(row[6])), row
-        if len(rows) < batch:
-            return
-        last = rows[-1]
-        if table == "versions":
-            where, args = "(key, seq) > (?, ?)", [bytes(last[0]), int(last[6])]
-        else:
-            where, args = "key > ?", [bytes(last[0])]
-        batch = min(batch * 2, MAX_BATCH)
+    """((key, seq), row) of one table from ``lower`` on, in (key, seq) order: one
+    indexed range query on the table's primary key."""
+    sql = f"{_select(table)} WHERE bucket_id = ? AND key {op} ?"
+    params: list[object] = [bucket_id, lower]
+    if upper is not None:
+        sql += " AND key < ?"
+        params.append(upper)
+    sql += " ORDER BY key, seq" if table == "versions" else " ORDER BY key"
+    for row in fetch(conn, sql, params):
+        yield (bytes(row[0]), int(row[6])), row
 
 
 def seek_versions(
@@ -407,19 +391,12 @@ def seek_versions(
     lower: bytes,
     op: str,
     upper: bytes | None,
-    first_batch: int,
 ) -> Iterator[ObjectInfo]:
     """Every version and marker of the keys ``op`` ``lower`` (and below ``upper``), by
     key then newest first: the two tables merged, each read by indexed range queries."""
     merged = heapq.merge(
-        (
-            (k, "objects", r)
-            for k, r in _rows(conn, "objects", bucket_id, lower, op, upper, first_batch)
-        ),
-        (
-            (k, "versions", r)
-            for k, r in _rows(conn, "versions", bucket_id, lower, op, upper, first_batch)
-        ),
+        ((k, "objects", r) for k, r in _rows(conn, "objects", bucket_id, lower, op, upper)),
+        ((k, "versions", r) for k, r in _rows(conn, "versions", bucket_id, lower, op, upper)),
         key=lambda item: item[0],
     )
     previous: bytes | None = None
@@ -437,17 +414,6 @@ def versions_after(
     )
     if found is None:
         return
-    kb = encode_key(key)
-    last = found.seq
-    while True:
-        rows = fetch(
-            conn,
-            f"{_select('versions')} WHERE bucket_id = ? AND key = ? AND seq > ?"
-            " ORDER BY seq LIMIT ?",
-            [bucket_id, kb, last, MAX_BATCH],
-        )
-        for row in rows:
-            yield _found("versions", bucket, row, True, False).info
-        if len(rows) < MAX_BATCH:
-            return
-        last = int(rows[-1][6])
+    sql = f"{_select('versions')} WHERE bucket_id = ? AND key = ? AND seq > ? ORDER BY seq"
+    for row in fetch(conn, sql, [bucket_id, encode_key(key), found.seq]):
+        yield _found("versions", bucket, row, True, False).info

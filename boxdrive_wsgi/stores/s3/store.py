@@ -37,13 +37,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO, Literal
 
 from ..base import (
-    CHUNK_SIZE,
     OVERWRITE,
     BackendError,
     BucketAlreadyExists,
@@ -80,8 +79,11 @@ from .support import (
     encode_attributes,
     make_client,
     map_error,
+    meta_owner,
+    moment,
     pid,
     strip_etag,
+    upstream_chunks,
     utc,
 )
 
@@ -323,7 +325,7 @@ class S3Store(ObjectStore):
                 raise NoSuchBucket(bucket)
             created = (record or {}).get("created")
             if isinstance(created, int):  # one upstream call per request when recorded
-                return BucketInfo(bucket, utc(_moment(created)), owners.record_owner(record or {}))
+                return BucketInfo(bucket, utc(moment(created)), owners.record_owner(record or {}))
             return BucketInfo(bucket, self._creation_date(bucket), None)
         try:
             head = self.client.head_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
@@ -331,7 +333,7 @@ class S3Store(ObjectStore):
             if isinstance(map_error(exc, bucket), NoSuchKey):
                 raise NoSuchBucket(bucket) from None
             raise map_error(exc, bucket) from exc
-        owner = _owner(head.get("Metadata", {}))
+        owner = meta_owner(head.get("Metadata", {}))
         return BucketInfo(bucket, utc(head.get("LastModified")), owner)
 
     def _creation_date(self, bucket: str) -> datetime:
@@ -581,7 +583,7 @@ class S3Store(ObjectStore):
         elif ranged:
             span = (0, length)  # upstream ignored the range: the whole object
         info = self._info(bucket, key, response, size)
-        return ObjectBody(info, _chunks(stream), content_range=span, on_close=stream.close)
+        return ObjectBody(info, upstream_chunks(stream), content_range=span, on_close=stream.close)
 
     def delete_object(
         self,
@@ -794,21 +796,3 @@ class S3Store(ObjectStore):
 
 #: ``_owner_record`` of a bucket that does not exist.
 _GONE: Mapping[str, Any] = {"gone": True}
-
-
-def _moment(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-def _owner(metadata: Mapping[str, str]) -> str | None:
-    import json
-
-    try:
-        owner = json.loads(metadata.get(BUCKET_META, "{}")).get("owner")
-    except (ValueError, AttributeError):
-        return None
-    return owner if isinstance(owner, str) else None
-
-
-def _chunks(stream: Any) -> Iterator[bytes]:
-    yield from stream.iter_chunks(CHUNK_SIZE)

@@ -8,11 +8,12 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO, Literal
 
 from ..base import (
+    CHUNK_SIZE,
     BackendError,
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -305,3 +306,20 @@ def pid() -> int:
 
 def _optional_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def moment(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def meta_owner(metadata: Mapping[str, str]) -> str | None:
+    """The owner a bucket's ``BUCKET_META`` metadata names, if any."""
+    try:
+        owner = json.loads(metadata.get(BUCKET_META, "{}")).get("owner")
+    except (ValueError, AttributeError):
+        return None
+    return owner if isinstance(owner, str) else None
+
+
+def upstream_chunks(stream: Any) -> Iterator[bytes]:
+    yield from stream.iter_chunks(CHUNK_SIZE)
