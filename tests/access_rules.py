@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -222,6 +223,8 @@ def call_for(
         ),
         "GetBucketPolicy": Call("GET", f"/{b}", {"policy": ""}, ok=(404,)),  # none set
         "DeleteBucketPolicy": Call("DELETE", f"/{b}", {"policy": ""}, ok=(204,)),
+        "PutBucketPolicy": Call("PUT", f"/{b}", {"policy": ""}, body=harmless_policy(b), ok=(204,)),
+        "GetBucketPolicyStatus": Call("GET", f"/{b}", {"policyStatus": ""}),
         "PostObject": post_object_call(b, user),
     }
     call = calls[operation]
@@ -229,6 +232,23 @@ def call_for(
     if user is not None and operation not in ("PostObject", "PreflightCors"):
         call.headers = sign(call, user, host)
     return call
+
+
+def harmless_policy(bucket: str) -> bytes:
+    """A valid bucket policy that changes nobody's access (it denies a user no one is)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "nobody-at-all"},
+                    "Action": "s3:*",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    ).encode()
 
 
 def post_object_call(bucket: str, user: User | None) -> Call:

@@ -29,6 +29,7 @@ from . import (
     listing,
     multipart,
     objects,
+    policy,
     post_object,
     tagging,
 )
@@ -91,7 +92,8 @@ TABLE: dict[tuple[str, str, str | None], Operation] = {
 }
 
 
-# Tagging, CORS, ACLs, versioning status, the policy probe (operations/tagging, cors, acl).
+# Tagging, CORS, ACLs, versioning status, bucket policies (operations/tagging, cors, acl,
+# policy).
 TABLE.update(
     {
         ("GET", "object", "tagging"): Operation("GetObjectTagging", tagging.get_object_tagging),
@@ -119,8 +121,14 @@ TABLE.update(
         ("PUT", "bucket", "versioning"): Operation(
             "PutBucketVersioning", acl.put_bucket_versioning
         ),
-        ("GET", "bucket", "policy"): Operation("GetBucketPolicy", acl.get_bucket_policy),
-        ("DELETE", "bucket", "policy"): Operation("DeleteBucketPolicy", acl.delete_bucket_policy),
+        ("GET", "bucket", "policy"): Operation("GetBucketPolicy", policy.get_bucket_policy),
+        ("PUT", "bucket", "policy"): Operation("PutBucketPolicy", policy.put_bucket_policy),
+        ("DELETE", "bucket", "policy"): Operation(
+            "DeleteBucketPolicy", policy.delete_bucket_policy
+        ),
+        ("GET", "bucket", "policyStatus"): Operation(
+            "GetBucketPolicyStatus", policy.get_bucket_policy_status
+        ),
     }
 )
 

@@ -1,4 +1,4 @@
-"""ACLs, versioning status and the bucket-policy probe, as far as this server has them.
+"""ACLs and versioning status, as far as this server has them.
 
 The handlers of GetBucketAcl/PutBucketAcl/GetObjectAcl/PutObjectAcl; where ACLs are
 stored and how they decide access is ``web.access``, the ACL model ``protocol.acl``.
@@ -97,13 +97,3 @@ def put_bucket_versioning(s3: S3Request) -> Response:
         raise S3Error("IllegalVersioningConfigurationException")
     s3.store.put_bucket_config(s3.bucket_name, VERSIONING, b"Suspended")
     return empty_response(200)
-
-
-def get_bucket_policy(s3: S3Request) -> Response:
-    s3.bucket_info()  # NoSuchBucket unless it exists
-    raise S3Error("NoSuchBucketPolicy", extra={"BucketName": s3.bucket_name})
-
-
-def delete_bucket_policy(s3: S3Request) -> Response:
-    s3.bucket_info()  # NoSuchBucket unless it exists
-    return empty_response(204)  # there is none: deleting it changes nothing

@@ -70,10 +70,7 @@ class Statement:
     @property
     def public(self) -> bool:
         """Does it allow everyone (``"*"``) without a condition narrowing who?"""
-        return self.allow and (
-            (self.principal is not None and self.principal.everyone)
-            or self.not_principal is not None
-        )
+        return self.allow and self.principal is not None and self.principal.everyone
 
 
 @dataclass(frozen=True)
@@ -178,6 +175,8 @@ def _statement(raw: object, index: int, bucket: str | None, require_principal: b
         not_principal = _principals(raw["NotPrincipal"], where)
     elif require_principal:
         raise PolicyError(f"{where}: Missing required field Principal")
+    if not_principal is not None and effect == "Allow":
+        raise PolicyError(f"{where}: NotPrincipal may only be used with Effect Deny")
     if not require_principal and (principal or not_principal):
         raise PolicyError(f"{where}: an identity policy has no Principal")
     if ("Action" in raw) == ("NotAction" in raw):

@@ -95,3 +95,18 @@ CREATE_BUCKET_CONFIGURATION = _small(
         **TAG,
     },
 )
+#: A bucket policy is JSON, not XML: only the byte limit applies (the policy itself
+#: may be 20 KiB, see ``policy.document``; larger is a MalformedPolicy, not unread).
+BUCKET_POLICY = _small("Policy", {})
+PUBLIC_ACCESS_BLOCK_CONFIGURATION = _small(
+    "PublicAccessBlockConfiguration",
+    {
+        "PublicAccessBlockConfiguration": _names(
+            "BlockPublicAcls IgnorePublicAcls BlockPublicPolicy RestrictPublicBuckets"
+        )
+    },
+)
+OWNERSHIP_CONTROLS = _small(
+    "OwnershipControls",
+    {"OwnershipControls": _names("Rule"), "Rule": _names("ObjectOwnership")},
+)

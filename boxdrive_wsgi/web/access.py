@@ -1,18 +1,33 @@
 """Who may do what: every access decision, and the stored ACLs it is made from.
 
 A request's identity comes from ``web.authentication``; this module decides whether
-it may run the operation: a site's hook first, else bucket owners and the grants of
-S3 ACLs. An unsigned request acts as ANONYMOUS, one principal under the same rules
-as any user: it is served where an ACL grants AllUsers the permission; with
-anonymous mode on it may also list and create buckets, and owns those it creates. A
-bucket with no recorded owner is the operator's (an admin identity).
+it may run the operation, in this order (README "Access"):
+
+1. the site's ``authorize`` hook, if it answers (True/False is final);
+2. ListBuckets/CreateBucket act on no bucket: any signed user, anonymous only in
+   anonymous mode;
+3. the bucket policy (``policy`` package; condition keys from ``web.policy_context``):
+   an explicit Deny refuses, the bucket owner included (the owner may still
+   Get/Put/DeleteBucketPolicy, so a policy never locks it out);
+4. the bucket owner may do anything else;
+5. an Allow of the bucket policy (unless the public access block's
+   RestrictPublicBuckets drops a public policy's grants to non-owners);
+6. the grants of S3 ACLs (public grants ignored under IgnorePublicAcls, no ACL at all
+   under the BucketOwnerEnforced ownership).
+
+An unsigned request acts as ANONYMOUS, one principal under the same rules as any
+user: it is served where the bucket's owner made something public (an ACL grant to
+AllUsers, a policy statement for ``"*"``); with anonymous mode on it may also list
+and create buckets, and owns those it creates. A bucket with no recorded owner is
+the operator's (an admin identity).
 
 The ACL model (grants, canned ACLs, documents, which permission an operation needs)
 is pure, in ``protocol.acl``; here it meets the store (where ACLs are kept) and the
 request (the ACL its headers ask for). Bucket ACLs live in the bucket configuration
 slot ``acl``; object ACLs travel with the object (``ObjectAttributes.acl``, its
 writer in ``ObjectAttributes.owner``). Nothing stored means the default: the owner
-has FULL_CONTROL.
+has FULL_CONTROL. Policies, the public access block and ownership controls are kept
+as ``web.bucket_settings`` says.
 """
 
 from __future__ import annotations
@@ -21,11 +36,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..auth.identity import ANONYMOUS, acts_as_owner
+from ..policy import Decision, Policy, evaluate
 from ..protocol import acl
 from ..protocol.acl import AccessControlPolicy, Directory, policy_from_headers, stored_acl
 from ..protocol.errors import S3Error
 from ..stores.base import NoSuchKey, NotSupported, ObjectInfo, ObjectStore
+from .bucket_settings import (
+    BUCKET_OWNER_ENFORCED,
+    load_ownership,
+    load_policy,
+    load_public_access_block,
+)
 from .context import S3Request
+from .policy_context import request_context
 
 #: A site's own authorization: the request context (identity, operation, bucket,
 #: key) -> allow?, or None to apply the default policy (owners and ACL grants).
@@ -35,6 +58,8 @@ Authorizer = Callable[[S3Request], bool | None]
 UNSCOPED_OPERATIONS = frozenset({"ListBuckets", "CreateBucket"})
 #: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
 ACL = "acl"
+#: What a bucket owner may do even where its own policy denies it (as in S3).
+POLICY_OPERATIONS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
 
 
 @dataclass
@@ -61,12 +86,29 @@ class AccessControl:
         mode = self.anonymous
         # Signing never gives less than not signing: what ANONYMOUS owns (anonymous mode)
         # every caller may use, and grants to AllUsers hold for signed callers too.
-        if acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
+        is_owner = acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
             ANONYMOUS, owner, anonymous_mode=mode
-        ):
+        )
+        policy = load_policy(s3.store, s3.bucket_name)
+        verdict = Decision.NOT_APPLICABLE
+        if policy is not None:
+            verdict = evaluate(policy, request_context(s3))
+            if verdict is Decision.DENY and not (is_owner and operation in POLICY_OPERATIONS):
+                raise S3Error("AccessDenied")
+        if is_owner:
+            return
+        if verdict is Decision.ALLOW and policy is not None and not _restricted(s3, policy):
             return
         if owner is None or not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
+
+
+def _restricted(s3: S3Request, policy: Policy) -> bool:
+    """RestrictPublicBuckets: a public policy grants nothing to other accounts."""
+    if not policy.is_public:
+        return False
+    block = load_public_access_block(s3.store, s3.bucket_name)
+    return block is not None and block.RestrictPublicBuckets
 
 
 def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
@@ -75,9 +117,21 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     bucket = s3.bucket_name
     user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id
     authenticated = user_id is not None
+    if load_ownership(s3.store, bucket) == BUCKET_OWNER_ENFORCED:
+        return False  # ACLs are disabled: they grant nothing
+    ignore_public: bool | None = None
+
+    def effective(policy: AccessControlPolicy) -> AccessControlPolicy:
+        nonlocal ignore_public
+        if not policy.is_public:
+            return policy
+        if ignore_public is None:
+            block = load_public_access_block(s3.store, bucket)
+            ignore_public = block is not None and block.IgnorePublicAcls
+        return policy.without_public() if ignore_public else policy
 
     def bucket_allows(permission: str) -> bool:
-        policy = bucket_policy(s3.store, bucket, bucket_owner)
+        policy = effective(bucket_policy(s3.store, bucket, bucket_owner))
         return policy.allows(user_id, permission, authenticated=authenticated)
 
     if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
@@ -86,7 +140,7 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         except NoSuchKey:
             # Tell "no such key" only to whom may list the bucket, as S3 does.
             return bucket_allows(acl.READ)
-        policy = object_policy(info, bucket_owner)
+        policy = effective(object_policy(info, bucket_owner))
         needed = acl.OBJECT_PERMISSIONS[operation]
         return policy.allows(user_id, needed, authenticated=authenticated)
     permission = acl.BUCKET_PERMISSIONS.get(operation)
