@@ -118,6 +118,11 @@ CORS = (
     b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
     b"<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
 )
+#: A public access block and ownership controls that change nothing the matrix relies on.
+NO_BLOCK = b"<PublicAccessBlockConfiguration><BlockPublicAcls>false</BlockPublicAcls>"
+NO_BLOCK += b"</PublicAccessBlockConfiguration>"
+OBJECT_WRITER = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership>"
+OBJECT_WRITER += b"</Rule></OwnershipControls>"
 TAGGING = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
 
 
@@ -225,6 +230,16 @@ def call_for(
         "DeleteBucketPolicy": Call("DELETE", f"/{b}", {"policy": ""}, ok=(204,)),
         "PutBucketPolicy": Call("PUT", f"/{b}", {"policy": ""}, body=harmless_policy(b), ok=(204,)),
         "GetBucketPolicyStatus": Call("GET", f"/{b}", {"policyStatus": ""}),
+        "GetPublicAccessBlock": Call("GET", f"/{b}", {"publicAccessBlock": ""}, ok=(404,)),
+        "PutPublicAccessBlock": Call("PUT", f"/{b}", {"publicAccessBlock": ""}, body=NO_BLOCK),
+        "DeletePublicAccessBlock": Call("DELETE", f"/{b}", {"publicAccessBlock": ""}, ok=(204,)),
+        "GetBucketOwnershipControls": Call("GET", f"/{b}", {"ownershipControls": ""}, ok=(404,)),
+        "PutBucketOwnershipControls": Call(
+            "PUT", f"/{b}", {"ownershipControls": ""}, body=OBJECT_WRITER
+        ),
+        "DeleteBucketOwnershipControls": Call(
+            "DELETE", f"/{b}", {"ownershipControls": ""}, ok=(204,)
+        ),
         "PostObject": post_object_call(b, user),
     }
     call = calls[operation]

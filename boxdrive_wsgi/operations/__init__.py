@@ -31,6 +31,7 @@ from . import (
     objects,
     policy,
     post_object,
+    public_access,
     tagging,
 )
 
@@ -92,8 +93,8 @@ TABLE: dict[tuple[str, str, str | None], Operation] = {
 }
 
 
-# Tagging, CORS, ACLs, versioning status, bucket policies (operations/tagging, cors, acl,
-# policy).
+# Tagging, CORS, ACLs, versioning status, bucket policies, public access block and
+# ownership controls (operations/tagging, cors, acl, policy, public_access).
 TABLE.update(
     {
         ("GET", "object", "tagging"): Operation("GetObjectTagging", tagging.get_object_tagging),
@@ -128,6 +129,24 @@ TABLE.update(
         ),
         ("GET", "bucket", "policyStatus"): Operation(
             "GetBucketPolicyStatus", policy.get_bucket_policy_status
+        ),
+        ("GET", "bucket", "publicAccessBlock"): Operation(
+            "GetPublicAccessBlock", public_access.get_public_access_block
+        ),
+        ("PUT", "bucket", "publicAccessBlock"): Operation(
+            "PutPublicAccessBlock", public_access.put_public_access_block
+        ),
+        ("DELETE", "bucket", "publicAccessBlock"): Operation(
+            "DeletePublicAccessBlock", public_access.delete_public_access_block
+        ),
+        ("GET", "bucket", "ownershipControls"): Operation(
+            "GetBucketOwnershipControls", public_access.get_bucket_ownership_controls
+        ),
+        ("PUT", "bucket", "ownershipControls"): Operation(
+            "PutBucketOwnershipControls", public_access.put_bucket_ownership_controls
+        ),
+        ("DELETE", "bucket", "ownershipControls"): Operation(
+            "DeleteBucketOwnershipControls", public_access.delete_bucket_ownership_controls
         ),
     }
 )

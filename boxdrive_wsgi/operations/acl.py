@@ -17,6 +17,7 @@ from ..protocol.errors import S3Error
 from ..stores.base import AttributeUpdate
 from ..web.access import (
     bucket_policy,
+    check_acl_write,
     directory,
     object_policy,
     requested_policy,
@@ -42,11 +43,12 @@ def _policy_from_request(
 ) -> AccessControlPolicy:
     body = read_small_body(s3.request, ACCESS_CONTROL_POLICY, signer=s3.chunk_signer)
     policy = requested_policy(s3, owner, bucket_owner)
-    if policy is not None:
-        return policy
-    if not body.strip():
-        raise S3Error("MissingSecurityHeader", extra={"MissingHeaderName": "x-amz-acl"})
-    return parse_policy(body, owner, directory(s3))
+    if policy is None:
+        if not body.strip():
+            raise S3Error("MissingSecurityHeader", extra={"MissingHeaderName": "x-amz-acl"})
+        policy = parse_policy(body, owner, directory(s3))
+    check_acl_write(s3, policy)  # BlockPublicAcls
+    return policy
 
 
 def get_bucket_acl(s3: S3Request) -> Response:

@@ -11,6 +11,7 @@ from ..protocol.headers import attributes_from_headers
 from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..stores.base import ObjectAttributes, ObjectInfo
+from ..web.access import object_owner
 from ..web.context import S3Request, xml_response
 from .objects import STORAGE_CLASSES, new_object_acl
 
@@ -67,7 +68,7 @@ def copy_object(s3: S3Request) -> Response:
             parts=src.attributes.parts,
             tags=src.attributes.tags if new_tags is None else new_tags,
             acl=acl,
-            owner=s3.identity.id,
+            owner=object_owner(s3),
         )
 
     info = s3.store.copy_object(

@@ -28,7 +28,7 @@ from ..protocol.parts import (
 )
 from ..protocol.ranges import content_range, parse_range
 from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo
-from ..web.access import requested_policy
+from ..web.access import object_owner, requested_policy
 from ..web.body import verified_body
 from ..web.context import S3Request, empty_response
 from ..web.file_response import file_response
@@ -54,7 +54,7 @@ def put_object(s3: S3Request) -> Response:
     write_options = write_conditions(headers)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(
-        attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
+        attributes_from_headers(headers), checksums=checksums, acl=acl, owner=object_owner(s3)
     )
     info = s3.store.put_object(
         s3.bucket_name,

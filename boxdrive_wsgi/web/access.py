@@ -43,6 +43,7 @@ from ..protocol.errors import S3Error
 from ..stores.base import NoSuchKey, NotSupported, ObjectInfo, ObjectStore
 from .bucket_settings import (
     BUCKET_OWNER_ENFORCED,
+    BUCKET_OWNER_PREFERRED,
     load_ownership,
     load_policy,
     load_public_access_block,
@@ -68,7 +69,13 @@ class AccessControl:
     hook: Authorizer | None = None
 
     def authorize(self, s3: S3Request) -> None:
-        """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``."""
+        """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``; then
+        refuse the ACL a write asks for where the bucket does not take it."""
+        self._authorize(s3)
+        if s3.operation in HEADER_ACL_WRITES and s3.bucket is not None:
+            check_acl_headers(s3)
+
+    def _authorize(self, s3: S3Request) -> None:
         operation = s3.operation
         if self.hook is not None:
             decision = self.hook(s3)
@@ -101,6 +108,88 @@ class AccessControl:
             return
         if owner is None or not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
+
+
+#: Operations that take an ACL from x-amz-acl / x-amz-grant-* headers.
+HEADER_ACL_WRITES = frozenset(
+    {"PutObject", "CopyObject", "CreateMultipartUpload", "PutBucketAcl", "PutObjectAcl"}
+)
+#: The one ACL a bucket with BucketOwnerEnforced ownership accepts.
+OWNER_FULL_CONTROL = "bucket-owner-full-control"
+_PUBLIC_CANNED = frozenset({"public-read", "public-read-write", "authenticated-read"})
+_GRANT_HEADERS = tuple(f"x-amz-grant-{p}" for p in ("read", "write", "read-acp", "write-acp"))
+_GRANT_HEADERS += ("x-amz-grant-full-control",)
+
+
+def _headers_ask_public(s3: S3Request) -> bool:
+    headers = s3.request.headers
+    if (headers.get("x-amz-acl") or "").strip() in _PUBLIC_CANNED:
+        return True
+    return any(
+        group in (headers.get(name) or "")
+        for name in _GRANT_HEADERS
+        for group in (acl.ALL_USERS, acl.AUTHENTICATED_USERS)
+    )
+
+
+def check_acl_headers(s3: S3Request) -> None:
+    """S3's refusals of an ACL in a write's headers (PutBucketAcl/PutObjectAcl with a
+    body are checked again on the parsed ACL, ``check_acl_write``): ACLs disabled by
+    BucketOwnerEnforced (400 AccessControlListNotSupported; only
+    bucket-owner-full-control passes), public ones under BlockPublicAcls (403)."""
+    headers = s3.request.headers
+    canned = headers.get("x-amz-acl")
+    grants = any(name in headers for name in _GRANT_HEADERS)
+    asks = canned is not None or grants
+    owner_only = canned is not None and canned.strip() == OWNER_FULL_CONTROL and not grants
+    acl_operation = s3.operation in ("PutBucketAcl", "PutObjectAcl")
+    if (
+        (acl_operation or asks)
+        and not owner_only
+        and load_ownership(s3.store, s3.bucket_name) == BUCKET_OWNER_ENFORCED
+    ):
+        raise S3Error("AccessControlListNotSupported")
+    if asks and _headers_ask_public(s3):
+        block = load_public_access_block(s3.store, s3.bucket_name)
+        if block is not None and block.BlockPublicAcls:
+            raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
+
+
+def check_acl_write(s3: S3Request, policy: AccessControlPolicy) -> None:
+    """A parsed ACL about to be stored: public under BlockPublicAcls is AccessDenied."""
+    if policy.is_public:
+        block = load_public_access_block(s3.store, s3.bucket_name)
+        if block is not None and block.BlockPublicAcls:
+            raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
+
+
+def object_owner(s3: S3Request) -> str:
+    """Who owns an object this request writes, as S3 assigns it: the writer, except
+    the bucket owner under BucketOwnerEnforced, and under BucketOwnerPreferred when
+    the write asks for bucket-owner-full-control."""
+    ownership = load_ownership(s3.store, s3.bucket_name)
+    if ownership == BUCKET_OWNER_ENFORCED or (
+        ownership == BUCKET_OWNER_PREFERRED
+        and (s3.request.headers.get("x-amz-acl") or "").strip() == OWNER_FULL_CONTROL
+    ):
+        return s3.bucket_owner() or s3.identity.id
+    return s3.identity.id
+
+
+def has_policy(s3: S3Request) -> bool:
+    return load_policy(s3.store, s3.bucket_name) is not None
+
+
+def may(s3: S3Request, operation: str, key: str | None) -> bool:
+    """Would ``operation`` on ``key`` of the request's bucket be allowed (DeleteObjects
+    asks for each of its keys)?"""
+    try:
+        s3.check_access(operation, s3.bucket_name, key)
+    except S3Error as error:
+        if error.code != "AccessDenied":
+            raise
+        return False
+    return True
 
 
 def _restricted(s3: S3Request, policy: Policy) -> bool:

@@ -182,7 +182,9 @@ def request_context(s3: S3Request) -> RequestContext:
     version = s3.request.args.get("versionId") if s3.key is not None else None
     return RequestContext(
         action=action_for(s3.operation, version_id=version),
-        resource=resource_arn(s3.bucket, s3.key),
+        # DeleteObjects names its keys in the body: as a whole it acts on every key
+        # (``bucket/*``); operations.batch checks each key again where a policy exists.
+        resource=resource_arn(s3.bucket, "*" if s3.operation == "DeleteObjects" else s3.key),
         principals=principals,
         keys=ConditionKeys(s3, name),
     )

@@ -313,3 +313,29 @@ def test_source_ip_is_the_client_behind_a_trusted_proxy(
         with pytest.raises(ClientError):
             outside.get_object(Bucket=bucket, Key="k")
         owner.delete_bucket_policy(Bucket=bucket)
+
+
+def test_delete_objects_is_decided_key_by_key(clients: dict[str, Any]) -> None:
+    owner, bob = clients["owner"], clients["bob"]
+    bucket = unique_bucket_name("pol")
+    owner.create_bucket(Bucket=bucket)
+    try:
+        for key in ("a", "keep/b"):
+            owner.put_object(Bucket=bucket, Key=key, Body=b"x")
+        statements = [
+            statement("Allow", {"AWS": "bob"}, "s3:DeleteObject", f"arn:aws:s3:::{bucket}/*"),
+            statement("Deny", "*", "s3:DeleteObject", f"arn:aws:s3:::{bucket}/keep/*"),
+        ]
+        owner.put_bucket_policy(
+            Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
+        )
+        result = bob.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": "a"}, {"Key": "keep/b"}]}
+        )
+        assert [d["Key"] for d in result.get("Deleted", [])] == ["a"]
+        assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("keep/b", "AccessDenied")]
+        left = owner.list_objects_v2(Bucket=bucket)["Contents"]
+        assert [o["Key"] for o in left] == ["keep/b"]
+        owner.delete_bucket_policy(Bucket=bucket)
+    finally:
+        empty_and_delete_bucket(owner, bucket)
