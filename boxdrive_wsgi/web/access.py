@@ -4,6 +4,8 @@ A request's identity comes from ``web.authentication``; this module decides whet
 it may run the operation, in this order (README "Access"):
 
 1. the site's ``authorize`` hook, if it answers (True/False is final);
+1b. the caller's identity policies (users file), if it has any: unless they Allow,
+   AccessDenied (they limit a user; they grant nothing the steps below do not);
 2. ListBuckets/CreateBucket act on no bucket: any signed user, anonymous only in
    anonymous mode;
 3. the bucket policy (``policy`` package; condition keys from ``web.policy_context``):
@@ -36,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..auth.identity import ANONYMOUS, acts_as_owner
-from ..policy import Decision, Policy, evaluate
+from ..policy import Decision, Policy, evaluate, evaluate_all
 from ..protocol import acl
 from ..protocol.acl import AccessControlPolicy, Directory, policy_from_headers, stored_acl
 from ..protocol.errors import S3Error
@@ -49,7 +51,7 @@ from .bucket_settings import (
     load_public_access_block,
 )
 from .context import S3Request
-from .policy_context import request_context
+from .policy_context import identity_policies, request_context
 
 #: A site's own authorization: the request context (identity, operation, bucket,
 #: key) -> allow?, or None to apply the default policy (owners and ACL grants).
@@ -83,6 +85,9 @@ class AccessControl:
                 if not decision:
                     raise S3Error("AccessDenied")
                 return
+        limits = identity_policies(s3)
+        if limits and evaluate_all(limits, request_context(s3)) is not Decision.ALLOW:
+            raise S3Error("AccessDenied")  # the user's own policies do not allow it
         identity = s3.identity
         if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
             if identity.id == ANONYMOUS.id and not self.anonymous:

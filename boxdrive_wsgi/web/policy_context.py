@@ -23,9 +23,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from ..auth.identity import ANONYMOUS
-from ..policy import RequestContext, principal_names
+from ..policy import Policy, RequestContext, parse_policy, principal_names
 from ..policy.actions import action_for, resource_arn
 from ..protocol.tagging import parse_tagging_header
 from ..stores.base import StoreError
@@ -160,6 +161,22 @@ _KEYS: dict[str, Callable[[ConditionKeys], list[str] | None]] = {
     ),
     "s3:requestobjecttagkeys": lambda c: c._request_tag_keys(),
 }
+
+
+@lru_cache(maxsize=256)
+def _identity_policy(text: str) -> Policy:
+    return parse_policy(text, require_principal=False)  # validated when the file was read
+
+
+def identity_policies(s3: S3Request) -> list[Policy]:
+    """The caller's identity policies (the users file's ``policies``), if any."""
+    access_key = s3.identity.access_key
+    if s3.credentials is None or not access_key:
+        return []
+    user = s3.credentials.lookup(access_key)
+    if user is None or user.identity.id != s3.identity.id:
+        return []
+    return [_identity_policy(text) for text in user.policies]
 
 
 def user_name(s3: S3Request) -> str | None:
