@@ -244,7 +244,6 @@ def parse_policy(
     statements = tuple(
         _statement(item, index, bucket, require_principal) for index, item in enumerate(items)
     )
-    sids = [s.sid for s in statements if s.sid]
-    if len(sids) != len(set(sids)):
-        raise PolicyError("Statement IDs (SID) in a single policy must be unique")
+    # Repeated Sids are accepted, as S3 and Ceph RGW accept them in bucket policies
+    # (the s3-tests logging policies repeat one); only IAM insists they be unique.
     return Policy(version, policy_id, statements, text)

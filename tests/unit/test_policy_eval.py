@@ -693,13 +693,6 @@ MALFORMED = [
         "qualifier",
     ),
     (
-        doc(
-            {"Sid": "a", "Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"},
-            {"Sid": "a", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"},
-        ),
-        "unique",
-    ),
-    (
         '{"Statement": ['
         + ",".join(
             ['{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}'] * 400
@@ -714,6 +707,11 @@ MALFORMED = [
 def test_malformed_policies_say_why(text: str, message: str) -> None:
     with pytest.raises(PolicyError, match=f"(?i){message}"):
         parse_policy(text.encode(), bucket="b")
+
+
+def test_repeated_sids_are_accepted_as_s3_does() -> None:
+    same = {"Sid": "a", "Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}
+    assert len(parse_policy(doc(same, same)).statements) == 2
 
 
 def test_identity_policy_has_no_principal() -> None:
