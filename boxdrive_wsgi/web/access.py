@@ -121,14 +121,14 @@ HEADER_ACL_WRITES = frozenset(
 )
 #: The one ACL a bucket with BucketOwnerEnforced ownership accepts.
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
-_PUBLIC_CANNED = frozenset({"public-read", "public-read-write", "authenticated-read"})
+PUBLIC_CANNED = frozenset({"public-read", "public-read-write", "authenticated-read"})
 _GRANT_HEADERS = tuple(f"x-amz-grant-{p}" for p in ("read", "write", "read-acp", "write-acp"))
 _GRANT_HEADERS += ("x-amz-grant-full-control",)
 
 
 def _headers_ask_public(s3: S3Request) -> bool:
     headers = s3.request.headers
-    if (headers.get("x-amz-acl") or "").strip() in _PUBLIC_CANNED:
+    if (headers.get("x-amz-acl") or "").strip() in PUBLIC_CANNED:
         return True
     return any(
         group in (headers.get(name) or "")
@@ -139,12 +139,19 @@ def _headers_ask_public(s3: S3Request) -> bool:
 
 def check_acl_headers(s3: S3Request) -> None:
     """S3's refusals of an ACL in a write's headers (PutBucketAcl/PutObjectAcl with a
-    body are checked again on the parsed ACL, ``check_acl_write``): ACLs disabled by
-    BucketOwnerEnforced (400 AccessControlListNotSupported; only
-    bucket-owner-full-control passes), public ones under BlockPublicAcls (403)."""
+    body are checked again on the parsed ACL, ``check_acl_write``)."""
     headers = s3.request.headers
-    canned = headers.get("x-amz-acl")
-    grants = any(name in headers for name in _GRANT_HEADERS)
+    check_acl_request(
+        s3,
+        canned=headers.get("x-amz-acl"),
+        grants=any(name in headers for name in _GRANT_HEADERS),
+        public=_headers_ask_public(s3),
+    )
+
+
+def check_acl_request(s3: S3Request, *, canned: str | None, grants: bool, public: bool) -> None:
+    """ACLs disabled by BucketOwnerEnforced: 400 AccessControlListNotSupported (only
+    bucket-owner-full-control passes); public ones under BlockPublicAcls: 403."""
     asks = canned is not None or grants
     owner_only = canned is not None and canned.strip() == OWNER_FULL_CONTROL and not grants
     acl_operation = s3.operation in ("PutBucketAcl", "PutObjectAcl")
@@ -154,7 +161,7 @@ def check_acl_headers(s3: S3Request) -> None:
         and load_ownership(s3.store, s3.bucket_name) == BUCKET_OWNER_ENFORCED
     ):
         raise S3Error("AccessControlListNotSupported")
-    if asks and _headers_ask_public(s3):
+    if asks and public:
         block = load_public_access_block(s3.store, s3.bucket_name)
         if block is not None and block.BlockPublicAcls:
             raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
@@ -168,17 +175,19 @@ def check_acl_write(s3: S3Request, policy: AccessControlPolicy) -> None:
             raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
 
 
-def object_owner(s3: S3Request) -> str:
+def object_owner(s3: S3Request, canned: str | None = None, writer: str | None = None) -> str:
     """Who owns an object this request writes, as S3 assigns it: the writer, except
     the bucket owner under BucketOwnerEnforced, and under BucketOwnerPreferred when
-    the write asks for bucket-owner-full-control."""
+    the write asks for bucket-owner-full-control (``canned``: default x-amz-acl)."""
+    writer = writer or s3.identity.id
+    if canned is None:
+        canned = s3.request.headers.get("x-amz-acl")
     ownership = load_ownership(s3.store, s3.bucket_name)
     if ownership == BUCKET_OWNER_ENFORCED or (
-        ownership == BUCKET_OWNER_PREFERRED
-        and (s3.request.headers.get("x-amz-acl") or "").strip() == OWNER_FULL_CONTROL
+        ownership == BUCKET_OWNER_PREFERRED and (canned or "").strip() == OWNER_FULL_CONTROL
     ):
-        return s3.bucket_owner() or s3.identity.id
-    return s3.identity.id
+        return s3.bucket_owner() or writer
+    return writer
 
 
 def has_policy(s3: S3Request) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from .conftest import empty_and_delete_bucket, unique_bucket_name
@@ -189,3 +190,27 @@ def test_ownership_controls(clients: dict[str, Any]) -> None:  # noqa: F811
     with pytest.raises(ClientError) as bad:
         owner.create_bucket(Bucket=unique_bucket_name("own"), ObjectOwnership="Nobody")
     assert bad.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+def test_post_object_acl_field_follows_the_bucket(clients: dict[str, Any], bucket: str) -> None:  # noqa: F811
+    owner = clients["owner"]
+
+    def post(acl: str) -> requests.Response:
+        form = owner.generate_presigned_post(
+            Bucket=bucket, Key="posted", Fields={"acl": acl}, Conditions=[{"acl": acl}]
+        )
+        files = {"file": ("f", b"data", "application/octet-stream")}
+        return requests.post(form["url"], data=form["fields"], files=files, timeout=30)
+
+    owner.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=flags(BlockPublicAcls=True)
+    )
+    refused = post("public-read")
+    assert refused.status_code == 403 and b"AccessDenied" in refused.content
+    assert post("private").status_code == 204
+    owner.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    disabled = post("private")
+    assert disabled.status_code == 400 and b"AccessControlListNotSupported" in disabled.content
+    assert post("bucket-owner-full-control").status_code == 204
