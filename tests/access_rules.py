@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -130,6 +131,11 @@ RETAIN = (
     b"<RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>"
 )
 HOLD = b"<LegalHold><Status>ON</Status></LegalHold>"
+#: A public access block and ownership controls that change nothing the matrix relies on.
+NO_BLOCK = b"<PublicAccessBlockConfiguration><BlockPublicAcls>false</BlockPublicAcls>"
+NO_BLOCK += b"</PublicAccessBlockConfiguration>"
+OBJECT_WRITER = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership>"
+OBJECT_WRITER += b"</Rule></OwnershipControls>"
 TAGGING = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
 
 
@@ -235,6 +241,18 @@ def call_for(
         ),
         "GetBucketPolicy": Call("GET", f"/{b}", {"policy": ""}, ok=(404,)),  # none set
         "DeleteBucketPolicy": Call("DELETE", f"/{b}", {"policy": ""}, ok=(204,)),
+        "PutBucketPolicy": Call("PUT", f"/{b}", {"policy": ""}, body=harmless_policy(b), ok=(204,)),
+        "GetBucketPolicyStatus": Call("GET", f"/{b}", {"policyStatus": ""}),
+        "GetPublicAccessBlock": Call("GET", f"/{b}", {"publicAccessBlock": ""}, ok=(404,)),
+        "PutPublicAccessBlock": Call("PUT", f"/{b}", {"publicAccessBlock": ""}, body=NO_BLOCK),
+        "DeletePublicAccessBlock": Call("DELETE", f"/{b}", {"publicAccessBlock": ""}, ok=(204,)),
+        "GetBucketOwnershipControls": Call("GET", f"/{b}", {"ownershipControls": ""}, ok=(404,)),
+        "PutBucketOwnershipControls": Call(
+            "PUT", f"/{b}", {"ownershipControls": ""}, body=OBJECT_WRITER
+        ),
+        "DeleteBucketOwnershipControls": Call(
+            "DELETE", f"/{b}", {"ownershipControls": ""}, ok=(204,)
+        ),
         "PostObject": post_object_call(b, user),
         # NoSuchLifecycleConfiguration, or the rules a PutBucketLifecycle put there before
         "GetBucketLifecycleConfiguration": Call("GET", f"/{b}", {"lifecycle": ""}, ok=(200, 404)),
@@ -261,6 +279,23 @@ def call_for(
     if user is not None and operation not in ("PostObject", "PreflightCors"):
         call.headers = sign(call, user, host)
     return call
+
+
+def harmless_policy(bucket: str) -> bytes:
+    """A valid bucket policy that changes nobody's access (it denies a user no one is)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "nobody-at-all"},
+                    "Action": "s3:*",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    ).encode()
 
 
 def post_object_call(bucket: str, user: User | None) -> Call:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..policy import PolicyError, parse_policy
 from .identity import ANONYMOUS, Identity
 
 if TYPE_CHECKING:  # settings sit above auth; auth stays free of the web layer
@@ -40,6 +41,9 @@ class User:
     #: the operator (see Identity.admin): BOXDRIVE_ACCESS_KEY's user, the generated one,
     #: and users-file entries with ``"admin": true``.
     admin: bool = False
+    #: identity policies (JSON documents without Principal): when a user has any, every
+    #: request of theirs must also be allowed by them (README: Access).
+    policies: tuple[str, ...] = ()
 
     @property
     def identity(self) -> Identity:
@@ -56,7 +60,7 @@ class User:
         return f"User(name={self.name!r}, access_key={self.access_key!r}{admin})"
 
 
-_TEXT_FIELDS = frozenset(f.name for f in fields(User)) - {"admin"}
+_TEXT_FIELDS = frozenset(f.name for f in fields(User)) - {"admin", "policies"}
 
 
 class Credentials:
@@ -116,7 +120,24 @@ def _user_from_entry(path: str | os.PathLike[str], entry: dict[str, object]) -> 
     known = {k: str(v) for k, v in entry.items() if k in _TEXT_FIELDS}
     if known.get("id") == ANONYMOUS.id:  # would own what unsigned requests create
         raise ValueError(f"{path}: the id {ANONYMOUS.id!r} is reserved")
-    return User(**known, admin=admin)
+    return User(**known, admin=admin, policies=_policies(path, entry))
+
+
+def _policies(path: str | os.PathLike[str], entry: dict[str, object]) -> tuple[str, ...]:
+    """A user's ``"policies"``: a list of policy documents (objects), validated now so
+    that a bad one stops the server at start, naming the user and what is wrong."""
+    raw = entry.get("policies", [])
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: {entry['name']}: policies must be a list of policies")
+    texts = []
+    for document in raw:
+        text = json.dumps(document, separators=(",", ":"))
+        try:
+            parse_policy(text, require_principal=False)
+        except PolicyError as error:
+            raise ValueError(f"{path}: {entry['name']}: bad policy: {error}") from None
+        texts.append(text)
+    return tuple(texts)
 
 
 def write_users_file(path: str | os.PathLike[str], users: Iterable[User]) -> None:
@@ -138,6 +159,9 @@ def _entry(user: User) -> dict[str, object]:
     entry: dict[str, object] = asdict(user)
     if not user.admin:
         del entry["admin"]  # files stay as they were for plain users
+    del entry["policies"]
+    if user.policies:
+        entry["policies"] = [json.loads(text) for text in user.policies]
     return entry
 
 

@@ -1,4 +1,4 @@
-"""``boxdrive-wsgi user add|list|remove``: manage the users file.
+"""``boxdrive-wsgi user add|list|remove|policy``: manage the users file.
 
 The users file (``BOXDRIVE_USERS_FILE`` or ``--users-file``) is a JSON list of
 users with their secrets; it is rewritten atomically with mode 0600. ``add``
@@ -7,11 +7,14 @@ prints a generated secret once; nothing else ever prints a secret.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from ..auth.credentials import User, generate_user, read_users_file, write_users_file
+from ..policy import PolicyError, parse_policy
 
 users_file_option = click.option(
     "--users-file",
@@ -85,7 +88,8 @@ def list_users(users_file: Path) -> None:
         return
     width = max(len(u.name) for u in users)
     for u in users:
-        click.echo(f"{u.name:<{width}}  {u.access_key}{'  admin' if u.admin else ''}")
+        policies = f"  {len(u.policies)} policies" if u.policies else ""
+        click.echo(f"{u.name:<{width}}  {u.access_key}{'  admin' if u.admin else ''}{policies}")
 
 
 @user.command("remove")
@@ -105,3 +109,40 @@ def remove(name: str | None, access_key: str | None, users_file: Path) -> None:
     for u in users:
         if u not in kept:
             click.echo(f"removed user {u.name} ({u.access_key}) from {users_file}")
+
+
+@user.command("policy")
+@click.argument("name")
+@click.argument("policy_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--clear", is_flag=True, help="Remove the user's policies.")
+@users_file_option
+def policy(name: str, policy_file: Path | None, clear: bool, users_file: Path) -> None:
+    """Show, set (from POLICY_FILE: one policy document or a JSON list of them) or
+    --clear the identity policies of user NAME. A user with policies may do only what
+    they allow (and what ownership, ACLs and bucket policies allow: README, Access)."""
+    if clear and policy_file is not None:
+        raise click.UsageError("give POLICY_FILE or --clear, not both")
+    users = _load(users_file)
+    found = next((u for u in users if u.name == name), None)
+    if found is None:
+        raise click.ClickException(f"user {name!r} not found in {users_file}")
+    if policy_file is None and not clear:
+        documents = [json.loads(text) for text in found.policies]
+        click.echo(json.dumps(documents, indent=2) if documents else f"{name} has no policies")
+        return
+    texts: tuple[str, ...] = ()
+    if policy_file is not None:
+        try:
+            loaded = json.loads(policy_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot read {policy_file}: {exc}") from exc
+        documents = loaded if isinstance(loaded, list) else [loaded]
+        for document in documents:
+            try:
+                parse_policy(json.dumps(document), require_principal=False)
+            except PolicyError as exc:
+                raise click.ClickException(f"{policy_file}: {exc}") from exc
+        texts = tuple(json.dumps(d, separators=(",", ":")) for d in documents)
+    updated = [replace(u, policies=texts) if u.name == name else u for u in users]
+    write_users_file(users_file, updated)
+    click.echo(f"{name}: {len(texts)} polic{'y' if len(texts) == 1 else 'ies'} in {users_file}")

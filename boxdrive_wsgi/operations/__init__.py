@@ -31,7 +31,9 @@ from . import (
     multipart,
     object_lock,
     objects,
+    policy,
     post_object,
+    public_access,
     tagging,
     versioning,
 )
@@ -94,7 +96,8 @@ TABLE: dict[tuple[str, str, str | None], Operation] = {
 }
 
 
-# Tagging, CORS, ACLs, versioning status, the policy probe (operations/tagging, cors, acl).
+# Tagging, CORS, ACLs, versioning status, bucket policies, public access block and
+# ownership controls (operations/tagging, cors, acl, policy, public_access).
 TABLE.update(
     {
         ("GET", "object", "tagging"): Operation("GetObjectTagging", tagging.get_object_tagging),
@@ -122,8 +125,32 @@ TABLE.update(
         ("PUT", "bucket", "versioning"): Operation(
             "PutBucketVersioning", versioning.put_bucket_versioning
         ),
-        ("GET", "bucket", "policy"): Operation("GetBucketPolicy", acl.get_bucket_policy),
-        ("DELETE", "bucket", "policy"): Operation("DeleteBucketPolicy", acl.delete_bucket_policy),
+        ("GET", "bucket", "policy"): Operation("GetBucketPolicy", policy.get_bucket_policy),
+        ("PUT", "bucket", "policy"): Operation("PutBucketPolicy", policy.put_bucket_policy),
+        ("DELETE", "bucket", "policy"): Operation(
+            "DeleteBucketPolicy", policy.delete_bucket_policy
+        ),
+        ("GET", "bucket", "policyStatus"): Operation(
+            "GetBucketPolicyStatus", policy.get_bucket_policy_status
+        ),
+        ("GET", "bucket", "publicAccessBlock"): Operation(
+            "GetPublicAccessBlock", public_access.get_public_access_block
+        ),
+        ("PUT", "bucket", "publicAccessBlock"): Operation(
+            "PutPublicAccessBlock", public_access.put_public_access_block
+        ),
+        ("DELETE", "bucket", "publicAccessBlock"): Operation(
+            "DeletePublicAccessBlock", public_access.delete_public_access_block
+        ),
+        ("GET", "bucket", "ownershipControls"): Operation(
+            "GetBucketOwnershipControls", public_access.get_bucket_ownership_controls
+        ),
+        ("PUT", "bucket", "ownershipControls"): Operation(
+            "PutBucketOwnershipControls", public_access.put_bucket_ownership_controls
+        ),
+        ("DELETE", "bucket", "ownershipControls"): Operation(
+            "DeleteBucketOwnershipControls", public_access.delete_bucket_ownership_controls
+        ),
     }
 )
 

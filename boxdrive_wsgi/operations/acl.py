@@ -1,4 +1,4 @@
-"""ACLs and the bucket-policy probe, as far as this server has them.
+"""ACLs, as far as this server has them.
 
 The handlers of GetBucketAcl/PutBucketAcl/GetObjectAcl/PutObjectAcl (of one object
 version with ``?versionId=``); where ACLs are stored and how they decide access is
@@ -16,6 +16,7 @@ from ..protocol.versioning import version_headers
 from ..stores.base import AttributeUpdate
 from ..web.access import (
     bucket_policy,
+    check_acl_write,
     directory,
     object_policy,
     requested_policy,
@@ -39,11 +40,12 @@ def _policy_from_request(
 ) -> AccessControlPolicy:
     body = read_small_body(s3.request, ACCESS_CONTROL_POLICY, signer=s3.chunk_signer)
     policy = requested_policy(s3, owner, bucket_owner)
-    if policy is not None:
-        return policy
-    if not body.strip():
-        raise S3Error("MissingSecurityHeader", extra={"MissingHeaderName": "x-amz-acl"})
-    return parse_policy(body, owner, directory(s3))
+    if policy is None:
+        if not body.strip():
+            raise S3Error("MissingSecurityHeader", extra={"MissingHeaderName": "x-amz-acl"})
+        policy = parse_policy(body, owner, directory(s3))
+    check_acl_write(s3, policy)  # BlockPublicAcls
+    return policy
 
 
 def get_bucket_acl(s3: S3Request) -> Response:
@@ -75,13 +77,3 @@ def put_object_acl(s3: S3Request) -> Response:
     update = AttributeUpdate(acl=stored_acl(policy))
     s3.store.update_object_attributes(s3.bucket_name, s3.object_key, update, version_id=version)
     return empty_response(200, version_headers(info.version_id))
-
-
-def get_bucket_policy(s3: S3Request) -> Response:
-    s3.bucket_info()  # NoSuchBucket unless it exists
-    raise S3Error("NoSuchBucketPolicy", extra={"BucketName": s3.bucket_name})
-
-
-def delete_bucket_policy(s3: S3Request) -> Response:
-    s3.bucket_info()  # NoSuchBucket unless it exists
-    return empty_response(204)  # there is none: deleting it changes nothing

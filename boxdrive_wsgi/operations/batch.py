@@ -20,6 +20,7 @@ from ..stores.base import (
     PreconditionFailed,
     StoreError,
 )
+from ..web.access import has_policy, may
 from ..web.body import read_document
 from ..web.context import S3Request, xml_response
 from ..web.store_errors import to_s3_error
@@ -46,9 +47,13 @@ def delete_objects(s3: S3Request) -> Response:
         raise S3Error("MalformedXML")
     s3.bucket_info(bucket)  # NoSuchBucket unless it exists
     results: list[tuple[str, xml.Value]] = []
+    per_key = has_policy(s3)  # a bucket policy may decide key by key
     for key, version, condition in targets:
         if len(key.encode()) > MAX_KEY_BYTES:
             results.append(_error(key, version, "KeyTooLongError", "Your key is too long"))
+            continue
+        if per_key and not may(s3, "DeleteObject", key):
+            results.append(_error(key, version, "AccessDenied", "Access Denied"))
             continue
         try:
             result = _delete(s3, bucket, key, version, condition)

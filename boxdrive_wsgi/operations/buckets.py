@@ -15,6 +15,7 @@ from ..protocol.tokens import decode_token, encode_token
 from ..stores.base import BucketAlreadyExists
 from ..web.access import bucket_policy, requested_policy, set_bucket_policy
 from ..web.body import read_small_body
+from ..web.bucket_settings import BUCKET_OWNER_ENFORCED, OWNERSHIP, OWNERSHIPS
 from ..web.context import S3Request, empty_response, xml_response
 from . import object_lock
 
@@ -82,6 +83,7 @@ def create_bucket(s3: S3Request) -> Response:
     check_bucket_name(bucket)
     policy = requested_policy(s3, s3.identity.id)  # x-amz-acl / x-amz-grant-*
     locked = object_lock.enable_on_create(s3)  # x-amz-bucket-object-lock-enabled
+    ownership = _requested_ownership(s3, policy)
     _check_location(
         s3, read_small_body(s3.request, CREATE_BUCKET_CONFIGURATION, signer=s3.chunk_signer)
     )
@@ -98,16 +100,36 @@ def create_bucket(s3: S3Request) -> Response:
         mine = exists.owner == s3.identity.id and _same_acl(s3, bucket, policy)
         code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
         raise S3Error(code, extra={"BucketName": bucket}) from None
-    if policy is not None or locked:
+    if policy is not None or ownership is not None or locked:
         try:
             if policy is not None:
                 set_bucket_policy(s3.store, bucket, policy)
+            if ownership is not None:
+                s3.store.put_bucket_config(bucket, OWNERSHIP, ownership.encode())
             if locked:
                 object_lock.enable(s3, bucket)
         except BaseException:
             s3.store.delete_bucket(bucket)  # a bucket without the ACL or lock asked for is wrong
             raise
     return empty_response(200, {"Location": f"/{bucket}"})
+
+
+def _requested_ownership(s3: S3Request, policy: AccessControlPolicy | None) -> str | None:
+    """``x-amz-object-ownership``: one of S3's three; BucketOwnerEnforced takes no ACL
+    but the owner's own (InvalidBucketAclWithObjectOwnership)."""
+    value = s3.request.headers.get("x-amz-object-ownership")
+    if value is None:
+        return None
+    value = value.strip()
+    if value not in OWNERSHIPS:
+        raise S3Error(
+            "InvalidArgument",
+            f"Invalid x-amz-object-ownership header: {value}",
+            extra={"ArgumentName": "x-amz-object-ownership", "ArgumentValue": value},
+        )
+    if value == BUCKET_OWNER_ENFORCED and policy is not None and len(policy.grants) > 1:
+        raise S3Error("InvalidBucketAclWithObjectOwnership")
+    return value
 
 
 def _same_acl(s3: S3Request, bucket: str, policy: AccessControlPolicy | None) -> bool:

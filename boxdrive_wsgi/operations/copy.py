@@ -14,6 +14,7 @@ from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..protocol.versioning import copy_source_version_headers, written_version_headers
 from ..stores.base import ObjectAttributes, ObjectInfo
+from ..web.access import object_owner
 from ..web.context import S3Request, xml_response
 from ..web.versions import copy_source_version
 from . import object_lock
@@ -81,7 +82,7 @@ def copy_object(s3: S3Request) -> Response:
             parts=src.attributes.parts,
             tags=src.attributes.tags if new_tags is None else new_tags,
             acl=acl,
-            owner=s3.identity.id,
+            owner=object_owner(s3),
         )
 
     info = s3.store.copy_object(

@@ -50,6 +50,7 @@ from ..stores.base import (
     multipart_etag,
 )
 from ..stores.streams import IterReader
+from ..web.access import object_owner
 from ..web.body import LateChecksums, read_small_body, verified_body
 from ..web.context import S3Request, empty_response, url_quote, xml_response
 from ..web.versions import copy_source_version
@@ -87,7 +88,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
     attributes = replace(
         attributes_from_headers(headers),
         acl=acl,
-        owner=s3.identity.id,
+        owner=object_owner(s3),
         checksum_algorithm=algorithm,
         checksum_type=checksum_type,
     )
@@ -291,7 +292,8 @@ def list_parts(s3: S3Request) -> Response:
         part_number_marker=marker,
         max_parts=max_parts,
     )
-    person = _person(s3)
+    owner = (page.attributes.owner if page.attributes else None) or s3.identity.id
+    person = xml.owner(owner, s3.display_name(owner))  # the object's owner to be
     children: list[tuple[str, xml.Value]] = [
         ("Bucket", s3.bucket_name),
         ("Key", s3.object_key),
@@ -380,10 +382,6 @@ def _upload(
         ("StorageClass", "STANDARD"),
         ("Initiated", upload.initiated),
     ]
-
-
-def _person(s3: S3Request) -> xml.Children:
-    return xml.owner(s3.identity.id, s3.identity.display_name)
 
 
 def _upload_id(s3: S3Request) -> str:

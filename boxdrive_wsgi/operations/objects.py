@@ -44,7 +44,7 @@ from ..stores.base import (
     ObjectBody,
     ObjectInfo,
 )
-from ..web.access import requested_policy
+from ..web.access import object_owner, requested_policy
 from ..web.body import verified_body
 from ..web.context import S3Request, empty_response
 from ..web.file_response import file_response
@@ -72,7 +72,7 @@ def put_object(s3: S3Request) -> Response:
     write_options = write_conditions(headers)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(
-        attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
+        attributes_from_headers(headers), checksums=checksums, acl=acl, owner=object_owner(s3)
     )
     attributes = object_lock.write_lock(s3, attributes, put=True)
     info = s3.store.put_object(

@@ -40,6 +40,7 @@ from ..protocol.unimplemented import refuse_unimplemented
 from ..protocol.versioning import written_version_headers
 from ..stores.base import ObjectAttributes, ObjectInfo, Readable
 from ..stores.streams import IterReader
+from ..web.access import PUBLIC_CANNED, check_acl_request, object_owner
 from ..web.body import raw_body
 from ..web.context import S3Request, empty_response, xml_response
 from .objects import STORAGE_CLASSES
@@ -211,7 +212,10 @@ def post_object(s3: S3Request) -> Response:
     s3.check_expected_owner(bucket)
     bucket_owner = s3.bucket_owner(bucket)
     acl = fields.get("acl")
+    public = acl is not None and acl.strip() in PUBLIC_CANNED
+    check_acl_request(s3, canned=acl, grants=False, public=public)
     policy = None if acl is None else canned(acl.strip(), identity.id, bucket_owner)
+    owner = object_owner(s3, acl, identity.id)
     storage_class = fields.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
@@ -219,7 +223,7 @@ def post_object(s3: S3Request) -> Response:
         bucket,
         key,
         FileReader(form, length_range),
-        attributes=replace(_attributes(fields), acl=stored_acl(policy), owner=identity.id),
+        attributes=replace(_attributes(fields), acl=stored_acl(policy), owner=owner),
     )
     return _success(s3, fields, bucket, key, info)
 

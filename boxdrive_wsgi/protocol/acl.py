@@ -150,6 +150,16 @@ class AccessControlPolicy:
                 return True
         return False
 
+    @property
+    def is_public(self) -> bool:
+        """Does it grant anything to AllUsers or AuthenticatedUsers (S3's "public")?"""
+        return any(g.grantee in (ALL_USERS, AUTHENTICATED_USERS) for g in self.grants)
+
+    def without_public(self) -> AccessControlPolicy:
+        """The same ACL with its public grants left out (IgnorePublicAcls)."""
+        kept = (g for g in self.grants if g.grantee not in (ALL_USERS, AUTHENTICATED_USERS))
+        return AccessControlPolicy(self.owner, tuple(kept))
+
     def to_json(self) -> str:
         """The grants as stored (the owner is kept by the bucket or object itself)."""
         return json.dumps(

@@ -130,3 +130,18 @@ LIFECYCLE_CONFIGURATION = Document(
     max_bytes=4 * MIB,
     max_elements=1 + 1000 * 60,
 )
+#: A bucket policy is JSON, not XML: only the byte limit applies (the policy itself
+#: may be 20 KiB, see ``policy.document``; larger is a MalformedPolicy, not unread).
+BUCKET_POLICY = _small("Policy", {})
+PUBLIC_ACCESS_BLOCK_CONFIGURATION = _small(
+    "PublicAccessBlockConfiguration",
+    {
+        "PublicAccessBlockConfiguration": _names(
+            "BlockPublicAcls IgnorePublicAcls BlockPublicPolicy RestrictPublicBuckets"
+        )
+    },
+)
+OWNERSHIP_CONTROLS = _small(
+    "OwnershipControls",
+    {"OwnershipControls": _names("Rule"), "Rule": _names("ObjectOwnership")},
+)

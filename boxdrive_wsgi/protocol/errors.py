@@ -12,6 +12,7 @@ from collections.abc import Mapping
 #: code -> (status, default message), as AWS documents them.
 CATALOG: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": (
         400,
@@ -53,6 +54,10 @@ CATALOG: dict[str, tuple[int, str]] = {
         "The AWS Access Key Id you provided does not exist in our records.",
     ),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": (
+        400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+    ),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidChunkSizeError": (
         400,
@@ -74,6 +79,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "KeyTooLongError": (400, "Your key is too long"),
+    "MalformedPolicy": (400, "Policies must be valid JSON and the first byte must be '{'"),
     "MalformedACLError": (
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
@@ -149,6 +155,11 @@ CATALOG: dict[str, tuple[int, str]] = {
         "The body of your POST request is not well-formed multipart/form-data.",
     ),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchPublicAccessBlockConfiguration": (
+        404,
+        "The public access block configuration was not found",
+    ),
+    "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     # object lock, lifecycle

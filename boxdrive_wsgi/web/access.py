@@ -1,18 +1,35 @@
 """Who may do what: every access decision, and the stored ACLs it is made from.
 
 A request's identity comes from ``web.authentication``; this module decides whether
-it may run the operation: a site's hook first, else bucket owners and the grants of
-S3 ACLs. An unsigned request acts as ANONYMOUS, one principal under the same rules
-as any user: it is served where an ACL grants AllUsers the permission; with
-anonymous mode on it may also list and create buckets, and owns those it creates. A
-bucket with no recorded owner is the operator's (an admin identity).
+it may run the operation, in this order (README "Access"):
+
+1. the site's ``authorize`` hook, if it answers (True/False is final);
+1b. the caller's identity policies (users file), if it has any: unless they Allow,
+   AccessDenied (they limit a user; they grant nothing the steps below do not);
+2. ListBuckets/CreateBucket act on no bucket: any signed user, anonymous only in
+   anonymous mode;
+3. the bucket policy (``policy`` package; condition keys from ``web.policy_context``):
+   an explicit Deny refuses, the bucket owner included (the owner may still
+   Get/Put/DeleteBucketPolicy, so a policy never locks it out);
+4. the bucket owner may do anything else;
+5. an Allow of the bucket policy (unless the public access block's
+   RestrictPublicBuckets drops a public policy's grants to non-owners);
+6. the grants of S3 ACLs (public grants ignored under IgnorePublicAcls, no ACL at all
+   under the BucketOwnerEnforced ownership).
+
+An unsigned request acts as ANONYMOUS, one principal under the same rules as any
+user: it is served where the bucket's owner made something public (an ACL grant to
+AllUsers, a policy statement for ``"*"``); with anonymous mode on it may also list
+and create buckets, and owns those it creates. A bucket with no recorded owner is
+the operator's (an admin identity).
 
 The ACL model (grants, canned ACLs, documents, which permission an operation needs)
 is pure, in ``protocol.acl``; here it meets the store (where ACLs are kept) and the
 request (the ACL its headers ask for). Bucket ACLs live in the bucket configuration
 slot ``acl``; object ACLs travel with the object (``ObjectAttributes.acl``, its
 writer in ``ObjectAttributes.owner``). Nothing stored means the default: the owner
-has FULL_CONTROL.
+has FULL_CONTROL. Policies, the public access block and ownership controls are kept
+as ``web.bucket_settings`` says.
 """
 
 from __future__ import annotations
@@ -21,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..auth.identity import ANONYMOUS, acts_as_owner
+from ..policy import Decision, Policy, evaluate, evaluate_all
 from ..protocol import acl
 from ..protocol.acl import AccessControlPolicy, Directory, policy_from_headers, stored_acl
 from ..protocol.errors import S3Error
@@ -32,7 +50,15 @@ from ..stores.base import (
     ObjectStore,
     VersionIsDeleteMarker,
 )
+from .bucket_settings import (
+    BUCKET_OWNER_ENFORCED,
+    BUCKET_OWNER_PREFERRED,
+    load_ownership,
+    load_policy,
+    load_public_access_block,
+)
 from .context import S3Request
+from .policy_context import identity_policies, request_context
 from .versions import version_of_request
 
 #: A site's own authorization: the request context (identity, operation, bucket,
@@ -43,6 +69,8 @@ Authorizer = Callable[[S3Request], bool | None]
 UNSCOPED_OPERATIONS = frozenset({"ListBuckets", "CreateBucket"})
 #: The bucket configuration slot holding a bucket's ACL (protocol.acl JSON).
 ACL = "acl"
+#: What a bucket owner may do even where its own policy denies it (as in S3).
+POLICY_OPERATIONS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
 
 
 @dataclass
@@ -51,7 +79,13 @@ class AccessControl:
     hook: Authorizer | None = None
 
     def authorize(self, s3: S3Request) -> None:
-        """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``."""
+        """Raise AccessDenied unless ``s3.identity`` may run ``s3.operation``; then
+        refuse the ACL a write asks for where the bucket does not take it."""
+        self._authorize(s3)
+        if s3.operation in HEADER_ACL_WRITES and s3.bucket is not None:
+            check_acl_headers(s3)
+
+    def _authorize(self, s3: S3Request) -> None:
         operation = s3.operation
         if self.hook is not None:
             decision = self.hook(s3)
@@ -59,6 +93,9 @@ class AccessControl:
                 if not decision:
                     raise S3Error("AccessDenied")
                 return
+        limits = identity_policies(s3)
+        if limits and evaluate_all(limits, request_context(s3)) is not Decision.ALLOW:
+            raise S3Error("AccessDenied")  # the user's own policies do not allow it
         identity = s3.identity
         if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
             if identity.id == ANONYMOUS.id and not self.anonymous:
@@ -69,12 +106,120 @@ class AccessControl:
         mode = self.anonymous
         # Signing never gives less than not signing: what ANONYMOUS owns (anonymous mode)
         # every caller may use, and grants to AllUsers hold for signed callers too.
-        if acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
+        is_owner = acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
             ANONYMOUS, owner, anonymous_mode=mode
-        ):
+        )
+        policy = load_policy(s3.store, s3.bucket_name)
+        verdict = Decision.NOT_APPLICABLE
+        if policy is not None:
+            verdict = evaluate(policy, request_context(s3))
+            if verdict is Decision.DENY and not (is_owner and operation in POLICY_OPERATIONS):
+                raise S3Error("AccessDenied")
+        if is_owner:
+            return
+        if verdict is Decision.ALLOW and policy is not None and not _restricted(s3, policy):
             return
         if owner is None or not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
+
+
+#: Operations that take an ACL from x-amz-acl / x-amz-grant-* headers.
+HEADER_ACL_WRITES = frozenset(
+    {"PutObject", "CopyObject", "CreateMultipartUpload", "PutBucketAcl", "PutObjectAcl"}
+)
+#: The one ACL a bucket with BucketOwnerEnforced ownership accepts.
+OWNER_FULL_CONTROL = "bucket-owner-full-control"
+PUBLIC_CANNED = frozenset({"public-read", "public-read-write", "authenticated-read"})
+_GRANT_HEADERS = tuple(f"x-amz-grant-{p}" for p in ("read", "write", "read-acp", "write-acp"))
+_GRANT_HEADERS += ("x-amz-grant-full-control",)
+
+
+def _headers_ask_public(s3: S3Request) -> bool:
+    headers = s3.request.headers
+    if (headers.get("x-amz-acl") or "").strip() in PUBLIC_CANNED:
+        return True
+    return any(
+        group in (headers.get(name) or "")
+        for name in _GRANT_HEADERS
+        for group in (acl.ALL_USERS, acl.AUTHENTICATED_USERS)
+    )
+
+
+def check_acl_headers(s3: S3Request) -> None:
+    """S3's refusals of an ACL in a write's headers (PutBucketAcl/PutObjectAcl with a
+    body are checked again on the parsed ACL, ``check_acl_write``)."""
+    headers = s3.request.headers
+    check_acl_request(
+        s3,
+        canned=headers.get("x-amz-acl"),
+        grants=any(name in headers for name in _GRANT_HEADERS),
+        public=_headers_ask_public(s3),
+    )
+
+
+def check_acl_request(s3: S3Request, *, canned: str | None, grants: bool, public: bool) -> None:
+    """ACLs disabled by BucketOwnerEnforced: 400 AccessControlListNotSupported (only
+    bucket-owner-full-control passes); public ones under BlockPublicAcls: 403."""
+    asks = canned is not None or grants
+    owner_only = canned is not None and canned.strip() == OWNER_FULL_CONTROL and not grants
+    acl_operation = s3.operation in ("PutBucketAcl", "PutObjectAcl")
+    if (
+        (acl_operation or asks)
+        and not owner_only
+        and load_ownership(s3.store, s3.bucket_name) == BUCKET_OWNER_ENFORCED
+    ):
+        raise S3Error("AccessControlListNotSupported")
+    if asks and public:
+        block = load_public_access_block(s3.store, s3.bucket_name)
+        if block is not None and block.BlockPublicAcls:
+            raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
+
+
+def check_acl_write(s3: S3Request, policy: AccessControlPolicy) -> None:
+    """A parsed ACL about to be stored: public under BlockPublicAcls is AccessDenied."""
+    if policy.is_public:
+        block = load_public_access_block(s3.store, s3.bucket_name)
+        if block is not None and block.BlockPublicAcls:
+            raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
+
+
+def object_owner(s3: S3Request, canned: str | None = None, writer: str | None = None) -> str:
+    """Who owns an object this request writes, as S3 assigns it: the writer, except
+    the bucket owner under BucketOwnerEnforced, and under BucketOwnerPreferred when
+    the write asks for bucket-owner-full-control (``canned``: default x-amz-acl)."""
+    writer = writer or s3.identity.id
+    if canned is None:
+        canned = s3.request.headers.get("x-amz-acl")
+    ownership = load_ownership(s3.store, s3.bucket_name)
+    if ownership == BUCKET_OWNER_ENFORCED or (
+        ownership == BUCKET_OWNER_PREFERRED and (canned or "").strip() == OWNER_FULL_CONTROL
+    ):
+        return s3.bucket_owner() or writer
+    return writer
+
+
+def has_policy(s3: S3Request) -> bool:
+    return load_policy(s3.store, s3.bucket_name) is not None
+
+
+def may(s3: S3Request, operation: str, key: str | None) -> bool:
+    """Would ``operation`` on ``key`` of the request's bucket be allowed (DeleteObjects
+    asks for each of its keys)?"""
+    try:
+        s3.check_access(operation, s3.bucket_name, key)
+    except S3Error as error:
+        if error.code != "AccessDenied":
+            raise
+        return False
+    return True
+
+
+def _restricted(s3: S3Request, policy: Policy) -> bool:
+    """RestrictPublicBuckets: a public policy grants nothing to other accounts."""
+    if not policy.is_public:
+        return False
+    block = load_public_access_block(s3.store, s3.bucket_name)
+    return block is not None and block.RestrictPublicBuckets
 
 
 def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
@@ -83,9 +228,21 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     bucket = s3.bucket_name
     user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id
     authenticated = user_id is not None
+    if load_ownership(s3.store, bucket) == BUCKET_OWNER_ENFORCED:
+        return False  # ACLs are disabled: they grant nothing
+    ignore_public: bool | None = None
+
+    def effective(policy: AccessControlPolicy) -> AccessControlPolicy:
+        nonlocal ignore_public
+        if not policy.is_public:
+            return policy
+        if ignore_public is None:
+            block = load_public_access_block(s3.store, bucket)
+            ignore_public = block is not None and block.IgnorePublicAcls
+        return policy.without_public() if ignore_public else policy
 
     def bucket_allows(permission: str) -> bool:
-        policy = bucket_policy(s3.store, bucket, bucket_owner)
+        policy = effective(bucket_policy(s3.store, bucket, bucket_owner))
         return policy.allows(user_id, permission, authenticated=authenticated)
 
     if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
@@ -94,7 +251,7 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
             # Tell "no such key" only to whom may list the bucket, as S3 does.
             return bucket_allows(acl.READ)
-        policy = object_policy(info, bucket_owner)
+        policy = effective(object_policy(info, bucket_owner))
         needed = acl.OBJECT_PERMISSIONS[operation]
         return policy.allows(user_id, needed, authenticated=authenticated)
     permission = acl.BUCKET_PERMISSIONS.get(operation)

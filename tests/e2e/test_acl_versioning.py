@@ -119,4 +119,4 @@ def test_bucket_policy_probe(s3, bucket: str) -> None:
     assert status_and_code(absent) == (404, "NoSuchBucketPolicy")
     with pytest.raises(ClientError) as put:
         s3.put_bucket_policy(Bucket=bucket, Policy='{"Version": "2012-10-17", "Statement": []}')
-    assert status_and_code(put) == (501, "NotImplemented")
+    assert status_and_code(put) == (400, "MalformedPolicy")  # tests/e2e/test_bucket_policy.py

@@ -1,7 +1,8 @@
-"""``boxdrive-wsgi user add|list|remove`` through click's CliRunner."""
+"""``boxdrive-wsgi user add|list|remove|policy`` through click's CliRunner."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -132,3 +133,43 @@ def test_add_admin(users_file: Path) -> None:
     assert ops.admin and ops.identity.admin and not bob.admin
     listed = run("user", "list", "--users-file", str(users_file)).output.splitlines()
     assert listed[0].split()[-1] == "admin" and listed[1].split()[-1] == bob.access_key
+
+
+def test_policy_sets_shows_and_clears_identity_policies(users_file: Path, tmp_path: Path) -> None:
+    assert run("user", "add", "carol", "--users-file", str(users_file)).exit_code == 0
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::r/*"}],
+    }
+    policy_file = tmp_path / "read-only.json"
+    policy_file.write_text(json.dumps(document))
+    result = run("user", "policy", "carol", str(policy_file), "--users-file", str(users_file))
+    assert result.exit_code == 0, result.output
+    (carol,) = read_users_file(users_file)
+    assert [json.loads(p) for p in carol.policies] == [document]
+    shown = run("user", "policy", "carol", "--users-file", str(users_file))
+    assert json.loads(shown.output) == [document]
+    assert "1 policies" in run("user", "list", "--users-file", str(users_file)).output
+    assert run("user", "policy", "carol", "--clear", "--users-file", str(users_file)).exit_code == 0
+    assert read_users_file(users_file)[0].policies == ()
+
+
+def test_policy_refuses_a_bad_policy_and_an_unknown_user(users_file: Path, tmp_path: Path) -> None:
+    assert run("user", "add", "dave", "--users-file", str(users_file)).exit_code == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]})
+    )
+    result = run("user", "policy", "dave", str(bad), "--users-file", str(users_file))
+    assert result.exit_code != 0 and "invalid action" in result.output
+    assert read_users_file(users_file)[0].policies == ()
+    missing = run("user", "policy", "nobody", str(bad), "--users-file", str(users_file))
+    assert missing.exit_code != 0 and "not found" in missing.output
+
+
+def test_users_file_with_a_bad_policy_is_refused_naming_the_user(users_file: Path) -> None:
+    users_file.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"name": "eve", "access_key": "AKEVE", "secret_key": "s", "policies": [{"x": 1}]}
+    users_file.write_text(json.dumps([entry]))
+    with pytest.raises(ValueError, match="eve: bad policy"):
+        read_users_file(users_file)

@@ -1,0 +1,84 @@
+"""A bucket's access settings as stored: its policy, public access block, ownership.
+
+Each lives in its own bucket configuration slot (``ObjectStore.get_bucket_config``):
+
+- ``policy``: the policy document as the client sent it (validated when put); parsed
+  once per process and document (an LRU cache keyed by the text), so a request pays
+  one slot read, not a parse;
+- ``publicAccessBlock``: JSON of the four flags (absent: all false);
+- ``ownershipControls``: ``BucketOwnerEnforced``, ``BucketOwnerPreferred`` or
+  ``ObjectWriter`` (absent: ObjectWriter, the behaviour of buckets before the setting).
+
+A store without configuration slots has none of them: no policy, nothing blocked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from ..policy import Policy, PolicyError, parse_policy
+from ..stores.base import NotSupported, ObjectStore
+
+POLICY = "policy"
+PUBLIC_ACCESS_BLOCK = "publicAccessBlock"
+OWNERSHIP = "ownershipControls"
+OBJECT_WRITER = "ObjectWriter"
+BUCKET_OWNER_PREFERRED = "BucketOwnerPreferred"
+BUCKET_OWNER_ENFORCED = "BucketOwnerEnforced"
+OWNERSHIPS = frozenset({OBJECT_WRITER, BUCKET_OWNER_PREFERRED, BUCKET_OWNER_ENFORCED})
+
+
+def _get(store: ObjectStore, bucket: str, slot: str) -> bytes | None:
+    try:
+        return store.get_bucket_config(bucket, slot)
+    except NotSupported:
+        return None
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: bytes) -> Policy | None:
+    try:
+        return parse_policy(text)
+    except PolicyError:  # stored before a stricter check: it grants nothing
+        return None
+
+
+def load_policy(store: ObjectStore, bucket: str) -> Policy | None:
+    stored = _get(store, bucket, POLICY)
+    return None if stored is None else _parsed(stored)
+
+
+@dataclass(frozen=True)
+class PublicAccessBlock:
+    BlockPublicAcls: bool = False
+    IgnorePublicAcls: bool = False
+    BlockPublicPolicy: bool = False
+    RestrictPublicBuckets: bool = False
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+
+NOTHING_BLOCKED = PublicAccessBlock()
+
+
+def load_public_access_block(store: ObjectStore, bucket: str) -> PublicAccessBlock | None:
+    stored = _get(store, bucket, PUBLIC_ACCESS_BLOCK)
+    if stored is None:
+        return None
+    try:
+        flags = json.loads(stored)
+        return PublicAccessBlock(**{k: bool(flags.get(k, False)) for k in _FLAGS})
+    except (ValueError, TypeError, AttributeError):
+        return NOTHING_BLOCKED
+
+
+_FLAGS = tuple(PublicAccessBlock.__dataclass_fields__)
+
+
+def load_ownership(store: ObjectStore, bucket: str) -> str:
+    stored = _get(store, bucket, OWNERSHIP)
+    value = stored.decode(errors="replace") if stored else OBJECT_WRITER
+    return value if value in OWNERSHIPS else OBJECT_WRITER
