@@ -50,7 +50,7 @@ def _policy_from_request(
 
 def get_bucket_acl(s3: S3Request) -> Response:
     owner = _owner(s3)
-    return _respond(s3, bucket_policy(s3.store, s3.bucket_name, owner))
+    return _respond(s3, bucket_policy(s3, s3.bucket_name, owner))
 
 
 def put_bucket_acl(s3: S3Request) -> Response:

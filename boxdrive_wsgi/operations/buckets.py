@@ -135,7 +135,7 @@ def _requested_ownership(s3: S3Request, policy: AccessControlPolicy | None) -> s
 def _same_acl(s3: S3Request, bucket: str, policy: AccessControlPolicy | None) -> bool:
     """Re-creating one's own bucket with another ACL is BucketAlreadyExists (as RGW)."""
     wanted = policy or AccessControlPolicy.default(s3.identity.id)
-    return bucket_policy(s3.store, bucket, s3.identity.id) == wanted
+    return bucket_policy(s3, bucket, s3.identity.id) == wanted
 
 
 def _check_location(s3: S3Request, body: bytes) -> None:

@@ -32,7 +32,7 @@ CONFIG = "cors"
 
 
 def get_bucket_cors(s3: S3Request) -> Response:
-    stored = s3.store.get_bucket_config(s3.bucket_name, CONFIG)
+    stored = s3.bucket_config(CONFIG)
     if stored is None:
         raise S3Error("NoSuchCORSConfiguration", extra={"BucketName": s3.bucket_name})
     return Response(render_cors(load_rules(stored)), content_type="application/xml")
@@ -58,7 +58,7 @@ def preflight(s3: S3Request) -> Response:
     if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
         raise S3Error("BadRequest", f"Invalid Access-Control-Request-Method: {method}")
     try:
-        stored = s3.store.get_bucket_config(s3.bucket_name, CONFIG)
+        stored = s3.bucket_config(CONFIG)
     except NoSuchBucket:
         raise S3Error("AccessForbidden", "CORSResponse: Bucket not found") from None
     if stored is None:

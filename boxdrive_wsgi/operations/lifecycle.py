@@ -31,7 +31,7 @@ def expiration_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
     if not info.is_latest or info.delete_marker or not s3.store.capabilities.bucket_config:
         return {}
     try:
-        stored = s3.store.get_bucket_config(info.bucket, CONFIG)
+        stored = s3.bucket_config(CONFIG, info.bucket)
     except StoreError:
         return {}
     if stored is None:
@@ -43,7 +43,7 @@ def expiration_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
 
 
 def get_bucket_lifecycle(s3: S3Request) -> Response:
-    stored = s3.store.get_bucket_config(s3.bucket_name, CONFIG)
+    stored = s3.bucket_config(CONFIG)
     if stored is None:
         raise S3Error("NoSuchLifecycleConfiguration", extra={"BucketName": s3.bucket_name})
     return Response(render(load_configuration(stored)), content_type="application/xml")

@@ -60,7 +60,7 @@ def _now() -> datetime:
 def bucket_lock(s3: S3Request, bucket: str | None = None) -> LockConfiguration | None:
     """The bucket's object lock configuration; None if lock is not enabled on it."""
     try:
-        stored = s3.store.get_bucket_config(bucket or s3.bucket_name, CONFIG)
+        stored = s3.bucket_config(CONFIG, bucket or s3.bucket_name)
     except NotSupported:
         return None
     return None if stored is None else load_configuration(stored)

@@ -28,7 +28,7 @@ def put_bucket_policy(s3: S3Request) -> Response:
     except PolicyError as error:
         raise S3Error("MalformedPolicy", str(error)) from None
     if policy.is_public:
-        block = load_public_access_block(s3.store, s3.bucket_name)
+        block = load_public_access_block(s3)
         if block is not None and block.BlockPublicPolicy:
             raise S3Error("AccessDenied", "The policy is public and BlockPublicPolicy is on")
     s3.store.put_bucket_config(s3.bucket_name, POLICY, body)
@@ -36,7 +36,7 @@ def put_bucket_policy(s3: S3Request) -> Response:
 
 
 def get_bucket_policy(s3: S3Request) -> Response:
-    stored = s3.store.get_bucket_config(s3.bucket_name, POLICY)
+    stored = s3.bucket_config(POLICY)
     if stored is None:
         raise S3Error("NoSuchBucketPolicy", extra={"BucketName": s3.bucket_name})
     return Response(stored, content_type="application/json")
@@ -53,12 +53,12 @@ def get_bucket_policy_status(s3: S3Request) -> Response:
     (a public access block that ignores public ACLs or restricts public policies
     takes that part away)."""
     owner = s3.bucket_owner() or s3.identity.id
-    block = load_public_access_block(s3.store, s3.bucket_name)
-    policy = load_policy(s3.store, s3.bucket_name)
+    block = load_public_access_block(s3)
+    policy = load_policy(s3)
     public = False
     if policy is not None and policy.is_public:
         public = block is None or not block.RestrictPublicBuckets
-    if not public and bucket_policy(s3.store, s3.bucket_name, owner).is_public:
+    if not public and bucket_policy(s3, s3.bucket_name, owner).is_public:
         public = block is None or not block.IgnorePublicAcls
     value = "true" if public else "false"
     return xml_response("PolicyStatus", [("IsPublic", value)])

@@ -49,7 +49,7 @@ def put_public_access_block(s3: S3Request) -> Response:
 
 
 def get_public_access_block(s3: S3Request) -> Response:
-    block = load_public_access_block(s3.store, s3.bucket_name)
+    block = load_public_access_block(s3)
     if block is None:
         s3.bucket_info()  # NoSuchBucket first
         raise S3Error("NoSuchPublicAccessBlockConfiguration", extra={"BucketName": s3.bucket_name})
@@ -74,7 +74,7 @@ def put_bucket_ownership_controls(s3: S3Request) -> Response:
         raise S3Error("MalformedXML", f"Invalid ObjectOwnership {value!r}")
     if value == BUCKET_OWNER_ENFORCED:
         owner = s3.bucket_owner() or s3.identity.id
-        acl = bucket_policy(s3.store, s3.bucket_name, owner)
+        acl = bucket_policy(s3, s3.bucket_name, owner)
         if len(acl.grants) > 1 or any(g.grantee != owner for g in acl.grants):
             raise S3Error("InvalidBucketAclWithObjectOwnership")
     s3.store.put_bucket_config(s3.bucket_name, OWNERSHIP, value.encode())
@@ -82,7 +82,7 @@ def put_bucket_ownership_controls(s3: S3Request) -> Response:
 
 
 def get_bucket_ownership_controls(s3: S3Request) -> Response:
-    stored = s3.store.get_bucket_config(s3.bucket_name, OWNERSHIP)
+    stored = s3.bucket_config(OWNERSHIP)
     if stored is None:
         raise S3Error("OwnershipControlsNotFoundError", extra={"BucketName": s3.bucket_name})
     rule = [("Rule", [("ObjectOwnership", stored.decode())])]

@@ -56,7 +56,7 @@ def _update_tags(s3: S3Request, version: str | None, tags: dict[str, str], statu
 
 
 def get_bucket_tagging(s3: S3Request) -> Response:
-    stored = s3.store.get_bucket_config(s3.bucket_name, CONFIG)
+    stored = s3.bucket_config(CONFIG)
     if stored is None:
         raise S3Error("NoSuchTagSet", extra={"BucketName": s3.bucket_name})
     return _xml(render_tagging(dict(json.loads(stored))))

@@ -135,7 +135,8 @@ class MemoryStore(ObjectStore):
 
     def head_bucket(self, bucket: str) -> BucketInfo:
         with self._lock:
-            return self._bucket(bucket).info
+            found = self._bucket(bucket)
+            return replace(found.info, config_names=frozenset(found.configs))
 
     def delete_bucket(self, bucket: str) -> None:
         with self._lock:

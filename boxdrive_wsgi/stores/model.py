@@ -28,6 +28,11 @@ class BucketInfo:
     owner: str | None = None
     #: "Enabled", "Suspended", or None if versioning was never set on the bucket.
     versioning: str | None = None
+    #: The names of the bucket's configuration slots that hold a document, when the
+    #: store can tell them with the lookup (None: unknown). The HTTP layer then reads
+    #: only slots that exist: a request to a bucket without a policy, lock, lifecycle
+    #: or ACL document costs no read for them.
+    config_names: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

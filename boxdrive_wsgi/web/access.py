@@ -109,7 +109,7 @@ class AccessControl:
         is_owner = acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
             ANONYMOUS, owner, anonymous_mode=mode
         )
-        policy = load_policy(s3.store, s3.bucket_name)
+        policy = load_policy(s3)
         verdict = Decision.NOT_APPLICABLE
         if policy is not None:
             verdict = evaluate(policy, request_context(s3))
@@ -163,14 +163,10 @@ def check_acl_request(s3: S3Request, *, canned: str | None, grants: bool, public
     asks = canned is not None or grants
     owner_only = canned is not None and canned.strip() == OWNER_FULL_CONTROL and not grants
     acl_operation = s3.operation in ("PutBucketAcl", "PutObjectAcl")
-    if (
-        (acl_operation or asks)
-        and not owner_only
-        and load_ownership(s3.store, s3.bucket_name) == BUCKET_OWNER_ENFORCED
-    ):
+    if (acl_operation or asks) and not owner_only and load_ownership(s3) == BUCKET_OWNER_ENFORCED:
         raise S3Error("AccessControlListNotSupported")
     if asks and public:
-        block = load_public_access_block(s3.store, s3.bucket_name)
+        block = load_public_access_block(s3)
         if block is not None and block.BlockPublicAcls:
             raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
 
@@ -178,7 +174,7 @@ def check_acl_request(s3: S3Request, *, canned: str | None, grants: bool, public
 def check_acl_write(s3: S3Request, policy: AccessControlPolicy) -> None:
     """A parsed ACL about to be stored: public under BlockPublicAcls is AccessDenied."""
     if policy.is_public:
-        block = load_public_access_block(s3.store, s3.bucket_name)
+        block = load_public_access_block(s3)
         if block is not None and block.BlockPublicAcls:
             raise S3Error("AccessDenied", "BlockPublicAcls is on: public ACLs are refused")
 
@@ -190,7 +186,7 @@ def object_owner(s3: S3Request, canned: str | None = None, writer: str | None = 
     writer = writer or s3.identity.id
     if canned is None:
         canned = s3.request.headers.get("x-amz-acl")
-    ownership = load_ownership(s3.store, s3.bucket_name)
+    ownership = load_ownership(s3)
     if ownership == BUCKET_OWNER_ENFORCED or (
         ownership == BUCKET_OWNER_PREFERRED and (canned or "").strip() == OWNER_FULL_CONTROL
     ):
@@ -199,7 +195,7 @@ def object_owner(s3: S3Request, canned: str | None = None, writer: str | None = 
 
 
 def has_policy(s3: S3Request) -> bool:
-    return load_policy(s3.store, s3.bucket_name) is not None
+    return load_policy(s3) is not None
 
 
 def may(s3: S3Request, operation: str, key: str | None) -> bool:
@@ -218,7 +214,7 @@ def _restricted(s3: S3Request, policy: Policy) -> bool:
     """RestrictPublicBuckets: a public policy grants nothing to other accounts."""
     if not policy.is_public:
         return False
-    block = load_public_access_block(s3.store, s3.bucket_name)
+    block = load_public_access_block(s3)
     return block is not None and block.RestrictPublicBuckets
 
 
@@ -228,7 +224,7 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     bucket = s3.bucket_name
     user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id
     authenticated = user_id is not None
-    if load_ownership(s3.store, bucket) == BUCKET_OWNER_ENFORCED:
+    if load_ownership(s3, bucket) == BUCKET_OWNER_ENFORCED:
         return False  # ACLs are disabled: they grant nothing
     ignore_public: bool | None = None
 
@@ -237,12 +233,12 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         if not policy.is_public:
             return policy
         if ignore_public is None:
-            block = load_public_access_block(s3.store, bucket)
+            block = load_public_access_block(s3, bucket)
             ignore_public = block is not None and block.IgnorePublicAcls
         return policy.without_public() if ignore_public else policy
 
     def bucket_allows(permission: str) -> bool:
-        policy = effective(bucket_policy(s3.store, bucket, bucket_owner))
+        policy = effective(bucket_policy(s3, bucket, bucket_owner))
         return policy.allows(user_id, permission, authenticated=authenticated)
 
     if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
@@ -258,10 +254,10 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     return permission is not None and bucket_allows(permission)
 
 
-def bucket_policy(store: ObjectStore, bucket: str, owner: str) -> AccessControlPolicy:
+def bucket_policy(s3: S3Request, bucket: str, owner: str) -> AccessControlPolicy:
     """``bucket``'s ACL as stored (the default when none is, or the store keeps none)."""
     try:
-        stored = store.get_bucket_config(bucket, ACL)
+        stored = s3.bucket_config(ACL, bucket)
     except NotSupported:
         stored = None
     return AccessControlPolicy.from_json(stored, owner)

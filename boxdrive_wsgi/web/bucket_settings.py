@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from ..policy import Policy, PolicyError, parse_policy
-from ..stores.base import NotSupported, ObjectStore
+from ..stores.base import NotSupported
+from .context import S3Request
 
 POLICY = "policy"
 PUBLIC_ACCESS_BLOCK = "publicAccessBlock"
@@ -30,9 +31,9 @@ BUCKET_OWNER_ENFORCED = "BucketOwnerEnforced"
 OWNERSHIPS = frozenset({OBJECT_WRITER, BUCKET_OWNER_PREFERRED, BUCKET_OWNER_ENFORCED})
 
 
-def _get(store: ObjectStore, bucket: str, slot: str) -> bytes | None:
+def _get(s3: S3Request, bucket: str | None, slot: str) -> bytes | None:
     try:
-        return store.get_bucket_config(bucket, slot)
+        return s3.bucket_config(slot, bucket)
     except NotSupported:
         return None
 
@@ -45,8 +46,8 @@ def _parsed(text: bytes) -> Policy | None:
         return None
 
 
-def load_policy(store: ObjectStore, bucket: str) -> Policy | None:
-    stored = _get(store, bucket, POLICY)
+def load_policy(s3: S3Request, bucket: str | None = None) -> Policy | None:
+    stored = _get(s3, bucket, POLICY)
     return None if stored is None else _parsed(stored)
 
 
@@ -64,8 +65,8 @@ class PublicAccessBlock:
 NOTHING_BLOCKED = PublicAccessBlock()
 
 
-def load_public_access_block(store: ObjectStore, bucket: str) -> PublicAccessBlock | None:
-    stored = _get(store, bucket, PUBLIC_ACCESS_BLOCK)
+def load_public_access_block(s3: S3Request, bucket: str | None = None) -> PublicAccessBlock | None:
+    stored = _get(s3, bucket, PUBLIC_ACCESS_BLOCK)
     if stored is None:
         return None
     try:
@@ -78,7 +79,7 @@ def load_public_access_block(store: ObjectStore, bucket: str) -> PublicAccessBlo
 _FLAGS = tuple(PublicAccessBlock.__dataclass_fields__)
 
 
-def load_ownership(store: ObjectStore, bucket: str) -> str:
-    stored = _get(store, bucket, OWNERSHIP)
+def load_ownership(s3: S3Request, bucket: str | None = None) -> str:
+    stored = _get(s3, bucket, OWNERSHIP)
     value = stored.decode(errors="replace") if stored else OBJECT_WRITER
     return value if value in OWNERSHIPS else OBJECT_WRITER

@@ -48,6 +48,8 @@ class S3Request:
     #: Per request, so every worker process sees the store as it is now; shared with
     #: the copies check_access makes (a copy's source bucket is looked up once too).
     looked_up: dict[str, BucketInfo] = field(default_factory=dict, repr=False)
+    #: The bucket configuration documents this request has read, by (bucket, slot).
+    configs_read: dict[tuple[str, str], bytes | None] = field(default_factory=dict, repr=False)
 
     def check_access(
         self, operation: str, bucket: str, key: str | None = None, identity: Identity | None = None
@@ -81,6 +83,23 @@ class S3Request:
         if info is None:
             info = self.looked_up[name] = self.store.head_bucket(name)
         return info
+
+    def bucket_config(self, name: str, bucket: str | None = None) -> bytes | None:
+        """The configuration document ``name`` of ``bucket`` (default: the request's),
+        read at most once per request, and not at all when the bucket's lookup says the
+        slot is empty (``BucketInfo.config_names``). Raises as ``get_bucket_config``
+        (NoSuchBucket, NotSupported). Writes go to the store directly; a handler that
+        writes a slot does not read it back in the same request."""
+        bucket_name = self.bucket_name if bucket is None else bucket
+        slot = (bucket_name, name)
+        if slot in self.configs_read:
+            return self.configs_read[slot]
+        names = self.bucket_info(bucket_name).config_names
+        value = None
+        if names is None or name in names:
+            value = self.store.get_bucket_config(bucket_name, name)
+        self.configs_read[slot] = value
+        return value
 
     def bucket_owner(self, bucket: str | None = None) -> str | None:
         """The recorded owner of ``bucket`` (default: the request's), if any."""

@@ -136,11 +136,15 @@ class FilesystemStore(ObjectStore):
     def head_bucket(self, bucket: str) -> BucketInfo:
         with self.index.transaction() as conn:
             row = conn.execute(
-                "SELECT created, owner, versioning FROM buckets WHERE name = ?", (bucket,)
+                "SELECT created, owner, versioning, (SELECT group_concat(c.name, char(31))"
+                " FROM bucket_configs c WHERE c.bucket_id = buckets.id)"
+                " FROM buckets WHERE name = ?",
+                (bucket,),
             ).fetchone()
         if row is None:
             raise NoSuchBucket(bucket)
-        return BucketInfo(bucket, datetime.fromtimestamp(row[0], UTC), row[1], row[2])
+        names = frozenset(row[3].split("\x1f")) if row[3] else frozenset()
+        return BucketInfo(bucket, datetime.fromtimestamp(row[0], UTC), row[1], row[2], names)
 
     def set_bucket_versioning(self, bucket: str, status: str) -> None:
         if status not in (ENABLED, SUSPENDED):

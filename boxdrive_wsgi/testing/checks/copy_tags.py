@@ -228,6 +228,19 @@ def test_bucket_config_slots(store: ObjectStore, bucket: str) -> None:
     store.put_bucket_config(bucket, "cors", None)  # removing twice is fine
 
 
+def test_bucket_config_names_come_with_the_lookup(store: ObjectStore, bucket: str) -> None:
+    """``BucketInfo.config_names``, when a store gives it, names exactly the slots that
+    hold a document: the HTTP layer skips reading the others."""
+    if store.head_bucket(bucket).config_names is None:
+        return  # the store does not tell: the HTTP layer reads every slot it needs
+    assert store.head_bucket(bucket).config_names == frozenset()
+    store.put_bucket_config(bucket, "cors", b"<CORSConfiguration/>")
+    store.put_bucket_config(bucket, "lifecycle", b"x")
+    assert store.head_bucket(bucket).config_names == {"cors", "lifecycle"}
+    store.put_bucket_config(bucket, "cors", None)
+    assert store.head_bucket(bucket).config_names == {"lifecycle"}
+
+
 def test_bucket_config_missing_bucket(store: ObjectStore) -> None:
     with pytest.raises(NoSuchBucket):
         store.get_bucket_config("no-such-bucket-x", "cors")
