@@ -1,10 +1,12 @@
-"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``."""
+"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``,
+``kms create|list``, ``sse-master rotate|list``."""
 
 from __future__ import annotations
 
 import click
 
 from .admin import fsck, stats
+from .kms import kms, sse_master
 from .serve import serve
 from .users import user
 
@@ -19,3 +21,5 @@ main.add_command(serve)
 main.add_command(user)
 main.add_command(fsck)
 main.add_command(stats)
+main.add_command(kms)
+main.add_command(sse_master)

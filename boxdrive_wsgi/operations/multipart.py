@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol import xml
 from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
@@ -82,18 +83,21 @@ def create_multipart_upload(s3: S3Request) -> Response:
     algorithm, checksum_type = upload_checksum(
         parse_checksum_algorithm(requested) if requested else None, headers.get(TYPE_HEADER)
     )
+    sse_headers, encryption = sse.upload_encryption(s3)
     attributes = replace(
         attributes_from_headers(headers),
         acl=acl,
         owner=s3.identity.id,
         checksum_algorithm=algorithm,
         checksum_type=checksum_type,
+        encryption=encryption,
     )
     upload_id = s3.store.create_multipart_upload(s3.bucket_name, key, attributes=attributes)
     response = xml_response(
         "InitiateMultipartUploadResult",
         [("Bucket", s3.bucket_name), ("Key", key), ("UploadId", upload_id)],
     )
+    response.headers.update(sse_headers)
     if algorithm and checksum_type:
         response.headers["x-amz-checksum-algorithm"] = algorithm
         response.headers[TYPE_HEADER] = checksum_type
@@ -105,13 +109,15 @@ def upload_part(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
     if "x-amz-copy-source" in s3.request.headers:
         return _upload_part_copy(s3, number, upload_id)
+    encryption = sse.part_encryption(s3, upload_id)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     if size is not None and size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge", extra={"ProposedSize": str(size)})
+    stored, size, sse_headers = sse.encrypt_part(s3, encryption, number, body, size)
     part = s3.store.upload_part(
-        s3.bucket_name, s3.object_key, upload_id, number, body, size=size, checksums=checksums
+        s3.bucket_name, s3.object_key, upload_id, number, stored, size=size, checksums=checksums
     )
-    headers = {"ETag": quote_etag(part.etag)}
+    headers = {"ETag": quote_etag(part.etag), **sse_headers}
     for algorithm, value in part.checksums.items():
         headers[f"x-amz-checksum-{algorithm.lower()}"] = value
     return empty_response(200, headers)

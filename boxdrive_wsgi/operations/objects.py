@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol.acl import stored_acl
 from ..protocol.checksums import ALGORITHMS, checksum_header
 from ..protocol.conditionals import check_read_conditions, delete_condition, write_conditions
@@ -52,19 +53,23 @@ def put_object(s3: S3Request) -> Response:
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     write_options = write_conditions(headers)
+    encryption = sse.write_request(s3)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(
         attributes_from_headers(headers), checksums=checksums, acl=acl, owner=s3.identity.id
     )
+    stored, size, attributes, sse_headers = sse.encrypt_write(
+        s3, encryption, attributes, body, size
+    )
     info = s3.store.put_object(
         s3.bucket_name,
         key,
-        body,
+        stored,
         size=size,
         attributes=attributes,
         options=write_options,
     )
-    response_headers = {"ETag": quote_etag(info.etag)}
+    response_headers = {"ETag": quote_etag(info.etag), **sse_headers}
     response_headers.update(checksum_headers(info))
     return empty_response(200, response_headers)
 
@@ -79,14 +84,23 @@ def new_object_acl(s3: S3Request) -> str | None:
 def get_object(s3: S3Request) -> Response:
     number = _part_number(s3)
     span: PartSpan | None = None
+    sse_headers: dict[str, str] = {}
     if number is None:
         byte_range = parse_range(s3.request.headers.get("Range"))
         body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
+        if body.info.attributes.encryption is not None:
+            try:
+                _, sse_headers, customer = sse.read_headers(s3, body.info)
+            except BaseException:
+                body.close()
+                raise
+            body = sse.plaintext_body(s3, body, byte_range, customer)
     else:
-        body, span = _open_part(s3, number)
+        body, span, sse_headers = _open_part(s3, number)
     try:
         check_read_conditions(s3.request.headers, body.info.etag, body.info.last_modified)
         headers = _response_headers(s3, body.info, span)
+        headers.update(sse_headers)
     except BaseException:
         body.close()
         raise
@@ -107,20 +121,24 @@ def get_object(s3: S3Request) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def _open_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan | None]:
+def _open_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan | None, dict[str, str]]:
     """Open part ``number``: its span comes from the object's part boundaries, and the
     body read must be of that very object (a writer may replace it in between)."""
     for _ in range(PART_READ_ATTEMPTS):
-        info = s3.store.head_object(s3.bucket_name, s3.object_key)
+        stored = s3.store.head_object(s3.bucket_name, s3.object_key)
+        info, sse_headers, customer = sse.read_headers(s3, stored)
         if parts_unknown(info):
-            return _store_part(s3, number)
+            return (*_store_part(s3, number), sse_headers)
         span = locate_part(info, number)
         if span is not None and span.start == span.stop:  # an empty part: no bytes to read
-            return ObjectBody(info, iter(())), span
+            return ObjectBody(info, iter(())), span, sse_headers
+        if stored.attributes.encryption is not None:
+            whole = (0, info.size) if span is None else (span.start, span.stop)
+            return sse.part_body(s3, stored, whole, customer), span, sse_headers
         byte_range = None if span is None else ByteRange(span.start, span.stop - 1)
         body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
         if body.info.etag == info.etag:
-            return body, span
+            return body, span, sse_headers
         body.close()
     raise S3Error("ServiceUnavailable", "The object kept changing while its part was read")
 
@@ -139,7 +157,7 @@ def _store_part(s3: S3Request, number: int) -> tuple[ObjectBody, PartSpan]:
 
 
 def head_object(s3: S3Request) -> Response:
-    info = s3.store.head_object(s3.bucket_name, s3.object_key)
+    info, sse_headers, _ = sse.read_headers(s3, s3.store.head_object(s3.bucket_name, s3.object_key))
     check_read_conditions(s3.request.headers, info.etag, info.last_modified)
     number = _part_number(s3)
     span: PartSpan | None = None
@@ -149,6 +167,7 @@ def head_object(s3: S3Request) -> Response:
     elif number is not None:
         span = locate_part(info, number)
     headers = _response_headers(s3, info, span)
+    headers.update(sse_headers)
     byte_range = None if number is not None else parse_range(s3.request.headers.get("Range"))
     status, length = 200, info.size
     if span is not None:

@@ -20,6 +20,9 @@ BUCKET_CONFIG = frozenset(
         "GetBucketCors",
         "PutBucketCors",
         "DeleteBucketCors",
+        "GetBucketEncryption",
+        "PutBucketEncryption",
+        "DeleteBucketEncryption",
         "GetBucketVersioning",
         "PutBucketVersioning",
     }

@@ -149,6 +149,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     ),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
+    "ServerSideEncryptionConfigurationNotFoundError": (
+        404,
+        "The server side encryption configuration was not found",
+    ),
+    "KMS.NotFoundException": (400, "The KMS key was not found"),
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     # a store's backend (upstream S3, GitLab) failed: retry later / not the client's fault
     "SlowDown": (503, "Please reduce your request rate."),

@@ -6,8 +6,8 @@ them; a feature, once implemented, deletes its lines here.
 
 Errors are S3's: a write asking for a feature S3 has and this server lacks is
 501 NotImplemented; headers S3 itself refuses for an operation (SSE headers on
-a GET, SSE-C parameters for an object that is not SSE-C encrypted, which here is
-every object) get S3's 400s.
+a GET) get S3's 400s. Server-side encryption is implemented (encryption/sse.py)
+except for POST Object and UploadPartCopy's copy-source SSE-C key.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ REFUSALS: tuple[Refusal, ...] = (
         _true,
     ),
     *(
-        _not_implemented(header, WRITES, "Server-side encryption")
+        _not_implemented(header, frozenset({"PostObject"}), "Server-side encryption")
         for header in (SSE, *SSE_KMS, *SSE_C)
     ),
     *(
@@ -85,8 +85,10 @@ REFUSALS: tuple[Refusal, ...] = (
         )
         for header in (SSE, *SSE_KMS)
     ),
-    *(Refusal(header, READS, "InvalidRequest", NOT_APPLICABLE) for header in SSE_C),
-    *(Refusal(header, COPIES, "InvalidRequest", NOT_APPLICABLE) for header in COPY_SSE_C),
+    *(
+        _not_implemented(header, frozenset({"UploadPart"}), "A copy source's SSE-C key")
+        for header in COPY_SSE_C
+    ),
 )
 
 

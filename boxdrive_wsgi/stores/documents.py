@@ -23,6 +23,7 @@ def to_document(a: ObjectAttributes) -> dict[str, Any]:
         "owner": a.owner,
         "checksum_type": a.checksum_type,
         "checksum_algorithm": a.checksum_algorithm,
+        "encryption": None if a.encryption is None else dict(a.encryption),
     }
     if a.parts is not None:
         doc["parts"] = [_part_document(p) for p in a.parts]

@@ -63,6 +63,10 @@ class ObjectAttributes:
     #: A multipart object's parts in order, or None if unknown (then ?partNumber= and
     #: GetObjectAttributes answer 501). A store that keeps attributes MUST keep this.
     parts: tuple[PartInfo, ...] | None = None
+    #: Server-side encryption: how the stored bytes (ciphertext) were encrypted (scheme,
+    #: key id, wrapped data key, ...; see encryption/sse.py), or None for plaintext.
+    #: A store that keeps attributes MUST keep this: without it the object is unreadable.
+    encryption: Mapping[str, str] | None = None
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""
