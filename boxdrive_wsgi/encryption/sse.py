@@ -185,14 +185,20 @@ def requested(
             KMS_KEY_ID if kms_key is not None else CONTEXT,
             kms_key or headers.get(CONTEXT),
         )
+    asks_bucket_key = headers.get(BUCKET_KEY, "").strip().lower() == "true"
+    if scheme is None and asks_bucket_key and (default is None or default.scheme != KMS):
+        raise _argument(
+            "x-amz-server-side-encryption-bucket-key-enabled needs aws:kms encryption",
+            BUCKET_KEY,
+            headers.get(BUCKET_KEY),
+        )
     if scheme == AES256:
         return Requested(AES256)
     if scheme == KMS:
         context = headers.get(CONTEXT)
         if context is not None:
             _check_context(context)
-        bucket_key = headers.get(BUCKET_KEY, "").strip().lower() == "true"
-        return Requested(KMS, kms_key, context, bucket_key)
+        return Requested(KMS, kms_key, context, asks_bucket_key)
     return default
 
 
@@ -367,11 +373,7 @@ def open_plaintext(
 
     chunks = read_plaintext(open_range, data_key, layout, start, stop)
     shown = plain_info(info)
-    return ObjectBody(shown, _checked(chunks), content_range=(start, stop) if ranged else None)
-
-
-def _checked(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    yield from chunks
+    return ObjectBody(shown, chunks, content_range=(start, stop) if ranged else None)
 
 
 def first_chunk(body: ObjectBody) -> ObjectBody:

@@ -6,15 +6,26 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from ..protocol.errors import S3Error
-from ..stores.base import ByteRange, InvalidRange, ObjectAttributes, ObjectBody, ObjectInfo
-from ..stores.streams import Readable
+from ..stores.base import (
+    ByteRange,
+    InvalidRange,
+    ObjectAttributes,
+    ObjectBody,
+    ObjectInfo,
+    SourceAttributes,
+    WriteOptions,
+)
+from ..stores.streams import IterReader, Readable
 from ..web.context import S3Request
 from ..web.store_errors import to_s3_error
 from .segments import DecryptionError
 from .sse import (
+    BUCKET_KEY,
     CONFIG,
+    COPY_PREFIX,
     SSE_C,
     Requested,
     check_read_key,
@@ -29,6 +40,8 @@ from .sse import (
     response_headers,
     server_keys,
 )
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def is_secure(s3: S3Request) -> bool:
@@ -53,9 +66,8 @@ def write_request(s3: S3Request) -> Requested | None:
     """What this write asks for (headers, else the bucket default)."""
     default = None
     headers = s3.request.headers
-    if not any(
-        name.lower().startswith("x-amz-server-side-encryption") for name, _ in headers.items()
-    ):
+    named = [name.lower() for name, _ in headers.items()]
+    if not any(n.startswith("x-amz-server-side-encryption") and n != BUCKET_KEY for n in named):
         default = bucket_default(s3)
     return requested(headers, s3.settings, is_secure(s3), default)
 
@@ -167,6 +179,75 @@ def is_sse_c(info: ObjectInfo) -> bool:
     return record is not None and record.get("scheme") == SSE_C
 
 
-from datetime import UTC, datetime  # noqa: E402
+def explicit_request(s3: S3Request) -> bool:
+    """Whether the request names an encryption itself (CopyObject onto itself may then
+    change only that)."""
+    return any(
+        name.lower().startswith("x-amz-server-side-encryption")
+        for name, _ in s3.request.headers.items()
+    )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+def copy_through(
+    s3: S3Request,
+    source_bucket: str,
+    source_key: str,
+    derive: SourceAttributes,
+    options: WriteOptions,
+) -> tuple[ObjectInfo, dict[str, str]] | None:
+    """CopyObject when either side is encrypted: decrypt the source (its SSE-C key from
+    ``x-amz-copy-source-...``), encrypt as the destination asks, one streaming pass.
+    None: neither side is encrypted, the store copies as it does."""
+    headers = s3.request.headers
+    want = write_request(s3)
+    source = s3.store.head_object(source_bucket, source_key)
+    customer = check_read_key(source, headers, s3.settings, is_secure(s3), prefix=COPY_PREFIX)
+    record = source.attributes.encryption
+    if record is None and want is None:
+        return None
+    shown = plain_info(source)
+    attributes = replace(derive(shown), parts=None, encryption=None)
+    if record is None:
+        body = s3.store.get_object(source_bucket, source_key)
+        if body.info.etag != source.etag:
+            body.close()
+            raise S3Error("ServiceUnavailable", "The copy source changed while it was read")
+    else:
+        key_bytes = data_key(record, server_keys(s3.settings), source_bucket, source_key, customer)
+        body = first_chunk(open_plaintext(s3.store, source, key_bytes, None))
+    try:
+        stored, size, attributes, sse_headers = encrypt_write(
+            s3, want, attributes, IterReader(body), shown.size
+        )
+        info = s3.store.put_object(
+            s3.bucket_name, s3.object_key, stored, size=size, attributes=attributes, options=options
+        )
+    except DecryptionError as error:
+        raise S3Error("InternalError", f"The copy source cannot be decrypted: {error}") from None
+    finally:
+        body.close()
+    return info, sse_headers
+
+
+def copy_source_body(s3: S3Request, body: ObjectBody, byte_range: ByteRange | None) -> ObjectBody:
+    """UploadPartCopy's source as plaintext (its SSE-C key from ``x-amz-copy-source-...``);
+    InvalidRange (with the plaintext size) for a range past its end."""
+    try:
+        customer = check_read_key(
+            body.info, s3.request.headers, s3.settings, is_secure(s3), prefix=COPY_PREFIX
+        )
+    except BaseException:
+        body.close()
+        raise
+    record = body.info.attributes.encryption
+    if record is None:
+        return body
+    size = plain_info(body.info).size
+    if byte_range is not None and (byte_range.end or 0) >= size:
+        body.close()
+        raise InvalidRange(size)
+    body.close()
+    key_bytes = data_key(
+        record, server_keys(s3.settings), body.info.bucket, body.info.key, customer
+    )
+    return first_chunk(open_plaintext(s3.store, body.info, key_bytes, byte_range))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
@@ -45,7 +46,12 @@ def copy_object(s3: S3Request) -> Response:
     metadata = _directive(s3, "x-amz-metadata-directive", "metadata")
     tagging = _directive(s3, "x-amz-tagging-directive", "tagging")
     # Onto itself only with a change: new metadata or (as in S3) a storage class.
-    if (source.bucket, source.key) == (bucket, key) and metadata != "REPLACE" and not storage_class:
+    if (
+        (source.bucket, source.key) == (bucket, key)
+        and metadata != "REPLACE"
+        and not storage_class
+        and not sse.explicit_request(s3)
+    ):
         raise S3Error("InvalidRequest", SELF_COPY)
     s3.check_copy_source(source.bucket, source.key)
     write_options = write_conditions(headers)
@@ -70,14 +76,21 @@ def copy_object(s3: S3Request) -> Response:
             owner=s3.identity.id,
         )
 
-    info = s3.store.copy_object(
-        source.bucket,
-        source.key,
-        bucket,
-        key,
-        attributes=derive,
-        options=write_options,
-    )
-    return xml_response(
+    copied = sse.copy_through(s3, source.bucket, source.key, derive, write_options)
+    if copied is None:
+        info = s3.store.copy_object(
+            source.bucket,
+            source.key,
+            bucket,
+            key,
+            attributes=derive,
+            options=write_options,
+        )
+    else:
+        info, sse_headers = copied
+    response = xml_response(
         "CopyObjectResult", [("LastModified", info.last_modified), ("ETag", f'"{info.etag}"')]
     )
+    if copied is not None:
+        response.headers.update(sse_headers)
+    return response

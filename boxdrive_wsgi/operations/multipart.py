@@ -133,6 +133,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     algorithm = upload.attributes.checksum_algorithm if upload.attributes else None
     try:
         body = s3.store.get_object(source.bucket, source.key, byte_range=byte_range)
+        body = sse.copy_source_body(s3, body, byte_range)
     except InvalidRange as error:
         raise _copy_range_past_end(headers, error.size) from None
     with body:
@@ -146,13 +147,15 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         reader = VerifyingReader(
             IterReader(body), algorithms=[algorithm] if algorithm else (), size=body.length
         )
+        encryption = upload.attributes.encryption if upload.attributes else None
+        stored, size, _ = sse.encrypt_part(s3, encryption, number, reader, body.length)
         part = s3.store.upload_part(
             s3.bucket_name,
             s3.object_key,
             upload_id,
             number,
-            reader,
-            size=body.length,
+            stored,
+            size=size,
             checksums=LateChecksums(reader, {}, algorithm),
         )
     children: list[tuple[str, xml.Value]] = [

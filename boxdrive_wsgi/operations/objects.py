@@ -88,13 +88,12 @@ def get_object(s3: S3Request) -> Response:
     if number is None:
         byte_range = parse_range(s3.request.headers.get("Range"))
         body = s3.store.get_object(s3.bucket_name, s3.object_key, byte_range=byte_range)
-        if body.info.attributes.encryption is not None:
-            try:
-                _, sse_headers, customer = sse.read_headers(s3, body.info)
-            except BaseException:
-                body.close()
-                raise
-            body = sse.plaintext_body(s3, body, byte_range, customer)
+        try:
+            _, sse_headers, customer = sse.read_headers(s3, body.info)
+        except BaseException:
+            body.close()
+            raise
+        body = sse.plaintext_body(s3, body, byte_range, customer)
     else:
         body, span, sse_headers = _open_part(s3, number)
     try:

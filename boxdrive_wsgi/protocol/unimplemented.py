@@ -7,7 +7,7 @@ them; a feature, once implemented, deletes its lines here.
 Errors are S3's: a write asking for a feature S3 has and this server lacks is
 501 NotImplemented; headers S3 itself refuses for an operation (SSE headers on
 a GET) get S3's 400s. Server-side encryption is implemented (encryption/sse.py)
-except for POST Object and UploadPartCopy's copy-source SSE-C key.
+except for POST Object.
 """
 
 from __future__ import annotations
@@ -84,10 +84,6 @@ REFUSALS: tuple[Refusal, ...] = (
             f"{header} header is not supported for this operation.",
         )
         for header in (SSE, *SSE_KMS)
-    ),
-    *(
-        _not_implemented(header, frozenset({"UploadPart"}), "A copy source's SSE-C key")
-        for header in COPY_SSE_C
     ),
 )
 

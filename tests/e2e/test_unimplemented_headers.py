@@ -1,8 +1,8 @@
 """No header is silently ignored (issue 11, item 12) and three answers S3 gives
 (item 14): UploadPartCopy ranges past the end, re-creating one's own bucket.
 
-Encryption and object lock do not exist here yet: asking for them is refused
-with S3's error instead of a 200 and a plain object.
+Object lock does not exist here yet: asking for it is refused with S3's error
+instead of a 200 and a plain object (encryption: tests/e2e/test_encryption.py).
 """
 
 from __future__ import annotations
@@ -52,10 +52,6 @@ def test_object_lock_bucket_is_not_implemented(s3) -> None:
 @pytest.mark.parametrize(
     "options",
     [
-        {"ServerSideEncryption": "AES256"},
-        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "key"},
-        {"BucketKeyEnabled": True},
-        SSE_C,
         {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": "2099-01-01T00:00:00Z"},
         {"ObjectLockLegalHoldStatus": "ON"},
         {"WebsiteRedirectLocation": "/elsewhere"},
