@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from ..protocol.errors import S3Error
+from ..protocol.headers import HeaderMap
 from ..stores.base import (
     ByteRange,
     InvalidRange,
@@ -64,11 +65,15 @@ def bucket_default(s3: S3Request, bucket: str | None = None) -> Requested | None
 
 def write_request(s3: S3Request) -> Requested | None:
     """What this write asks for (headers, else the bucket default)."""
+    return form_request(s3, s3.request.headers, s3.bucket_name)
+
+
+def form_request(s3: S3Request, headers: HeaderMap, bucket: str) -> Requested | None:
+    """The same from any header map (POST Object's form fields ask as headers do)."""
     default = None
-    headers = s3.request.headers
     named = [name.lower() for name, _ in headers.items()]
     if not any(n.startswith("x-amz-server-side-encryption") and n != BUCKET_KEY for n in named):
-        default = bucket_default(s3)
+        default = bucket_default(s3, bucket)
     return requested(headers, s3.settings, is_secure(s3), default)
 
 

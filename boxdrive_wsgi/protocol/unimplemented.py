@@ -6,8 +6,7 @@ them; a feature, once implemented, deletes its lines here.
 
 Errors are S3's: a write asking for a feature S3 has and this server lacks is
 501 NotImplemented; headers S3 itself refuses for an operation (SSE headers on
-a GET) get S3's 400s. Server-side encryption is implemented (encryption/sse.py)
-except for POST Object.
+a GET) get S3's 400s. Server-side encryption is implemented (encryption/).
 """
 
 from __future__ import annotations
@@ -64,10 +63,6 @@ REFUSALS: tuple[Refusal, ...] = (
         _true,
     ),
     *(
-        _not_implemented(header, frozenset({"PostObject"}), "Server-side encryption")
-        for header in (SSE, *SSE_KMS, *SSE_C)
-    ),
-    *(
         _not_implemented(header, WRITES, "Object lock")
         for header in (
             "x-amz-object-lock-mode",
@@ -79,7 +74,7 @@ REFUSALS: tuple[Refusal, ...] = (
     *(
         Refusal(
             header,
-            READS,
+            READS - {"UploadPart"},  # its upload's encryption applies; the header may repeat it
             "InvalidArgument",
             f"{header} header is not supported for this operation.",
         )

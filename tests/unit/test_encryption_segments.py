@@ -34,7 +34,7 @@ class Ranged:
         self._data = data[start:stop]
         self.closed = False
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         for at in range(0, len(self._data), 1000):  # odd chunking on purpose
             yield self._data[at : at + 1000]
 
@@ -42,7 +42,7 @@ class Ranged:
         self.closed = True
 
 
-def opener(data: bytes, reads: list[tuple[int, int]]):  # type: ignore[no-untyped-def]
+def opener(data: bytes, reads: list[tuple[int, int]]):
     return lambda start, stop: Ranged(data, reads, start, stop)
 
 
