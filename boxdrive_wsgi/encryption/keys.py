@@ -80,7 +80,8 @@ def parse_key_list(text: str) -> dict[str, bytes]:
 
 @dataclass
 class Keyring:
-    """Named keys in a 0600 JSON file, or fixed ones from the operator."""
+    """Named keys in a 0600 JSON file, fixed ones from the operator, or (no path: an
+    in-process store's, whose objects die with the process) keys in memory."""
 
     path: Path | None
     fixed: dict[str, bytes] | None = None
@@ -88,19 +89,25 @@ class Keyring:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._memory: tuple[str | None, dict[str, bytes]] = (None, {})
 
     def _load(self) -> tuple[str | None, dict[str, bytes]]:
         if self.fixed is not None:
             return next(reversed(self.fixed)), dict(self.fixed)
-        if self.path is None or not self.path.exists():
+        if self.path is None:
+            return self._memory[0], dict(self._memory[1])
+        if not self.path.exists():
             return None, {}
         doc = json.loads(self.path.read_text())
         keys = {k: base64.b64decode(v) for k, v in doc.get("keys", {}).items()}
         return doc.get("current"), keys
 
     def _save(self, current: str | None, keys: dict[str, bytes]) -> None:
-        if self.path is None or self.fixed is not None:
+        if self.fixed is not None:
             raise ValueError("this keyring is given by the operator and cannot change")
+        if self.path is None:
+            self._memory = (current, dict(keys))
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         doc = {
             "current": current,
@@ -154,10 +161,15 @@ class Keyring:
         return key_id
 
 
-def master_keyring(data_dir: str, variable: str | None, file: str | None) -> Keyring:
-    """SSE-S3's master keys: the operator's (variable or file), else ``<data_dir>``'s."""
+def master_keyring(
+    data_dir: str, variable: str | None, file: str | None, *, in_memory: bool = False
+) -> Keyring:
+    """SSE-S3's master keys: the operator's (variable or file), else ``<data_dir>``'s
+    (``in_memory``: for an in-process store, nothing written)."""
     if variable:
         return Keyring(None, parse_key_list(variable))
     if file:
         return Keyring(None, parse_key_list(Path(file).read_text()))
+    if in_memory:
+        return Keyring(None, id_prefix="master-")
     return Keyring(Path(data_dir) / "sse" / "master-keys.json", id_prefix="master-")

@@ -83,16 +83,22 @@ class Keys:
 
 
 @cache
-def _keys(data_dir: str, master: str | None, master_file: str | None, default: str | None) -> Keys:
-    return Keys(master_keyring(data_dir, master, master_file), local_kms(data_dir), default)
+def _keys(
+    data_dir: str, master: str | None, master_file: str | None, default: str | None, shared: bool
+) -> Keys:
+    keyring = master_keyring(data_dir, master, master_file, in_memory=not shared)
+    return Keys(keyring, local_kms(data_dir), default)
 
 
-def server_keys(settings: Settings) -> Keys:
+def server_keys(settings: Settings, store: ObjectStore) -> Keys:
+    """The keys for ``settings``; an in-process store (memory) keeps its master key in
+    memory too (its objects die with the process), any other in ``data_dir``."""
     return _keys(
         settings.data_dir,
         settings.sse_master_key,
         settings.sse_master_key_file,
         settings.sse_kms_default_key,
+        store.capabilities.shared,
     )
 
 

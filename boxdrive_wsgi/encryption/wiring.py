@@ -91,7 +91,7 @@ def encrypt_write(
     if want is None:
         return body, size, attributes, {}
     key_bytes, record = new_encryption(
-        want, server_keys(s3.settings), bucket or s3.bucket_name, key or s3.object_key
+        want, server_keys(s3.settings, s3.store), bucket or s3.bucket_name, key or s3.object_key
     )
     stored, stored_size = encrypting(body, key_bytes, size)
     headers = response_headers(record, want.customer_key_md5)
@@ -104,7 +104,9 @@ def upload_encryption(s3: S3Request) -> tuple[dict[str, str], Mapping[str, str] 
     want = write_request(s3)
     if want is None:
         return {}, None
-    _, record = new_encryption(want, server_keys(s3.settings), s3.bucket_name, s3.object_key)
+    _, record = new_encryption(
+        want, server_keys(s3.settings, s3.store), s3.bucket_name, s3.object_key
+    )
     record["multipart"] = "true"
     return response_headers(record, want.customer_key_md5), record
 
@@ -132,7 +134,9 @@ def encrypt_part(
         s3.bucket_name, s3.object_key, 0, "", _EPOCH, ObjectAttributes(encryption=record)
     )
     customer = check_read_key(info, headers, s3.settings, is_secure(s3))
-    key_bytes = data_key(record, server_keys(s3.settings), s3.bucket_name, s3.object_key, customer)
+    key_bytes = data_key(
+        record, server_keys(s3.settings, s3.store), s3.bucket_name, s3.object_key, customer
+    )
     stored, stored_size = encrypting(body, key_bytes, size, part=number)
     return stored, stored_size, response_headers(record, customer_md5(headers))
 
@@ -159,7 +163,9 @@ def plaintext_body(
     if record is None:
         return body
     body.close()
-    key_bytes = data_key(record, server_keys(s3.settings), info.bucket, info.key, customer)
+    key_bytes = data_key(
+        record, server_keys(s3.settings, s3.store), info.bucket, info.key, customer
+    )
     try:
         opened = open_plaintext(s3.store, info, key_bytes, byte_range)
     except InvalidRange as error:
@@ -175,7 +181,9 @@ def part_body(
     """GetObject?partNumber= of an encrypted object: the part's plaintext span."""
     record = info.attributes.encryption
     assert record is not None
-    key_bytes = data_key(record, server_keys(s3.settings), info.bucket, info.key, customer)
+    key_bytes = data_key(
+        record, server_keys(s3.settings, s3.store), info.bucket, info.key, customer
+    )
     return first_chunk(open_plaintext(s3.store, info, key_bytes, None, span=span))
 
 
@@ -218,7 +226,9 @@ def copy_through(
             body.close()
             raise S3Error("ServiceUnavailable", "The copy source changed while it was read")
     else:
-        key_bytes = data_key(record, server_keys(s3.settings), source_bucket, source_key, customer)
+        key_bytes = data_key(
+            record, server_keys(s3.settings, s3.store), source_bucket, source_key, customer
+        )
         body = first_chunk(open_plaintext(s3.store, source, key_bytes, None))
     try:
         stored, size, attributes, sse_headers = encrypt_write(
@@ -253,6 +263,6 @@ def copy_source_body(s3: S3Request, body: ObjectBody, byte_range: ByteRange | No
         raise InvalidRange(size)
     body.close()
     key_bytes = data_key(
-        record, server_keys(s3.settings), body.info.bucket, body.info.key, customer
+        record, server_keys(s3.settings, s3.store), body.info.bucket, body.info.key, customer
     )
     return first_chunk(open_plaintext(s3.store, body.info, key_bytes, byte_range))

@@ -69,8 +69,18 @@ def store_calls(
     return store.calls
 
 
+#: A write without SSE headers reads the bucket's default encryption (one config slot,
+#: never cached: another worker may have just set it).
+PUT = {"head_bucket": 1, "get_bucket_config": 1, "put_object": 1}
+
+
 def test_put_object_asks_for_the_bucket_once() -> None:
-    assert store_calls("PutObject") == {"head_bucket": 1, "put_object": 1}
+    assert store_calls("PutObject") == PUT
+
+
+def test_put_object_naming_its_encryption_reads_no_bucket_default() -> None:
+    headers = {"x-amz-server-side-encryption": "AES256"}
+    assert store_calls("PutObject", headers=headers) == {"head_bucket": 1, "put_object": 1}
 
 
 @pytest.mark.parametrize(
@@ -85,12 +95,12 @@ def test_put_object_asks_for_the_bucket_once() -> None:
 def test_what_put_object_needs_of_the_owner_comes_with_that_lookup(
     headers: dict[str, str],
 ) -> None:
-    assert store_calls("PutObject", headers=headers) == {"head_bucket": 1, "put_object": 1}
+    assert store_calls("PutObject", headers=headers) == PUT
 
 
 def test_put_object_granted_by_the_bucket_acl_reads_the_acl_once() -> None:
     calls = store_calls("PutObject", user=BOB, kind="public")
-    assert calls == {"head_bucket": 1, "get_bucket_config": 1, "put_object": 1}
+    assert calls == {"head_bucket": 1, "get_bucket_config": 2, "put_object": 1}  # ACL, SSE
 
 
 def test_get_object_asks_for_the_bucket_once() -> None:
