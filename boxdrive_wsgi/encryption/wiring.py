@@ -13,6 +13,7 @@ from ..protocol.headers import HeaderMap
 from ..stores.base import (
     ByteRange,
     InvalidRange,
+    NoSuchUpload,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -266,3 +267,22 @@ def copy_source_body(s3: S3Request, body: ObjectBody, byte_range: ByteRange | No
         record, server_keys(s3.settings, s3.store), body.info.bucket, body.info.key, customer
     )
     return first_chunk(open_plaintext(s3.store, body.info, key_bytes, byte_range))
+
+
+def object_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
+    """The SSE response headers describing a stored object (CompleteMultipartUpload)."""
+    return response_headers(info.attributes.encryption, customer_md5(s3.request.headers))
+
+
+def check_upload_key(s3: S3Request, upload_id: str) -> None:
+    """CompleteMultipartUpload of an SSE-C upload needs the same customer key."""
+    try:
+        record = part_encryption(s3, upload_id)
+    except NoSuchUpload:
+        return  # completed already (a retried completion answers as before)
+    if record is None or record.get("scheme") != SSE_C:
+        return
+    info = ObjectInfo(
+        s3.bucket_name, s3.object_key, 0, "", _EPOCH, ObjectAttributes(encryption=record)
+    )
+    check_read_key(info, s3.request.headers, s3.settings, is_secure(s3))

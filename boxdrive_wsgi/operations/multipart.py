@@ -148,7 +148,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
             IterReader(body), algorithms=[algorithm] if algorithm else (), size=body.length
         )
         encryption = upload.attributes.encryption if upload.attributes else None
-        stored, size, _ = sse.encrypt_part(s3, encryption, number, reader, body.length)
+        stored, size, sse_headers = sse.encrypt_part(s3, encryption, number, reader, body.length)
         part = s3.store.upload_part(
             s3.bucket_name,
             s3.object_key,
@@ -162,11 +162,14 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         ("LastModified", part.last_modified),
         ("ETag", quote_etag(part.etag)),
     ]
-    return xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
+    response = xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
+    response.headers.update(sse_headers)
+    return response
 
 
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
+    sse.check_upload_key(s3, upload_id)  # an SSE-C upload completes with its key
     headers = s3.request.headers
     write_options = write_conditions(headers)
     # x-amz-checksum-* here describe the object being composed, not this XML document.
@@ -216,7 +219,9 @@ def complete_multipart_upload(s3: S3Request) -> Response:
     children += _checksums(info.attributes.checksums.items())
     if info.attributes.checksums:
         children.append(("ChecksumType", checksum_type_of(info.attributes)))
-    return xml_response("CompleteMultipartUploadResult", children)
+    response = xml_response("CompleteMultipartUploadResult", children)
+    response.headers.update(sse.object_headers(s3, info))
+    return response
 
 
 def _completion_parts(

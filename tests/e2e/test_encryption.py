@@ -188,8 +188,15 @@ def test_multipart_parts_and_ranges(client, bkt: str, mode: str) -> None:
             Bucket=bkt, Key="mp", UploadId=upload, PartNumber=number, Body=data, **read_args(mode)
         )
         etags.append({"PartNumber": number, "ETag": answer["ETag"]})
+    done = {"Parts": etags}
+    if mode == "sse-c":  # completing an SSE-C upload needs its key too
+        with pytest.raises(ClientError) as caught:
+            client.complete_multipart_upload(
+                Bucket=bkt, Key="mp", UploadId=upload, MultipartUpload=done
+            )
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     client.complete_multipart_upload(
-        Bucket=bkt, Key="mp", UploadId=upload, MultipartUpload={"Parts": etags}
+        Bucket=bkt, Key="mp", UploadId=upload, MultipartUpload=done, **read_args(mode)
     )
     whole = b"".join(parts)
     got = client.get_object(Bucket=bkt, Key="mp", **read_args(mode))
