@@ -13,6 +13,7 @@ from typing import Protocol
 from .segments import (
     HEADER,
     SEGMENT,
+    YIELD_SIZE,
     ChunkSource,
     DecryptionError,
     decrypt_segments,
@@ -93,6 +94,8 @@ def read_plaintext(
         min(stop, last.plain_offset + last.plain_size) - last.plain_offset,
     )
     read_to = last.cipher_offset + last_span.cipher_stop
+    pending: list[bytes] = []
+    pending_bytes = 0
     with closing(open_range(read_from, read_to)) as body:
         source = ChunkSource(body)
         for stream in touched:
@@ -110,7 +113,16 @@ def read_plaintext(
                 span=span,
                 part=stream.part,
             ):
-                piece = plain[max(0, lo - at) : max(0, hi - at)]
-                at += len(plain)
-                if piece:
-                    yield piece
+                if at < lo or at + len(plain) > hi:
+                    plain = plain[max(0, lo - at) : max(0, hi - at)]
+                    at += SEGMENT
+                else:
+                    at += len(plain)
+                if plain:
+                    pending.append(plain)
+                    pending_bytes += len(plain)
+                if pending_bytes >= YIELD_SIZE:  # fewer, larger writes to the client
+                    yield b"".join(pending)
+                    pending, pending_bytes = [], 0
+    if pending:
+        yield b"".join(pending)

@@ -37,8 +37,10 @@ TAG = 16
 SEALED = SEGMENT + TAG
 #: A stream's segment counter is 4 bytes: 256 TiB of plaintext per stream.
 MAX_SEGMENTS = 2**32
-#: Segments encrypted per read() of the encrypting reader (1 MiB of plaintext).
-BATCH = 16
+#: Plaintext read from the source at a time by the encrypting reader.
+READ_SIZE = 1024 * 1024
+#: Plaintext handed out at a time by the decrypting side (whole segments).
+YIELD_SIZE = 1024 * 1024
 KEY_BYTES = 32
 
 
@@ -82,7 +84,8 @@ def _nonce(prefix: bytes, index: int) -> bytes:
 
 class EncryptingReader:
     """A ``Readable`` of ciphertext over a ``Readable`` of plaintext, in constant
-    memory (one batch of segments and one look-ahead segment).
+    memory: plaintext is read in READ_SIZE blocks, sealed a segment at a time (one
+    segment of look-ahead tells the final one), and handed out as it is asked for.
 
     ``plaintext_bytes`` counts what was read so far (the plaintext size at the end).
     """
@@ -93,47 +96,57 @@ class EncryptingReader:
         self._part = part
         self._prefix = os.urandom(PREFIX_BYTES)
         self._index = 0
-        self._pending: bytes | None = None  # the next plaintext segment, read ahead
+        self._plain = b""  # plaintext read and not sealed yet, from self._at
+        self._at = 0
+        self._eof = False
         self._done = False
-        self._out = bytearray(MAGIC + self._prefix)
+        self._out: list[bytes] = [MAGIC + self._prefix]
+        self._out_bytes = HEADER
         self.plaintext_bytes = 0
 
-    def _read_segment(self) -> bytes:
-        pieces: list[bytes] = []
-        wanted = SEGMENT
-        while wanted:
-            piece = self._source.read(wanted)
-            if not piece:
+    def _fill(self) -> None:
+        """Read until more than a segment is waiting (so the next is not final) or EOF."""
+        while not self._eof and len(self._plain) - self._at <= SEGMENT:
+            chunk = self._source.read(READ_SIZE)
+            if not chunk:
+                self._eof = True
                 break
-            pieces.append(piece)
-            wanted -= len(piece)
-        data = b"".join(pieces)
-        self.plaintext_bytes += len(data)
-        return data
+            self.plaintext_bytes += len(chunk)
+            rest = self._plain[self._at :]
+            self._plain = rest + chunk if rest else bytes(chunk)
+            self._at = 0
 
-    def _seal_next(self) -> None:
-        current = self._read_segment() if self._pending is None else self._pending
-        following = self._read_segment() if len(current) == SEGMENT else b""
-        final = not following
-        self._pending = None if final else following
-        nonce = _nonce(self._prefix, self._index)
-        self._out += self._aead.encrypt(nonce, current, _aad(self._part, final))
-        self._index += 1
-        self._done = final
+    def _seal_some(self, wanted: int) -> None:
+        view = memoryview(self._plain)
+        while not self._done and self._out_bytes < wanted:
+            if len(self._plain) - self._at <= SEGMENT:
+                view.release()
+                self._fill()
+                view = memoryview(self._plain)
+            waiting = len(self._plain) - self._at
+            final = self._eof and waiting <= SEGMENT
+            take = waiting if final else SEGMENT
+            nonce = _nonce(self._prefix, self._index)
+            sealed = self._aead.encrypt(
+                nonce, view[self._at : self._at + take], _aad(self._part, final)
+            )
+            self._at += take
+            self._index += 1
+            self._out.append(sealed)
+            self._out_bytes += len(sealed)
+            self._done = final
+        view.release()
 
     def read(self, size: int = -1, /) -> bytes:
-        while not self._done and (size < 0 or len(self._out) < size):
-            for _ in range(BATCH):
-                self._seal_next()
-                if self._done:
-                    break
-        if size < 0 or size >= len(self._out):
-            out = bytes(self._out)
-            self._out.clear()
+        wanted = 1 << 62 if size < 0 else size
+        if self._out_bytes < wanted:
+            self._seal_some(wanted)
+        out = b"".join(self._out)
+        if len(out) <= wanted:
+            self._out, self._out_bytes = [], 0
             return out
-        out = bytes(self._out[:size])
-        del self._out[:size]
-        return out
+        self._out, self._out_bytes = [out[wanted:]], len(out) - wanted
+        return out[:wanted]
 
 
 def encrypt_bytes(data: bytes, key: bytes, *, part: int = 0) -> bytes:
@@ -165,38 +178,52 @@ def segment_span(plain_size: int, start: int, stop: int) -> SegmentSpan:
     return SegmentSpan(first, last, cipher_start, cipher_stop, start - first * SEGMENT)
 
 
-def parse_header(header: bytes) -> bytes:
+def parse_header(header: bytes | memoryview) -> bytes:
     """The nonce prefix from a stream's header."""
+    header = bytes(header)
     if len(header) != HEADER or header[: len(MAGIC)] != MAGIC:
         raise DecryptionError("not an encrypted stream (bad header)")
     return header[len(MAGIC) :]
 
 
 class ChunkSource:
-    """Exactly-sized reads from an iterator of chunks of any size."""
+    """Exactly-sized reads from an iterator of chunks of any size (a read within one
+    chunk is a memoryview of it: no copy)."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = bytearray()
+        self._chunk = memoryview(b"")
+        self._at = 0
 
-    def take(self, size: int) -> bytes:
-        while len(self._buffer) < size:
+    def take(self, size: int) -> bytes | memoryview:
+        if len(self._chunk) - self._at >= size:
+            piece = self._chunk[self._at : self._at + size]
+            self._at += size
+            return piece
+        pieces = [bytes(self._chunk[self._at :])]
+        have = len(pieces[0])
+        self._chunk, self._at = memoryview(b""), 0
+        while have < size:
             chunk = next(self._chunks, None)
             if chunk is None:
                 break
-            self._buffer += chunk
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
+            wanted = size - have
+            if len(chunk) > wanted:
+                self._chunk, self._at = memoryview(chunk), wanted
+                pieces.append(bytes(chunk[:wanted]))
+                have = size
+            else:
+                pieces.append(bytes(chunk))
+                have += len(chunk)
+        return b"".join(pieces)
 
     def has_more(self) -> bool:
-        if self._buffer:
-            return True
-        chunk = next(self._chunks, None)
-        if chunk is None:
-            return False
-        self._buffer += chunk
-        return bool(chunk)
+        while len(self._chunk) - self._at == 0:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._chunk, self._at = memoryview(chunk), 0
+        return True
 
 
 def decrypt_segments(
