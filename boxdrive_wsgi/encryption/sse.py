@@ -328,6 +328,9 @@ def check_read_key(
 def streams(info: ObjectInfo) -> list[Stream]:
     parts = info.attributes.parts
     if parts is None:
+        record = info.attributes.encryption or {}
+        if record.get("multipart") == "true":
+            raise DecryptionError("the store did not keep this multipart object's part sizes")
         return streams_of([(0, info.size)])
     return streams_of([(p.part_number, p.size) for p in parts])
 

@@ -20,6 +20,7 @@ from .checks import (
     acl,
     buckets,
     copy_tags,
+    encryption,
     etags,
     listing,
     multipart,
@@ -42,6 +43,7 @@ AREAS: tuple[ModuleType, ...] = (
     etags,
     copy_tags,
     acl,
+    encryption,
 )
 
 StoreFactory = Callable[[], ObjectStore]
