@@ -7,14 +7,7 @@ import click
 
 from ..encryption.keys import master_keyring
 from ..encryption.kms import local_kms
-
-data_dir_option = click.option(
-    "--data-dir",
-    envvar="BOXDRIVE_DATA_DIR",
-    default="./data",
-    show_default=True,
-    help="The server's data dir (BOXDRIVE_DATA_DIR).",
-)
+from .admin import data_dir_option
 
 
 @click.group()
