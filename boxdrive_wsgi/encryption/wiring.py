@@ -17,13 +17,14 @@ from ..stores.base import (
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
+    PartPage,
     SourceAttributes,
     WriteOptions,
 )
 from ..stores.streams import IterReader, Readable
 from ..web.context import S3Request
 from ..web.store_errors import to_s3_error
-from .segments import DecryptionError
+from .segments import DecryptionError, plaintext_size
 from .sse import (
     BUCKET_KEY,
     CONFIG,
@@ -286,3 +287,14 @@ def check_upload_key(s3: S3Request, upload_id: str) -> None:
         s3.bucket_name, s3.object_key, 0, "", _EPOCH, ObjectAttributes(encryption=record)
     )
     check_read_key(info, s3.request.headers, s3.settings, is_secure(s3))
+
+
+def plain_parts(page: PartPage) -> PartPage:
+    """ListParts of an encrypted upload: each part's plaintext size."""
+    if page.attributes is None or page.attributes.encryption is None:
+        return page
+    try:
+        parts = [replace(p, size=plaintext_size(p.size)) for p in page.parts]
+    except ValueError:
+        return page
+    return replace(page, parts=parts)

@@ -295,6 +295,7 @@ def list_parts(s3: S3Request) -> Response:
         part_number_marker=marker,
         max_parts=max_parts,
     )
+    page = sse.plain_parts(page)  # an encrypted upload's parts: their plaintext sizes
     person = _person(s3)
     children: list[tuple[str, xml.Value]] = [
         ("Bucket", s3.bucket_name),

@@ -188,6 +188,8 @@ def test_multipart_parts_and_ranges(client, bkt: str, mode: str) -> None:
             Bucket=bkt, Key="mp", UploadId=upload, PartNumber=number, Body=data, **read_args(mode)
         )
         etags.append({"PartNumber": number, "ETag": answer["ETag"]})
+    listed = client.list_parts(Bucket=bkt, Key="mp", UploadId=upload)
+    assert [p["Size"] for p in listed["Parts"]] == [len(p) for p in parts]  # plaintext sizes
     done = {"Parts": etags}
     if mode == "sse-c":  # completing an SSE-C upload needs its key too
         with pytest.raises(ClientError) as caught:
