@@ -131,7 +131,9 @@ def main() -> None:
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp,
-        running_waitress(Path(tmp) / "data", threads=4) as server,
+        running_waitress(
+            Path(tmp) / "data", threads=4, extra_args=["--max-request-body-size=5368709120"]
+        ) as server,
     ):
         result = measure(server, args.size_mib * MIB, args.rounds)
     text = json.dumps(result, indent=2)
