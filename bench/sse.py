@@ -33,6 +33,8 @@ from tests.e2e.servers import RunningServer, running_waitress  # noqa: E402
 
 MIB = 1024 * 1024
 BLOCK = bytes(range(256)) * 4096  # 1 MiB, not all zeros
+#: waitress options given with --waitress (e.g. --outbuf-overflow=16777216).
+EXTRA: list[str] = []
 
 
 class Body:
@@ -128,11 +130,13 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--waitress", action="append", default=[], help="a waitress option")
     args = parser.parse_args()
+    EXTRA.extend(args.waitress)
     with (
         tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp,
         running_waitress(
-            Path(tmp) / "data", threads=4, extra_args=["--max-request-body-size=5368709120"]
+            Path(tmp) / "data", threads=4, extra_args=["--max-request-body-size=5368709120", *EXTRA]
         ) as server,
     ):
         result = measure(server, args.size_mib * MIB, args.rounds)
