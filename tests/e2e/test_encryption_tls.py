@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from .conftest import make_client
+from .servers import running_shipped
 from .test_nginx_tls import TlsFront, nginx_tls_front, tls_client
 
 KMS_KEY = "tls-key"
@@ -68,3 +71,23 @@ def test_kms_and_default_encryption_through_tls(front: TlsFront) -> None:
     s3.put_object(Bucket="tls-kms", Key="d", Body=DATA)
     assert s3.head_object(Bucket="tls-kms", Key="d")["ServerSideEncryption"] == "AES256"
     assert s3.get_object(Bucket="tls-kms", Key="d")["Body"].read() == DATA
+
+
+@pytest.mark.parametrize("kind", ["waitress", "gunicorn"])
+def test_shipped_servers_honour_a_trusted_tls_proxy(tmp_path: Path, kind: str) -> None:
+    """``boxdrive-wsgi serve`` and gunicorn pass X-Forwarded-Proto on to web/proxy.py: SSE-C
+    from a trusted proxy that terminated TLS is accepted, without it refused."""
+    env = {"BOXDRIVE_TRUSTED_PROXIES": "127.0.0.1"}
+    with running_shipped(kind, tmp_path / "data", tmp_path, extra_env=env) as srv:
+        s3 = make_client(srv)
+        s3.create_bucket(Bucket="proxied")
+        with pytest.raises(ClientError) as caught:
+            s3.put_object(Bucket="proxied", Key="c", Body=b"x", **SSE_C)
+        assert caught.value.response["Error"]["Code"] == "InvalidRequest"
+
+        def forwarded(request: Any, **_: Any) -> None:
+            request.headers["X-Forwarded-Proto"] = "https"
+
+        s3.meta.events.register("before-sign.s3", forwarded)
+        s3.put_object(Bucket="proxied", Key="c", Body=b"secret", **SSE_C)
+        assert s3.get_object(Bucket="proxied", Key="c", **SSE_C)["Body"].read() == b"secret"
