@@ -90,6 +90,16 @@ class Settings:
     #: the length of a lifecycle "day" in seconds; shorter only for tests (as RGW's
     #: rgw_lc_debug_interval): then Days count plain seconds, not up to midnight UTC.
     lifecycle_day_seconds: int = 86400
+    #: server-side encryption: SSE-S3 master keys as ``id:base64`` pairs (comma-separated,
+    #: the last current) in the variable or a file; unset: ``<data_dir>/sse/master-keys.json``
+    #: (0600, made on first use; ``boxdrive-wsgi sse-master rotate`` adds one).
+    sse_master_key: str | None = dataclasses.field(default=None, repr=False)
+    sse_master_key_file: str | None = None
+    #: SSE-KMS without a key id: this key of the local KMS (``boxdrive-wsgi kms create``).
+    sse_kms_default_key: str | None = None
+    #: accept SSE-C keys over plain HTTP (S3 refuses them without TLS; a trusted TLS
+    #: proxy counts as TLS). For tests and TLS-terminating setups not listed as proxies.
+    sse_c_allow_http: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -114,6 +115,11 @@ def ownerless_store() -> ObjectStore:
 
 # ------------------------------------------------------------------ one request per operation
 
+ENCRYPTION = (
+    b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+    b"<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>"
+    b"</ServerSideEncryptionConfiguration>"
+)
 CORS = (
     b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
     b"<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
@@ -228,6 +234,10 @@ def call_for(
         "PutBucketCors": Call("PUT", f"/{b}", {"cors": ""}, {"Content-MD5": _md5(CORS)}, CORS),
         "DeleteBucketCors": Call("DELETE", f"/{b}", {"cors": ""}, ok=(204,)),
         "PreflightCors": Call("OPTIONS", f"/{b}/k", headers=origin),
+        # ServerSideEncryptionConfigurationNotFoundError, or a PutBucketEncryption's
+        "GetBucketEncryption": Call("GET", f"/{b}", {"encryption": ""}, ok=(200, 404)),
+        "PutBucketEncryption": Call("PUT", f"/{b}", {"encryption": ""}, body=ENCRYPTION),
+        "DeleteBucketEncryption": Call("DELETE", f"/{b}", {"encryption": ""}, ok=(204,)),
         "GetBucketAcl": Call("GET", f"/{b}", {"acl": ""}),
         "PutBucketAcl": Call("PUT", f"/{b}", {"acl": ""}, {"x-amz-acl": "private"}),
         "GetObjectAcl": Call("GET", f"/{b}/k", {"acl": ""}),
@@ -367,11 +377,18 @@ def prepare(store: ObjectStore, bucket: str, kind: str, *, upload: bool = True) 
     return Prepared(bucket, upload_id, part.etag)
 
 
+KEYS_DIR = tempfile.mkdtemp(prefix="boxdrive-test-keys-")
+
+
 def flask_client(store: ObjectStore, *, anonymous: bool = False) -> FlaskClient:
     """The S3 blueprint over ``store`` with USERS, in a Flask test client."""
     app = Flask(__name__)
     blueprint = make_blueprint(
-        store, credentials=Credentials(USERS), anonymous=anonymous, access_log="off"
+        store,
+        credentials=Credentials(USERS),
+        anonymous=anonymous,
+        access_log="off",
+        data_dir=KEYS_DIR,  # SSE-S3 master keys (PutBucketEncryption runs): not ./data
     )
     app.register_blueprint(blueprint)
     return app.test_client()

@@ -1,11 +1,12 @@
 """The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``,
-``lifecycle run``."""
+``lifecycle run``, ``kms create|list``, ``sse-master rotate|list``."""
 
 from __future__ import annotations
 
 import click
 
 from .admin import fsck, stats
+from .kms import kms, sse_master
 from .lifecycle import lifecycle
 from .serve import serve
 from .users import user
@@ -22,3 +23,5 @@ main.add_command(user)
 main.add_command(fsck)
 main.add_command(stats)
 main.add_command(lifecycle)
+main.add_command(kms)
+main.add_command(sse_master)

@@ -43,4 +43,9 @@ def serve(host: str, port: int, threads: int, data_dir: str | None) -> None:
         # Keep streamed responses flowing without buffering whole objects.
         outbuf_high_watermark=4 * 1024**2,
         ident="boxdrive-wsgi",
+        # waitress drops X-Forwarded-* before the app sees them; with trusted proxies
+        # configured, web/proxy.py decides whose to honour (TLS for SSE-C, hosts, prefixes).
+        clear_untrusted_proxy_headers=not app.extensions["boxdrive_wsgi"][
+            "settings"
+        ].trusted_proxies,
     )

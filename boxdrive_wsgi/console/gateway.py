@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import request
@@ -18,6 +18,7 @@ from flask import request
 from ..auth import presign
 from ..auth.credentials import Credentials
 from ..auth.identity import Identity, acts_as_owner
+from ..encryption.sse import plain_info
 from ..protocol.errors import S3Error
 from ..protocol.names import check_bucket_name, check_key
 from ..settings import Settings
@@ -93,13 +94,14 @@ class Gateway:
     ) -> ObjectPage:
         """One page of ListObjectsV2 with delimiter "/" (folders as common prefixes)."""
         self.check(identity, "ListObjectsV2", bucket)
-        return self.store.list_objects(
+        page = self.store.list_objects(
             bucket, prefix=prefix, delimiter="/", start_after=start_after, max_keys=size
         )
+        return replace(page, objects=[plain_info(o) for o in page.objects])
 
     def head(self, identity: Identity, bucket: str, key: str) -> ObjectInfo:
         self.check(identity, "HeadObject", bucket, key)
-        return self.store.head_object(bucket, key)
+        return plain_info(self.store.head_object(bucket, key))  # encrypted: plaintext size
 
     def tags(self, identity: Identity, info: ObjectInfo) -> dict[str, str] | None:
         """The object's tags, or None when GetObjectTagging is not the caller's to run."""

@@ -26,6 +26,7 @@ from . import (
     buckets,
     copy,
     cors,
+    encryption,
     lifecycle,
     listing,
     multipart,
@@ -113,6 +114,15 @@ TABLE.update(
         ("GET", "bucket", "cors"): Operation("GetBucketCors", cors.get_bucket_cors),
         ("PUT", "bucket", "cors"): Operation("PutBucketCors", cors.put_bucket_cors),
         ("DELETE", "bucket", "cors"): Operation("DeleteBucketCors", cors.delete_bucket_cors),
+        ("GET", "bucket", "encryption"): Operation(
+            "GetBucketEncryption", encryption.get_bucket_encryption
+        ),
+        ("PUT", "bucket", "encryption"): Operation(
+            "PutBucketEncryption", encryption.put_bucket_encryption
+        ),
+        ("DELETE", "bucket", "encryption"): Operation(
+            "DeleteBucketEncryption", encryption.delete_bucket_encryption
+        ),
         ("OPTIONS", "bucket", None): Operation("PreflightCors", cors.preflight, True),
         ("OPTIONS", "object", None): Operation("PreflightCors", cors.preflight, True),
         ("GET", "bucket", "acl"): Operation("GetBucketAcl", acl.get_bucket_acl),

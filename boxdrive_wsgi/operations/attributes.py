@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Response
 from werkzeug.http import http_date
 
+from ..encryption import wiring as sse
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import checksum_type_of
@@ -34,7 +35,8 @@ def get_object_attributes(s3: S3Request) -> Response:
     max_parts = min(_integer(s3, MAX_PARTS_HEADER, MAX_LISTED), MAX_LISTED)
     marker = _integer(s3, MARKER_HEADER, 0)
     version = version_of_request(s3)
-    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    stored = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    info, _, _ = sse.read_headers(s3, stored)
     children: list[tuple[str, xml.Value]] = []
     if "ETag" in wanted:
         children.append(("ETag", info.etag))

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
@@ -53,7 +54,7 @@ def copy_object(s3: S3Request) -> Response:
     # Onto itself only with a change: new metadata or (as in S3) a storage class; or
     # from a named version (how S3 restores an older version: it becomes the latest).
     onto_itself = (source.bucket, source.key) == (bucket, key) and source.version_id is None
-    if onto_itself and metadata != "REPLACE" and not storage_class:
+    if onto_itself and metadata != "REPLACE" and not storage_class and not sse.explicit_request(s3):
         raise S3Error("InvalidRequest", SELF_COPY)
     source_version = copy_source_version(s3.store, source)
     s3.check_copy_source(source.bucket, source.key)
@@ -85,18 +86,26 @@ def copy_object(s3: S3Request) -> Response:
             owner=object_owner(s3),
         )
 
-    info = s3.store.copy_object(
-        source.bucket,
-        source.key,
-        bucket,
-        key,
-        attributes=derive,
-        options=write_options,
-        source_version_id=source_version,
+    through = sse.copy_through(
+        s3, source.bucket, source.key, derive, write_options, source_version_id=source_version
     )
+    if through is None:
+        info = s3.store.copy_object(
+            source.bucket,
+            source.key,
+            bucket,
+            key,
+            attributes=derive,
+            options=write_options,
+            source_version_id=source_version,
+        )
+    else:
+        info, sse_headers = through
     response = xml_response(
         "CopyObjectResult", [("LastModified", info.last_modified), ("ETag", f'"{info.etag}"')]
     )
+    if through is not None:
+        response.headers.update(sse_headers)
     response.headers.update(written_version_headers(info.version_id))
     response.headers.update(copy_source_version_headers(copied[0] if copied else None))
     return response

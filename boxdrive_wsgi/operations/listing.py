@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask import Response
 
+from ..encryption.sse import plain_info
 from ..protocol import xml
 from ..protocol.errors import S3Error
 from ..protocol.headers import quote_etag
@@ -203,6 +204,7 @@ def _content(info: ObjectInfo, encode: Callable[[str], str], owner_xml: str) -> 
     """A Contents entry as xml.render spells [("Key", ...), ("LastModified", ...),
     ("ETag", ...), ("Size", ...), ("Owner", ...), ("StorageClass", "STANDARD")]:
     one string per key, a page has a thousand (keys and ETags are never empty)."""
+    info = plain_info(info)  # an encrypted object's size is its plaintext's
     return xml.Fragment(
         f"<Key>{xml.escape(encode(info.key))}</Key>"
         f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"

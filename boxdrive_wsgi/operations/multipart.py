@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol import xml
 from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
@@ -85,12 +86,14 @@ def create_multipart_upload(s3: S3Request) -> Response:
     algorithm, checksum_type = upload_checksum(
         parse_checksum_algorithm(requested) if requested else None, headers.get(TYPE_HEADER)
     )
+    sse_headers, encryption = sse.upload_encryption(s3)
     attributes = replace(
         attributes_from_headers(headers),
         acl=acl,
         owner=object_owner(s3),
         checksum_algorithm=algorithm,
         checksum_type=checksum_type,
+        encryption=encryption,
     )
     attributes = object_lock.write_lock(s3, attributes, put=False)
     upload_id = s3.store.create_multipart_upload(s3.bucket_name, key, attributes=attributes)
@@ -98,6 +101,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
         "InitiateMultipartUploadResult",
         [("Bucket", s3.bucket_name), ("Key", key), ("UploadId", upload_id)],
     )
+    response.headers.update(sse_headers)
     if algorithm and checksum_type:
         response.headers["x-amz-checksum-algorithm"] = algorithm
         response.headers[TYPE_HEADER] = checksum_type
@@ -109,13 +113,15 @@ def upload_part(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
     if "x-amz-copy-source" in s3.request.headers:
         return _upload_part_copy(s3, number, upload_id)
+    encryption = sse.part_encryption(s3, upload_id)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     if size is not None and size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge", extra={"ProposedSize": str(size)})
+    stored, size, sse_headers = sse.encrypt_part(s3, encryption, number, body, size)
     part = s3.store.upload_part(
-        s3.bucket_name, s3.object_key, upload_id, number, body, size=size, checksums=checksums
+        s3.bucket_name, s3.object_key, upload_id, number, stored, size=size, checksums=checksums
     )
-    headers = {"ETag": quote_etag(part.etag)}
+    headers = {"ETag": quote_etag(part.etag), **sse_headers}
     for algorithm, value in part.checksums.items():
         headers[f"x-amz-checksum-{algorithm.lower()}"] = value
     return empty_response(200, headers)
@@ -134,6 +140,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         body = s3.store.get_object(
             source.bucket, source.key, byte_range=byte_range, version_id=source_version
         )
+        body = sse.copy_source_body(s3, body, byte_range)
     except InvalidRange as error:
         raise _copy_range_past_end(headers, error.size) from None
     with body:
@@ -147,13 +154,15 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         reader = VerifyingReader(
             IterReader(body), algorithms=[algorithm] if algorithm else (), size=body.length
         )
+        encryption = upload.attributes.encryption if upload.attributes else None
+        stored, size, sse_headers = sse.encrypt_part(s3, encryption, number, reader, body.length)
         part = s3.store.upload_part(
             s3.bucket_name,
             s3.object_key,
             upload_id,
             number,
-            reader,
-            size=body.length,
+            stored,
+            size=size,
             checksums=LateChecksums(reader, {}, algorithm),
         )
     children: list[tuple[str, xml.Value]] = [
@@ -162,11 +171,13 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     ]
     response = xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
     response.headers.update(copy_source_version_headers(body.info.version_id))
+    response.headers.update(sse_headers)
     return response
 
 
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
+    sse.check_upload_key(s3, upload_id)  # an SSE-C upload completes with its key
     headers = s3.request.headers
     write_options = write_conditions(headers)
     # x-amz-checksum-* here describe the object being composed, not this XML document.
@@ -218,6 +229,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
         children.append(("ChecksumType", checksum_type_of(info.attributes)))
     response = xml_response("CompleteMultipartUploadResult", children)
     response.headers.update(written_version_headers(info.version_id))
+    response.headers.update(sse.object_headers(s3, info))
     return response
 
 
@@ -292,6 +304,7 @@ def list_parts(s3: S3Request) -> Response:
         part_number_marker=marker,
         max_parts=max_parts,
     )
+    page = sse.plain_parts(page)  # an encrypted upload's parts: their plaintext sizes
     owner = (page.attributes.owner if page.attributes else None) or s3.identity.id
     person = xml.owner(owner, s3.display_name(owner))  # the object's owner to be
     children: list[tuple[str, xml.Value]] = [

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol.acl import stored_acl
 from ..protocol.checksums import ALGORITHMS, checksum_header
 from ..protocol.conditionals import check_read_conditions, delete_condition, write_conditions
@@ -70,20 +71,24 @@ def put_object(s3: S3Request) -> Response:
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
     write_options = write_conditions(headers)
+    encryption = sse.write_request(s3)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(
         attributes_from_headers(headers), checksums=checksums, acl=acl, owner=object_owner(s3)
     )
     attributes = object_lock.write_lock(s3, attributes, put=True)
+    stored, size, attributes, sse_headers = sse.encrypt_write(
+        s3, encryption, attributes, body, size
+    )
     info = s3.store.put_object(
         s3.bucket_name,
         key,
-        body,
+        stored,
         size=size,
         attributes=attributes,
         options=write_options,
     )
-    response_headers = {"ETag": quote_etag(info.etag)}
+    response_headers = {"ETag": quote_etag(info.etag), **sse_headers}
     response_headers.update(checksum_headers(info))
     response_headers.update(written_version_headers(info.version_id))
     response_headers.update(lifecycle.expiration_headers(s3, info))
@@ -118,16 +123,24 @@ def get_object(s3: S3Request) -> Response:
     number = _part_number(s3)
     version = version_of_request(s3)
     span: PartSpan | None = None
+    sse_headers: dict[str, str] = {}
     if number is None:
         byte_range = parse_range(s3.request.headers.get("Range"))
         body = s3.store.get_object(
             s3.bucket_name, s3.object_key, byte_range=byte_range, version_id=version
         )
+        try:
+            _, sse_headers, customer = sse.read_headers(s3, body.info)
+        except BaseException:
+            body.close()
+            raise
+        body = sse.plaintext_body(s3, body, byte_range, customer)
     else:
-        body, span = _open_part(s3, number, version)
+        body, span, sse_headers = _open_part(s3, number, version)
     try:
         check_read_conditions(s3.request.headers, body.info.etag, body.info.last_modified)
         headers = _response_headers(s3, body.info, span)
+        headers.update(sse_headers)
     except BaseException:
         body.close()
         raise
@@ -150,22 +163,26 @@ def get_object(s3: S3Request) -> Response:
 
 def _open_part(
     s3: S3Request, number: int, version: str | None
-) -> tuple[ObjectBody, PartSpan | None]:
+) -> tuple[ObjectBody, PartSpan | None, dict[str, str]]:
     """Open part ``number``: its span comes from the object's part boundaries, and the
     body read must be of that very object (a writer may replace it in between)."""
     for _ in range(PART_READ_ATTEMPTS):
-        info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+        stored = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+        info, sse_headers, customer = sse.read_headers(s3, stored)
         if parts_unknown(info):
-            return _store_part(s3, number, version)
+            return (*_store_part(s3, number, version), sse_headers)
         span = locate_part(info, number)
         if span is not None and span.start == span.stop:  # an empty part: no bytes to read
-            return ObjectBody(info, iter(())), span
+            return ObjectBody(info, iter(())), span, sse_headers
+        if stored.attributes.encryption is not None:
+            whole = (0, info.size) if span is None else (span.start, span.stop)
+            return sse.part_body(s3, stored, whole, customer), span, sse_headers
         byte_range = None if span is None else ByteRange(span.start, span.stop - 1)
         body = s3.store.get_object(
             s3.bucket_name, s3.object_key, byte_range=byte_range, version_id=version
         )
         if body.info.etag == info.etag:
-            return body, span
+            return body, span, sse_headers
         body.close()
     raise S3Error("ServiceUnavailable", "The object kept changing while its part was read")
 
@@ -186,7 +203,8 @@ def _store_part(s3: S3Request, number: int, version: str | None) -> tuple[Object
 @_says_if_marker
 def head_object(s3: S3Request) -> Response:
     version = version_of_request(s3)
-    info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    stored = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    info, sse_headers, _ = sse.read_headers(s3, stored)
     check_read_conditions(s3.request.headers, info.etag, info.last_modified)
     number = _part_number(s3)
     span: PartSpan | None = None
@@ -196,6 +214,7 @@ def head_object(s3: S3Request) -> Response:
     elif number is not None:
         span = locate_part(info, number)
     headers = _response_headers(s3, info, span)
+    headers.update(sse_headers)
     byte_range = None if number is not None else parse_range(s3.request.headers.get("Range"))
     status, length = 200, info.size
     if span is not None:

@@ -31,6 +31,7 @@ from ..auth.post_policy import (
     signature_matches,
     v2_signature_matches,
 )
+from ..encryption import wiring as sse
 from ..protocol.acl import canned, stored_acl
 from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
@@ -219,13 +220,15 @@ def post_object(s3: S3Request) -> Response:
     storage_class = fields.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
-    info = s3.store.put_object(
-        bucket,
-        key,
-        FileReader(form, length_range),
-        attributes=replace(_attributes(fields), acl=stored_acl(policy), owner=owner),
+    encryption = sse.form_request(s3, Headers(fields), bucket)
+    attributes = replace(_attributes(fields), acl=stored_acl(policy), owner=owner)
+    body, size, attributes, sse_headers = sse.encrypt_write(
+        s3, encryption, attributes, FileReader(form, length_range), None, bucket=bucket, key=key
     )
-    return _success(s3, fields, bucket, key, info)
+    info = s3.store.put_object(bucket, key, body, size=size, attributes=attributes)
+    response = _success(s3, fields, bucket, key, info)
+    response.headers.update(sse_headers)
+    return response
 
 
 def _success(

@@ -27,6 +27,9 @@ BUCKET_CONFIG = frozenset(
         "DeleteBucketLifecycle",
         "GetObjectLockConfiguration",
         "PutObjectLockConfiguration",
+        "GetBucketEncryption",
+        "PutBucketEncryption",
+        "DeleteBucketEncryption",
     }
 )
 #: The version id S3 gives objects of unversioned buckets: served by every store.

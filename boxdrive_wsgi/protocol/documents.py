@@ -81,6 +81,14 @@ CORS_CONFIGURATION = _small(
         ),
     },
 )
+SERVER_SIDE_ENCRYPTION_CONFIGURATION = _small(
+    "ServerSideEncryptionConfiguration",
+    {
+        "ServerSideEncryptionConfiguration": _names("Rule"),
+        "Rule": _names("ApplyServerSideEncryptionByDefault BucketKeyEnabled"),
+        "ApplyServerSideEncryptionByDefault": _names("SSEAlgorithm KMSMasterKeyID"),
+    },
+)
 VERSIONING_CONFIGURATION = _small(
     "VersioningConfiguration",
     {"VersioningConfiguration": _names("Status MfaDelete")},

@@ -161,6 +161,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     ),
     "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
+    "ServerSideEncryptionConfigurationNotFoundError": (
+        404,
+        "The server side encryption configuration was not found",
+    ),
+    "KMS.NotFoundException": (400, "The KMS key was not found"),
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     # object lock, lifecycle
     "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),

@@ -6,8 +6,7 @@ them; a feature, once implemented, deletes its lines here.
 
 Errors are S3's: a write asking for a feature S3 has and this server lacks is
 501 NotImplemented; headers S3 itself refuses for an operation (SSE headers on
-a GET, SSE-C parameters for an object that is not SSE-C encrypted, which here is
-every object) get S3's 400s.
+a GET) get S3's 400s. Server-side encryption is implemented (encryption/).
 """
 
 from __future__ import annotations
@@ -52,22 +51,17 @@ def _not_implemented(header: str, operations: frozenset[str], feature: str) -> R
 
 
 REFUSALS: tuple[Refusal, ...] = (
-    *(
-        _not_implemented(header, WRITES, "Server-side encryption")
-        for header in (SSE, *SSE_KMS, *SSE_C)
-    ),
+    *(),
     _not_implemented("x-amz-website-redirect-location", WRITES, "Website redirects"),
     *(
         Refusal(
             header,
-            READS,
+            READS - {"UploadPart"},  # its upload's encryption applies; the header may repeat it
             "InvalidArgument",
             f"{header} header is not supported for this operation.",
         )
         for header in (SSE, *SSE_KMS)
     ),
-    *(Refusal(header, READS, "InvalidRequest", NOT_APPLICABLE) for header in SSE_C),
-    *(Refusal(header, COPIES, "InvalidRequest", NOT_APPLICABLE) for header in COPY_SSE_C),
 )
 
 

@@ -26,6 +26,7 @@ def to_document(a: ObjectAttributes) -> dict[str, Any]:
         "lock_mode": a.lock_mode,
         "lock_until": None if a.lock_until is None else a.lock_until.isoformat(),
         "legal_hold": a.legal_hold or None,
+        "encryption": None if a.encryption is None else dict(a.encryption),
     }
     if a.parts is not None:
         doc["parts"] = [_part_document(p) for p in a.parts]

@@ -83,6 +83,10 @@ class ObjectAttributes:
     lock_mode: str | None = None
     lock_until: datetime | None = None
     legal_hold: bool = False
+    #: Server-side encryption: how the stored bytes (ciphertext) were encrypted (scheme,
+    #: key id, wrapped data key, ...; see encryption/sse.py), or None for plaintext.
+    #: A store that keeps attributes MUST keep this: without it the object is unreadable.
+    encryption: Mapping[str, str] | None = None
 
     def copy(self) -> ObjectAttributes:
         """A snapshot with plain dicts (the mappings handed in may be live views)."""

@@ -20,6 +20,7 @@ from .checks import (
     acl,
     buckets,
     copy_tags,
+    encryption,
     etags,
     listing,
     multipart,
@@ -44,6 +45,7 @@ AREAS: tuple[ModuleType, ...] = (
     copy_tags,
     acl,
     versioning,
+    encryption,
 )
 
 StoreFactory = Callable[[], ObjectStore]

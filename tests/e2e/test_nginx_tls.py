@@ -19,6 +19,7 @@ import time
 import zlib
 from base64 import b64encode
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,12 +142,27 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsFront]:
+    with nginx_tls_front(tmp_path_factory) as front:
+        yield front
+
+
+@contextmanager
+def nginx_tls_front(
+    tmp_path_factory: pytest.TempPathFactory,
+    extra_env: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[TlsFront]:
+    """nginx terminating TLS in front of a waitress (``extra_env``: its BOXDRIVE_*,
+    ``extra_args``: waitress options)."""
     nginx = nginx_binary()
     prefix = tmp_path_factory.mktemp("nginx")
     (prefix / "tmp").mkdir()
     cert, key = self_signed_certificate(prefix)
-    data_dir = tmp_path_factory.mktemp("tls-data")
-    with running_waitress(data_dir, log_dir=prefix) as backend:
+    data_dir = data_dir or tmp_path_factory.mktemp("tls-data")
+    with running_waitress(
+        data_dir, log_dir=prefix, extra_env=extra_env, extra_args=extra_args
+    ) as backend:
         port = free_port()
         conf = prefix / "nginx.conf"
         conf.write_text(

@@ -1,9 +1,8 @@
 """No header is silently ignored (issue 11, item 12) and three answers S3 gives
 (item 14): UploadPartCopy ranges past the end, re-creating one's own bucket.
 
-Encryption does not exist here yet: asking for it is refused with S3's error instead
-of a 200 and a plain object; object lock headers on a bucket without object lock get
-S3's InvalidRequest.
+Object lock headers on a bucket without object lock get S3's InvalidRequest
+(encryption: tests/e2e/test_encryption.py).
 """
 
 from __future__ import annotations
@@ -65,10 +64,6 @@ def test_object_lock_headers_need_a_lock_bucket(
 @pytest.mark.parametrize(
     "options",
     [
-        {"ServerSideEncryption": "AES256"},
-        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "key"},
-        {"BucketKeyEnabled": True},
-        SSE_C,
         {"WebsiteRedirectLocation": "/elsewhere"},
     ],
 )
@@ -209,13 +204,15 @@ def test_recreating_own_bucket_elsewhere_is_already_owned(other_region: RunningS
     assert error_of(caught) == ("BucketAlreadyOwnedByYou", 409)
 
 
-def test_post_object_refuses_encryption_fields(server: RunningServer, s3, bucket: str) -> None:
+def test_post_object_encryption_fields_encrypt(server: RunningServer, s3, bucket: str) -> None:
     fields = {"x-amz-server-side-encryption": "AES256"}
     post = make_client(server, signature_version="s3v4").generate_presigned_post(
         Bucket=bucket, Key="form", Fields=fields, Conditions=[fields], ExpiresIn=300
     )
     files = {"file": ("f.bin", b"data", "application/octet-stream")}
     response = requests.post(post["url"], data=post["fields"], files=files, timeout=30)
-    assert response.status_code == 501
-    assert raw.error_fields(response)["Code"] == "NotImplemented"
-    assert_missing(s3, bucket, "form")
+    assert response.status_code == 204
+    assert response.headers["x-amz-server-side-encryption"] == "AES256"
+    head = s3.head_object(Bucket=bucket, Key="form")
+    assert (head["ServerSideEncryption"], head["ContentLength"]) == ("AES256", 4)
+    assert s3.get_object(Bucket=bucket, Key="form")["Body"].read() == b"data"

@@ -55,8 +55,19 @@ def store_calls(
     return store.calls
 
 
+#: A write without SSE headers needs the bucket's default encryption, and a write to a
+#: bucket with object lock or lifecycle rules those: all read only if the bucket's lookup
+#: says the slot holds a document (BucketInfo.config_names), else no read at all.
+PUT = {"head_bucket": 1, "put_object": 1}
+
+
 def test_put_object_asks_for_the_bucket_once() -> None:
-    assert store_calls("PutObject") == {"head_bucket": 1, "put_object": 1}
+    assert store_calls("PutObject") == PUT
+
+
+def test_put_object_naming_its_encryption_reads_no_bucket_default() -> None:
+    headers = {"x-amz-server-side-encryption": "AES256"}
+    assert store_calls("PutObject", headers=headers) == {"head_bucket": 1, "put_object": 1}
 
 
 @pytest.mark.parametrize(
@@ -71,12 +82,24 @@ def test_put_object_asks_for_the_bucket_once() -> None:
 def test_what_put_object_needs_of_the_owner_comes_with_that_lookup(
     headers: dict[str, str],
 ) -> None:
-    assert store_calls("PutObject", headers=headers) == {"head_bucket": 1, "put_object": 1}
+    assert store_calls("PutObject", headers=headers) == PUT
 
 
 def test_put_object_granted_by_the_bucket_acl_reads_the_acl_once() -> None:
     calls = store_calls("PutObject", user=BOB, kind="public")
-    assert calls == {"head_bucket": 1, "get_bucket_config": 1, "put_object": 1}
+    assert calls == {"head_bucket": 1, "get_bucket_config": 1, "put_object": 1}  # the ACL
+
+
+def test_put_object_reads_the_default_encryption_a_bucket_has() -> None:
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]
+    prepared = prepare(store.inner, f"calls-{next(_buckets)}", "private")
+    default = b'{"algorithm": "AES256"}'
+    store.inner.put_bucket_config(prepared.bucket, "encryption", default)
+    call = call_for("PutObject", prepared, ALICE, host="localhost")
+    response = send(flask_client(store), call)
+    assert response.status_code in call.ok, response.data
+    assert store.calls == {"head_bucket": 1, "get_bucket_config": 1, "put_object": 1}
+    assert response.headers["x-amz-server-side-encryption"] == "AES256"
 
 
 def test_get_object_asks_for_the_bucket_once() -> None:

@@ -224,9 +224,15 @@ def encode_attributes(attributes: ObjectAttributes, etag: str | None = None) -> 
         document["acl"] = attributes.acl
     if attributes.owner is not None:
         document["owner"] = attributes.owner
+    if attributes.encryption is not None:
+        document["encryption"] = dict(attributes.encryption)
     if etag is not None:
         document["etag"] = etag
     return {ATTRS_META: json.dumps(document, ensure_ascii=True, separators=(",", ":"))}
+
+
+def _optional_mapping(value: object) -> dict[str, str] | None:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
 def decode_attributes(
@@ -250,6 +256,7 @@ def decode_attributes(
             tags=dict(document.get("tags", {})),
             acl=_optional_str(document.get("acl")),
             owner=_optional_str(document.get("owner")),
+            encryption=_optional_mapping(document.get("encryption")),
         )
     except (ValueError, TypeError, AttributeError):
         return ObjectAttributes(content_type=content_type), None

@@ -236,9 +236,9 @@ def test_bucket_config_names_come_with_the_lookup(store: ObjectStore, bucket: st
     assert store.head_bucket(bucket).config_names == frozenset()
     store.put_bucket_config(bucket, "cors", b"<CORSConfiguration/>")
     store.put_bucket_config(bucket, "lifecycle", b"x")
-    assert store.head_bucket(bucket).config_names == {"cors", "lifecycle"}
+    assert store.head_bucket(bucket).config_names == frozenset({"cors", "lifecycle"})
     store.put_bucket_config(bucket, "cors", None)
-    assert store.head_bucket(bucket).config_names == {"lifecycle"}
+    assert store.head_bucket(bucket).config_names == frozenset({"lifecycle"})
 
 
 def test_bucket_config_missing_bucket(store: ObjectStore) -> None:

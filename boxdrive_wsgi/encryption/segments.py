@@ -1,0 +1,277 @@
+"""The encrypted stream format: AES-256-GCM per 64 KiB plaintext segment.
+
+A stream (one object, or one part of a multipart object) is::
+
+    header = MAGIC (4 bytes) || nonce prefix (8 random bytes)
+    segment i = AES-GCM(data key, nonce = prefix || i (4 bytes, big-endian),
+                        plaintext_i, aad = MAGIC || part number (4) || final flag (1))
+
+Every segment holds SEGMENT plaintext bytes except the last, which holds 0..SEGMENT
+and is the only one with the final flag set (an empty plaintext is one empty final
+segment). So a flipped byte, a dropped, repeated or reordered segment (the counter is
+in the nonce), a truncated stream (no final segment), a part moved to another place
+(the part number is in the associated data) or another object's ciphertext (another
+data key) all fail authentication: ``DecryptionError``, never garbage.
+
+A range of plaintext maps onto whole segments (``segment_span``), so a Range GET
+reads and decrypts only those, plus the 12-byte header.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ..stores.streams import IterReader, Readable
+
+MAGIC = b"BDS1"
+PREFIX_BYTES = 8
+HEADER = len(MAGIC) + PREFIX_BYTES
+SEGMENT = 64 * 1024
+TAG = 16
+SEALED = SEGMENT + TAG
+#: A stream's segment counter is 4 bytes: 256 TiB of plaintext per stream.
+MAX_SEGMENTS = 2**32
+#: Plaintext read from the source at a time by the encrypting reader.
+READ_SIZE = 1024 * 1024
+#: Plaintext handed out at a time by the decrypting side (whole segments).
+YIELD_SIZE = 1024 * 1024
+KEY_BYTES = 32
+
+
+class DecryptionError(Exception):
+    """The ciphertext is not what was encrypted with this key (tampered, truncated,
+    reordered, another object's, or the wrong key)."""
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def ciphertext_size(plaintext: int) -> int:
+    """Bytes a stream of ``plaintext`` bytes takes encrypted."""
+    segments = max(1, -(-plaintext // SEGMENT))
+    return HEADER + plaintext + segments * TAG
+
+
+def plaintext_size(ciphertext: int) -> int:
+    """The inverse of ``ciphertext_size``; ValueError for a size no stream has."""
+    body = ciphertext - HEADER
+    if body < TAG:
+        raise ValueError(f"{ciphertext} bytes is no encrypted stream")
+    full, rest = divmod(body, SEALED)
+    if rest == 0:
+        return full * SEGMENT
+    if rest < TAG or (full and rest == TAG):
+        raise ValueError(f"{ciphertext} bytes is no encrypted stream")
+    return full * SEGMENT + rest - TAG
+
+
+def _aad(part: int, final: bool) -> bytes:
+    return MAGIC + struct.pack(">IB", part, 1 if final else 0)
+
+
+def _nonce(prefix: bytes, index: int) -> bytes:
+    if index >= MAX_SEGMENTS:
+        raise ValueError("stream too long for its segment counter")
+    return prefix + struct.pack(">I", index)
+
+
+class EncryptingReader:
+    """A ``Readable`` of ciphertext over a ``Readable`` of plaintext, in constant
+    memory: plaintext is read in READ_SIZE blocks, sealed a segment at a time (one
+    segment of look-ahead tells the final one), and handed out as it is asked for.
+
+    ``plaintext_bytes`` counts what was read so far (the plaintext size at the end).
+    """
+
+    def __init__(self, source: Readable, key: bytes, *, part: int = 0) -> None:
+        self._source = source
+        self._aead = AESGCM(key)
+        self._part = part
+        self._prefix = os.urandom(PREFIX_BYTES)
+        self._index = 0
+        self._plain = b""  # plaintext read and not sealed yet, from self._at
+        self._at = 0
+        self._eof = False
+        self._done = False
+        self._out: list[bytes] = [MAGIC + self._prefix]
+        self._out_bytes = HEADER
+        self.plaintext_bytes = 0
+
+    def _fill(self) -> None:
+        """Read until more than a segment is waiting (so the next is not final) or EOF."""
+        while not self._eof and len(self._plain) - self._at <= SEGMENT:
+            chunk = self._source.read(READ_SIZE)
+            if not chunk:
+                self._eof = True
+                break
+            self.plaintext_bytes += len(chunk)
+            rest = self._plain[self._at :]
+            self._plain = rest + chunk if rest else bytes(chunk)
+            self._at = 0
+
+    def _seal_some(self, wanted: int) -> None:
+        view = memoryview(self._plain)
+        while not self._done and self._out_bytes < wanted:
+            if len(self._plain) - self._at <= SEGMENT:
+                view.release()
+                self._fill()
+                view = memoryview(self._plain)
+            waiting = len(self._plain) - self._at
+            final = self._eof and waiting <= SEGMENT
+            take = waiting if final else SEGMENT
+            nonce = _nonce(self._prefix, self._index)
+            sealed = self._aead.encrypt(
+                nonce, view[self._at : self._at + take], _aad(self._part, final)
+            )
+            self._at += take
+            self._index += 1
+            self._out.append(sealed)
+            self._out_bytes += len(sealed)
+            self._done = final
+        view.release()
+
+    def read(self, size: int = -1, /) -> bytes:
+        wanted = 1 << 62 if size < 0 else size
+        if self._out_bytes < wanted:
+            self._seal_some(wanted)
+        out = b"".join(self._out)
+        if len(out) <= wanted:
+            self._out, self._out_bytes = [], 0
+            return out
+        self._out, self._out_bytes = [out[wanted:]], len(out) - wanted
+        return out[:wanted]
+
+
+def encrypt_bytes(data: bytes, key: bytes, *, part: int = 0) -> bytes:
+    """A whole stream at once (tests, small documents)."""
+    return EncryptingReader(IterReader([data]), key, part=part).read()
+
+
+@dataclass(frozen=True)
+class SegmentSpan:
+    """The segments of one stream that hold plaintext ``[start, stop)``."""
+
+    first: int
+    last: int  # inclusive
+    #: ciphertext offsets (within the stream) of the first segment and after the last.
+    cipher_start: int
+    cipher_stop: int
+    #: where ``start`` falls within the first segment's plaintext.
+    skip: int
+
+
+def segment_span(plain_size: int, start: int, stop: int) -> SegmentSpan:
+    """Which segments to read for plaintext ``[start, stop)`` of a ``plain_size`` stream."""
+    if not 0 <= start <= stop <= plain_size:
+        raise ValueError(f"range {start}..{stop} outside 0..{plain_size}")
+    first = start // SEGMENT
+    last = max(first, (stop - 1) // SEGMENT) if stop > start else first
+    cipher_start = HEADER + first * SEALED
+    cipher_stop = min(HEADER + (last + 1) * SEALED, ciphertext_size(plain_size))
+    return SegmentSpan(first, last, cipher_start, cipher_stop, start - first * SEGMENT)
+
+
+def parse_header(header: bytes | memoryview) -> bytes:
+    """The nonce prefix from a stream's header."""
+    header = bytes(header)
+    if len(header) != HEADER or header[: len(MAGIC)] != MAGIC:
+        raise DecryptionError("not an encrypted stream (bad header)")
+    return header[len(MAGIC) :]
+
+
+class ChunkSource:
+    """Exactly-sized reads from an iterator of chunks of any size (a read within one
+    chunk is a memoryview of it: no copy)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._chunk = memoryview(b"")
+        self._at = 0
+
+    def take(self, size: int) -> bytes | memoryview:
+        if len(self._chunk) - self._at >= size:
+            piece = self._chunk[self._at : self._at + size]
+            self._at += size
+            return piece
+        pieces = [bytes(self._chunk[self._at :])]
+        have = len(pieces[0])
+        self._chunk, self._at = memoryview(b""), 0
+        while have < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            wanted = size - have
+            if len(chunk) > wanted:
+                self._chunk, self._at = memoryview(chunk), wanted
+                pieces.append(bytes(chunk[:wanted]))
+                have = size
+            else:
+                pieces.append(bytes(chunk))
+                have += len(chunk)
+        return b"".join(pieces)
+
+    def has_more(self) -> bool:
+        while len(self._chunk) - self._at == 0:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._chunk, self._at = memoryview(chunk), 0
+        return True
+
+
+def decrypt_segments(
+    source: ChunkSource,
+    key: bytes,
+    *,
+    prefix: bytes,
+    plain_size: int,
+    span: SegmentSpan,
+    part: int = 0,
+) -> Iterator[bytes]:
+    """Decrypt segments ``span.first..span.last`` of a stream whose ciphertext (from
+    ``span.cipher_start``) ``source`` gives; yields plaintext of those segments whole
+    (the caller trims to the range). Raises DecryptionError on any mismatch."""
+    aead = AESGCM(key)
+    last_index = max(0, -(-plain_size // SEGMENT) - 1)
+    for index in range(span.first, span.last + 1):
+        final = index == last_index
+        expected = (plain_size - index * SEGMENT if final else SEGMENT) + TAG
+        sealed = source.take(expected)
+        if len(sealed) != expected:
+            raise DecryptionError("encrypted stream truncated")
+        try:
+            yield aead.decrypt(_nonce(prefix, index), sealed, _aad(part, final))
+        except InvalidTag:
+            raise DecryptionError(
+                "encrypted data failed authentication (tampered, truncated, reordered, "
+                "another object's, or the wrong key)"
+            ) from None
+
+
+def decrypt_stream(
+    ciphertext: Iterable[bytes], key: bytes, *, part: int = 0, plain_size: int | None = None
+) -> Iterator[bytes]:
+    """Decrypt one whole stream, header included. Without ``plain_size`` the size
+    follows from the ciphertext's (all of it is held: small streams and tests only)."""
+    if plain_size is None:
+        data = b"".join(ciphertext)
+        try:
+            plain_size = plaintext_size(len(data))
+        except ValueError as error:
+            raise DecryptionError(str(error)) from None
+        ciphertext = [data]
+    source = ChunkSource(ciphertext)
+    prefix = parse_header(source.take(HEADER))
+    span = segment_span(plain_size, 0, plain_size)
+    yield from decrypt_segments(
+        source, key, prefix=prefix, plain_size=plain_size, span=span, part=part
+    )
+    if source.has_more():
+        raise DecryptionError("encrypted stream longer than its plaintext size")
