@@ -43,7 +43,8 @@ def commit_write(
             bucket_id, status = index.bucket(conn, info.bucket)
             current = index.current(conn, bucket_id, info.bucket, info.key)
             options.check(info.bucket, info.key, current[0] if current else None)
-            committed, replaced = versions.commit(conn, bucket_id, status, info, file_id)
+            replacing = current[1] if current else None
+            committed, replaced = versions.commit(conn, bucket_id, status, info, file_id, replacing)
             committing = True
     except BaseException:
         if not committing:

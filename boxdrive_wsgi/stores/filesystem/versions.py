@@ -224,19 +224,18 @@ def commit(
     status: str | None,
     info: ObjectInfo,
     file_id: str,
+    current_file: str | None,
 ) -> tuple[ObjectInfo, list[str]]:
     """Make ``info`` (content in ``file_id``) the latest version of its key, as the
-    bucket's versioning ``status`` says: never versioned: it replaces the object;
-    Enabled: a new version; Suspended: it replaces the null version. Returns the info
-    as committed (its version id) and the content files to unlink after COMMIT."""
+    bucket's versioning ``status`` says: never versioned: it replaces the object (whose
+    content is ``current_file``, looked up in this transaction); Enabled: a new version;
+    Suspended: it replaces the null version. Returns the info as committed (its version
+    id) and the content files to unlink after COMMIT."""
     kb = encode_key(info.key)
     drop: list[str] = []
     if status is None:
-        row = conn.execute(
-            "SELECT file FROM objects WHERE bucket_id = ? AND key = ?", (bucket_id, kb)
-        ).fetchone()
-        if row is not None:
-            drop.append(str(row[0]))
+        if current_file is not None:
+            drop.append(current_file)
         version, seq = NULL_VERSION, 0
     else:
         seq = _next_seq(conn, bucket_id, kb)
