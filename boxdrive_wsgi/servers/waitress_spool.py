@@ -4,13 +4,14 @@ waitress reads a whole request body before the app sees it, spooling a large one
 (past ``inbuf_overflow``) to an anonymous temp file in ``TMPDIR``; the filesystem store
 then wrote every byte a second time, and hashed them only after the last one arrived.
 With ``spool_into(directory)`` (``create_app`` sets it to the filesystem store's
-``tmp/``) a request body waitress spools goes to ``directory/spool-*`` instead: mode
+``tmp/``) the body of a request the store could adopt (a PUT with Content-Length, not
+a part upload, not aws-chunked) goes to ``directory/spool-*`` instead: mode
 0600, on the store's filesystem, unlinked when waitress closes it (fsck removes the ones
 a killed process left), and MD5-hashed as it arrives. ``spool_of(wsgi_input, size)``
 hands it to the app as a ``Spool``; the filesystem store then hard-links that file into
 place after the verifying reader has read it through, instead of copying it
-(``stores.filesystem.content``). Response buffers, and bodies where the file cannot be
-made, spool as in stock waitress.
+(``stores.filesystem.content``). Other bodies, response buffers, and bodies where the
+file cannot be made spool as in stock waitress (no MD5 spent on them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import io
 import os
 import secrets
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from ..stores.file_modes import unlink_quietly
 from ..stores.streams import Spool
@@ -79,6 +81,15 @@ def spool_of(wsgi_input: object, size: int | None) -> Spool | None:
     return Spool(wsgi_input.path, fd, size, wsgi_input.md5_hex())
 
 
+def _adoptable(parser: Any) -> bool:
+    """Could the store link this request's body into place as it is on the wire?"""
+    if parser.command != "PUT" or parser.chunked:
+        return False
+    if parser.headers.get("X_AMZ_CONTENT_SHA256", "").startswith("STREAMING-"):
+        return False  # aws-chunked: the wire bytes carry the framing
+    return "uploadId" not in parse_qs(parser.query or "")  # parts: the multipart store's
+
+
 def _spool_file() -> SpoolFile | None:
     directory = _spool_dir
     if directory is None:
@@ -100,7 +111,7 @@ def patch(parser_class: Any, buffer_class: Any, file_buffer_class: Any) -> None:
 
     def patched_parse_header(self: Any, header_plus: bytes) -> None:
         parse_header(self, header_plus)
-        if self.body_rcv is not None:
+        if self.body_rcv is not None and _adoptable(self):
             setattr(self.body_rcv.getbuf(), _BODY_BUFFER, True)
 
     def patched_set_large_buffer(self: Any) -> None:

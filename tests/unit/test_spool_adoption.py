@@ -42,10 +42,11 @@ def spool_dir(tmp_path: Path) -> Iterator[Path]:
     waitress_spool.spool_into(None)
 
 
-def parsed(data: bytes) -> HTTPRequestParser:
+def parsed(data: bytes, target: bytes = b"/b/k", headers: bytes = b"") -> HTTPRequestParser:
     """A PUT of ``data``, past waitress's inbuf_overflow, as its parser receives it."""
     parser = HTTPRequestParser(Adjustments(inbuf_overflow=1024))
-    raw = b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(data) + data
+    head = b"PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n"
+    raw = head % (target, headers, len(data)) + data
     while raw:
         raw = raw[parser.received(raw[:65536]) :]
     assert parser.completed and parser.error is None
@@ -81,6 +82,25 @@ def test_response_buffers_spool_as_before(spool_dir: Path) -> None:
     assert not isinstance(buffer.getfile(), waitress_spool.SpoolFile)
     assert os.listdir(spool_dir) == []
     buffer.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "headers"),
+    [
+        (b"/b/k?partNumber=1&uploadId=u1", b""),  # a part: the multipart store's to keep
+        (b"/b/k", b"x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\n"),
+    ],
+    ids=["upload-part", "aws-chunked"],
+)
+def test_bodies_the_store_cannot_adopt_spool_as_before(
+    spool_dir: Path, target: bytes, headers: bytes
+) -> None:
+    parser = parsed(b"z" * 4096, target, headers)
+    f = parser.get_body_stream()
+    assert not isinstance(f, waitress_spool.SpoolFile)
+    assert os.listdir(spool_dir) == []
+    assert f.read() == b"z" * 4096
+    parser.close()
 
 
 def test_a_spool_file_written_out_of_order_offers_no_md5(spool_dir: Path) -> None:
