@@ -3,9 +3,11 @@
 Parts are spooled (as PutObject bodies are) and sent with UploadPart; the part ETag is
 upstream's, the MD5 of the part. Completion hands the part list to upstream, which
 validates it (InvalidPart, InvalidPartOrder, EntityTooSmall against *its* minimum part
-size) and composes the object with the S3 multipart ETag; conditional completion passes
-``If-None-Match``/``If-Match`` through. Attributes given at creation travel as upstream
-metadata. With ``native_multipart=False`` the store returns the staged default instead.
+size) and composes the object with the S3 multipart ETag. Conditional completion passes
+``If-None-Match``/``If-Match`` through where upstream applies them on completion (probed:
+moto 5.2 ignores If-Match there, Ceph 16 both) and is refused (NotSupported) elsewhere.
+Attributes given at creation travel as upstream metadata. With ``native_multipart=False``
+the store returns the staged default instead.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class S3Multipart:
         s._require_bucket(bucket)
         if attributes is not None:
             self._check_completion(bucket, key, upload_id, parts, attributes)
-        extra = s._conditions(bucket, key, options)
+        extra = s._conditions(bucket, key, options, "complete")
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
             self.client.complete_multipart_upload(

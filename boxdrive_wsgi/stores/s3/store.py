@@ -27,9 +27,13 @@ type also natively. Multipart uploads pass through natively (``capabilities.nati
 
 Upstream failures that no store error names become StoreUnavailable (throttled, 5xx,
 unreachable: 503 with Retry-After) or BackendError (502), with upstream's code in the
-message (``s3_support.upstream_failure``). Whether upstream honours ``If-None-Match`` /
-``If-Match`` on PUT is probed once, on the first conditional write (``s3_conditions``);
-if it ignores them, conditional writes raise NotSupported (501) instead of overwriting.
+message (``s3_support.upstream_failure``). Which conditions upstream applies on PutObject,
+CopyObject and CompleteMultipartUpload (``If-None-Match: *``, ``If-Match``, the copy's
+source condition) is probed once per process (``s3_conditions``): at start-up by the
+first readiness check (prefix mode; 1:1 mode in the first upstream bucket, if any), or
+at the first conditional write. A conditional write of an operation whose condition
+upstream ignores raises NotSupported (501) instead of overwriting; attribute updates
+(tags, ACLs) still work there, last writer wins (``update_object_attributes``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from typing import Any, BinaryIO, Literal
 from ..base import (
     CHUNK_SIZE,
     OVERWRITE,
+    AttributeUpdate,
     BackendError,
     BucketAlreadyExists,
     BucketInfo,
@@ -67,7 +72,7 @@ from ..base import (
     WriteOptions,
 )
 from . import owners
-from .conditions import ConditionalWrites
+from .conditions import COPY_SOURCE_IF_MATCH, LEGACY_COPY_SOURCE_IF_MATCH, ConditionalWrites
 from .multipart import S3Multipart
 from .support import (
     BUCKET_META,
@@ -131,7 +136,10 @@ class S3Store(ObjectStore):
         self._client_pid = pid()
         self._client_lock = threading.Lock()
         self._last_source_etag = threading.local()
-        self.conditional_writes = ConditionalWrites()
+        shared = (endpoint_url, access_key, self.upstream_bucket) if client is None else None
+        self.conditional_writes = ConditionalWrites(shared_key=shared)
+        if client is not None:
+            self._watch(client)
 
     @property
     def client(self) -> Any:
@@ -139,9 +147,23 @@ class S3Store(ObjectStore):
         if self._client is None or self._client_pid != pid():
             with self._client_lock:
                 if self._client is None or self._client_pid != pid():
-                    self._client = make_client(**self._options)  # type: ignore[arg-type]
+                    self._client = self._watch(make_client(**self._options))  # type: ignore[arg-type]
                     self._client_pid = pid()
         return self._client
+
+    def _watch(self, client: Any) -> Any:
+        """Let ``client``'s copies carry the source condition under the header name
+        upstream reads (Ceph 16: its own old name as well)."""
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            events.register("before-sign.s3.CopyObject", self._copy_source_header)
+        return client
+
+    def _copy_source_header(self, request: Any, **_: Any) -> None:
+        if self.conditional_writes.copy_source_header() == LEGACY_COPY_SOURCE_IF_MATCH:
+            value = request.headers.get(COPY_SOURCE_IF_MATCH)
+            if value is not None:
+                request.headers[LEGACY_COPY_SOURCE_IF_MATCH] = value
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -150,16 +172,22 @@ class S3Store(ObjectStore):
 
     def upstream_health(self) -> dict[str, object]:
         """For readiness: one cheap upstream call (a store error if it fails), where
-        upstream is, how long it took, and whether it honours conditional writes."""
+        upstream is, how long it took, and which conditional writes it applies."""
         started = time.monotonic()
         try:
             if self.upstream_bucket:
                 self.client.head_bucket(Bucket=self.upstream_bucket)
-                # the first readiness check (at start-up) learns whether conditional
-                # writes are safe; 1:1 has no bucket of its own to probe in until a write
+                # the first readiness check (at start-up) learns which conditional
+                # writes are safe
                 self.conditional_writes.support(self.client, *self._probe_location(""))
             else:
-                self.client.list_buckets()
+                listed = self.client.list_buckets().get("Buckets", [])
+                # 1:1: probe in the first upstream bucket (reserved keys); with none
+                # yet, the first conditional write probes in its own bucket
+                if listed and self.conditional_writes.probed is None:
+                    self.conditional_writes.support(
+                        self.client, *self._probe_location(listed[0]["Name"])
+                    )
         except Exception as exc:
             raise map_error(exc, self.upstream_bucket or "") from exc
         return {
@@ -371,9 +399,9 @@ class S3Store(ObjectStore):
 
     def _create_only(self, bucket: str) -> dict[str, str]:
         """``IfNoneMatch: *`` if upstream honours it (probed once), else nothing."""
-        supported = self.conditional_writes.if_none_match(
+        supported = self.conditional_writes.support(
             self.client, *self._probe_location(bucket)
-        )
+        ).put.if_none_match
         return {"IfNoneMatch": "*"} if supported else {}
 
     def _create_direct(self, bucket: str, owner: str | None) -> BucketInfo:
@@ -464,22 +492,27 @@ class S3Store(ObjectStore):
 
     # ---- objects
 
-    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]:
-        """Upstream conditional-write parameters for ours. An UPDATE names the ETag we
-        reported, which may differ from upstream's: check it against the current
-        object, then make upstream commit only over that very version."""
+    def _conditions(
+        self, bucket: str, key: str, options: WriteOptions, operation: str = "put"
+    ) -> dict[str, str]:
+        """Upstream conditional-write parameters for ours on ``operation`` (``put``,
+        ``copy``, ``complete``): NotSupported if upstream ignores that condition there
+        (probed). An UPDATE names the ETag we reported, which may differ from upstream's:
+        check it against the current object, then make upstream commit only over that
+        very version."""
         if not options.conditional:
             return {}
-        self.conditional_writes.require(
+        conditions = self.conditional_writes.require(
             self.client,
             *self._probe_location(bucket),
+            operation,
             if_match=options.mode is WriteMode.UPDATE,
         )
         if options.mode is WriteMode.CREATE:
             return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
         options.check(bucket, key, current)
-        return {"IfMatch": self.conditional_writes.if_match_value(upstream_etag)}
+        return {"IfMatch": conditions.if_match_value(upstream_etag)}
 
     def put_object(
         self,
@@ -671,7 +704,9 @@ class S3Store(ObjectStore):
         options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
         """A server-side CopyObject of the exact source version that was inspected
-        (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
+        (``CopySourceIfMatch``, under the header upstream reads; where it reads none, the
+        copy's ETag is compared with the inspected one); if the source is replaced
+        meanwhile, inspect it again."""
         for _ in range(COPY_ATTEMPTS):
             try:
                 return self._copy_once(
@@ -712,7 +747,7 @@ class S3Store(ObjectStore):
             new = attributes
         self._require_bucket(dst_bucket)
         self._refuse_reserved(dst_bucket, dst_key)
-        extra = self._conditions(dst_bucket, dst_key, options)
+        extra = self._conditions(dst_bucket, dst_key, options, "copy")
         if new.content_type:
             extra["ContentType"] = new.content_type
         recorded = source.etag if source.etag != source_etag else None
@@ -732,9 +767,45 @@ class S3Store(ObjectStore):
                 self.head_bucket(dst_bucket)
             raise error from exc
         result = response.get("CopyObjectResult", {})
-        etag = recorded or strip_etag(result.get("ETag")) or source_etag
+        copied = strip_etag(result.get("ETag"))
+        if (
+            copied
+            and copied != source_etag
+            and self.conditional_writes.copy_source_header() is None
+        ):
+            # upstream ignored CopySourceIfMatch and copied a newer source: do it again
+            raise PreconditionFailed("the copy source changed during the copy")
+        etag = recorded or copied or source_etag
         return ObjectInfo(
             dst_bucket, dst_key, source.size, etag, utc(result.get("LastModified")), new.copy()
+        )
+
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate
+    ) -> ObjectInfo:
+        """Tags, ACLs: a self-copy with the updated attributes (the ETag is kept,
+        Last-Modified is not), never refused for want of upstream conditions.
+
+        Where upstream applies ``If-Match`` on CopyObject (probed), the copy commits only
+        over the version read, as ObjectStore's default. Where it does not (moto 5.2,
+        Ceph 16), last writer wins: the copy is pinned to the version read by its source
+        condition where upstream reads one (Ceph 16: under ``x-amz-copy-if-match``), or
+        else its ETag is compared with the one read and a copy of another version is
+        done again from the current one (moto). Residual race there: a PUT of the same
+        key that upstream commits while the copy runs (after upstream read the source,
+        before it commits the copy) is overwritten by the copy, so that write is lost;
+        without a source condition, a PUT landing between the store's HEAD and the copy
+        keeps its content but gets the previous version's attributes with the update.
+        """
+        head = self.head_object(bucket, key)  # NoSuchBucket / NoSuchKey first
+        support = self.conditional_writes.support(self.client, *self._probe_location(bucket))
+        return self.copy_object(
+            bucket,
+            key,
+            bucket,
+            key,
+            attributes=lambda info: update.apply(info.attributes),
+            options=WriteOptions.update(head.etag) if support.copy.if_match else OVERWRITE,
         )
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
