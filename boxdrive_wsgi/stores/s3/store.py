@@ -71,7 +71,7 @@ from ..base import (
     WriteMode,
     WriteOptions,
 )
-from . import owners
+from . import copies, owners
 from .conditions import COPY_SOURCE_IF_MATCH, LEGACY_COPY_SOURCE_IF_MATCH, ConditionalWrites
 from .multipart import S3Multipart
 from .support import (
@@ -89,8 +89,6 @@ from .support import (
 
 #: Upstream's largest page.
 UPSTREAM_PAGE = 1000
-#: How often copy_object inspects a source that keeps being replaced.
-COPY_ATTEMPTS = 5
 #: Owner records read at once by list_buckets in 1:1 mode.
 OWNER_READS = 8
 
@@ -135,7 +133,6 @@ class S3Store(ObjectStore):
         self._client = client
         self._client_pid = pid()
         self._client_lock = threading.Lock()
-        self._last_source_etag = threading.local()
         shared = (endpoint_url, access_key, self.upstream_bucket) if client is None else None
         self.conditional_writes = ConditionalWrites(shared_key=shared)
         if client is not None:
@@ -703,110 +700,17 @@ class S3Store(ObjectStore):
         attributes: ObjectAttributes | SourceAttributes | None = None,
         options: WriteOptions = OVERWRITE,
     ) -> ObjectInfo:
-        """A server-side CopyObject of the exact source version that was inspected
-        (``CopySourceIfMatch``, under the header upstream reads; where it reads none, the
-        copy's ETag is compared with the inspected one); if the source is replaced
-        meanwhile, inspect it again."""
-        for _ in range(COPY_ATTEMPTS):
-            try:
-                return self._copy_once(
-                    src_bucket, src_key, dst_bucket, dst_key, attributes, options
-                )
-            except PreconditionFailed:
-                if options.conditional and (
-                    self._head(src_bucket, src_key)[1] == self._last_source_etag.value
-                ):
-                    raise  # the source is unchanged: the destination's condition failed
-        # The source keeps being replaced: stream one version through this process,
-        # which the GET pins by itself, rather than fail a copy the client may retry.
-        return super().copy_object(
-            src_bucket,
-            src_key,
-            dst_bucket,
-            dst_key,
-            attributes=attributes,
-            options=options,
-        )
-
-    def _copy_once(
-        self,
-        src_bucket: str,
-        src_key: str,
-        dst_bucket: str,
-        dst_key: str,
-        attributes: ObjectAttributes | SourceAttributes | None,
-        options: WriteOptions,
-    ) -> ObjectInfo:
-        source, source_etag = self._head(src_bucket, src_key)
-        self._last_source_etag.value = source_etag
-        if attributes is None:
-            new = source.attributes
-        elif callable(attributes):
-            new = attributes(source)
-        else:
-            new = attributes
-        self._require_bucket(dst_bucket)
-        self._refuse_reserved(dst_bucket, dst_key)
-        extra = self._conditions(dst_bucket, dst_key, options, "copy")
-        if new.content_type:
-            extra["ContentType"] = new.content_type
-        recorded = source.etag if source.etag != source_etag else None
-        try:
-            response = self.client.copy_object(
-                Bucket=self._ub(dst_bucket),
-                Key=self._uk(dst_bucket, dst_key),
-                CopySource={"Bucket": self._ub(src_bucket), "Key": self._uk(src_bucket, src_key)},
-                CopySourceIfMatch=f'"{source_etag}"',
-                MetadataDirective="REPLACE",
-                Metadata=encode_attributes(new, recorded),
-                **extra,
-            )
-        except Exception as exc:
-            error = map_error(exc, dst_bucket, dst_key)
-            if isinstance(error, NoSuchKey):
-                self.head_bucket(dst_bucket)
-            raise error from exc
-        result = response.get("CopyObjectResult", {})
-        copied = strip_etag(result.get("ETag"))
-        if (
-            copied
-            and copied != source_etag
-            and self.conditional_writes.copy_source_header() is None
-        ):
-            # upstream ignored CopySourceIfMatch and copied a newer source: do it again
-            raise PreconditionFailed("the copy source changed during the copy")
-        etag = recorded or copied or source_etag
-        return ObjectInfo(
-            dst_bucket, dst_key, source.size, etag, utc(result.get("LastModified")), new.copy()
+        """A server-side CopyObject of the exact source version inspected (``s3_copies``)."""
+        return copies.copy_object(
+            self, (src_bucket, src_key), (dst_bucket, dst_key), attributes, options
         )
 
     def update_object_attributes(
         self, bucket: str, key: str, update: AttributeUpdate
     ) -> ObjectInfo:
-        """Tags, ACLs: a self-copy with the updated attributes (the ETag is kept,
-        Last-Modified is not), never refused for want of upstream conditions.
-
-        Where upstream applies ``If-Match`` on CopyObject (probed), the copy commits only
-        over the version read, as ObjectStore's default. Where it does not (moto 5.2,
-        Ceph 16), last writer wins: the copy is pinned to the version read by its source
-        condition where upstream reads one (Ceph 16: under ``x-amz-copy-if-match``), or
-        else its ETag is compared with the one read and a copy of another version is
-        done again from the current one (moto). Residual race there: a PUT of the same
-        key that upstream commits while the copy runs (after upstream read the source,
-        before it commits the copy) is overwritten by the copy, so that write is lost;
-        without a source condition, a PUT landing between the store's HEAD and the copy
-        keeps its content but gets the previous version's attributes with the update.
-        """
-        head = self.head_object(bucket, key)  # NoSuchBucket / NoSuchKey first
-        support = self.conditional_writes.support(self.client, *self._probe_location(bucket))
-        return self.copy_object(
-            bucket,
-            key,
-            bucket,
-            key,
-            attributes=lambda info: update.apply(info.attributes),
-            options=WriteOptions.update(head.etag) if support.copy.if_match else OVERWRITE,
-        )
+        """Tags, ACLs: a self-copy, last writer wins where upstream ignores If-Match on
+        CopyObject (``s3_copies.update_attributes`` says what that leaves open)."""
+        return copies.update_attributes(self, bucket, key, update)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         if not self.upstream_bucket:
