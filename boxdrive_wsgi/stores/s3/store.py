@@ -15,11 +15,14 @@ Two mappings of our buckets onto upstream:
   and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
   start with a dot). A page of objects still costs one upstream listing.
 
-Bodies stream both ways. A request body is copied in chunks into a spool (memory up to
-``spool_memory``, then a temp file) while its MD5 is computed, then sent as one PUT:
-upstream needs a seekable body of known length to sign it, and one PUT keeps S3's
-single-PUT semantics (the ETag is the content MD5, ``If-None-Match``/``If-Match`` are
-checked by upstream atomically at commit, attributes are read after the body's end).
+Bodies stream both ways. A request body of known length over ``spool_memory`` goes
+upstream as one PUT while it arrives (``stream_uploads``: requests are signed, bodies
+sent as ``UNSIGNED-PAYLOAD``, as botocore would otherwise hash the whole body first over
+``http://``), its MD5 computed on the way and compared with upstream's ETag. A smaller
+one, one of unknown length, or one whose recorded ETag must be compared with its MD5
+first is spooled (memory up to ``spool_memory``, then a temp file) first. One PUT keeps
+S3's single-PUT semantics (the ETag is the content MD5, ``If-None-Match``/``If-Match``
+are checked by upstream atomically at commit).
 Responses stream from upstream's body in CHUNK_SIZE pieces; ranges pass through.
 Our attributes (content headers, metadata with any Unicode, checksums, tags) travel as
 one ASCII JSON entry of upstream metadata (``x-amz-meta-boxdrive-attrs``), the content
@@ -77,12 +80,12 @@ from .multipart import S3Multipart
 from .support import (
     BUCKET_META,
     SPOOL_MEMORY,
-    Spooled,
     decode_attributes,
     encode_attributes,
     make_client,
     map_error,
     pid,
+    request_body,
     strip_etag,
     utc,
 )
@@ -111,6 +114,7 @@ class S3Store(ObjectStore):
         connect_timeout: float = 3,
         read_timeout: float = 30,
         max_connections: int = 64,
+        stream_uploads: bool = True,
     ) -> None:
         self._options = {
             "endpoint_url": endpoint_url,
@@ -122,7 +126,10 @@ class S3Store(ObjectStore):
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
             "max_connections": max_connections,
+            "sign_payload": not stream_uploads,
         }
+        #: bodies of known length go upstream as they arrive (unsigned payloads)
+        self.stream_uploads = stream_uploads
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
         self.capabilities = Capabilities(
@@ -524,24 +531,27 @@ class S3Store(ObjectStore):
     ) -> ObjectInfo:
         self._require_bucket(bucket)
         self._refuse_reserved(bucket, key)
-        with Spooled(body, size, self.spool_memory) as spool:
+        # An ETag to record instead of the MD5 must be compared with it first: spool.
+        stream = self.stream_uploads and etag is None
+        with request_body(body, size, stream=stream, memory=self.spool_memory) as payload:
             attrs = (attributes or ObjectAttributes()).copy()
             extra = self._conditions(bucket, key, options)
             if attrs.content_type:
                 extra["ContentType"] = attrs.content_type
-            recorded = etag if etag and etag != spool.md5 else None
+            recorded = etag if etag and etag != payload.md5 else None
             try:
-                self.client.put_object(
+                response = self.client.put_object(
                     Bucket=self._ub(bucket),
                     Key=self._uk(bucket, key),
-                    Body=spool.file,
-                    ContentLength=spool.size,
+                    Body=payload.file,
+                    ContentLength=payload.size,
                     Metadata=encode_attributes(attrs, recorded),
                     **extra,
                 )
             except Exception as exc:
-                raise self._missing(exc, bucket, key) from exc
-            return ObjectInfo(bucket, key, spool.size, etag or spool.md5, utc(None), attrs)
+                raise self._missing(payload.error(exc), bucket, key) from exc
+            payload.verify(response.get("ETag"))
+            return ObjectInfo(bucket, key, payload.size, etag or payload.md5, utc(None), attrs)
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         attrs, recorded = decode_attributes(response.get("Metadata"), response.get("ContentType"))
