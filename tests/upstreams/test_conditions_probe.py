@@ -166,3 +166,30 @@ def test_moto_and_ceph_16_as_measured() -> None:
     found = probe(rgw, "bucket", ".probe/").report()
     assert found["put"] == {"if_none_match": True, "if_match": True, "etag_form": "bare"}
     assert found["copy_source"] == LEGACY_COPY_SOURCE_IF_MATCH
+
+
+class ReadOnly:
+    """A 1:1 upstream with one bucket we may list but not write in."""
+
+    def list_buckets(self) -> dict[str, Any]:
+        return {"Buckets": [{"Name": "theirs"}]}
+
+    def put_object(self, **call: Any) -> None:
+        response: Any = {
+            "Error": {"Code": "AccessDenied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        raise ClientError(response, "PutObject")
+
+    def delete_object(self, **call: Any) -> None:
+        pass
+
+
+def test_readiness_in_1to1_survives_a_bucket_it_may_not_write() -> None:
+    """The start-up probe needs a bucket to write in; one we may only read leaves the
+    findings unknown (the first conditional write probes), never the node unready."""
+    from boxdrive_wsgi.stores.s3 import S3Store
+
+    store = S3Store(client=ReadOnly())
+    report = store.upstream_health()
+    assert report["conditional_writes"] == "unknown"

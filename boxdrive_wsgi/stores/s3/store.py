@@ -187,11 +187,12 @@ class S3Store(ObjectStore):
             else:
                 listed = self.client.list_buckets().get("Buckets", [])
                 # 1:1: probe in the first upstream bucket (reserved keys); with none
-                # yet, the first conditional write probes in its own bucket
+                # yet, or one we may not write in, the first conditional write probes
                 if listed and self.conditional_writes.probed is None:
-                    self.conditional_writes.support(
-                        self.client, *self._probe_location(listed[0]["Name"])
-                    )
+                    with contextlib.suppress(BackendError):
+                        self.conditional_writes.support(
+                            self.client, *self._probe_location(listed[0]["Name"])
+                        )
         except Exception as exc:
             raise map_error(exc, self.upstream_bucket or "") from exc
         return {
