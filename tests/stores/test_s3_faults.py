@@ -163,8 +163,8 @@ def test_ignored_if_none_match_is_refused_not_overwritten(forgetful: S3Store) ->
         )
     assert forgetful.get_object("b", "k").read_all() == b"first"
     # probed once, and the probe left nothing behind
-    support = forgetful.conditional_writes._support
-    assert support is not None and not (support.if_none_match or support.if_match)
+    support = forgetful.conditional_writes.probed
+    assert support is not None and not (support.put.if_none_match or support.put.if_match)
     raw = s3_upstream.client(s3_upstream.upstream("make_forgetful_upstream_store"))
     keys = [
         o["Key"]
@@ -187,7 +187,7 @@ def test_honoured_conditions_are_probed_as_such() -> None:
     try:
         store.create_bucket("b")
         store.put_object("b", "k", io.BytesIO(b"1"), size=1, options=WriteOptions.create())
-        support = store.conditional_writes._support
-        assert support is not None and support.if_none_match and support.if_match
+        support = store.conditional_writes.probed
+        assert support is not None and support.all_honoured, support
     finally:
         store.close()

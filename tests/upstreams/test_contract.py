@@ -14,7 +14,7 @@ from boxdrive_wsgi.stores import ObjectStore
 from boxdrive_wsgi.testing import StoreContract
 from tests.stores.test_contract import S3_STORE_GAPS
 
-from .conftest import open_lane
+from .conftest import listing_property, open_lane
 
 
 class LaneContract(StoreContract):
@@ -22,6 +22,8 @@ class LaneContract(StoreContract):
 
     lane = ""
     known_gaps = S3_STORE_GAPS
+
+    test_listing_matches_model = listing_property()
 
     @pytest.fixture
     def store(self) -> Iterator[ObjectStore]:

@@ -106,6 +106,17 @@ def test_client_steps(lane: str, tmp_path: Path) -> None:
         source = {"Bucket": bucket, "Key": "dir/a.txt"}
         s3.copy_object(Bucket=bucket, Key="b.txt", CopySource=source)
         assert s3.get_object(Bucket=bucket, Key="b.txt")["Body"].read() == data
+        # moto and RGW ignore If-None-Match on CopyObject: refused, never an overwrite
+        with pytest.raises(ClientError) as caught:
+            s3.copy_object(Bucket=bucket, Key="b.txt", CopySource=source, IfNoneMatch="*")
+        assert code(caught.value) == (501, "NotImplemented")
+        s3.put_object_tagging(  # a self-copy in the store: still works there
+            Bucket=bucket, Key="b.txt", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]}
+        )
+        assert s3.get_object_tagging(Bucket=bucket, Key="b.txt")["TagSet"] == [
+            {"Key": "t", "Value": "v"}
+        ]
+        assert s3.get_object(Bucket=bucket, Key="b.txt")["Body"].read() == data
         listed = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
         assert [o["Key"] for o in listed.get("Contents", [])] == ["b.txt"]
         assert [p["Prefix"] for p in listed.get("CommonPrefixes", [])] == ["dir/"]

@@ -147,5 +147,7 @@ def test_readiness_reports_the_upstream(tmp_path: Path) -> None:
         assert report["bucket"] == "upstream"
         assert report["latency_ms"] >= 0
         # probed by this very check, at start-up, before any client write
-        assert report["conditional_writes"] in ("honoured", "ignored")
+        found = report["conditional_writes"]
+        assert set(found) == {"put", "copy", "complete", "copy_source"}, found
+        assert found["put"] == {"if_none_match": True, "if_match": True, "etag_form": "quoted"}
         assert upstream.secret_key not in ready.text

@@ -1,11 +1,14 @@
 """S3Store's multipart backend: upstream's own multipart uploads, passed through.
 
-Parts are spooled (as PutObject bodies are) and sent with UploadPart; the part ETag is
-upstream's, the MD5 of the part. Completion hands the part list to upstream, which
-validates it (InvalidPart, InvalidPartOrder, EntityTooSmall against *its* minimum part
-size) and composes the object with the S3 multipart ETag; conditional completion passes
-``If-None-Match``/``If-Match`` through. Attributes given at creation travel as upstream
-metadata. With ``native_multipart=False`` the store returns the staged default instead.
+Parts are streamed to UploadPart as they arrive when their length is known (spooled
+otherwise), as PutObject bodies are; the part ETag is upstream's, the MD5 of the part.
+Completion hands the part list to upstream, which validates it (InvalidPart,
+InvalidPartOrder, EntityTooSmall against *its* minimum part size) and composes the
+object with the S3 multipart ETag. Conditional completion passes ``If-None-Match`` /
+``If-Match`` through where upstream applies them on completion (probed: moto 5.2
+ignores If-Match there, Ceph 16 both) and is refused (NotSupported) elsewhere.
+Attributes given at creation travel as upstream metadata. With ``native_multipart=False``
+the store returns the staged default instead.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from ..base import (
     UploadPage,
     WriteOptions,
 )
-from .support import Spooled, encode_attributes, error_code, map_error, strip_etag, utc
+from .support import encode_attributes, error_code, map_error, request_body, strip_etag, utc
 
 if TYPE_CHECKING:  # the store builds its backend; the backend never imports the store
     from .store import S3Store
@@ -101,22 +104,23 @@ class S3Multipart:
         checksums: Mapping[str, str] | None,
     ) -> PartInfo:
         s = self._s
-        with Spooled(body, size, s.spool_memory) as spool:
+        with request_body(body, size, stream=s.stream_uploads, memory=s.spool_memory) as payload:
             try:
                 response = self.client.upload_part(
                     Bucket=s._ub(bucket),
                     Key=s._uk(bucket, key),
                     UploadId=upload_id,
                     PartNumber=part_number,
-                    Body=spool.file,
-                    ContentLength=spool.size,
+                    Body=payload.file,
+                    ContentLength=payload.size,
                 )
             except Exception as exc:
-                raise self._upload_error(exc, bucket, key, upload_id) from exc
+                raise self._upload_error(payload.error(exc), bucket, key, upload_id) from exc
+            payload.verify(response.get("ETag"))
             return PartInfo(
                 part_number=part_number,
-                etag=strip_etag(response.get("ETag")) or spool.md5,
-                size=spool.size,
+                etag=strip_etag(response.get("ETag")) or payload.md5,
+                size=payload.size,
                 last_modified=datetime.now(UTC).replace(microsecond=0),
                 checksums=dict(checksums or {}),
             )
@@ -135,7 +139,7 @@ class S3Multipart:
         s._require_bucket(bucket)
         if attributes is not None:
             self._check_completion(bucket, key, upload_id, parts, attributes)
-        extra = s._conditions(bucket, key, options)
+        extra = s._conditions(bucket, key, options, "complete")
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
             self.client.complete_multipart_upload(

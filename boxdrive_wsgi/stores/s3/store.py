@@ -15,11 +15,14 @@ Two mappings of our buckets onto upstream:
   and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
   start with a dot). A page of objects still costs one upstream listing.
 
-Bodies stream both ways. A request body is copied in chunks into a spool (memory up to
-``spool_memory``, then a temp file) while its MD5 is computed, then sent as one PUT:
-upstream needs a seekable body of known length to sign it, and one PUT keeps S3's
-single-PUT semantics (the ETag is the content MD5, ``If-None-Match``/``If-Match`` are
-checked by upstream atomically at commit, attributes are read after the body's end).
+Bodies stream both ways. A request body of known length over ``spool_memory`` goes
+upstream as one PUT while it arrives (``stream_uploads``: requests are signed, bodies
+sent as ``UNSIGNED-PAYLOAD``, as botocore would otherwise hash the whole body first over
+``http://``), its MD5 computed on the way and compared with upstream's ETag. A smaller
+one, one of unknown length, or one whose recorded ETag must be compared with its MD5
+first is spooled (memory up to ``spool_memory``, then a temp file) first. One PUT keeps
+S3's single-PUT semantics (the ETag is the content MD5, ``If-None-Match``/``If-Match``
+are checked by upstream atomically at commit).
 Responses stream from upstream's body in CHUNK_SIZE pieces; ranges pass through.
 Our attributes (content headers, metadata with any Unicode, checksums, tags) travel as
 one ASCII JSON entry of upstream metadata (``x-amz-meta-boxdrive-attrs``), the content
@@ -27,9 +30,13 @@ type also natively. Multipart uploads pass through natively (``capabilities.nati
 
 Upstream failures that no store error names become StoreUnavailable (throttled, 5xx,
 unreachable: 503 with Retry-After) or BackendError (502), with upstream's code in the
-message (``s3_support.upstream_failure``). Whether upstream honours ``If-None-Match`` /
-``If-Match`` on PUT is probed once, on the first conditional write (``s3_conditions``);
-if it ignores them, conditional writes raise NotSupported (501) instead of overwriting.
+message (``s3_support.upstream_failure``). Which conditions upstream applies on PutObject,
+CopyObject and CompleteMultipartUpload (``If-None-Match: *``, ``If-Match``, the copy's
+source condition) is probed once per process (``s3_conditions``): at start-up by the
+first readiness check (prefix mode; 1:1 mode in the first upstream bucket, if any), or
+at the first conditional write. A conditional write of an operation whose condition
+upstream ignores raises NotSupported (501) instead of overwriting; attribute updates
+(tags, ACLs) still work there, last writer wins (``update_object_attributes``).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from typing import Any, BinaryIO, Literal
 
 from ..base import (
     OVERWRITE,
+    AttributeUpdate,
     BackendError,
     BucketAlreadyExists,
     BucketInfo,
@@ -68,13 +76,12 @@ from ..base import (
     WriteOptions,
 )
 from ..versions import guard_before, require_null
-from . import owners
-from .conditions import ConditionalWrites
+from . import copies, owners
+from .conditions import COPY_SOURCE_IF_MATCH, LEGACY_COPY_SOURCE_IF_MATCH, ConditionalWrites
 from .multipart import S3Multipart
 from .support import (
     BUCKET_META,
     SPOOL_MEMORY,
-    Spooled,
     decode_attributes,
     encode_attributes,
     make_client,
@@ -82,6 +89,7 @@ from .support import (
     meta_owner,
     moment,
     pid,
+    request_body,
     strip_etag,
     upstream_chunks,
     utc,
@@ -89,8 +97,6 @@ from .support import (
 
 #: Upstream's largest page.
 UPSTREAM_PAGE = 1000
-#: How often copy_object inspects a source that keeps being replaced.
-COPY_ATTEMPTS = 5
 #: Owner records read at once by list_buckets in 1:1 mode.
 OWNER_READS = 8
 
@@ -113,6 +119,7 @@ class S3Store(ObjectStore):
         connect_timeout: float = 3,
         read_timeout: float = 30,
         max_connections: int = 64,
+        stream_uploads: bool = True,
     ) -> None:
         self._options = {
             "endpoint_url": endpoint_url,
@@ -124,7 +131,10 @@ class S3Store(ObjectStore):
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
             "max_connections": max_connections,
+            "sign_payload": not stream_uploads,
         }
+        #: bodies of known length go upstream as they arrive (unsigned payloads)
+        self.stream_uploads = stream_uploads
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
         self.capabilities = Capabilities(
@@ -135,8 +145,10 @@ class S3Store(ObjectStore):
         self._client = client
         self._client_pid = pid()
         self._client_lock = threading.Lock()
-        self._last_source_etag = threading.local()
-        self.conditional_writes = ConditionalWrites()
+        shared = (endpoint_url, access_key, self.upstream_bucket) if client is None else None
+        self.conditional_writes = ConditionalWrites(shared_key=shared)
+        if client is not None:
+            self._watch(client)
 
     @property
     def client(self) -> Any:
@@ -144,9 +156,23 @@ class S3Store(ObjectStore):
         if self._client is None or self._client_pid != pid():
             with self._client_lock:
                 if self._client is None or self._client_pid != pid():
-                    self._client = make_client(**self._options)  # type: ignore[arg-type]
+                    self._client = self._watch(make_client(**self._options))  # type: ignore[arg-type]
                     self._client_pid = pid()
         return self._client
+
+    def _watch(self, client: Any) -> Any:
+        """Let ``client``'s copies carry the source condition under the header name
+        upstream reads (Ceph 16: its own old name as well)."""
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            events.register("before-sign.s3.CopyObject", self._copy_source_header)
+        return client
+
+    def _copy_source_header(self, request: Any, **_: Any) -> None:
+        if self.conditional_writes.copy_source_header() == LEGACY_COPY_SOURCE_IF_MATCH:
+            value = request.headers.get(COPY_SOURCE_IF_MATCH)
+            if value is not None:
+                request.headers[LEGACY_COPY_SOURCE_IF_MATCH] = value
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -155,16 +181,23 @@ class S3Store(ObjectStore):
 
     def upstream_health(self) -> dict[str, object]:
         """For readiness: one cheap upstream call (a store error if it fails), where
-        upstream is, how long it took, and whether it honours conditional writes."""
+        upstream is, how long it took, and which conditional writes it applies."""
         started = time.monotonic()
         try:
             if self.upstream_bucket:
                 self.client.head_bucket(Bucket=self.upstream_bucket)
-                # the first readiness check (at start-up) learns whether conditional
-                # writes are safe; 1:1 has no bucket of its own to probe in until a write
+                # the first readiness check (at start-up) learns which conditional
+                # writes are safe
                 self.conditional_writes.support(self.client, *self._probe_location(""))
             else:
-                self.client.list_buckets()
+                listed = self.client.list_buckets().get("Buckets", [])
+                # 1:1: probe in the first upstream bucket (reserved keys); with none
+                # yet, or one we may not write in, the first conditional write probes
+                if listed and self.conditional_writes.probed is None:
+                    with contextlib.suppress(BackendError):
+                        self.conditional_writes.support(
+                            self.client, *self._probe_location(listed[0]["Name"])
+                        )
         except Exception as exc:
             raise map_error(exc, self.upstream_bucket or "") from exc
         return {
@@ -379,9 +412,9 @@ class S3Store(ObjectStore):
 
     def _create_only(self, bucket: str) -> dict[str, str]:
         """``IfNoneMatch: *`` if upstream honours it (probed once), else nothing."""
-        supported = self.conditional_writes.if_none_match(
+        supported = self.conditional_writes.support(
             self.client, *self._probe_location(bucket)
-        )
+        ).put.if_none_match
         return {"IfNoneMatch": "*"} if supported else {}
 
     def _create_direct(self, bucket: str, owner: str | None) -> BucketInfo:
@@ -472,22 +505,27 @@ class S3Store(ObjectStore):
 
     # ---- objects
 
-    def _conditions(self, bucket: str, key: str, options: WriteOptions) -> dict[str, str]:
-        """Upstream conditional-write parameters for ours. An UPDATE names the ETag we
-        reported, which may differ from upstream's: check it against the current
-        object, then make upstream commit only over that very version."""
+    def _conditions(
+        self, bucket: str, key: str, options: WriteOptions, operation: str = "put"
+    ) -> dict[str, str]:
+        """Upstream conditional-write parameters for ours on ``operation`` (``put``,
+        ``copy``, ``complete``): NotSupported if upstream ignores that condition there
+        (probed). An UPDATE names the ETag we reported, which may differ from upstream's:
+        check it against the current object, then make upstream commit only over that
+        very version."""
         if not options.conditional:
             return {}
-        self.conditional_writes.require(
+        conditions = self.conditional_writes.require(
             self.client,
             *self._probe_location(bucket),
+            operation,
             if_match=options.mode is WriteMode.UPDATE,
         )
         if options.mode is WriteMode.CREATE:
             return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
         options.check(bucket, key, current)
-        return {"IfMatch": self.conditional_writes.if_match_value(upstream_etag)}
+        return {"IfMatch": conditions.if_match_value(upstream_etag)}
 
     def put_object(
         self,
@@ -502,24 +540,27 @@ class S3Store(ObjectStore):
     ) -> ObjectInfo:
         self._require_bucket(bucket)
         self._refuse_reserved(bucket, key)
-        with Spooled(body, size, self.spool_memory) as spool:
+        # An ETag to record instead of the MD5 must be compared with it first: spool.
+        stream = self.stream_uploads and etag is None
+        with request_body(body, size, stream=stream, memory=self.spool_memory) as payload:
             attrs = (attributes or ObjectAttributes()).copy()
             extra = self._conditions(bucket, key, options)
             if attrs.content_type:
                 extra["ContentType"] = attrs.content_type
-            recorded = etag if etag and etag != spool.md5 else None
+            recorded = etag if etag and etag != payload.md5 else None
             try:
-                self.client.put_object(
+                response = self.client.put_object(
                     Bucket=self._ub(bucket),
                     Key=self._uk(bucket, key),
-                    Body=spool.file,
-                    ContentLength=spool.size,
+                    Body=payload.file,
+                    ContentLength=payload.size,
                     Metadata=encode_attributes(attrs, recorded),
                     **extra,
                 )
             except Exception as exc:
-                raise self._missing(exc, bucket, key) from exc
-            return ObjectInfo(bucket, key, spool.size, etag or spool.md5, utc(None), attrs)
+                raise self._missing(payload.error(exc), bucket, key) from exc
+            payload.verify(response.get("ETag"))
+            return ObjectInfo(bucket, key, payload.size, etag or payload.md5, utc(None), attrs)
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         attrs, recorded = decode_attributes(response.get("Metadata"), response.get("ContentType"))
@@ -697,73 +738,19 @@ class S3Store(ObjectStore):
         options: WriteOptions = OVERWRITE,
         source_version_id: str | None = None,
     ) -> ObjectInfo:
-        """A server-side CopyObject of the exact source version that was inspected
-        (``CopySourceIfMatch``); if the source is replaced meanwhile, inspect it again."""
+        """A server-side CopyObject of the exact source version inspected (``s3_copies``)."""
         require_null(src_bucket, src_key, source_version_id)
-        for _ in range(COPY_ATTEMPTS):
-            try:
-                return self._copy_once(
-                    src_bucket, src_key, dst_bucket, dst_key, attributes, options
-                )
-            except PreconditionFailed:
-                if options.conditional and (
-                    self._head(src_bucket, src_key)[1] == self._last_source_etag.value
-                ):
-                    raise  # the source is unchanged: the destination's condition failed
-        # The source keeps being replaced: stream one version through this process,
-        # which the GET pins by itself, rather than fail a copy the client may retry.
-        return super().copy_object(
-            src_bucket,
-            src_key,
-            dst_bucket,
-            dst_key,
-            attributes=attributes,
-            options=options,
+        return copies.copy_object(
+            self, (src_bucket, src_key), (dst_bucket, dst_key), attributes, options
         )
 
-    def _copy_once(
-        self,
-        src_bucket: str,
-        src_key: str,
-        dst_bucket: str,
-        dst_key: str,
-        attributes: ObjectAttributes | SourceAttributes | None,
-        options: WriteOptions,
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
     ) -> ObjectInfo:
-        source, source_etag = self._head(src_bucket, src_key)
-        self._last_source_etag.value = source_etag
-        if attributes is None:
-            new = source.attributes
-        elif callable(attributes):
-            new = attributes(source)
-        else:
-            new = attributes
-        self._require_bucket(dst_bucket)
-        self._refuse_reserved(dst_bucket, dst_key)
-        extra = self._conditions(dst_bucket, dst_key, options)
-        if new.content_type:
-            extra["ContentType"] = new.content_type
-        recorded = source.etag if source.etag != source_etag else None
-        try:
-            response = self.client.copy_object(
-                Bucket=self._ub(dst_bucket),
-                Key=self._uk(dst_bucket, dst_key),
-                CopySource={"Bucket": self._ub(src_bucket), "Key": self._uk(src_bucket, src_key)},
-                CopySourceIfMatch=f'"{source_etag}"',
-                MetadataDirective="REPLACE",
-                Metadata=encode_attributes(new, recorded),
-                **extra,
-            )
-        except Exception as exc:
-            error = map_error(exc, dst_bucket, dst_key)
-            if isinstance(error, NoSuchKey):
-                self.head_bucket(dst_bucket)
-            raise error from exc
-        result = response.get("CopyObjectResult", {})
-        etag = recorded or strip_etag(result.get("ETag")) or source_etag
-        return ObjectInfo(
-            dst_bucket, dst_key, source.size, etag, utc(result.get("LastModified")), new.copy()
-        )
+        """Tags, ACLs: a self-copy, last writer wins where upstream ignores If-Match on
+        CopyObject (``s3_copies.update_attributes`` says what that leaves open)."""
+        require_null(bucket, key, version_id)
+        return copies.update_attributes(self, bucket, key, update)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
         if not self.upstream_bucket:

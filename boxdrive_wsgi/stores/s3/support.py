@@ -4,6 +4,7 @@ attribute encoding and spooling of request bodies. No Flask or Werkzeug here."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from ..base import (
     BucketAlreadyExists,
     BucketNotEmpty,
     EntityTooSmall,
+    IncompleteBody,
     InvalidPart,
     InvalidPartOrder,
     InvalidRange,
@@ -71,13 +73,17 @@ def make_client(
     max_attempts: int = 2,
     connect_timeout: float = 3,
     read_timeout: float = 30,
+    sign_payload: bool = True,
 ) -> Any:
+    """A boto3 S3 client. ``sign_payload=False`` sends bodies as ``UNSIGNED-PAYLOAD``
+    (the request is signed, its body not), so a body can be streamed (``Streamed``)
+    even over ``http://``, where botocore would otherwise hash it whole before sending."""
     import boto3
     from botocore.config import Config
 
     config = Config(
         region_name=region,
-        s3={"addressing_style": addressing_style},
+        s3={"addressing_style": addressing_style, "payload_signing_enabled": sign_payload},
         retries={"mode": "standard", "total_max_attempts": max(1, max_attempts)},
         max_pool_connections=max_connections,
         connect_timeout=connect_timeout,
@@ -164,7 +170,13 @@ def upstream_failure(exc: BaseException) -> BaseException:
     names; anything that is not an upstream error (a bug) is returned unchanged. The
     message holds the operation, upstream's code, status and request id, never
     credentials (botocore's own messages may quote the endpoint URL)."""
-    from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError,
+        HTTPClientError,
+        UnseekableStreamError,
+    )
 
     if isinstance(exc, StoreError):
         return exc
@@ -183,6 +195,8 @@ def upstream_failure(exc: BaseException) -> BaseException:
         if code in UNAVAILABLE_CODES or (status is not None and status >= 500):
             return StoreUnavailable(detail, retry_after=retry_after)
         return BackendError(detail)
+    if isinstance(exc, UnseekableStreamError):  # a retry of a streamed body: the client's
+        return StoreUnavailable("upstream failed while a streamed body was sent")
     if isinstance(exc, ConnectionError | HTTPClientError):
         return StoreUnavailable(f"upstream unreachable: {type(exc).__name__}")
     if isinstance(exc, BotoCoreError):
@@ -306,6 +320,12 @@ class Spooled:
     def __exit__(self, *exc: object) -> None:
         self.file.close()
 
+    def error(self, exc: BaseException) -> BaseException:
+        return exc
+
+    def verify(self, etag: str | None) -> None:
+        _verify(self.md5, etag)
+
 
 def pid() -> int:
     return os.getpid()
@@ -330,3 +350,90 @@ def meta_owner(metadata: Mapping[str, str]) -> str | None:
 
 def upstream_chunks(stream: Any) -> Iterator[bytes]:
     yield from stream.iter_chunks(CHUNK_SIZE)
+
+
+class Streamed:
+    """A request body of known length handed to botocore as it is read, not spooled, its
+    MD5 computed on the way. Needs an unsigned payload (``make_client(stream=True)``):
+    signing it would make botocore read the whole body first. botocore cannot rewind it to
+    retry (UnseekableStreamError, answered 503: the client retries); an error the body
+    raised while upstream was reading it (IncompleteBody, BadDigest) is kept in
+    ``failed``, since botocore reports it as its own."""
+
+    def __init__(self, body: Readable | BinaryIO, size: int) -> None:
+        self._body = body
+        self._md5 = hashlib.md5()
+        self._left = size
+        self.size = size
+        self.failed: BaseException | None = None
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if n is None or n < 0 else min(n, self._left)
+        try:
+            chunk = self._body.read(want)
+            if not chunk:
+                raise IncompleteBody(self._left)
+        except BaseException as exc:
+            self.failed = exc
+            raise
+        self._md5.update(chunk)
+        self._left -= len(chunk)
+        return chunk
+
+    def tell(self) -> int:
+        return self.size - self._left
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Only to where it is (botocore's CRT signer and urllib3 ask it to be seekable;
+        rewinding what was sent, for a retry, is impossible)."""
+        if whence != 0 or offset != self.tell():
+            raise io.UnsupportedOperation("a streamed request body cannot be rewound")
+        return offset
+
+    @property
+    def md5(self) -> str:
+        """The MD5 of the whole body (once upstream has read all of it)."""
+        if self._left:
+            raise IncompleteBody(self._left)
+        return self._md5.hexdigest()
+
+    @property
+    def file(self) -> Streamed:
+        return self
+
+    def __enter__(self) -> Streamed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def error(self, exc: BaseException) -> BaseException:
+        """What to raise for ``exc``, raised while upstream read this body."""
+        return self.failed if self.failed is not None else exc
+
+    def verify(self, etag: str | None) -> None:
+        _verify(self.md5, etag)
+
+
+def request_body(
+    body: Readable | BinaryIO, size: int | None, *, stream: bool, memory: int = SPOOL_MEMORY
+) -> Spooled | Streamed:
+    """``body`` as upstream gets it: streamed if ``stream`` and its size is known and
+    over ``memory``, else spooled (botocore needs a length, or a whole body to sign). A
+    body held in memory anyway stays retryable: botocore resends it when upstream drops a
+    connection (a streamed body can be resent only if no byte of it was sent)."""
+    if stream and size is not None and size > memory:
+        return Streamed(body, size)
+    return Spooled(body, size, memory)
+
+
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def _verify(md5: str, etag: str | None) -> None:
+    """An upstream ETag that is an MD5 (no encryption, one PUT) must be the body's."""
+    upstream = strip_etag(etag).lower()
+    if _MD5_HEX.fullmatch(upstream) and upstream != md5:
+        raise BackendError(f"upstream stored a body with MD5 {upstream}, not {md5}")
