@@ -57,7 +57,7 @@ def copy_object(s3: S3Request) -> Response:
     if onto_itself and metadata != "REPLACE" and not storage_class and not sse.explicit_request(s3):
         raise S3Error("InvalidRequest", SELF_COPY)
     source_version = copy_source_version(s3.store, source)
-    s3.check_copy_source(source.bucket, source.key)
+    s3.check_copy_source(source.bucket, source.key, source_version)
     write_options = write_conditions(headers)
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
     new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None

@@ -17,7 +17,7 @@ from ..protocol.errors import S3Error
 from ..protocol.headers import quote_etag
 from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
-from ..protocol.versioning import NULL, check_version_id
+from ..protocol.versioning import NULL, check_version_id, invalid_version_id
 from ..stores.base import ObjectInfo, ObjectPage
 from ..web.context import S3Request, url_quote, xml_response
 
@@ -127,7 +127,7 @@ def list_versions(s3: S3Request) -> Response:
 
 def _version_id_marker(s3: S3Request, key_marker: str) -> str:
     """version-id-marker, checked as S3 does: only with a key-marker, and a version id
-    (or ``null``); "" when absent."""
+    of the store's (or ``null``); "" when absent."""
     raw = s3.query.get("version-id-marker")
     if raw is None or raw == "":
         return ""
@@ -138,6 +138,8 @@ def _version_id_marker(s3: S3Request, key_marker: str) -> str:
             extra=_argument(s3, "version-id-marker"),
         )
     check_version_id(raw, "version-id-marker")
+    if not s3.store.is_version_id(raw):  # not an id this store makes
+        raise invalid_version_id(raw, "version-id-marker")
     return raw
 
 

@@ -131,7 +131,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     headers = s3.request.headers
     source = parse_copy_source(headers["x-amz-copy-source"])
     source_version = copy_source_version(s3.store, source)
-    s3.check_copy_source(source.bucket, source.key)
+    s3.check_copy_source(source.bucket, source.key, source_version)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
     upload = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)

@@ -242,8 +242,11 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         return policy.allows(user_id, permission, authenticated=authenticated)
 
     if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
-        try:  # the ACL of the version the request names (?versionId=), else the latest
-            info = s3.store.head_object(bucket, s3.key, version_id=version_of_request(s3))
+        # the ACL of the version checked (a copy's source) or named (?versionId=), else
+        # of the latest
+        version = s3.checked_version or version_of_request(s3)
+        try:
+            info = s3.store.head_object(bucket, s3.key, version_id=version)
         except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
             # Tell "no such key" only to whom may list the bucket, as S3 does.
             return bucket_allows(acl.READ)

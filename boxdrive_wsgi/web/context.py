@@ -50,12 +50,21 @@ class S3Request:
     looked_up: dict[str, BucketInfo] = field(default_factory=dict, repr=False)
     #: The bucket configuration documents this request has read, by (bucket, slot).
     configs_read: dict[tuple[str, str], bytes | None] = field(default_factory=dict, repr=False)
+    #: The object version an access check is about when the request's own ``?versionId=``
+    #: does not name it (the source version of a copy); None: the request's.
+    checked_version: str | None = None
 
     def check_access(
-        self, operation: str, bucket: str, key: str | None = None, identity: Identity | None = None
+        self,
+        operation: str,
+        bucket: str,
+        key: str | None = None,
+        identity: Identity | None = None,
+        version_id: str | None = None,
     ) -> None:
-        """Authorize ``operation`` on ``bucket``/``key`` as this request's identity (or
-        ``identity``), with the same policy (and site hook) as the request itself."""
+        """Authorize ``operation`` on ``bucket``/``key`` (its version ``version_id``, as the
+        store names it) as this request's identity (or ``identity``), with the same policy
+        (and site hook) as the request itself."""
         if self.authorizer is None:
             raise S3Error("AccessDenied")
         self.authorizer(
@@ -65,6 +74,7 @@ class S3Request:
                 bucket=bucket,
                 key=key,
                 identity=identity or self.identity,
+                checked_version=version_id,
             )
         )
 
@@ -105,10 +115,11 @@ class S3Request:
         """The recorded owner of ``bucket`` (default: the request's), if any."""
         return self.bucket_info(bucket).owner
 
-    def check_copy_source(self, bucket: str, key: str) -> None:
-        """May this request read the source of a copy? It is a GetObject on it (the
-        same policy decides), and its bucket must be the owner the client expects."""
-        self.check_access("GetObject", bucket, key)
+    def check_copy_source(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        """May this request read the source of a copy (the version ``version_id``, or the
+        latest)? It is a GetObject on it (the same policy decides, with that version's
+        ACL), and its bucket must be the owner the client expects."""
+        self.check_access("GetObject", bucket, key, version_id=version_id)
         self.check_expected_owner(bucket, EXPECTED_SOURCE_OWNER)
 
     @property

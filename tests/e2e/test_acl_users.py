@@ -211,3 +211,32 @@ def test_public_read_write_bucket_takes_anonymous_writes(
     assert acl["Owner"]["ID"] == "anonymous"
     # The bucket owner may still read what was written into its bucket.
     assert owner.get_object(Bucket=bucket, Key="anon")["Body"].read() == b"from anyone"
+
+
+def test_each_version_has_its_own_acl(owner, other, bucket: str) -> None:
+    """A grant on the latest version lets no one read (or copy) an older private one."""
+    owner.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    secret = owner.put_object(Bucket=bucket, Key="k", Body=b"secret")["VersionId"]
+    public = owner.put_object(Bucket=bucket, Key="k", Body=b"public", ACL="public-read")
+    assert other.get_object(Bucket=bucket, Key="k")["Body"].read() == b"public"
+    got = other.get_object(Bucket=bucket, Key="k", VersionId=public["VersionId"])
+    assert got["Body"].read() == b"public"
+    denied(lambda: other.get_object(Bucket=bucket, Key="k", VersionId=secret))
+    denied(lambda: other.head_object(Bucket=bucket, Key="k", VersionId=secret))
+    theirs = unique_bucket_name("acl")
+    other.create_bucket(Bucket=theirs)
+    try:
+        source = {"Bucket": bucket, "Key": "k", "VersionId": secret}
+        denied(lambda: other.copy_object(Bucket=theirs, Key="stolen", CopySource=source))
+        latest = {"Bucket": bucket, "Key": "k"}
+        other.copy_object(Bucket=theirs, Key="copied", CopySource=latest)
+        assert other.get_object(Bucket=theirs, Key="copied")["Body"].read() == b"public"
+        upload = other.create_multipart_upload(Bucket=theirs, Key="mp")["UploadId"]
+        denied(
+            lambda: other.upload_part_copy(
+                Bucket=theirs, Key="mp", UploadId=upload, PartNumber=1, CopySource=source
+            )
+        )
+        other.abort_multipart_upload(Bucket=theirs, Key="mp", UploadId=upload)
+    finally:
+        empty_and_delete_bucket(other, theirs)

@@ -120,6 +120,8 @@ def test_versions_markers_and_their_errors(client: FlaskClient) -> None:
     assert f"<NextVersionIdMarker>{second}</NextVersionIdMarker>".encode() in page.data
     lone = client.get(f"/bkt?versions&version-id-marker={first}")
     assert (lone.status_code, error_code(lone.data)) == (400, "InvalidArgument")
+    foreign = client.get("/bkt?versions&key-marker=k&version-id-marker=AAAA")
+    assert (foreign.status_code, error_code(foreign.data)) == (400, "InvalidArgument")
 
     removed = client.delete(f"/bkt/k?versionId={marker}")
     assert removed.headers["x-amz-delete-marker"] == "true"
