@@ -25,6 +25,23 @@ rows by (commit, directory), both immutable, so walking pages with ``start_after
 costs one API call per page once warm. With delimiter ``/`` only the directory of
 the prefix is read (its index and its sub-directories); otherwise its whole subtree.
 
+Versions (read-only, ``capabilities.version_reads``): the branch history is the
+version history. Every write of a key (put, copy, multipart completion, attribute
+update) rewrites its sidecar (a fresh ``write`` id) and every delete removes it, in
+the commit that changes the content; so the commits that changed the sidecar
+(``repository/commits?path=``) are the key's versions, newest first, and a commit
+that removed it is a delete marker. A version id is that commit's SHA (40 hex);
+get/head/copy source with ``version_id`` read the sidecar and the content at that
+commit (``files?ref=``). ``list_object_versions`` lists the keys present at the head,
+each with its whole history (a key deleted now is not listed, though its past
+versions stay readable by id), at one API call per version listed (its sidecar at
+that commit, cached: commits are immutable) plus one per 100 commits of a key.
+Buckets stay never versioned (writes return no version id, ``versionId=null`` is
+the object itself); history cannot be rewritten through the store:
+``set_bucket_versioning`` and deletes or attribute updates by version id raise
+NotSupported (501). A bucket deleted and created again sees the old history of its
+keys' paths. SHA-1 projects only (GitLab's SHA-256 repositories are experimental).
+
 Bodies: GET streams the raw file endpoint. PUT spools the body to a temporary
 file (MD5 while reading) and streams the commit's JSON body from it, base64
 piece by piece: this process holds O(1 MiB), but GitLab itself holds the whole
@@ -34,16 +51,19 @@ refused with EntityTooLarge.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
 import random
+import re
 import tempfile
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, TypeVar
 
@@ -52,6 +72,7 @@ import requests
 from ..base import (
     CHUNK_SIZE,
     OVERWRITE,
+    AttributeUpdate,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -63,6 +84,8 @@ from ..base import (
     EntityTooLarge,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchVersion,
+    NotSupported,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -70,12 +93,15 @@ from ..base import (
     ObjectStore,
     Readable,
     StoreUnavailable,
+    VersionIsDeleteMarker,
+    VersionPage,
     WriteOptions,
     iter_chunks,
 )
 from ..documents import from_document, to_document
 from ..listing import paginate
-from ..versions import guard_before, require_null
+from ..model import NULL_VERSION
+from ..versions import guard_before, paginate_versions
 from . import paths
 from .api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
 
@@ -86,6 +112,9 @@ T = TypeVar("T")
 Index = dict[str, list[Any]]
 
 DEFAULT_MAX_OBJECT_SIZE = 64 * 1024 * 1024
+#: A version id: a full commit SHA-1, as GitLab spells it (lower-case hex).
+_COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
+READ_ONLY = "GitLab's history is read-only through the store"
 
 
 def _now() -> datetime:
@@ -98,6 +127,17 @@ def _epoch(moment: datetime) -> int:
 
 def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+def _commit_date(commit: Mapping[str, Any]) -> datetime:
+    """When a commit was made (its committed_date, ISO 8601 with an offset)."""
+    try:
+        moment = datetime.fromisoformat(str(commit.get("committed_date")))
+    except ValueError:
+        return _moment(0)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -126,7 +166,7 @@ class GitlabStore(ObjectStore):
     #: commits retried after losing a race (the files changed meanwhile)
     conflict_attempts = 40
 
-    capabilities = Capabilities(conditional_delete=True, bucket_config=True)
+    capabilities = Capabilities(conditional_delete=True, bucket_config=True, version_reads=True)
 
     def __init__(
         self,
@@ -143,6 +183,7 @@ class GitlabStore(ObjectStore):
         self.max_object_size = max_object_size
         self._indexes = _Lru(1024)  # blob id -> Index
         self._rows = _Lru(32)  # (commit, directory, shallow) -> sorted rows
+        self._at = _Lru(4096)  # (path, commit) -> the file there (or None)
 
     def __repr__(self) -> str:
         return f"GitlabStore({self.api!r})"
@@ -368,8 +409,68 @@ class GitlabStore(ObjectStore):
             raise NoSuchKey(bucket, key)
         return self._info_from_meta(bucket, key, json.loads(found.content)), found.commit_id
 
+    # ------------------------------------------------------------------ versions
+
+    def is_version_id(self, value: str) -> bool:
+        return value == NULL_VERSION or _COMMIT_SHA.fullmatch(value) is not None
+
+    def _commit_named(self, bucket: str, key: str, version_id: str | None) -> str | None:
+        """The commit a version id names; None: the latest (None or "null", the object
+        itself: buckets here are never versioned). NoSuchVersion if not a commit SHA."""
+        if version_id is None or version_id == NULL_VERSION:
+            return None
+        if _COMMIT_SHA.fullmatch(version_id) is None:
+            raise NoSuchVersion(bucket, key, version_id)
+        return version_id
+
+    def _file_at(self, path: str, commit: str) -> RepoFile | None:
+        return self._at.fetch((path, commit), lambda: self.api.get_file(path, commit))
+
+    def _version(self, bucket: str, key: str, commit: str) -> ObjectInfo:
+        """Version ``commit`` of ``key``: the sidecar as that commit wrote it."""
+        meta = paths.key_paths(bucket, key).meta
+        found = self._file_at(meta, commit)
+        if found is None or found.last_commit_id != commit:
+            self._require_bucket(bucket)
+            if found is None:
+                self._refuse_marker(bucket, key, meta, commit)
+            raise NoSuchVersion(bucket, key, commit)
+        latest = self.api.last_commit_of(meta) == commit
+        if not latest and not self.api.is_ancestor(commit):
+            raise NoSuchVersion(bucket, key, commit)  # another branch's commit
+        info = self._info_from_meta(bucket, key, json.loads(found.content))
+        return replace(info, version_id=commit, is_latest=latest)
+
+    def _refuse_marker(self, bucket: str, key: str, meta: str, commit: str) -> None:
+        """VersionIsDeleteMarker if ``commit`` (of the branch) deleted ``key``."""
+        found = self.api.commit_info(commit)
+        parents = found.get("parent_ids") if found else None
+        if not found or not parents or not self.api.is_ancestor(commit):
+            return
+        if self._file_at(meta, str(parents[0])) is not None:
+            raise VersionIsDeleteMarker(bucket, key, commit, _commit_date(found))
+
+    def _refuse_rewrite(self, bucket: str, key: str, version_id: str | None) -> None:
+        """Removing or changing one version would rewrite the branch's history."""
+        if self._commit_named(bucket, key, version_id) is not None:
+            raise NotSupported(f"changing a version: {READ_ONLY}")
+
+    def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        """NotSupported: the versions are the branch's history, read-only; buckets
+        stay never versioned (see the module docstring)."""
+        raise NotSupported(f"bucket versioning: {READ_ONLY}")
+
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
+    ) -> ObjectInfo:
+        """Of the latest version only; by version id: NotSupported (read-only history)."""
+        self._refuse_rewrite(bucket, key, version_id)
+        return super().update_object_attributes(bucket, key, update)
+
     def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
-        require_null(bucket, key, version_id)
+        commit = self._commit_named(bucket, key, version_id)
+        if commit is not None:
+            return self._version(bucket, key, commit)
         return self._meta(bucket, key)[0]
 
     def get_object(
@@ -380,8 +481,11 @@ class GitlabStore(ObjectStore):
         byte_range: ByteRange | None = None,
         version_id: str | None = None,
     ) -> ObjectBody:
-        require_null(bucket, key, version_id)
-        info, commit = self._meta(bucket, key)
+        named = self._commit_named(bucket, key, version_id)
+        if named is not None:
+            info, commit = self._version(bucket, key, named), named
+        else:
+            info, commit = self._meta(bucket, key)
         span = byte_range.resolve(info.size) if byte_range else None
         start, stop = span or (0, info.size)
         try:
@@ -402,7 +506,9 @@ class GitlabStore(ObjectStore):
         guard: DeleteGuard | None = None,
         owner: str | None = None,
     ) -> DeleteResult:
-        require_null(bucket, key, version_id)
+        """Deletes the object (a commit; its history stays). By version id ("null" is
+        the object itself): NotSupported, the history is read-only."""
+        self._refuse_rewrite(bucket, key, version_id)
         guard_before(guard, lambda: self.head_object(bucket, key))  # not atomic: right before
         self._delete(bucket, key, None)
         return DeleteResult()
@@ -454,6 +560,17 @@ class GitlabStore(ObjectStore):
         start_after: str = "",
         max_keys: int = 1000,
     ) -> ObjectPage:
+        rows = self._head_rows(bucket, prefix, delimiter)[1]
+
+        def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
+            return iter(rows[_find(rows, lower, inclusive) :])
+
+        return paginate(
+            seek, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        )
+
+    def _head_rows(self, bucket: str, prefix: str, delimiter: str) -> tuple[str, list[ObjectInfo]]:
+        """The branch head and the rows a listing of ``prefix`` reads there."""
         head = self.api.branch_head()
         if head is None:
             raise NoSuchBucket(bucket)
@@ -463,17 +580,66 @@ class GitlabStore(ObjectStore):
             (head, bucket, key_dir, shallow),
             lambda: self._load_rows(head, bucket, key_dir, shallow),
         )
-        keys = [row.key for row in rows]
+        return head, rows
+
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """The keys present at the head, each with the commits that changed it (see
+        the module docstring); O(page) API calls."""
+        head, rows = self._head_rows(bucket, prefix, delimiter)
+        per_page = max(1, min(100, max_keys + 1))
+
+        def history(key: str, ref: str, after: str | None) -> Iterator[ObjectInfo]:
+            meta = paths.key_paths(bucket, key).meta
+            for n, commit in enumerate(self.api.commits(meta, ref, per_page=per_page)):
+                if n == 0 and commit["id"] == after:
+                    continue  # the history from a version starts with that version
+                yield self._listed(bucket, key, meta, commit, latest=n == 0 and after is None)
 
         def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
-            import bisect
+            for row in rows[_find(rows, lower, inclusive) :]:
+                if delimiter and row.key.find(delimiter, len(prefix)) >= 0:
+                    yield row  # paginate rolls it into a common prefix: no history read
+                else:
+                    yield from history(row.key, head, None)
 
-            find = bisect.bisect_left if inclusive else bisect.bisect_right
-            return iter(rows[find(keys, lower) :])
+        def older(key: str, version_id: str) -> Iterator[ObjectInfo]:
+            if _COMMIT_SHA.fullmatch(version_id) is None or not self.api.is_ancestor(version_id):
+                return iter(())
+            return history(key, version_id, version_id)
 
-        return paginate(
-            seek, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        return paginate_versions(
+            seek,
+            older,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+            max_keys=max_keys,
         )
+
+    def _listed(
+        self, bucket: str, key: str, meta: str, commit: Mapping[str, Any], *, latest: bool
+    ) -> ObjectInfo:
+        """The version a commit that changed ``key``'s sidecar made: a delete marker if
+        it removed the sidecar."""
+        sha = str(commit["id"])
+        found = self._file_at(meta, sha)
+        if found is None:
+            moment = _commit_date(commit)
+            return ObjectInfo(
+                bucket, key, 0, "", moment, version_id=sha, is_latest=latest, delete_marker=True
+            )
+        info = self._info_from_meta(bucket, key, json.loads(found.content))
+        return replace(info, version_id=sha, is_latest=latest)
 
     def _load_rows(self, head: str, bucket: str, key_dir: str, shallow: bool) -> list[ObjectInfo]:
         self._require_bucket(bucket, head)
@@ -552,6 +718,12 @@ class GitlabStore(ObjectStore):
             )
 
         self._retrying(attempt)
+
+
+def _find(rows: list[ObjectInfo], lower: str, inclusive: bool) -> int:
+    """Where rows (sorted by key) ``>= lower`` (or ``> lower``) start."""
+    find = bisect.bisect_left if inclusive else bisect.bisect_right
+    return find(rows, lower, key=lambda row: row.key)
 
 
 def _attributes_json(attributes: ObjectAttributes) -> dict[str, Any]:
