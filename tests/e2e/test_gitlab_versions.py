@@ -120,9 +120,10 @@ def test_history_as_versions(server: RunningServer, tmp_path: Path) -> None:
         )
     ) == ("NotImplemented", 501)
     assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
-    assert error_of(
-        lambda: s3.delete_object(Bucket=bucket, Key="doc.txt", VersionId=second)
-    ) == ("NotImplemented", 501)
+    assert error_of(lambda: s3.delete_object(Bucket=bucket, Key="doc.txt", VersionId=second)) == (
+        "NotImplemented",
+        501,
+    )
     assert error_of(
         lambda: s3.put_object_tagging(
             Bucket=bucket, Key="doc.txt", VersionId=second, Tagging={"TagSet": []}

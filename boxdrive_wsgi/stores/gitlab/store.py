@@ -595,7 +595,7 @@ class GitlabStore(ObjectStore):
         """The keys present at the head, each with the commits that changed it (see
         the module docstring); O(page) API calls."""
         head, rows = self._head_rows(bucket, prefix, delimiter)
-        per_page = max(1, min(100, max_keys + 1))
+        per_page = max(1, min(100, max_keys + 2))  # the marker and one looked ahead
 
         def history(key: str, ref: str, after: str | None) -> Iterator[ObjectInfo]:
             meta = paths.key_paths(bucket, key).meta

@@ -40,8 +40,10 @@ def read_only(store: ObjectStore) -> bool:
     return store.capabilities.version_reads and not store.capabilities.versioning
 
 
-def listing(store: ObjectStore, bucket: str, **markers: str) -> list[ObjectInfo]:
-    page = store.list_object_versions(bucket, **markers)
+def listing(
+    store: ObjectStore, bucket: str, *, prefix: str = "", key_marker: str = ""
+) -> list[ObjectInfo]:
+    page = store.list_object_versions(bucket, prefix=prefix, key_marker=key_marker)
     assert not page.is_truncated
     return page.versions
 
