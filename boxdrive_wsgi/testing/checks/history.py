@@ -22,7 +22,7 @@ from ...stores import (
     ObjectStore,
     VersionIsDeleteMarker,
 )
-from ..helpers import get_bytes, keys_of, md5, put
+from ..helpers import get_bytes, keys_of, md5, put, walk_version_pages
 
 #: (key, is_latest, delete_marker): a listed version without its id.
 Shape = tuple[str, bool, bool]
@@ -119,21 +119,7 @@ def test_history_listing_pages_prefix_and_delimiter(store: ObjectStore, bucket: 
     assert shapes(full) == expected
     assert keys_of(store, bucket) == ["a", "b/1", "c", "é"]
     for max_keys in (1, 3):
-        seen: list[ObjectInfo] = []
-        key_marker, version_marker = "", ""
-        for _ in range(50):
-            page = store.list_object_versions(
-                bucket, key_marker=key_marker, version_id_marker=version_marker, max_keys=max_keys
-            )
-            assert len(page.versions) <= max_keys
-            seen += page.versions
-            if not page.is_truncated:
-                break
-            assert page.next_key_marker == page.versions[-1].key
-            assert page.next_version_id_marker == page.versions[-1].version_id
-            key_marker, version_marker = page.next_key_marker, str(page.next_version_id_marker)
-        else:
-            raise AssertionError("listing did not end")
+        seen = walk_version_pages(store, bucket, max_keys)
         assert [(v.key, v.version_id) for v in seen] == [(v.key, v.version_id) for v in full]
     assert shapes(listing(store, bucket, prefix="b/")) == [s for s in expected if s[0][:2] == "b/"]
     page = store.list_object_versions(bucket, delimiter="/")

@@ -32,7 +32,17 @@ from ...stores import (
     VersionIsDeleteMarker,
     WriteOptions,
 )
-from ..helpers import MIN_PART_SIZE, THREADS, get_bytes, keys_of, md5, pattern, put, run_threads
+from ..helpers import (
+    MIN_PART_SIZE,
+    THREADS,
+    get_bytes,
+    keys_of,
+    md5,
+    pattern,
+    put,
+    run_threads,
+    walk_version_pages,
+)
 
 
 def versioned(store: ObjectStore, bucket: str, status: str = "Enabled") -> bool:
@@ -467,21 +477,10 @@ def test_version_listing_pages(store: ObjectStore, bucket: str, max_keys: int) -
     if not versioned(store, bucket):
         return
     expected = _populate(store, bucket)
-    seen: list[Listed] = []
-    key_marker, version_marker = "", ""
-    for _ in range(100):
-        page = store.list_object_versions(
-            bucket, key_marker=key_marker, version_id_marker=version_marker, max_keys=max_keys
-        )
-        assert len(page.versions) <= max_keys
-        seen += [(v.key, str(v.version_id), v.is_latest, v.delete_marker) for v in page.versions]
-        if not page.is_truncated:
-            break
-        assert page.next_key_marker == page.versions[-1].key
-        assert page.next_version_id_marker == page.versions[-1].version_id
-        key_marker, version_marker = page.next_key_marker, str(page.next_version_id_marker)
-    else:
-        raise AssertionError("listing did not end")
+    seen = [
+        (v.key, str(v.version_id), v.is_latest, v.delete_marker)
+        for v in walk_version_pages(store, bucket, max_keys)
+    ]
     assert seen == expected
 
 
