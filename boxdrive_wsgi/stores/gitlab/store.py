@@ -25,22 +25,7 @@ rows by (commit, directory), both immutable, so walking pages with ``start_after
 costs one API call per page once warm. With delimiter ``/`` only the directory of
 the prefix is read (its index and its sub-directories); otherwise its whole subtree.
 
-Versions (read-only, ``capabilities.version_reads``): the branch history is the
-version history. Every write of a key (put, copy, multipart completion, attribute
-update) rewrites its sidecar (a fresh ``write`` id) and every delete removes it, in
-the commit that changes the content; so the commits that changed the sidecar
-(``repository/commits?path=``) are the key's versions, newest first, and a commit
-that removed it is a delete marker. A version id is that commit's SHA (40 hex);
-get/head/copy source with ``version_id`` read the sidecar and the content at that
-commit (``files?ref=``). ``list_object_versions`` lists the keys present at the head,
-each with its whole history (a key deleted now is not listed, though its past
-versions stay readable by id), at one API call per version listed (its sidecar at
-that commit, cached: commits are immutable) plus one per 100 commits of a key.
-Buckets stay never versioned (writes return no version id, ``versionId=null`` is
-the object itself); history cannot be rewritten through the store:
-``set_bucket_versioning`` and deletes or attribute updates by version id raise
-NotSupported (501). A bucket deleted and created again sees the old history of its
-keys' paths. SHA-1 projects only (GitLab's SHA-256 repositories are experimental).
+Versions: read-only, the branch history (see ``history``).
 
 Bodies: GET streams the raw file endpoint. PUT spools the body to a temporary
 file (MD5 while reading) and streams the commit's JSON body from it, base64
@@ -56,14 +41,10 @@ import hashlib
 import json
 import logging
 import random
-import re
 import tempfile
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, TypeVar
 
@@ -93,17 +74,18 @@ from ..base import (
     ObjectStore,
     Readable,
     StoreUnavailable,
-    VersionIsDeleteMarker,
     VersionPage,
     WriteOptions,
     iter_chunks,
 )
-from ..documents import from_document, to_document
+from ..documents import to_document
 from ..listing import paginate
 from ..model import NULL_VERSION
-from ..versions import guard_before, paginate_versions
+from ..versions import guard_before
 from . import paths
 from .api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
+from .cache import Lru
+from .history import COMMIT_SHA, READ_ONLY, History, moment, sidecar_info
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +94,6 @@ T = TypeVar("T")
 Index = dict[str, list[Any]]
 
 DEFAULT_MAX_OBJECT_SIZE = 64 * 1024 * 1024
-#: A version id: a full commit SHA-1, as GitLab spells it (lower-case hex).
-_COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
-READ_ONLY = "GitLab's history is read-only through the store"
 
 
 def _now() -> datetime:
@@ -123,41 +102,6 @@ def _now() -> datetime:
 
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
-
-
-def _moment(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-def _commit_date(commit: Mapping[str, Any]) -> datetime:
-    """When a commit was made (its committed_date, ISO 8601 with an offset)."""
-    try:
-        moment = datetime.fromisoformat(str(commit.get("committed_date")))
-    except ValueError:
-        return _moment(0)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-class _Lru(OrderedDict[Any, Any]):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-        self.lock = threading.Lock()
-
-    def fetch(self, key: Any, make: Callable[[], T]) -> T:
-        with self.lock:
-            if key in self:
-                self.move_to_end(key)
-                value: T = self[key]
-                return value
-        value = make()
-        with self.lock:
-            self[key] = value
-            while len(self) > self.size:
-                self.popitem(last=False)
-        return value
 
 
 class GitlabStore(ObjectStore):
@@ -181,9 +125,9 @@ class GitlabStore(ObjectStore):
     ) -> None:
         self.api = GitlabApi(url, token, project, branch, retry=retry, timeout=timeout)
         self.max_object_size = max_object_size
-        self._indexes = _Lru(1024)  # blob id -> Index
-        self._rows = _Lru(32)  # (commit, directory, shallow) -> sorted rows
-        self._at = _Lru(4096)  # (path, commit) -> the file there (or None)
+        self._indexes = Lru(1024)  # blob id -> Index
+        self._rows = Lru(32)  # (commit, directory, shallow) -> sorted rows
+        self._history = History(self.api, self._require_bucket)
 
     def __repr__(self) -> str:
         return f"GitlabStore({self.api!r})"
@@ -222,7 +166,7 @@ class GitlabStore(ObjectStore):
         created, owner = marker.get("created"), marker.get("owner")
         return BucketInfo(
             bucket,
-            _moment(created if isinstance(created, int | float) else 0),
+            moment(created if isinstance(created, int | float) else 0),
             owner if isinstance(owner, str) else None,
         )
 
@@ -233,17 +177,6 @@ class GitlabStore(ObjectStore):
 
     def _index_by_blob(self, blob_id: str) -> Index:
         return self._indexes.fetch(blob_id, lambda: dict(json.loads(self.api.blob(blob_id))))
-
-    @staticmethod
-    def _info_from_meta(bucket: str, key: str, meta: Mapping[str, Any]) -> ObjectInfo:
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=meta["size"],
-            etag=meta["etag"],
-            last_modified=_moment(meta["last_modified"]),
-            attributes=from_document(meta["attributes"]),
-        )
 
     # ------------------------------------------------------------------ buckets
 
@@ -399,7 +332,7 @@ class GitlabStore(ObjectStore):
 
     @staticmethod
     def _row(bucket: str, key: str, entry: list[Any]) -> ObjectInfo:
-        return ObjectInfo(bucket, key, int(entry[0]), str(entry[1]), _moment(entry[2]))
+        return ObjectInfo(bucket, key, int(entry[0]), str(entry[1]), moment(entry[2]))
 
     def _meta(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
         """The object's info and the commit it was read at."""
@@ -407,48 +340,21 @@ class GitlabStore(ObjectStore):
         if found is None:
             self._require_bucket(bucket)
             raise NoSuchKey(bucket, key)
-        return self._info_from_meta(bucket, key, json.loads(found.content)), found.commit_id
+        return sidecar_info(bucket, key, json.loads(found.content)), found.commit_id
 
     # ------------------------------------------------------------------ versions
 
     def is_version_id(self, value: str) -> bool:
-        return value == NULL_VERSION or _COMMIT_SHA.fullmatch(value) is not None
+        return value == NULL_VERSION or COMMIT_SHA.fullmatch(value) is not None
 
     def _commit_named(self, bucket: str, key: str, version_id: str | None) -> str | None:
         """The commit a version id names; None: the latest (None or "null", the object
         itself: buckets here are never versioned). NoSuchVersion if not a commit SHA."""
         if version_id is None or version_id == NULL_VERSION:
             return None
-        if _COMMIT_SHA.fullmatch(version_id) is None:
+        if COMMIT_SHA.fullmatch(version_id) is None:
             raise NoSuchVersion(bucket, key, version_id)
         return version_id
-
-    def _file_at(self, path: str, commit: str) -> RepoFile | None:
-        return self._at.fetch((path, commit), lambda: self.api.get_file(path, commit))
-
-    def _version(self, bucket: str, key: str, commit: str) -> ObjectInfo:
-        """Version ``commit`` of ``key``: the sidecar as that commit wrote it."""
-        meta = paths.key_paths(bucket, key).meta
-        found = self._file_at(meta, commit)
-        if found is None or found.last_commit_id != commit:
-            self._require_bucket(bucket)
-            if found is None:
-                self._refuse_marker(bucket, key, meta, commit)
-            raise NoSuchVersion(bucket, key, commit)
-        latest = self.api.last_commit_of(meta) == commit
-        if not latest and not self.api.is_ancestor(commit):
-            raise NoSuchVersion(bucket, key, commit)  # another branch's commit
-        info = self._info_from_meta(bucket, key, json.loads(found.content))
-        return replace(info, version_id=commit, is_latest=latest)
-
-    def _refuse_marker(self, bucket: str, key: str, meta: str, commit: str) -> None:
-        """VersionIsDeleteMarker if ``commit`` (of the branch) deleted ``key``."""
-        found = self.api.commit_info(commit)
-        parents = found.get("parent_ids") if found else None
-        if not found or not parents or not self.api.is_ancestor(commit):
-            return
-        if self._file_at(meta, str(parents[0])) is not None:
-            raise VersionIsDeleteMarker(bucket, key, commit, _commit_date(found))
 
     def _refuse_rewrite(self, bucket: str, key: str, version_id: str | None) -> None:
         """Removing or changing one version would rewrite the branch's history."""
@@ -470,7 +376,7 @@ class GitlabStore(ObjectStore):
     def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
         commit = self._commit_named(bucket, key, version_id)
         if commit is not None:
-            return self._version(bucket, key, commit)
+            return self._history.version(bucket, key, commit)
         return self._meta(bucket, key)[0]
 
     def get_object(
@@ -483,7 +389,7 @@ class GitlabStore(ObjectStore):
     ) -> ObjectBody:
         named = self._commit_named(bucket, key, version_id)
         if named is not None:
-            info, commit = self._version(bucket, key, named), named
+            info, commit = self._history.version(bucket, key, named), named
         else:
             info, commit = self._meta(bucket, key)
         span = byte_range.resolve(info.size) if byte_range else None
@@ -595,51 +501,20 @@ class GitlabStore(ObjectStore):
         """The keys present at the head, each with the commits that changed it (see
         the module docstring); O(page) API calls."""
         head, rows = self._head_rows(bucket, prefix, delimiter)
-        per_page = max(1, min(100, max_keys + 2))  # the marker and one looked ahead
-
-        def history(key: str, ref: str, after: str | None) -> Iterator[ObjectInfo]:
-            meta = paths.key_paths(bucket, key).meta
-            for n, commit in enumerate(self.api.commits(meta, ref, per_page=per_page)):
-                if n == 0 and commit["id"] == after:
-                    continue  # the history from a version starts with that version
-                yield self._listed(bucket, key, meta, commit, latest=n == 0 and after is None)
 
         def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
-            for row in rows[_find(rows, lower, inclusive) :]:
-                if delimiter and row.key.find(delimiter, len(prefix)) >= 0:
-                    yield row  # paginate rolls it into a common prefix: no history read
-                else:
-                    yield from history(row.key, head, None)
+            return iter(rows[_find(rows, lower, inclusive) :])
 
-        def older(key: str, version_id: str) -> Iterator[ObjectInfo]:
-            if _COMMIT_SHA.fullmatch(version_id) is None or not self.api.is_ancestor(version_id):
-                return iter(())
-            return history(key, version_id, version_id)
-
-        return paginate_versions(
+        return self._history.page(
+            bucket,
+            head,
             seek,
-            older,
             prefix=prefix,
             delimiter=delimiter,
             key_marker=key_marker,
             version_id_marker=version_id_marker,
             max_keys=max_keys,
         )
-
-    def _listed(
-        self, bucket: str, key: str, meta: str, commit: Mapping[str, Any], *, latest: bool
-    ) -> ObjectInfo:
-        """The version a commit that changed ``key``'s sidecar made: a delete marker if
-        it removed the sidecar."""
-        sha = str(commit["id"])
-        found = self._file_at(meta, sha)
-        if found is None:
-            moment = _commit_date(commit)
-            return ObjectInfo(
-                bucket, key, 0, "", moment, version_id=sha, is_latest=latest, delete_marker=True
-            )
-        info = self._info_from_meta(bucket, key, json.loads(found.content))
-        return replace(info, version_id=sha, is_latest=latest)
 
     def _load_rows(self, head: str, bucket: str, key_dir: str, shallow: bool) -> list[ObjectInfo]:
         self._require_bucket(bucket, head)
@@ -654,7 +529,7 @@ class GitlabStore(ObjectStore):
                     for segment in self._subdirectories(entry, head):
                         # a placeholder under the sub-directory: paginate rolls it up
                         common = f"{key_dir}{segment}/"
-                        rows.setdefault(common, ObjectInfo(bucket, common, 0, "", _moment(0)))
+                        rows.setdefault(common, ObjectInfo(bucket, common, 0, "", moment(0)))
         else:
             for entry in self.api.tree(directory.rstrip("/"), head, recursive=True):
                 if entry["type"] == "blob" and entry["name"] == index_name:
