@@ -402,7 +402,12 @@ class FakeGitlab:
     def _merge_base(self, project: Project, request: Request) -> Response:
         refs = request.args.getlist("refs[]")
         if len(refs) < 2:
-            raise ApiError(400, "refs is missing", "error")
+            raise ApiError(400, "Provide at least 2 refs")
+        unknown = [r for r in refs if project.branches.get(r, r) not in project.snapshots]
+        if unknown:
+            raise ApiError(
+                400, f"Could not find ref{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+            )
         ancestors = [[s.commit["id"] for s in self._history(project, ref)] for ref in refs]
         common = set.intersection(*(set(a) for a in ancestors))
         for sha in ancestors[0]:

@@ -361,6 +361,10 @@ def test_commits_of_another_branch_are_no_versions(fake: FakeGitlab, store: Gitl
         store.get_object("b", "k", version_id=sha)
     assert [v.version_id for v in store.list_object_versions("b").versions] != [sha]
     assert store.list_object_versions("b", key_marker="k", version_id_marker=sha).versions == []
+    unknown = "f" * 40  # no such commit: GitLab's merge_base answers 400
+    assert store.list_object_versions("b", key_marker="k", version_id_marker=unknown).versions == []
+    with pytest.raises(NoSuchVersion):
+        store.get_object("b", "k", version_id=unknown)
 
 
 def test_history_cannot_be_rewritten(fake: FakeGitlab, store: GitlabStore) -> None:

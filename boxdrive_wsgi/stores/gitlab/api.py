@@ -403,8 +403,12 @@ class GitlabApi:
         query = {"refs[]": [sha, ref or self.branch]}
         try:
             base = self._get(f"{self._base}/merge_base", query=query).json()
-        except NotFound:
+        except NotFound:  # no common ancestor
             return False
+        except GitlabError as error:
+            if error.status == 400:  # "Could not find ref": no such commit
+                return False
+            raise
         return bool(base.get("id") == sha)
 
     def open_raw(self, file_path: str, ref: str) -> requests.Response:
