@@ -19,6 +19,7 @@ seconds (BOXDRIVE_LIFECYCLE_DAY_SECONDS), so tests can watch expiry happen.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
@@ -153,11 +154,14 @@ def _common_prefix(rules: Sequence[Rule]) -> str:
 
 
 def _keys(store: ObjectStore, bucket: str, prefix: str) -> Iterator[list[ObjectInfo]]:
-    """Each key's versions and markers, newest first, one key at a time."""
+    """Each key's versions and markers, newest first, one key at a time. A store
+    without ``capabilities.versioning`` gives its current objects only: what history
+    it may keep (read-only versions, ``version_reads``) is not the sweeper's to remove."""
     key_marker, version_marker = "", ""
     group: list[ObjectInfo] = []
     while True:
-        page = store.list_object_versions(
+        lister = store.list_object_versions if store.capabilities.versioning else None
+        page = (lister or functools.partial(ObjectStore.list_object_versions, store))(
             bucket,
             prefix=prefix,
             key_marker=key_marker,

@@ -32,6 +32,19 @@ BUCKET_CONFIG = frozenset(
         "DeleteBucketEncryption",
     }
 )
+#: Operations that only read the version ``?versionId=`` names: a store with
+#: ``version_reads`` (read-only versions) serves them; the others need ``versioning``.
+VERSION_READS = frozenset(
+    {
+        "GetObject",
+        "HeadObject",
+        "GetObjectTagging",
+        "GetObjectAcl",
+        "GetObjectAttributes",
+        "GetObjectRetention",
+        "GetObjectLegalHold",
+    }
+)
 #: The version id S3 gives objects of unversioned buckets: served by every store.
 NULL_VERSION = "null"
 _DELETE_CONDITIONS = ("If-Match", SIZE_HEADER, MODIFIED_HEADER)
@@ -55,5 +68,10 @@ def refuse_incapable(
         raise S3Error("NotImplemented", "This store keeps no bucket configuration")
     if not capabilities.versioning:
         version = (query or {}).get("versionId")
-        if operation == "PutBucketVersioning" or version not in (None, NULL_VERSION):
+        if operation == "PutBucketVersioning":
             raise S3Error("NotImplemented", "This store keeps no object versions")
+        if version not in (None, NULL_VERSION):
+            if not capabilities.version_reads:
+                raise S3Error("NotImplemented", "This store keeps no object versions")
+            if operation not in VERSION_READS:
+                raise S3Error("NotImplemented", "This store's versions are read-only")

@@ -37,6 +37,14 @@ class Capabilities:
     #: markers, ``list_object_versions`` of every version). Without it a store knows
     #: only the null version: the defaults list current objects as null versions.
     versioning: bool = False
+    #: read-only versions (a store whose history is kept for it, e.g. GitLab's branch
+    #: history), without ``versioning``: ``list_object_versions`` lists past versions
+    #: under the store's own ids (``is_version_id``), and get/head/copy source read them
+    #: by ``version_id``; but buckets stay never versioned (``BucketInfo.versioning``
+    #: None, writes return no version id), ``set_bucket_versioning`` and deletes or
+    #: attribute updates by version id raise NotSupported (501 up front for requests).
+    #: It MAY leave out of ``list_object_versions`` the keys absent now.
+    version_reads: bool = False
 
     @property
     def file_bodies(self) -> bool:

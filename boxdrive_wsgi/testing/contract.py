@@ -22,6 +22,7 @@ from .checks import (
     copy_tags,
     encryption,
     etags,
+    history,
     listing,
     multipart,
     objects,
@@ -45,6 +46,7 @@ AREAS: tuple[ModuleType, ...] = (
     copy_tags,
     acl,
     versioning,
+    history,
     encryption,
 )
 

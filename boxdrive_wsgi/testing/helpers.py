@@ -36,6 +36,25 @@ MAX_PIECE = 2 * CHUNK_SIZE
 LARGE = 3 * CHUNK_SIZE + CHUNK_SIZE // 2  # 3.5 MiB
 
 
+def walk_version_pages(store: ObjectStore, bucket: str, max_keys: int) -> list[ObjectInfo]:
+    """Every entry of ``list_object_versions``, walked ``max_keys`` at a time with the
+    next key and version id markers each page gives (checked)."""
+    seen: list[ObjectInfo] = []
+    key_marker, version_marker = "", ""
+    for _ in range(100):
+        page = store.list_object_versions(
+            bucket, key_marker=key_marker, version_id_marker=version_marker, max_keys=max_keys
+        )
+        assert len(page.versions) <= max_keys
+        seen += page.versions
+        if not page.is_truncated:
+            return seen
+        assert page.next_key_marker == page.versions[-1].key
+        assert page.next_version_id_marker == page.versions[-1].version_id
+        key_marker, version_marker = page.next_key_marker, str(page.next_version_id_marker)
+    raise AssertionError("listing did not end")
+
+
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 

@@ -2,8 +2,9 @@
 
 ``?versionId=null`` works on every bucket and store: it is the null version, which on a
 bucket never versioned (or a store that cannot version) is the object itself. Any other
-id needs a store with ``capabilities.versioning`` (501 otherwise) and must look like one
-(400 InvalidArgument for what no store makes, or what the store says is not its format).
+id needs a store with ``capabilities.versioning`` or ``version_reads`` (read-only
+versions; 501 otherwise) and must look like one (400 InvalidArgument for what no store
+makes, or what the store says is not its format).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def store_version(store: ObjectStore, raw: str, name: str = VERSION_ID_PARAMETER
     """A version id a client sent (``name`` is where: versionId, version-id-marker, the
     copy source), checked, as ``store``'s methods take it."""
     value = check_version_id(raw, name)
-    if not store.capabilities.versioning:
+    capabilities = store.capabilities
+    if not (capabilities.versioning or capabilities.version_reads):
         if value == NULL:
             return None  # the object itself: the store's only version
         raise S3Error("NotImplemented", NOT_VERSIONING)

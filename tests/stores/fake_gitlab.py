@@ -16,6 +16,12 @@ happens to send:
   entry, as GitLab's Gitaly cursor) and a ``Link: <...>; rel="next"`` header; trees
   before blobs (Gitaly's TREES_FIRST); ``404 Tree Not Found`` for a missing path.
 * ``GET /projects/:id/repository/branches/:branch``.
+* ``GET /projects/:id/repository/commits`` with ref_name (a branch or a commit), path
+  (only the commits that changed that file: added, modified or removed it, as
+  ``git log -- path``), per_page (max 100, default 20) and offset pages (``X-Page``,
+  ``X-Next-Page``, ``Link``; no ``X-Total``, as GitLab for commits), newest first;
+  ``GET .../commits/:sha``; ``GET .../merge_base?refs[]=&refs[]=``. History older
+  than the snapshots kept (``KEEP_SNAPSHOTS``) is cut off.
 * ``POST /projects/:id/repository/commits``: actions create / update / delete /
   move / chmod, ``encoding`` text or base64, ``last_commit_id`` checks, all or
   nothing; ``400`` with GitLab's messages ("A file with this name already exists",
@@ -251,6 +257,12 @@ class FakeGitlab:
                 return _json({"name": name, "commit": commit, "protected": False}, 200)
             if rest == ["repository", "commits"] and method == "POST":
                 return self._create_commit(project, request)
+            if rest == ["repository", "commits"] and method == "GET":
+                return self._list_commits(project, request)
+            if rest[:2] == ["repository", "commits"] and len(rest) == 3 and method == "GET":
+                return _json(self._snapshot(project, unquote(rest[2])).commit, 200)
+            if rest == ["repository", "merge_base"] and method == "GET":
+                return self._merge_base(project, request)
         raise ApiError(404, "404 Not Found", "error")
 
     def _project(self, ident: str) -> Project:
@@ -347,6 +359,61 @@ class FakeGitlab:
                 next_query = dict(query, page=number + 1)
                 headers["Link"] = f'<{url}?{urlencode(next_query)}>; rel="next"'
         return _json(page, 200, headers)
+
+    def _history(self, project: Project, ref: str) -> Iterator[Snapshot]:
+        """The commits reachable from ``ref``, newest first (first parents: the fake
+        makes no merges), as far as snapshots are kept."""
+        snapshot: Snapshot | None = self._snapshot(project, ref)
+        while snapshot is not None:
+            yield snapshot
+            parents = snapshot.commit["parent_ids"]
+            snapshot = project.snapshots.get(parents[0]) if parents else None
+
+    def _list_commits(self, project: Project, request: Request) -> Response:
+        args = request.args
+        ref = args.get("ref_name") or next(iter(project.branches))
+        path = args.get("path")
+        commits: list[dict[str, Any]] = []
+        for snapshot in self._history(project, ref):
+            if path:
+                parents = snapshot.commit["parent_ids"]
+                parent = project.snapshots.get(parents[0]) if parents else None
+                before = parent.files.get(path) if parent else None
+                now = snapshot.files.get(path)
+                if (before and before[0]) == (now and now[0]):
+                    continue  # the file did not change in this commit
+            commits.append(snapshot.commit)
+        per_page = max(1, min(100, int(args.get("per_page", 20))))
+        number = max(1, int(args.get("page", 1)))
+        page = commits[(number - 1) * per_page : number * per_page]
+        more = number * per_page < len(commits)
+        headers = {
+            "X-Page": str(number),
+            "X-Per-Page": str(per_page),
+            "X-Next-Page": str(number + 1) if more else "",
+        }
+        if more:
+            host = self.link_base or request.host_url.rstrip("/")
+            url = host + request.environ["REQUEST_URI"].split("?", 1)[0]
+            query = {k: v for k, v in args.items() if k != "page"}
+            headers["Link"] = f'<{url}?{urlencode(dict(query, page=number + 1))}>; rel="next"'
+        return _json(page, 200, headers)
+
+    def _merge_base(self, project: Project, request: Request) -> Response:
+        refs = request.args.getlist("refs[]")
+        if len(refs) < 2:
+            raise ApiError(400, "Provide at least 2 refs")
+        unknown = [r for r in refs if project.branches.get(r, r) not in project.snapshots]
+        if unknown:
+            raise ApiError(
+                400, f"Could not find ref{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+            )
+        ancestors = [[s.commit["id"] for s in self._history(project, ref)] for ref in refs]
+        common = set.intersection(*(set(a) for a in ancestors))
+        for sha in ancestors[0]:
+            if sha in common:
+                return _json(project.snapshots[sha].commit, 200)
+        raise ApiError(404, "404 Merge Base Not Found")
 
     def _create_commit(self, project: Project, request: Request) -> Response:
         try:

@@ -361,3 +361,19 @@ def test_bucket_recreated_behind_our_back_has_no_owner() -> None:
 async def _later(coro: Any) -> Any:
     await asyncio.sleep(1.05)  # a creation date one second on (records keep seconds)
     return await coro
+
+
+def test_read_only_versions_are_not_declared_through_the_adapter() -> None:
+    """The adapter forwards version ids to a versioning async store only: one that
+    declares read-only versions is served as a store without versions."""
+    from boxdrive_wsgi.stores.capabilities import Capabilities
+
+    class ReadOnlyHistory(AsyncMemoryStore):
+        capabilities = Capabilities(version_reads=True, bucket_config=True)
+
+    adapter = AsyncStoreAdapter(ReadOnlyHistory())
+    try:
+        assert not adapter.capabilities.version_reads and not adapter.capabilities.versioning
+        assert adapter.capabilities.bucket_config
+    finally:
+        adapter.close()

@@ -18,7 +18,7 @@ from boxdrive_wsgi.stores import (
     ObjectStore,
 )
 from boxdrive_wsgi.testing import KnownGap, StoreContract, StoreFactory, StoreFixtures, with_checks
-from boxdrive_wsgi.testing.checks import copy_tags, multipart, versioning
+from boxdrive_wsgi.testing.checks import copy_tags, history, multipart, versioning
 from boxdrive_wsgi.testing.helpers import MIN_PART_SIZE
 
 from . import fake_gitlab, s3_upstream
@@ -61,7 +61,7 @@ class TestAsyncNativeMultipart(StoreContract):
         return lambda: AsyncStoreAdapter(AsyncNativeMultipartStore(min_part_size=MIN_PART_SIZE))
 
 
-@with_checks(versioning, multipart)
+@with_checks(versioning, history, multipart)
 class TestAsyncVersioned(StoreFixtures):
     """An async store that declares versions: the adapter forwards set_bucket_versioning,
     list_object_versions and every version keyword to it."""

@@ -19,6 +19,8 @@ from boxdrive_wsgi.settings import Settings
 from boxdrive_wsgi.stores.base import (
     EntityTooLarge,
     NoSuchBucket,
+    NoSuchVersion,
+    NotSupported,
     ObjectAttributes,
     StoreUnavailable,
 )
@@ -304,3 +306,75 @@ def test_settings_and_factory() -> None:
     assert [b.name for b in store.list_buckets()] == ["b"]
     with pytest.raises(ValueError, match="BOXDRIVE_GITLAB_TOKEN"):
         store_from_settings(settings.replace(gitlab_token=None))
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def test_version_ids_are_full_commit_shas(store: GitlabStore) -> None:
+    assert store.is_version_id("null") and store.is_version_id("0123456789abcdef" * 2 + "0" * 8)
+    for bad in ("0" * 39, "0" * 41, "A" * 40, "g" * 40, "", "HEAD", "main"):
+        assert not store.is_version_id(bad), bad
+
+
+def test_version_page_costs_the_same_deep_in_history(fake: FakeGitlab, store: GitlabStore) -> None:
+    """O(page) API calls: a page after the 30th version costs what the first page costs
+    (the history restarts at the marker commit: no offset pages)."""
+    store.create_bucket("b")
+    for n in range(40):
+        store.put_object("b", "k", io.BytesIO(b"%d" % n))
+    store.put_object("b", "later", io.BytesIO(b"x"))
+    store.list_object_versions("b", max_keys=1)  # the head's rows, read once
+    start = len(fake.requests)
+    first = store.list_object_versions("b", max_keys=5)
+    first_cost = len(fake.requests) - start
+    assert len(first.versions) == 5 and first.is_truncated
+    deep = store.list_object_versions("b", max_keys=40)
+    marker = str(deep.versions[29].version_id)
+    start = len(fake.requests)
+    page = store.list_object_versions("b", key_marker="k", version_id_marker=marker, max_keys=5)
+    deep_cost = len(fake.requests) - start
+    assert [v.version_id for v in page.versions] == [v.version_id for v in deep.versions[30:35]]
+    assert calls(fake, start, "GET", "/commits") == 1
+    # branch head + merge base + one commits page + one sidecar per version (+1 looked ahead)
+    assert calls(fake, start, "GET", "/files/") <= 5 + 1
+    assert deep_cost <= first_cost + 1 <= 5 + 1 + 3
+    # sidecars at a commit are immutable: listing the same page again reads none
+    start = len(fake.requests)
+    store.list_object_versions("b", key_marker="k", version_id_marker=marker, max_keys=5)
+    assert calls(fake, start, "GET", "/files/") == 0
+
+
+def test_commits_of_another_branch_are_no_versions(fake: FakeGitlab, store: GitlabStore) -> None:
+    store.create_bucket("b")
+    store.put_object("b", "k", io.BytesIO(b"main"))
+    project = next(p for p in fake.projects.values() if p.path == store.api.project)
+    where = paths.key_paths("b", "k")
+    with fake.lock:  # a commit on branch "dev" rewriting the same object
+        sha = fake._commit(
+            project, project.branches["main"], "dev", {where.data: b"dev", where.meta: b"{}"}
+        )
+        project.branches["dev"] = sha
+    with pytest.raises(NoSuchVersion):
+        store.head_object("b", "k", version_id=sha)
+    with pytest.raises(NoSuchVersion):
+        store.get_object("b", "k", version_id=sha)
+    assert [v.version_id for v in store.list_object_versions("b").versions] != [sha]
+    assert store.list_object_versions("b", key_marker="k", version_id_marker=sha).versions == []
+    unknown = "f" * 40  # no such commit: GitLab's merge_base answers 400
+    assert store.list_object_versions("b", key_marker="k", version_id_marker=unknown).versions == []
+    with pytest.raises(NoSuchVersion):
+        store.get_object("b", "k", version_id=unknown)
+
+
+def test_history_cannot_be_rewritten(fake: FakeGitlab, store: GitlabStore) -> None:
+    store.create_bucket("b")
+    store.put_object("b", "k", io.BytesIO(b"one"))
+    [version] = store.list_object_versions("b").versions
+    start = len(fake.requests)
+    with pytest.raises(NotSupported):
+        store.delete_object("b", "k", version_id=str(version.version_id))
+    with pytest.raises(NotSupported):
+        store.set_bucket_versioning("b", "Enabled")
+    assert calls(fake, start, "POST") == 0
+    assert store.get_object("b", "k", version_id=str(version.version_id)).read_all() == b"one"

@@ -98,3 +98,33 @@ def test_create_app_gives_staged_stores_the_shared_multipart_dir(tmp_path: Path)
 def _bucket(store: ObjectStore) -> tuple[str]:
     store.create_bucket("b")
     return ("b",)
+
+
+READ_ONLY = Capabilities(version_reads=True)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    ["GetObject", "HeadObject", "GetObjectTagging", "GetObjectAcl", "GetObjectAttributes"],
+)
+def test_read_only_versions_serve_reads_by_version(operation: str) -> None:
+    refuse_incapable(operation, {}, READ_ONLY, {"versionId": "3HL4kqtJlcpXroDTDmJ"})
+    with pytest.raises(S3Error):  # without version_reads: 501
+        refuse_incapable(operation, {}, BARE, {"versionId": "3HL4kqtJlcpXroDTDmJ"})
+
+
+@pytest.mark.parametrize(
+    "operation", ["DeleteObject", "PutObjectTagging", "DeleteObjectTagging", "PutObjectAcl"]
+)
+def test_read_only_versions_refuse_changes_by_version(operation: str) -> None:
+    with pytest.raises(S3Error) as caught:
+        refuse_incapable(operation, {}, READ_ONLY, {"versionId": "3HL4kqtJlcpXroDTDmJ"})
+    assert caught.value.code == "NotImplemented"
+    refuse_incapable(operation, {}, READ_ONLY, {"versionId": "null"})  # the object itself
+
+
+def test_read_only_versions_cannot_turn_versioning_on() -> None:
+    with pytest.raises(S3Error) as caught:
+        refuse_incapable("PutBucketVersioning", {}, READ_ONLY)
+    assert caught.value.code == "NotImplemented"
+    refuse_incapable("ListObjectVersions", {}, READ_ONLY, {"versions": ""})

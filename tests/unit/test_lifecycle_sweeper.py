@@ -237,3 +237,25 @@ def test_one_sweeper_at_a_time(tmp_path: Path) -> None:
             assert not second
     with lock.held() as again:
         assert again
+
+
+def test_read_only_history_is_left_alone() -> None:
+    """A GitLab store lists its branch history as versions it cannot remove: the
+    sweeper expires current objects there and leaves the history be."""
+    from tests.stores import fake_gitlab
+
+    gitlab = fake_gitlab.make_store()
+    gitlab.create_bucket("b")
+    start = put(gitlab, "k", b"one")
+    put(gitlab, "k", b"two")
+    put(gitlab, "old/k", b"x")
+    assert len(versions(gitlab)) == 3
+    rules(
+        gitlab,
+        rule("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+             "</NoncurrentVersionExpiration>", rule_id="n"),
+        rule("<Expiration><Days>1</Days></Expiration>", prefix="old/", rule_id="e"),
+    )  # fmt: skip
+    report = sweep(gitlab, now=later(start, 3), day=DAY)
+    assert (report.expired, report.noncurrent) == (1, 0)
+    assert keys(gitlab) == ["k"] and len(versions(gitlab)) == 2

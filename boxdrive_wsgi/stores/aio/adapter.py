@@ -43,6 +43,7 @@ from collections.abc import (
     Callable,
     Coroutine,
 )
+from dataclasses import replace
 from typing import Any, BinaryIO, TypeVar
 
 from ..base import (
@@ -120,6 +121,9 @@ class AsyncStoreAdapter(ObjectStore):
             native_multipart=self._has("create_multipart_upload"),
             bucket_config=self._has("get_bucket_config"),
         )
+        if self.capabilities.version_reads and not self.capabilities.versioning:
+            # only a versioning async store gets version ids forwarded (read-only: not)
+            self.capabilities = replace(self.capabilities, version_reads=False)
         self.timeout = timeout
         self.buffer_chunks = buffer_chunks
         self._lock = threading.Lock()

@@ -362,6 +362,55 @@ class GitlabApi:
             return False
         return True
 
+    def last_commit_of(self, file_path: str, ref: str | None = None) -> str | None:
+        """The last commit that changed the file as of ``ref`` (a HEAD: no content),
+        None if the file is not there."""
+        try:
+            response = self.request(
+                "head", f"{self._base}/files/{_path(file_path)}", query={"ref": ref or self.branch}
+            )
+        except NotFound:
+            return None
+        assert response is not None
+        return response.headers.get("X-Gitlab-Last-Commit-Id")
+
+    def commits(self, file_path: str, ref: str, *, per_page: int = 100) -> Iterator[dict[str, Any]]:
+        """The commits reachable from ``ref`` that changed ``file_path``, newest first,
+        fetched a page at a time as the caller walks on (offset pages, announced in
+        ``Link``). An unknown ref has none."""
+        url: str | None = f"{self._base}/commits"
+        query: dict[str, Any] | None = {"ref_name": ref, "path": file_path, "per_page": per_page}
+        while url is not None:
+            try:
+                response = self._get(url, query=query)
+            except NotFound:
+                if query is None:
+                    raise GitlabError(f"GitLab lost the history of {ref!r} while paging") from None
+                return
+            yield from response.json()
+            url = self._next_page(response.links.get("next", {}).get("url"))
+            query = None
+
+    def commit_info(self, sha: str) -> dict[str, Any] | None:
+        """One commit (id, parent_ids, committed_date, ...), None if there is none such."""
+        try:
+            return dict(self._get(f"{self._base}/commits/{_path(sha)}").json())
+        except NotFound:
+            return None
+
+    def is_ancestor(self, sha: str, ref: str | None = None) -> bool:
+        """True if commit ``sha`` is in the history of ``ref`` (the branch)."""
+        query = {"refs[]": [sha, ref or self.branch]}
+        try:
+            base = self._get(f"{self._base}/merge_base", query=query).json()
+        except NotFound:  # no common ancestor
+            return False
+        except GitlabError as error:
+            if error.status == 400:  # "Could not find ref": no such commit
+                return False
+            raise
+        return bool(base.get("id") == sha)
+
     def open_raw(self, file_path: str, ref: str) -> requests.Response:
         """A streamed response with the file's bytes; raises NotFound."""
         response = self.request(

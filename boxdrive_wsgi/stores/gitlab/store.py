@@ -25,6 +25,8 @@ rows by (commit, directory), both immutable, so walking pages with ``start_after
 costs one API call per page once warm. With delimiter ``/`` only the directory of
 the prefix is read (its index and its sub-directories); otherwise its whole subtree.
 
+Versions: read-only, the branch history (see ``history``).
+
 Bodies: GET streams the raw file endpoint. PUT spools the body to a temporary
 file (MD5 while reading) and streams the commit's JSON body from it, base64
 piece by piece: this process holds O(1 MiB), but GitLab itself holds the whole
@@ -34,15 +36,14 @@ refused with EntityTooLarge.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
 import random
 import tempfile
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, TypeVar
@@ -52,6 +53,7 @@ import requests
 from ..base import (
     CHUNK_SIZE,
     OVERWRITE,
+    AttributeUpdate,
     BucketAlreadyExists,
     BucketInfo,
     BucketNotEmpty,
@@ -63,6 +65,8 @@ from ..base import (
     EntityTooLarge,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchVersion,
+    NotSupported,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
@@ -70,14 +74,18 @@ from ..base import (
     ObjectStore,
     Readable,
     StoreUnavailable,
+    VersionPage,
     WriteOptions,
     iter_chunks,
 )
-from ..documents import from_document, to_document
+from ..documents import to_document
 from ..listing import paginate
-from ..versions import guard_before, require_null
+from ..model import NULL_VERSION
+from ..versions import guard_before
 from . import paths
 from .api import Action, Conflict, GitlabApi, NotFound, RepoFile, RetryPolicy
+from .cache import Lru
+from .history import COMMIT_SHA, READ_ONLY, History, moment, sidecar_info
 
 log = logging.getLogger(__name__)
 
@@ -96,37 +104,13 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _moment(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-class _Lru(OrderedDict[Any, Any]):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-        self.lock = threading.Lock()
-
-    def fetch(self, key: Any, make: Callable[[], T]) -> T:
-        with self.lock:
-            if key in self:
-                self.move_to_end(key)
-                value: T = self[key]
-                return value
-        value = make()
-        with self.lock:
-            self[key] = value
-            while len(self) > self.size:
-                self.popitem(last=False)
-        return value
-
-
 class GitlabStore(ObjectStore):
     """Buckets and objects in a branch of a GitLab project (see the module docstring)."""
 
     #: commits retried after losing a race (the files changed meanwhile)
     conflict_attempts = 40
 
-    capabilities = Capabilities(conditional_delete=True, bucket_config=True)
+    capabilities = Capabilities(conditional_delete=True, bucket_config=True, version_reads=True)
 
     def __init__(
         self,
@@ -141,8 +125,9 @@ class GitlabStore(ObjectStore):
     ) -> None:
         self.api = GitlabApi(url, token, project, branch, retry=retry, timeout=timeout)
         self.max_object_size = max_object_size
-        self._indexes = _Lru(1024)  # blob id -> Index
-        self._rows = _Lru(32)  # (commit, directory, shallow) -> sorted rows
+        self._indexes = Lru(1024)  # blob id -> Index
+        self._rows = Lru(32)  # (commit, directory, shallow) -> sorted rows
+        self._history = History(self.api, self._require_bucket)
 
     def __repr__(self) -> str:
         return f"GitlabStore({self.api!r})"
@@ -181,7 +166,7 @@ class GitlabStore(ObjectStore):
         created, owner = marker.get("created"), marker.get("owner")
         return BucketInfo(
             bucket,
-            _moment(created if isinstance(created, int | float) else 0),
+            moment(created if isinstance(created, int | float) else 0),
             owner if isinstance(owner, str) else None,
         )
 
@@ -192,17 +177,6 @@ class GitlabStore(ObjectStore):
 
     def _index_by_blob(self, blob_id: str) -> Index:
         return self._indexes.fetch(blob_id, lambda: dict(json.loads(self.api.blob(blob_id))))
-
-    @staticmethod
-    def _info_from_meta(bucket: str, key: str, meta: Mapping[str, Any]) -> ObjectInfo:
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=meta["size"],
-            etag=meta["etag"],
-            last_modified=_moment(meta["last_modified"]),
-            attributes=from_document(meta["attributes"]),
-        )
 
     # ------------------------------------------------------------------ buckets
 
@@ -358,7 +332,7 @@ class GitlabStore(ObjectStore):
 
     @staticmethod
     def _row(bucket: str, key: str, entry: list[Any]) -> ObjectInfo:
-        return ObjectInfo(bucket, key, int(entry[0]), str(entry[1]), _moment(entry[2]))
+        return ObjectInfo(bucket, key, int(entry[0]), str(entry[1]), moment(entry[2]))
 
     def _meta(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
         """The object's info and the commit it was read at."""
@@ -366,10 +340,43 @@ class GitlabStore(ObjectStore):
         if found is None:
             self._require_bucket(bucket)
             raise NoSuchKey(bucket, key)
-        return self._info_from_meta(bucket, key, json.loads(found.content)), found.commit_id
+        return sidecar_info(bucket, key, json.loads(found.content)), found.commit_id
+
+    # ------------------------------------------------------------------ versions
+
+    def is_version_id(self, value: str) -> bool:
+        return value == NULL_VERSION or COMMIT_SHA.fullmatch(value) is not None
+
+    def _commit_named(self, bucket: str, key: str, version_id: str | None) -> str | None:
+        """The commit a version id names; None: the latest (None or "null", the object
+        itself: buckets here are never versioned). NoSuchVersion if not a commit SHA."""
+        if version_id is None or version_id == NULL_VERSION:
+            return None
+        if COMMIT_SHA.fullmatch(version_id) is None:
+            raise NoSuchVersion(bucket, key, version_id)
+        return version_id
+
+    def _refuse_rewrite(self, bucket: str, key: str, version_id: str | None) -> None:
+        """Removing or changing one version would rewrite the branch's history."""
+        if self._commit_named(bucket, key, version_id) is not None:
+            raise NotSupported(f"changing a version: {READ_ONLY}")
+
+    def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        """NotSupported: the versions are the branch's history, read-only; buckets
+        stay never versioned (see the module docstring)."""
+        raise NotSupported(f"bucket versioning: {READ_ONLY}")
+
+    def update_object_attributes(
+        self, bucket: str, key: str, update: AttributeUpdate, *, version_id: str | None = None
+    ) -> ObjectInfo:
+        """Of the latest version only; by version id: NotSupported (read-only history)."""
+        self._refuse_rewrite(bucket, key, version_id)
+        return super().update_object_attributes(bucket, key, update)
 
     def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
-        require_null(bucket, key, version_id)
+        commit = self._commit_named(bucket, key, version_id)
+        if commit is not None:
+            return self._history.version(bucket, key, commit)
         return self._meta(bucket, key)[0]
 
     def get_object(
@@ -380,8 +387,11 @@ class GitlabStore(ObjectStore):
         byte_range: ByteRange | None = None,
         version_id: str | None = None,
     ) -> ObjectBody:
-        require_null(bucket, key, version_id)
-        info, commit = self._meta(bucket, key)
+        named = self._commit_named(bucket, key, version_id)
+        if named is not None:
+            info, commit = self._history.version(bucket, key, named), named
+        else:
+            info, commit = self._meta(bucket, key)
         span = byte_range.resolve(info.size) if byte_range else None
         start, stop = span or (0, info.size)
         try:
@@ -402,7 +412,9 @@ class GitlabStore(ObjectStore):
         guard: DeleteGuard | None = None,
         owner: str | None = None,
     ) -> DeleteResult:
-        require_null(bucket, key, version_id)
+        """Deletes the object (a commit; its history stays). By version id ("null" is
+        the object itself): NotSupported, the history is read-only."""
+        self._refuse_rewrite(bucket, key, version_id)
         guard_before(guard, lambda: self.head_object(bucket, key))  # not atomic: right before
         self._delete(bucket, key, None)
         return DeleteResult()
@@ -454,6 +466,17 @@ class GitlabStore(ObjectStore):
         start_after: str = "",
         max_keys: int = 1000,
     ) -> ObjectPage:
+        rows = self._head_rows(bucket, prefix, delimiter)[1]
+
+        def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
+            return iter(rows[_find(rows, lower, inclusive) :])
+
+        return paginate(
+            seek, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        )
+
+    def _head_rows(self, bucket: str, prefix: str, delimiter: str) -> tuple[str, list[ObjectInfo]]:
+        """The branch head and the rows a listing of ``prefix`` reads there."""
         head = self.api.branch_head()
         if head is None:
             raise NoSuchBucket(bucket)
@@ -463,16 +486,34 @@ class GitlabStore(ObjectStore):
             (head, bucket, key_dir, shallow),
             lambda: self._load_rows(head, bucket, key_dir, shallow),
         )
-        keys = [row.key for row in rows]
+        return head, rows
+
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """The keys present at the head, each with the commits that changed it (see
+        the module docstring); O(page) API calls."""
+        head, rows = self._head_rows(bucket, prefix, delimiter)
 
         def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
-            import bisect
+            return iter(rows[_find(rows, lower, inclusive) :])
 
-            find = bisect.bisect_left if inclusive else bisect.bisect_right
-            return iter(rows[find(keys, lower) :])
-
-        return paginate(
-            seek, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        return self._history.page(
+            bucket,
+            head,
+            seek,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+            max_keys=max_keys,
         )
 
     def _load_rows(self, head: str, bucket: str, key_dir: str, shallow: bool) -> list[ObjectInfo]:
@@ -488,7 +529,7 @@ class GitlabStore(ObjectStore):
                     for segment in self._subdirectories(entry, head):
                         # a placeholder under the sub-directory: paginate rolls it up
                         common = f"{key_dir}{segment}/"
-                        rows.setdefault(common, ObjectInfo(bucket, common, 0, "", _moment(0)))
+                        rows.setdefault(common, ObjectInfo(bucket, common, 0, "", moment(0)))
         else:
             for entry in self.api.tree(directory.rstrip("/"), head, recursive=True):
                 if entry["type"] == "blob" and entry["name"] == index_name:
@@ -552,6 +593,12 @@ class GitlabStore(ObjectStore):
             )
 
         self._retrying(attempt)
+
+
+def _find(rows: list[ObjectInfo], lower: str, inclusive: bool) -> int:
+    """Where rows (sorted by key) ``>= lower`` (or ``> lower``) start."""
+    find = bisect.bisect_left if inclusive else bisect.bisect_right
+    return find(rows, lower, key=lambda row: row.key)
 
 
 def _attributes_json(attributes: ObjectAttributes) -> dict[str, Any]:

@@ -4,7 +4,9 @@ write, delete markers, deletes by version, list_object_versions).
 A store declares ``capabilities.versioning``. Stores that declare it must pass every
 check below; for the others each check asserts the refusal instead (NotSupported from
 set_bucket_versioning, only the null version by id), so a declaration that does not
-match the behaviour fails either way.
+match the behaviour fails either way. Stores with read-only versions
+(``capabilities.version_reads``) refuse as the others here; ``checks/history.py``
+checks what they can.
 """
 
 from __future__ import annotations
@@ -30,7 +32,17 @@ from ...stores import (
     VersionIsDeleteMarker,
     WriteOptions,
 )
-from ..helpers import MIN_PART_SIZE, THREADS, get_bytes, keys_of, md5, pattern, put, run_threads
+from ..helpers import (
+    MIN_PART_SIZE,
+    THREADS,
+    get_bytes,
+    keys_of,
+    md5,
+    pattern,
+    put,
+    run_threads,
+    walk_version_pages,
+)
 
 
 def versioned(store: ObjectStore, bucket: str, status: str = "Enabled") -> bool:
@@ -94,7 +106,14 @@ def test_unversioned_bucket_knows_only_the_null_version(store: ObjectStore, buck
     with pytest.raises(NoSuchVersion):
         store.head_object(bucket, "k", version_id="not-a-version-of-anything")
     page = store.list_object_versions(bucket)
-    assert [(v.key, v.version_id, v.is_latest) for v in page.versions] == [("k", "null", True)]
+    listed = [(v.key, v.version_id, v.is_latest) for v in page.versions]
+    if store.capabilities.version_reads and not store.capabilities.versioning:
+        # read-only versions (checks/history.py): the write is listed under its own id
+        [(key, vid, latest)] = listed
+        assert (key, latest) == ("k", True) and vid != "null" and store.is_version_id(str(vid))
+        assert get_version(store, bucket, "k", str(vid)) == b"data"
+    else:
+        assert listed == [("k", "null", True)]
     result = store.delete_object(bucket, "k", version_id="null")
     assert result.version_id is None and not result.delete_marker
     assert keys_of(store, bucket) == []
@@ -458,21 +477,10 @@ def test_version_listing_pages(store: ObjectStore, bucket: str, max_keys: int) -
     if not versioned(store, bucket):
         return
     expected = _populate(store, bucket)
-    seen: list[Listed] = []
-    key_marker, version_marker = "", ""
-    for _ in range(100):
-        page = store.list_object_versions(
-            bucket, key_marker=key_marker, version_id_marker=version_marker, max_keys=max_keys
-        )
-        assert len(page.versions) <= max_keys
-        seen += [(v.key, str(v.version_id), v.is_latest, v.delete_marker) for v in page.versions]
-        if not page.is_truncated:
-            break
-        assert page.next_key_marker == page.versions[-1].key
-        assert page.next_version_id_marker == page.versions[-1].version_id
-        key_marker, version_marker = page.next_key_marker, str(page.next_version_id_marker)
-    else:
-        raise AssertionError("listing did not end")
+    seen = [
+        (v.key, str(v.version_id), v.is_latest, v.delete_marker)
+        for v in walk_version_pages(store, bucket, max_keys)
+    ]
     assert seen == expected
 
 
