@@ -31,6 +31,7 @@ from boxdrive_wsgi.stores.base import (
     StoreError,
 )
 from boxdrive_wsgi.stores.filesystem import DB_NAME, FilesystemStore
+from boxdrive_wsgi.stores.filesystem.index import LOCK_NAME
 from boxdrive_wsgi.stores.model import WriteOptions
 from boxdrive_wsgi.testing.helpers import RecordingReader, get_bytes
 
@@ -123,6 +124,7 @@ def test_odd_keys_round_trip_and_never_become_paths(store: FilesystemStore, root
         DB_NAME,
         DB_NAME + "-wal",
         DB_NAME + "-shm",
+        LOCK_NAME,  # group-commit leaders queue on it between processes
         "reserve",  # space kept for deletes on a full disk
     }
     assert len(content_files(root)) == len(ODD_KEYS)

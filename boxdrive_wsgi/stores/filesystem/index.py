@@ -13,7 +13,9 @@ never-versioned buckets.
 
 Durability: SQLite runs with ``synchronous=FULL``, so a commit that returned survives
 power loss (NORMAL would never corrupt the index either, but could lose the last
-commits, and S3 clients take a 200 as durable).
+commits, and S3 clients take a 200 as durable). The writes of objects commit in
+groups (``group``): one transaction and one WAL fsync for the writers that arrived
+together, each acknowledged only after that COMMIT returned.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ from ..file_modes import touch_private_file
 from ..model import ObjectAttributes, ObjectInfo
 from ..multipart.records import SCHEMA as MULTIPART_SCHEMA
 from ..multipart.records import decode_key, encode_key
+from .group import GroupCommit
 
 DB_NAME = "index.sqlite3"
+#: Taken by a process's group-commit leader around its write transaction (``group``).
+LOCK_NAME = "index.lock"
 SCHEMA_VERSION = 2
 #: Seconds a connection waits for another writer's lock (sqlite busy_timeout).
 BUSY_TIMEOUT = 30.0
@@ -141,6 +146,8 @@ class Index:
         self._pid = os.getpid()
         touch_private_file(self.path)
         self._init_schema()
+        #: Where puts, copies and multipart completions commit (``group``).
+        self.group = GroupCommit(self.connection, os.path.join(root, LOCK_NAME))
 
     # ---- connections
 

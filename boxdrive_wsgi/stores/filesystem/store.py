@@ -202,7 +202,7 @@ class FilesystemStore(ObjectStore):
         options: WriteOptions,
         etag: str | None,
     ) -> ObjectInfo:
-        precheck(self.index, bucket, key, options)
+        precheck(self.index, bucket, key, options, size)
         file_id = uuid.uuid4().hex
         written, md5 = self.content.write(file_id, body, size)
         info = ObjectInfo(
