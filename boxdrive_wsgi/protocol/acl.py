@@ -333,11 +333,13 @@ def parse_policy(body: bytes, owner: str, directory: Directory) -> AccessControl
         grantee = element.find("Grantee")
         if permission not in PERMISSIONS or grantee is None:
             raise S3Error("MalformedACLError")
-        grants.append(_xml_grant(grantee, permission, directory))
+        grants.append(xml_grant(grantee, permission, directory))
     return AccessControlPolicy(owner, tuple(grants))
 
 
-def _xml_grant(grantee: ET.Element, permission: str, directory: Directory) -> Grant:
+def xml_grant(grantee: ET.Element, permission: str, directory: Directory) -> Grant:
+    """A ``<Grantee>`` element (by xsi:type, else by the field it has) as a Grant;
+    MalformedACLError if it names nobody this server knows."""
     kind = _grantee_type(grantee)
     fields = {"ID": "id", "URI": "uri", "EmailAddress": "emailAddress"}
     by_type = {CANONICAL_USER: "ID", GROUP: "URI", BY_EMAIL: "EmailAddress"}
