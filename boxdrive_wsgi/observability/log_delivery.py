@@ -111,8 +111,9 @@ class LogDelivery:
         data = len(line) + 1
         with self._lock:
             batch = self._batches.get(destination)
-            if batch is None:
+            if batch is None:  # a new deadline: the thread may be waiting for none
                 batch = self._batches[destination] = _Batch(self.clock())
+                self._wake.notify()
             batch.lines.append(line)
             batch.size += data
             self._pending += data

@@ -9,7 +9,8 @@ Built from the access log's ``AccessRecord`` (request id, status, bytes sent, to
 time, remote address) and what only this format needs (``LogFields``). A missing
 value is ``-``. Never a secret: the request URI has its signature and session token
 query values replaced by ``REDACTED``, and no header but Referer, User-Agent and Host
-is logged. Quoted fields escape ``"`` and ``\\``; other fields and the key are
+is logged. Quoted fields escape ``"`` and ``\\`` (and percent-encode brackets, which
+naive parsers take for the time's); other fields and the key are
 percent-encoded, so a line is always 26 fields and one line. Pure.
 """
 
@@ -116,7 +117,7 @@ def _bare(value: object) -> str:
 def _quoted(value: str | None) -> str:
     if not value:
         return '"-"'
-    text = value.replace("\\", "\\\\").replace('"', '\\"')
+    text = value.replace("\\", "\\\\").replace('"', '\\"').replace("[", "%5B").replace("]", "%5D")
     return '"' + _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + '"'
 
 
