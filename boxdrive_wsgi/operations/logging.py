@@ -17,7 +17,7 @@ from email.utils import formatdate
 
 from flask import Response
 
-from ..auth.identity import acts_as_owner
+from ..auth.identity import ANONYMOUS, acts_as_owner
 from ..policy import Decision, RequestContext, evaluate
 from ..policy.actions import resource_arn
 from ..policy.evaluate import service_principal
@@ -53,7 +53,11 @@ def load_logging(s3: S3Request, bucket: str | None = None) -> LoggingConfig | No
 
 def put_bucket_logging(s3: S3Request) -> Response:
     owner = s3.bucket_owner()  # NoSuchBucket unless it exists
-    if not acts_as_owner(s3.identity, owner, anonymous_mode=s3.settings.anonymous):
+    mode = s3.settings.anonymous  # as web.access: signing never gives less than not
+    if not (
+        acts_as_owner(s3.identity, owner, anonymous_mode=mode)
+        or acts_as_owner(ANONYMOUS, owner, anonymous_mode=mode)
+    ):
         raise S3Error("AccessDenied", "Only the bucket owner may set its logging")
     body = read_small_body(s3.request, BUCKET_LOGGING_STATUS, signer=s3.chunk_signer)
     config = parse_logging_status(body, directory(s3))
