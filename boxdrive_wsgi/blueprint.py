@@ -20,6 +20,7 @@ from .auth.credentials import Credentials, credentials_from_settings
 from .auth.identity import ANONYMOUS
 from .observability import access_log
 from .observability.log_delivery import LogDelivery
+from .operations import logging as logging_operations
 from .operations import resolve
 from .operations.cors import add_cors_headers
 from .protocol.capabilities import refuse_incapable
@@ -78,7 +79,9 @@ def make_blueprint(
         access = AccessControl(anonymous=settings.anonymous, hook=authorize)
     blueprint = Blueprint(name, __name__)
     #: server access logs of this blueprint's buckets, written by a background thread
-    delivery = LogDelivery(store, settings.logging_flush_seconds)
+    delivery = LogDelivery(
+        store, settings.logging_flush_seconds, allow=logging_operations.delivery_check(store)
+    )
     blueprint.log_delivery = delivery  # type: ignore[attr-defined]
 
     @blueprint.record_once

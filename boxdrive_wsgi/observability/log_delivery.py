@@ -48,7 +48,14 @@ RETRY_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Destination:
+    """Where a source bucket's records go; each source has its own batches and objects."""
+
     bucket: str
+    #: the source bucket and its owner (the logging service writes on their behalf)
+    source: str
+    source_owner: str
+    #: the configured TargetPrefix
+    target_prefix: str
     #: the key before the date: TargetPrefix, and for PartitionedPrefix also
     #: ``<source owner>/<region>/<source bucket>/``
     prefix: str
@@ -84,8 +91,11 @@ class LogDelivery:
         max_batch_bytes: int = MAX_BATCH_BYTES,
         max_pending_bytes: int = MAX_PENDING_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        allow: Callable[[Destination], bool] | None = None,
     ) -> None:
         self.store = store
+        #: asked before each delivery: does the target still let the service write?
+        self.allow = allow
         self.flush_seconds = flush_seconds
         self.max_batch_bytes = max_batch_bytes
         self.max_pending_bytes = max_pending_bytes
@@ -176,6 +186,13 @@ class LogDelivery:
         data = ("\n".join(batch.lines) + "\n").encode("utf-8", "replace")
         key = log_object_key(destination, time.time(), secrets.token_hex(8).upper())
         try:
+            if self.allow is not None and not self.allow(destination):
+                log.warning(
+                    "server access log: %s no longer lets the logging service write %s's "
+                    "logs; %d records dropped",
+                    destination.bucket, destination.source, len(batch.lines),
+                )  # fmt: skip
+                return True
             owner = self.store.head_bucket(destination.bucket).owner
             attributes = ObjectAttributes(
                 content_type="text/plain", acl=_acl(owner, destination.grants), owner=owner

@@ -12,16 +12,20 @@ the LogDelivery group WRITE. Otherwise InvalidTargetBucketForLogging.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from email.utils import formatdate
 
 from flask import Response
 
 from ..auth.identity import ANONYMOUS, acts_as_owner
+from ..observability.log_delivery import Destination
 from ..policy import Decision, RequestContext, evaluate
 from ..policy.actions import resource_arn
 from ..policy.evaluate import service_principal
 from ..protocol import acl
+from ..protocol.acl import AccessControlPolicy
 from ..protocol.documents import BUCKET_LOGGING_STATUS
 from ..protocol.errors import S3Error
 from ..protocol.logging_status import (
@@ -30,10 +34,10 @@ from ..protocol.logging_status import (
     parse_logging_status,
     render_logging_status,
 )
-from ..stores.base import NoSuchBucket, NotSupported
-from ..web.access import bucket_policy, directory
+from ..stores.base import NoSuchBucket, NotSupported, ObjectStore
+from ..web.access import ACL, directory
 from ..web.body import read_small_body
-from ..web.bucket_settings import BUCKET_OWNER_ENFORCED, load_ownership, load_policy
+from ..web.bucket_settings import BUCKET_OWNER_ENFORCED, OWNERSHIP, POLICY, parsed_policy
 from ..web.context import S3Request, empty_response
 
 LOGGING_SERVICE = "logging.s3.amazonaws.com"
@@ -78,26 +82,39 @@ def check_target(s3: S3Request, config: LoggingConfig, source_owner: str) -> Non
     may write there for this source bucket."""
     target = config.target_bucket
     try:
-        target_owner = s3.bucket_owner(target) or source_owner
+        s3.bucket_info(target)
     except NoSuchBucket:
         raise S3Error("InvalidTargetBucketForLogging", "The target bucket does not exist") from None
-    if not may_deliver(
-        s3, target, config.target_prefix, s3.bucket_name, source_owner, target_owner
-    ):
+    read = request_reader(s3)
+    if not may_deliver(read, target, config.target_prefix, s3.bucket_name, source_owner):
         raise S3Error("InvalidTargetBucketForLogging", _NO_PERMISSION)
 
 
-def may_deliver(
-    s3: S3Request, target: str, prefix: str, source: str, source_owner: str, target_owner: str
-) -> bool:
-    """May the logging service put ``source``'s logs under ``target``/``prefix``?"""
-    policy = load_policy(s3, target)
+#: Reads a bucket configuration slot: (bucket, slot) -> document or None.
+Reader = Callable[[str, str], bytes | None]
+
+
+def may_deliver(read: Reader, target: str, prefix: str, source: str, source_owner: str) -> bool:
+    """May the logging service put ``source``'s logs under ``target``/``prefix``?
+    Asked when logging is put, and again before each delivery (a permission taken
+    away stops the deliveries, as in S3)."""
+    stored = read(target, POLICY)
+    policy = None if stored is None else parsed_policy(stored)
     verdict = Decision.NOT_APPLICABLE
     if policy is not None:
+        # An Allow must name the service: one for everyone ("*") is not a grant to the
+        # logging service (as RGW checks it); any Deny that applies still denies.
+        service = service_principal(LOGGING_SERVICE)
+        kept = tuple(
+            s
+            for s in policy.statements
+            if not s.allow or (s.principal is not None and service in s.principal.names)
+        )
+        policy = dataclasses.replace(policy, statements=kept)
         request = RequestContext(
             action="s3:PutObject",
             resource=resource_arn(target, prefix),
-            principals=frozenset({service_principal(LOGGING_SERVICE)}),
+            principals=frozenset({service}),
             keys={
                 "aws:sourcearn": [resource_arn(source, None)],
                 "aws:sourceaccount": [source_owner],
@@ -106,13 +123,45 @@ def may_deliver(
         verdict = evaluate(policy, request)
     if verdict is not Decision.NOT_APPLICABLE:
         return verdict is Decision.ALLOW
-    if load_ownership(s3, target) == BUCKET_OWNER_ENFORCED:
+    if (read(target, OWNERSHIP) or b"").decode(errors="replace") == BUCKET_OWNER_ENFORCED:
         return False  # ACLs are disabled: only a policy lets the service write
-    grants = bucket_policy(s3, target, target_owner).grants
+    grants = AccessControlPolicy.from_json(read(target, ACL), "").grants
     return any(
         g.grantee == acl.LOG_DELIVERY and g.permission in (acl.WRITE, acl.FULL_CONTROL)
         for g in grants
     )
+
+
+def request_reader(s3: S3Request) -> Reader:
+    def read(bucket: str, slot: str) -> bytes | None:
+        try:
+            return s3.bucket_config(slot, bucket)
+        except NotSupported:
+            return None
+
+    return read
+
+
+def delivery_check(store: ObjectStore) -> Callable[[Destination], bool]:
+    """``may_deliver`` for a delivery, from the store as it is now (NoSuchBucket
+    propagates: the delivery drops a batch whose target is gone)."""
+
+    def read(bucket: str, slot: str) -> bytes | None:
+        try:
+            return store.get_bucket_config(bucket, slot)
+        except NotSupported:
+            return None
+
+    def check(destination: Destination) -> bool:
+        return may_deliver(
+            read,
+            destination.bucket,
+            destination.target_prefix,
+            destination.source,
+            destination.source_owner,
+        )
+
+    return check
 
 
 def get_bucket_logging(s3: S3Request) -> Response:

@@ -61,7 +61,13 @@ def capture(
     if config.key_format == PARTITIONED:
         prefix += f"{owner or '-'}/{region}/{bucket}/"
     destination = Destination(
-        config.target_bucket, prefix, config.key_format == PARTITIONED, config.grants
+        config.target_bucket,
+        bucket,
+        owner or "",
+        config.target_prefix,
+        prefix,
+        config.key_format == PARTITIONED,
+        config.grants,
     )
     fields = _fields(request, response, bucket, owner)
     response.call_on_close(lambda: delivery.add(destination, format_record(record(), fields)))

@@ -216,3 +216,21 @@ def test_graceful_shutdown_delivers_what_is_queued(server_kind: str, tmp_path: P
     with running_shipped(server_kind, data, tmp_path, extra_env=keys) as again:
         found = records(make_client(again), "logs")
     assert sorted(request_ids(found)) == sorted(wanted)
+
+
+def test_taking_the_permission_away_stops_deliveries(fast: RunningServer) -> None:
+    s3 = make_client(fast)
+    s3.create_bucket(Bucket="src")
+    s3.create_bucket(Bucket="logs")
+    allow_logging(s3, "logs", "log/", "src")
+    enable(s3, "src", "logs", "log/")
+    ids = capture_ids(s3)
+    s3.put_object(Bucket="src", Key="before", Body=b"1")
+    wanted = set(ids)
+    assert wanted <= set(request_ids(wait_for(s3, "logs", "log/", wanted)))
+    s3.delete_bucket_policy(Bucket="logs")
+    s3.put_object(Bucket="src", Key="after", Body=b"1")
+    time.sleep(4)  # well past the 1 s flush
+    keys = {fields[7] for batch in records(s3, "logs", "log/").values() for fields in batch}
+    assert "before" in keys and "after" not in keys
+    assert "no longer lets the logging service write" in fast.log()

@@ -3,6 +3,7 @@ format, and the background delivery (batches, keys, retries, limits)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -18,7 +19,15 @@ from boxdrive_wsgi.observability.server_log import (
     rest_operation,
     signature_fields,
 )
-from boxdrive_wsgi.protocol.acl import CANONICAL_USER, GROUP, LOG_DELIVERY, Directory, Grant
+from boxdrive_wsgi.operations.logging import may_deliver
+from boxdrive_wsgi.protocol.acl import (
+    CANONICAL_USER,
+    GROUP,
+    LOG_DELIVERY,
+    AccessControlPolicy,
+    Directory,
+    Grant,
+)
 from boxdrive_wsgi.protocol.errors import S3Error
 from boxdrive_wsgi.protocol.logging_status import (
     PARTITIONED,
@@ -30,6 +39,14 @@ from boxdrive_wsgi.protocol.logging_status import (
 from boxdrive_wsgi.stores.base import StoreError
 from boxdrive_wsgi.stores.memory import MemoryStore
 
+ACL_LOG_DELIVERY = (
+    AccessControlPolicy(
+        "alice",
+        (Grant(CANONICAL_USER, "alice", "FULL_CONTROL"), Grant(GROUP, LOG_DELIVERY, "WRITE")),
+    )
+    .to_json()
+    .encode()
+)
 USERS = Directory(is_user={"alice", "bob"}.__contains__, id_for_email=lambda e: None)
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
 XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
@@ -249,11 +266,15 @@ def stored(store: MemoryStore, bucket: str) -> dict[str, str]:
     return out
 
 
+def dest(bucket: str, prefix: str, **changes: object) -> Destination:
+    return Destination(bucket, "src", "alice", prefix, prefix, **changes)  # type: ignore[arg-type]
+
+
 def test_key_formats() -> None:
     at = 1549411238.0  # 2019-02-06 00:00:38 UTC
-    simple = Destination("logs", "p/")
+    simple = dest("logs", "p/")
     assert log_object_key(simple, at, "ABC") == "p/2019-02-06-00-00-38-ABC"
-    partitioned = Destination("logs", "p/alice/us-east-1/photos/", partitioned=True)
+    partitioned = dest("logs", "p/alice/us-east-1/photos/", partitioned=True)
     assert (
         log_object_key(partitioned, at, "ABC")
         == "p/alice/us-east-1/photos/2019/02/06/2019-02-06-00-00-38-ABC"
@@ -265,7 +286,7 @@ def test_batches_by_destination_when_old_enough() -> None:
     store.create_bucket("logs", owner="alice")
     clock = Clock()
     delivery = LogDelivery(store, 60, clock=clock)
-    a, b = Destination("logs", "a/"), Destination("logs", "b/")
+    a, b = dest("logs", "a/"), dest("logs", "b/")
     delivery.add(a, "one")
     delivery.add(a, "two")
     delivery.add(b, "three")
@@ -286,7 +307,7 @@ def test_grants_go_on_the_objects() -> None:
     store = MemoryStore()
     store.create_bucket("logs", owner="alice")
     delivery = LogDelivery(store, 60)
-    delivery.add(Destination("logs", "", grants=(Grant(CANONICAL_USER, "bob", "READ"),)), "x")
+    delivery.add(dest("logs", "", grants=(Grant(CANONICAL_USER, "bob", "READ"),)), "x")
     delivery.flush()
     (key,) = stored(store, "logs")
     acl = store.head_object("logs", key).attributes.acl
@@ -310,7 +331,7 @@ def test_a_failed_write_is_retried_with_the_lines_in_order() -> None:
     store.create_bucket("logs")
     clock = Clock()
     delivery = LogDelivery(store, 1, clock=clock)
-    destination = Destination("logs", "")
+    destination = dest("logs", "")
     delivery.add(destination, "first")
     clock.now += 1
     delivery.flush(everything=False)  # fails: kept
@@ -327,7 +348,7 @@ def test_a_failed_write_is_retried_with_the_lines_in_order() -> None:
 def test_a_gone_target_drops_its_batch() -> None:
     store = MemoryStore()
     delivery = LogDelivery(store, 1)
-    delivery.add(Destination("gone", ""), "x")
+    delivery.add(dest("gone", ""), "x")
     delivery.flush()
     assert delivery.delivered == 0
     delivery.flush()  # nothing left to try
@@ -337,8 +358,8 @@ def test_pending_is_bounded() -> None:
     store = MemoryStore()
     store.create_bucket("logs")
     delivery = LogDelivery(store, 60, max_pending_bytes=10)
-    delivery.add(Destination("logs", "old/"), "12345678")
-    delivery.add(Destination("logs", "new/"), "12345678")  # over: the oldest goes
+    delivery.add(dest("logs", "old/"), "12345678")
+    delivery.add(dest("logs", "new/"), "12345678")  # over: the oldest goes
     delivery.flush()
     assert [k.split("/")[0] for k in stored(store, "logs")] == ["new"]
 
@@ -347,7 +368,7 @@ def test_the_thread_delivers_when_due() -> None:
     store = MemoryStore()
     store.create_bucket("logs")
     delivery = LogDelivery(store, 0.2)  # type: ignore[arg-type]
-    delivery.add(Destination("logs", ""), "x")
+    delivery.add(dest("logs", ""), "x")
     import time
 
     deadline = time.monotonic() + 10
@@ -363,9 +384,63 @@ def test_the_thread_delivers_batches_opened_after_it_went_idle() -> None:
     store.create_bucket("logs")
     delivery = LogDelivery(store, 0.2)  # type: ignore[arg-type]
     for n in (1, 2):
-        delivery.add(Destination("logs", ""), f"x{n}")
+        delivery.add(dest("logs", ""), f"x{n}")
         deadline = time.monotonic() + 10
         while delivery.delivered < n and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)  # the thread is idle again, with nothing queued
     assert sorted(stored(store, "logs").values()) == ["x1\n", "x2\n"]
+
+
+def test_a_target_that_stopped_allowing_the_service_gets_nothing() -> None:
+    store = MemoryStore()
+    store.create_bucket("logs")
+    allowed = {"yes"}
+    delivery = LogDelivery(store, 60, allow=lambda d: d.target_prefix in allowed)
+    delivery.add(dest("logs", "yes"), "kept")
+    delivery.add(dest("logs", "no"), "dropped")
+    delivery.flush()
+    assert list(stored(store, "logs").values()) == ["kept\n"]
+
+
+# ---- the target check
+
+
+def policy(statement: dict[str, object]) -> bytes:
+    base = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::logs/p/*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [{**base, **statement}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("slots", "allowed"),
+    [
+        ({}, False),
+        ({"policy": policy({})}, True),
+        ({"policy": policy({"Resource": "arn:aws:s3:::logs/other/*"})}, False),
+        ({"policy": policy({"Principal": {"AWS": "*"}})}, False),
+        (
+            {"policy": policy({"Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::src"}}})},
+            True,
+        ),
+        (
+            {"policy": policy({"Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::x"}}})},
+            False,
+        ),
+        ({"policy": policy({"Condition": {"StringEquals": {"aws:SourceAccount": "alice"}}})}, True),
+        ({"policy": policy({"Condition": {"StringEquals": {"aws:SourceAccount": "bob"}}})}, False),
+        ({"acl": ACL_LOG_DELIVERY}, True),
+        ({"acl": ACL_LOG_DELIVERY, "ownershipControls": b"BucketOwnerEnforced"}, False),
+        ({"acl": ACL_LOG_DELIVERY, "policy": policy({"Effect": "Deny"})}, False),
+    ],
+)
+def test_may_deliver(slots: dict[str, bytes], allowed: bool) -> None:
+    def read(bucket: str, slot: str) -> bytes | None:
+        assert bucket == "logs"
+        return slots.get(slot)
+
+    assert may_deliver(read, "logs", "p/", "src", "alice") is allowed
