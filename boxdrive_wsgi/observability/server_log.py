@@ -106,6 +106,8 @@ class LogFields:
     auth_type: str | None
     host: str | None
     tls_version: str | None
+    #: an ACL grant (not ownership or a policy) allowed the request
+    acl_required: bool = False
 
 
 def _bare(value: object) -> str:
@@ -160,6 +162,6 @@ def format_record(access: AccessRecord, fields: LogFields) -> str:
             _bare(f.host),
             _bare(f.tls_version),
             "-",  # access point ARN: this server has no access points
-            "-",  # ACL required: not tracked
+            "Yes" if f.acl_required else "-",
         )
     )

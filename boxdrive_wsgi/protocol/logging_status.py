@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from . import xml
-from .acl import CANONICAL_USER, FULL_CONTROL, GROUP, READ, WRITE, XSI, Directory, Grant, xml_grant
+from .acl import FULL_CONTROL, READ, WRITE, Directory, Grant, grant_element, xml_grant
 from .documents import BUCKET_LOGGING_STATUS
 from .errors import S3Error
 
@@ -143,17 +143,7 @@ def render_logging_status(
         if config.grants:
             grants = ET.SubElement(enabled, "TargetGrants")
             for grant in config.grants:
-                element = ET.SubElement(grants, "Grant")
-                grantee = ET.SubElement(
-                    element, "Grantee", {"xmlns:xsi": XSI, "xsi:type": grant.grantee_type}
-                )
-                if grant.grantee_type == GROUP:
-                    ET.SubElement(grantee, "URI").text = grant.grantee
-                else:
-                    ET.SubElement(grantee, "ID").text = grant.grantee
-                    if grant.grantee_type == CANONICAL_USER:
-                        ET.SubElement(grantee, "DisplayName").text = display_name(grant.grantee)
-                ET.SubElement(element, "Permission").text = grant.permission
+                grant_element(grants, grant, display_name)
         form = ET.SubElement(ET.SubElement(enabled, "TargetObjectKeyFormat"), config.key_format)
         if config.key_format == PARTITIONED:
             ET.SubElement(form, "PartitionDateSource").text = config.date_source

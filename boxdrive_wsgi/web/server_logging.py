@@ -108,6 +108,7 @@ def _fields(request: Request, response: Response, bucket: str, owner: str | None
         auth_type=auth_type,
         host=request.headers.get("Host"),
         tls_version=environ.get("SSL_PROTOCOL"),
+        acl_required=s3 is not None and s3.acl_required,
     )
 
 

@@ -145,9 +145,13 @@ def test_every_request_is_delivered_once_in_s3s_format(fast: RunningServer) -> N
     presigned = requests.get(url, timeout=10)
     anonymous = requests.get(f"{fast.endpoint}/src/k4", timeout=10)
     assert (presigned.status_code, anonymous.status_code) == (200, 403)
+    s3.put_object_acl(Bucket="src", Key="k5", ACL="public-read")
+    by_acl = requests.get(f"{fast.endpoint}/src/k5", timeout=10)
+    assert by_acl.status_code == 200
     expected = set(ids) | {  # the ids before any listing of the logs
         presigned.headers["x-amz-request-id"],
         anonymous.headers["x-amz-request-id"],
+        by_acl.headers["x-amz-request-id"],
     }
     found = wait_for(s3, "logs", "log/", expected)
     delivered = request_ids(found)
@@ -160,6 +164,8 @@ def test_every_request_is_delivered_once_in_s3s_format(fast: RunningServer) -> N
     assert put[9] == "200" and put[19:22] == ["SigV4", "-", "AuthHeader"]
     denied = by_id[anonymous.headers["x-amz-request-id"]]
     assert denied[4] == "-" and denied[9:11] == ["403", "AccessDenied"] and denied[21] == "-"
+    assert by_id[by_acl.headers["x-amz-request-id"]][25] == "Yes"  # an ACL let it in
+    assert put[25] == "-" and denied[25] == "-"
     query = by_id[presigned.headers["x-amz-request-id"]]
     assert query[21] == "QueryString" and query[6] == "REST.GET.OBJECT"
     text = json.dumps(found)

@@ -201,6 +201,7 @@ def test_hostile_values_stay_one_record() -> None:
     assert words[3] == "-" and words[4] == "-"
     assert words[7] == "a%20%22b%22%20%5Bc%5D%0Ad"
     assert words[10:13] == ["AccessDenied", "-", "-"]
+    assert format_record(access(), fields(acl_required=True)).endswith(" - Yes")
 
 
 def test_signatures_and_tokens_are_redacted() -> None:
