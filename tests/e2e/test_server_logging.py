@@ -44,6 +44,14 @@ def enable(s3, source: str, target: str, prefix: str) -> None:
     )
 
 
+def logging_pair(s3, source: str, target: str, prefix: str) -> None:
+    """Two new buckets, ``source`` logging into ``target`` under ``prefix``."""
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=target)
+    allow_logging(s3, target, prefix, source)
+    enable(s3, source, target, prefix)
+
+
 def records(s3, bucket: str, prefix: str = "") -> dict[str, list[list[str]]]:
     """Log object key -> its records, each split as ceph s3-tests split them."""
     out = {}
@@ -133,10 +141,7 @@ def owner(s3) -> str:
 
 def test_every_request_is_delivered_once_in_s3s_format(fast: RunningServer) -> None:
     s3 = make_client(fast)
-    s3.create_bucket(Bucket="src")
-    s3.create_bucket(Bucket="logs")
-    allow_logging(s3, "logs", "log/", "src")
-    enable(s3, "src", "logs", "log/")
+    logging_pair(s3, "src", "logs", "log/")
     ids = capture_ids(s3)
     for n in range(20):
         s3.put_object(Bucket="src", Key=f"k{n}", Body=b"x" * n)
@@ -205,10 +210,7 @@ def test_graceful_shutdown_delivers_what_is_queued(server_kind: str, tmp_path: P
     data = tmp_path / "data"
     with running_shipped(server_kind, data, tmp_path, extra_env=env) as server:
         s3 = make_client(server)
-        s3.create_bucket(Bucket="src")
-        s3.create_bucket(Bucket="logs")
-        allow_logging(s3, "logs", "", "src")
-        enable(s3, "src", "logs", "")
+        logging_pair(s3, "src", "logs", "")
         ids = capture_ids(s3)
         for n in range(30):
             s3.put_object(Bucket="src", Key=f"k{n}", Body=b"x")
@@ -226,10 +228,7 @@ def test_graceful_shutdown_delivers_what_is_queued(server_kind: str, tmp_path: P
 
 def test_taking_the_permission_away_stops_deliveries(fast: RunningServer) -> None:
     s3 = make_client(fast)
-    s3.create_bucket(Bucket="src")
-    s3.create_bucket(Bucket="logs")
-    allow_logging(s3, "logs", "log/", "src")
-    enable(s3, "src", "logs", "log/")
+    logging_pair(s3, "src", "logs", "log/")
     ids = capture_ids(s3)
     s3.put_object(Bucket="src", Key="before", Body=b"1")
     wanted = set(ids)
