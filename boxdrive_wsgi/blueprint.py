@@ -19,6 +19,8 @@ from werkzeug.routing import BaseConverter
 from .auth.credentials import Credentials, credentials_from_settings
 from .auth.identity import ANONYMOUS
 from .observability import access_log
+from .observability.log_delivery import LogDelivery
+from .operations import logging as logging_operations
 from .operations import resolve
 from .operations.cors import add_cors_headers
 from .protocol.capabilities import refuse_incapable
@@ -29,6 +31,7 @@ from .servers import gunicorn_sendfile
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
 from .stores.filesystem.space import is_out_of_space
+from .web import server_logging
 from .web.access import AccessControl, Authorizer
 from .web.authentication import Authentication, Authenticator
 from .web.context import S3Request
@@ -75,6 +78,11 @@ def make_blueprint(
     if access is None:  # create_app passes the one it shares with the console
         access = AccessControl(anonymous=settings.anonymous, hook=authorize)
     blueprint = Blueprint(name, __name__)
+    #: server access logs of this blueprint's buckets, written by a background thread
+    delivery = LogDelivery(
+        store, settings.logging_flush_seconds, allow=logging_operations.delivery_check(store)
+    )
+    blueprint.log_delivery = delivery  # type: ignore[attr-defined]
 
     @blueprint.record_once
     def _register_converter(state: Any) -> None:
@@ -83,6 +91,7 @@ def make_blueprint(
 
     def handle(path: str = "") -> Response:
         g.s3_started = time.perf_counter()
+        g.s3_started_epoch = time.time()
         g.s3_request_id = request_id = _new_request_id()
         bucket, key, virtual = _address(path, request.host, settings.domain)
         g.s3_bucket = bucket
@@ -108,6 +117,7 @@ def make_blueprint(
             credentials=credentials,
             authorizer=access.authorize,
         )
+        g.s3_request = s3
         if not operation.self_authenticating:
             access.authorize(s3)
             if bucket is not None and operation.name != "CreateBucket":
@@ -136,9 +146,10 @@ def make_blueprint(
         response.headers.setdefault("x-amz-id-2", request_id)
         response.headers.setdefault("Server", "boxdrive-wsgi")
         add_cors_headers(store, g.get("s3_bucket"), request, response)
+        record = _access_record(response)  # one capture for both logs
         if settings.access_log != "off":
-            record = _access_record(response)
             access_log.emit_when_closed(response, record, settings.access_log)
+        server_logging.capture(request, response, store, settings.region, delivery, record)
         return response
 
     @blueprint.errorhandler(S3Error)
@@ -192,6 +203,7 @@ def _access_record(response: Response) -> Callable[[], access_log.AccessRecord]:
 def error_response(error: S3Error) -> Response:
     request_id = g.get("s3_request_id") or _new_request_id()
     g.s3_request_id = request_id
+    g.s3_error_code = error.code
     if error.resource is None:
         error.resource = _resource()
     body = (

@@ -44,6 +44,10 @@ class Settings:
     domain: str | None = None
     #: one line per request on stderr (``text`` or ``json``); ``off`` disables it.
     access_log: str = "text"
+    #: server access logging (PutBucketLogging): each process writes the records it
+    #: gathered into the target bucket this many seconds after the first one (and at
+    #: exit); S3 delivers within hours, RGW rolls every 300 s; tests use 1-5.
+    logging_flush_seconds: int = 60
     #: Prometheus text at ``/-/metrics`` (see observability/metrics.py).
     metrics: bool = False
     #: put object keys into trace span attributes (off: keys may be personal data).

@@ -140,6 +140,7 @@ HOLD = b"<LegalHold><Status>ON</Status></LegalHold>"
 #: A public access block and ownership controls that change nothing the matrix relies on.
 NO_BLOCK = b"<PublicAccessBlockConfiguration><BlockPublicAcls>false</BlockPublicAcls>"
 NO_BLOCK += b"</PublicAccessBlockConfiguration>"
+LOGGING_OFF = b'<BucketLoggingStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
 OBJECT_WRITER = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership>"
 OBJECT_WRITER += b"</Rule></OwnershipControls>"
 TAGGING = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
@@ -256,6 +257,8 @@ def call_for(
         "GetPublicAccessBlock": Call("GET", f"/{b}", {"publicAccessBlock": ""}, ok=(404,)),
         "PutPublicAccessBlock": Call("PUT", f"/{b}", {"publicAccessBlock": ""}, body=NO_BLOCK),
         "DeletePublicAccessBlock": Call("DELETE", f"/{b}", {"publicAccessBlock": ""}, ok=(204,)),
+        "GetBucketLogging": Call("GET", f"/{b}", {"logging": ""}),
+        "PutBucketLogging": Call("PUT", f"/{b}", {"logging": ""}, body=LOGGING_OFF),
         "GetBucketOwnershipControls": Call("GET", f"/{b}", {"ownershipControls": ""}, ok=(404,)),
         "PutBucketOwnershipControls": Call(
             "PUT", f"/{b}", {"ownershipControls": ""}, body=OBJECT_WRITER

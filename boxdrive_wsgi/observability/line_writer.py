@@ -17,6 +17,7 @@ empty queue (the parent writes its own lines) and its own writer thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -142,23 +143,37 @@ class BufferedLineHandler(logging.Handler):
         self.writer.flush()
 
 
+#: What our SIGTERM handler runs, in order (access log lines, server access logs...).
+_before_sigterm: list[Callable[[float], object]] = []
+
+
 def flush_on_sigterm(flush: Callable[[float], object]) -> bool:
     """Run ``flush`` before the process dies of SIGTERM, if nothing else handles it.
 
     Only where SIGTERM still has its default action (a server that installed its own
-    handler, such as gunicorn's workers, exits through ``logging.shutdown``) and only
-    from the main thread (where Python runs signal handlers). The process still dies
-    of SIGTERM, as it would have. Returns whether the handler was installed.
+    handler, such as gunicorn's workers, exits through ``logging.shutdown`` and atexit)
+    or our own handler (every ``flush`` given runs, in order), and only from the main
+    thread (where Python runs signal handlers). The process still dies of SIGTERM, as
+    it would have. Returns whether ``flush`` will run.
     """
     if threading.current_thread() is not threading.main_thread():
         return False
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    current = signal.getsignal(signal.SIGTERM)
+    if current is _on_sigterm:
+        _before_sigterm.append(flush)
+        return True
+    if current is not signal.SIG_DFL:
         return False
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        flush(SIGTERM_FLUSH_SECONDS)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    _before_sigterm.clear()
+    _before_sigterm.append(flush)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     return True
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    for flush in list(_before_sigterm):
+        # a failing one does not stop the next, nor the process from dying
+        with contextlib.suppress(Exception):
+            flush(SIGTERM_FLUSH_SECONDS)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -29,6 +29,7 @@ from . import (
     encryption,
     lifecycle,
     listing,
+    logging,
     multipart,
     object_lock,
     objects,
@@ -176,6 +177,14 @@ TABLE.update(
         ("DELETE", "bucket", "lifecycle"): Operation(
             "DeleteBucketLifecycle", lifecycle.delete_bucket_lifecycle
         ),
+    }
+)
+
+# Server access logging (operations/logging.py; delivery: observability/log_delivery.py).
+TABLE.update(
+    {
+        ("GET", "bucket", "logging"): Operation("GetBucketLogging", logging.get_bucket_logging),
+        ("PUT", "bucket", "logging"): Operation("PutBucketLogging", logging.put_bucket_logging),
     }
 )
 

@@ -187,18 +187,21 @@ class AccessControlPolicy:
         ET.SubElement(owner, "DisplayName").text = display_name(self.owner)
         acl = ET.SubElement(root, "AccessControlList")
         for grant in sorted(self.grants, key=lambda g: g.sort_key):
-            element = ET.SubElement(acl, "Grant")
-            grantee = ET.SubElement(
-                element, "Grantee", {"xmlns:xsi": XSI, "xsi:type": grant.grantee_type}
-            )
-            if grant.grantee_type == GROUP:
-                ET.SubElement(grantee, "URI").text = grant.grantee
-            else:
-                ET.SubElement(grantee, "ID").text = grant.grantee
-                ET.SubElement(grantee, "DisplayName").text = display_name(grant.grantee)
-            ET.SubElement(element, "Permission").text = grant.permission
+            grant_element(acl, grant, display_name)
         body = ET.tostring(root, encoding="utf-8")
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(body)
+
+
+def grant_element(parent: ET.Element, grant: Grant, display_name: Callable[[str], str]) -> None:
+    """Append ``<Grant><Grantee xsi:type=..>..</Grantee><Permission/></Grant>`` to ``parent``."""
+    element = ET.SubElement(parent, "Grant")
+    grantee = ET.SubElement(element, "Grantee", {"xmlns:xsi": XSI, "xsi:type": grant.grantee_type})
+    if grant.grantee_type == GROUP:
+        ET.SubElement(grantee, "URI").text = grant.grantee
+    else:
+        ET.SubElement(grantee, "ID").text = grant.grantee
+        ET.SubElement(grantee, "DisplayName").text = display_name(grant.grantee)
+    ET.SubElement(element, "Permission").text = grant.permission
 
 
 def stored_acl(policy: AccessControlPolicy | None) -> str | None:
@@ -333,11 +336,13 @@ def parse_policy(body: bytes, owner: str, directory: Directory) -> AccessControl
         grantee = element.find("Grantee")
         if permission not in PERMISSIONS or grantee is None:
             raise S3Error("MalformedACLError")
-        grants.append(_xml_grant(grantee, permission, directory))
+        grants.append(xml_grant(grantee, permission, directory))
     return AccessControlPolicy(owner, tuple(grants))
 
 
-def _xml_grant(grantee: ET.Element, permission: str, directory: Directory) -> Grant:
+def xml_grant(grantee: ET.Element, permission: str, directory: Directory) -> Grant:
+    """A ``<Grantee>`` element (by xsi:type, else by the field it has) as a Grant;
+    MalformedACLError if it names nobody this server knows."""
     kind = _grantee_type(grantee)
     fields = {"ID": "id", "URI": "uri", "EmailAddress": "emailAddress"}
     by_type = {CANONICAL_USER: "ID", GROUP: "URI", BY_EMAIL: "EmailAddress"}

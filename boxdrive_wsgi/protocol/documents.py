@@ -153,3 +153,15 @@ OWNERSHIP_CONTROLS = _small(
     "OwnershipControls",
     {"OwnershipControls": _names("Rule"), "Rule": _names("ObjectOwnership")},
 )
+BUCKET_LOGGING_STATUS = _small(
+    "BucketLoggingStatus",
+    {
+        "BucketLoggingStatus": _names("LoggingEnabled"),
+        "LoggingEnabled": _names("TargetBucket TargetPrefix TargetGrants TargetObjectKeyFormat"),
+        "TargetGrants": _names("Grant"),
+        "Grant": _names("Grantee Permission"),
+        "Grantee": _names("ID DisplayName URI EmailAddress"),
+        "TargetObjectKeyFormat": _names("SimplePrefix PartitionedPrefix"),
+        "PartitionedPrefix": _names("PartitionDateSource"),
+    },
+)

@@ -59,6 +59,11 @@ CATALOG: dict[str, tuple[int, str]] = {
         "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
     ),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidTargetBucketForLogging": (
+        400,
+        "The target bucket for logging does not exist, is not owned by you, or does not have "
+        "the appropriate grants for the log-delivery group.",
+    ),
     "InvalidChunkSizeError": (
         400,
         "Only the last chunk is allowed to have a size less than 8192 bytes",

@@ -121,6 +121,7 @@ class AccessControl:
             return
         if owner is None or not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
+        s3.acl_required = True  # an ACL alone allowed it (the server access log says so)
 
 
 #: Operations that take an ACL from x-amz-acl / x-amz-grant-* headers.

@@ -39,7 +39,8 @@ def _get(s3: S3Request, bucket: str | None, slot: str) -> bytes | None:
 
 
 @lru_cache(maxsize=256)
-def _parsed(text: bytes) -> Policy | None:
+def parsed_policy(text: bytes) -> Policy | None:
+    """A stored policy document, parsed once per process and text."""
     try:
         return parse_policy(text)
     except PolicyError:  # stored before a stricter check: it grants nothing
@@ -48,7 +49,7 @@ def _parsed(text: bytes) -> Policy | None:
 
 def load_policy(s3: S3Request, bucket: str | None = None) -> Policy | None:
     stored = _get(s3, bucket, POLICY)
-    return None if stored is None else _parsed(stored)
+    return None if stored is None else parsed_policy(stored)
 
 
 @dataclass(frozen=True)

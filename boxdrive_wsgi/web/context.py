@@ -48,6 +48,9 @@ class S3Request:
     #: Per request, so every worker process sees the store as it is now; shared with
     #: the copies check_access makes (a copy's source bucket is looked up once too).
     looked_up: dict[str, BucketInfo] = field(default_factory=dict, repr=False)
+    #: Set by the access check when an ACL grant, not ownership or a policy, allowed
+    #: the request (S3's "aclRequired" in server access logs).
+    acl_required: bool = False
     #: The bucket configuration documents this request has read, by (bucket, slot).
     configs_read: dict[tuple[str, str], bytes | None] = field(default_factory=dict, repr=False)
     #: The object version an access check is about when the request's own ``?versionId=``

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from flask import Request
+
 from ..auth.identity import ANONYMOUS
 from ..policy import Policy, RequestContext, parse_policy, principal_names
 from ..policy.actions import action_for, resource_arn
@@ -101,20 +103,7 @@ class ConditionKeys(Mapping[str, Sequence[str]]):
         return _one(self._s3.request.args.get(name))
 
     def _signature(self) -> tuple[str, str] | None:
-        """(signature version, auth type), or None when unsigned."""
-        request = self._s3.request
-        if self._s3.operation == "PostObject":
-            return None
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("AWS4-HMAC-SHA256"):
-            return "AWS4-HMAC-SHA256", "REST-HEADER"
-        if auth.startswith("AWS "):
-            return "AWS", "REST-HEADER"
-        if "X-Amz-Algorithm" in request.args:
-            return "AWS4-HMAC-SHA256", "REST-QUERY-STRING"
-        if "Signature" in request.args and "AWSAccessKeyId" in request.args:
-            return "AWS", "REST-QUERY-STRING"
-        return None
+        return signature_of(self._s3.request, self._s3.operation)
 
     def _existing_tags(self) -> Mapping[str, str]:
         s3 = self._s3
@@ -135,6 +124,24 @@ class ConditionKeys(Mapping[str, Sequence[str]]):
         if "x-amz-tagging" not in self._s3.request.headers:
             return None
         return list(self._request_tags())
+
+
+def signature_of(request: Request, operation: str) -> tuple[str, str] | None:
+    """(signature version, auth type) of a signed request: ``AWS4-HMAC-SHA256`` or
+    ``AWS`` (SigV2), by ``REST-HEADER`` or ``REST-QUERY-STRING``; None when unsigned
+    (and for POST Object, signed by its form)."""
+    if operation == "PostObject":
+        return None
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("AWS4-HMAC-SHA256"):
+        return "AWS4-HMAC-SHA256", "REST-HEADER"
+    if auth.startswith("AWS "):
+        return "AWS", "REST-HEADER"
+    if "X-Amz-Algorithm" in request.args:
+        return "AWS4-HMAC-SHA256", "REST-QUERY-STRING"
+    if "Signature" in request.args and "AWSAccessKeyId" in request.args:
+        return "AWS", "REST-QUERY-STRING"
+    return None
 
 
 def _now_iso(_: ConditionKeys) -> list[str]:
