@@ -67,7 +67,9 @@ def request_ids(found: dict[str, list[list[str]]]) -> list[str]:
     return [fields[5] for lines in found.values() for fields in lines]
 
 
-def wait_for(s3, bucket: str, prefix: str, ids: set[str], timeout: float = 30) -> dict:
+def wait_for(
+    s3, bucket: str, prefix: str, ids: set[str], timeout: float = 30
+) -> dict[str, list[list[str]]]:
     deadline = time.monotonic() + timeout
     while True:
         found = records(s3, bucket, prefix)

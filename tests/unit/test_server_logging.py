@@ -320,7 +320,7 @@ class FailingOnce(MemoryStore):
         super().__init__()
         self.failures = 1
 
-    def put_object(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def put_object(self, *args, **kwargs):
         if self.failures:
             self.failures -= 1
             raise StoreError("disk hiccup")
@@ -368,7 +368,7 @@ def test_pending_is_bounded() -> None:
 def test_the_thread_delivers_when_due() -> None:
     store = MemoryStore()
     store.create_bucket("logs")
-    delivery = LogDelivery(store, 0.2)  # type: ignore[arg-type]
+    delivery = LogDelivery(store, 0.2)
     delivery.add(dest("logs", ""), "x")
     import time
 
@@ -383,7 +383,7 @@ def test_the_thread_delivers_batches_opened_after_it_went_idle() -> None:
 
     store = MemoryStore()
     store.create_bucket("logs")
-    delivery = LogDelivery(store, 0.2)  # type: ignore[arg-type]
+    delivery = LogDelivery(store, 0.2)
     for n in (1, 2):
         delivery.add(dest("logs", ""), f"x{n}")
         deadline = time.monotonic() + 10
