@@ -7,41 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import empty_and_delete_bucket, make_client, unique_bucket_name
-from .servers import RunningServer, running_waitress
-from .test_encryption import KMS_KEY, SSE_C, kms_create
+from .servers import RunningServer
+from .test_encryption import KMS_KEY, SSE_C, bkt, client, sse_server
+
+__all__ = ["bkt", "client", "sse_server"]  # the fixtures: a server per module, as there
 
 PAYLOAD = os.urandom(2 * 65536 + 777)
 MD5 = hashlib.md5(PAYLOAD).hexdigest()
 QUOTED = f'"{MD5}"'
 SSE_S3: dict[str, object] = {"ServerSideEncryption": "AES256"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp("data")
-    kms_create(data_dir, KMS_KEY)
-    env = {"BOXDRIVE_SSE_C_ALLOW_HTTP": "1"}
-    with running_waitress(data_dir, extra_env=env, log_dir=tmp_path_factory.mktemp("logs")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def client(server: RunningServer):
-    return make_client(server)
-
-
-@pytest.fixture
-def bkt(client) -> Iterator[str]:
-    name = unique_bucket_name("etag")
-    client.create_bucket(Bucket=name)
-    yield name
-    empty_and_delete_bucket(client, name)
 
 
 def status(error: pytest.ExceptionInfo[ClientError]) -> int:
@@ -162,11 +140,11 @@ def test_conditional_writes_and_deletes_take_the_shown_etag(client, bkt: str) ->
     assert status(gone) == 404
 
 
-def test_hidden_stored_etag_never_matches(client, bkt: str, server: RunningServer) -> None:
+def test_hidden_stored_etag_never_matches(client, bkt: str, sse_server: RunningServer) -> None:
     """The ciphertext's MD5 is never shown, and an If-Match naming it does not hold."""
     client.put_object(Bucket=bkt, Key="k", Body=PAYLOAD, **SSE_S3)
     stored = [
-        p for p in server.data_dir.rglob("*") if p.is_file() and p.stat().st_size > len(PAYLOAD)
+        p for p in sse_server.data_dir.rglob("*") if p.is_file() and p.stat().st_size > len(PAYLOAD)
     ]
     hidden = {hashlib.md5(p.read_bytes()).hexdigest() for p in stored}
     assert MD5 not in hidden and hidden
