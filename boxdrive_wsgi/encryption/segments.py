@@ -19,9 +19,10 @@ reads and decrypts only those, plus the 12-byte header.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -88,10 +89,21 @@ class EncryptingReader:
     segment of look-ahead tells the final one), and handed out as it is asked for.
 
     ``plaintext_bytes`` counts what was read so far (the plaintext size at the end).
+    ``on_end``, if given, gets the hex MD5 of the whole plaintext when the source reaches
+    EOF, before the last ciphertext is handed out (so before the reader's own EOF).
     """
 
-    def __init__(self, source: Readable, key: bytes, *, part: int = 0) -> None:
+    def __init__(
+        self,
+        source: Readable,
+        key: bytes,
+        *,
+        part: int = 0,
+        on_end: Callable[[str], None] | None = None,
+    ) -> None:
         self._source = source
+        self._md5 = None if on_end is None else hashlib.md5()
+        self._on_end = on_end
         self._aead = AESGCM(key)
         self._part = part
         self._prefix = os.urandom(PREFIX_BYTES)
@@ -110,8 +122,12 @@ class EncryptingReader:
             chunk = self._source.read(READ_SIZE)
             if not chunk:
                 self._eof = True
+                if self._on_end is not None and self._md5 is not None:
+                    self._on_end(self._md5.hexdigest())
                 break
             self.plaintext_bytes += len(chunk)
+            if self._md5 is not None:
+                self._md5.update(chunk)
             rest = self._plain[self._at :]
             self._plain = rest + chunk if rest else bytes(chunk)
             self._at = 0

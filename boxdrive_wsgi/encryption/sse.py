@@ -9,6 +9,9 @@ The stored attributes (``ObjectAttributes.encryption``, strings only):
 ``fingerprint`` SSE-C: a salted HMAC of the customer key (never the key)
 ``context``     SSE-KMS: the encryption context as the client gave it (base64 JSON)
 ``bucket_key``  SSE-KMS: ``true`` if the client asked for an S3 bucket key
+``md5``         SSE-S3, single stream: the hex MD5 of the plaintext, the ETag S3 shows
+                (recorded by the encrypting reader at EOF: stores read ``attributes``
+                only after the body's EOF, as for trailing checksums)
 
 The data key is wrapped bound to bucket, key and scheme, so attributes moved onto
 another object do not unwrap. Plaintext sizes follow from the ciphertext's
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -268,12 +272,22 @@ def new_encryption(
 
 
 def encrypting(
-    body: Readable, data_key: bytes, size: int | None, *, part: int = 0
+    body: Readable,
+    data_key: bytes,
+    size: int | None,
+    *,
+    part: int = 0,
+    record: dict[str, str] | None = None,
 ) -> tuple[Readable, int | None]:
-    """The ciphertext reader a store reads, and its size (if the plaintext's is known)."""
-    return EncryptingReader(body, data_key, part=part), None if size is None else ciphertext_size(
-        size
-    )
+    """The ciphertext reader a store reads, and its size (if the plaintext's is known).
+    An SSE-S3 single-stream ``record`` gets the plaintext's MD5 (``md5``) at EOF: S3's
+    ETag of such an object (SSE-KMS and SSE-C ones show the stored one, as S3 shows an
+    ETag that is not the plaintext's MD5)."""
+    on_end = None
+    if record is not None and record.get("scheme") == AES256:
+        on_end = functools.partial(record.__setitem__, "md5")
+    reader = EncryptingReader(body, data_key, part=part, on_end=on_end)
+    return reader, None if size is None else ciphertext_size(size)
 
 
 # ----------------------------------------------------------------- reads
@@ -335,10 +349,28 @@ def streams(info: ObjectInfo) -> list[Stream]:
     return streams_of([(p.part_number, p.size) for p in parts])
 
 
+def shown_etag(info: ObjectInfo) -> str:
+    """The ETag a client sees: an SSE-S3 object's plaintext MD5, else the stored one."""
+    record = record_of(info)
+    return info.etag if record is None else record.get("md5", info.etag)
+
+
+def stored_etag(current: ObjectInfo, given: str) -> str:
+    """The stored ETag a store's conditional check (``If-Match``) must compare for an
+    ETag a client gave (as shown by ``shown_etag``): the current object's stored ETag if
+    ``given`` is its shown one; a value no object has if ``given`` matches only its stored
+    one (hidden from clients); ``given`` itself for a plaintext object or ``*``."""
+    shown = shown_etag(current)
+    if given == "*" or shown == current.etag:
+        return given
+    return current.etag if given == shown else ""
+
+
 def plain_info(info: ObjectInfo) -> ObjectInfo:
-    """``info`` as a client sees it: plaintext size and part sizes."""
+    """``info`` as a client sees it: plaintext size and part sizes, the shown ETag."""
     if record_of(info) is None:
         return info
+    info = replace(info, etag=shown_etag(info))
     try:
         layout = streams(info)
     except DecryptionError:

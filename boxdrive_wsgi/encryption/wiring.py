@@ -12,13 +12,19 @@ from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
 from ..stores.base import (
     ByteRange,
+    DeleteCondition,
     InvalidRange,
+    NoSuchBucket,
+    NoSuchKey,
     NoSuchUpload,
+    NoSuchVersion,
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
     PartPage,
     SourceAttributes,
+    VersionIsDeleteMarker,
+    WriteMode,
     WriteOptions,
 )
 from ..stores.streams import IterReader, Readable
@@ -42,6 +48,7 @@ from .sse import (
     requested,
     response_headers,
     server_keys,
+    stored_etag,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -95,7 +102,7 @@ def encrypt_write(
     key_bytes, record = new_encryption(
         want, server_keys(s3.settings, s3.store), bucket or s3.bucket_name, key or s3.object_key
     )
-    stored, stored_size = encrypting(body, key_bytes, size)
+    stored, stored_size = encrypting(body, key_bytes, size, record=record)
     headers = response_headers(record, want.customer_key_md5)
     return stored, stored_size, replace(attributes, encryption=record), headers
 
@@ -300,3 +307,54 @@ def plain_parts(page: PartPage) -> PartPage:
     except ValueError:
         return page
     return replace(page, parts=parts)
+
+
+# ----------------------------------------------------------------- conditional writes
+#
+# A client's If-Match names the ETag it saw (an SSE-S3 object's plaintext MD5), the store
+# checks the stored one (the ciphertext's MD5) atomically with its commit. So the ETag is
+# translated against a HEAD just before the write. That is sound: a stored ETag names one
+# write (every write has its own data key and nonces, so its own ciphertext), so if the
+# object is replaced between the HEAD and the commit the store sees another stored ETag
+# and refuses (412) -- even if the replacement has the same plaintext: a conservative
+# 412 under a race, never a write over an object the condition does not hold for.
+
+
+def _current(
+    s3: S3Request, bucket: str, key: str, version_id: str | None = None
+) -> ObjectInfo | None:
+    try:
+        return s3.store.head_object(bucket, key, version_id=version_id)
+    except (NoSuchKey, NoSuchBucket, NoSuchVersion, VersionIsDeleteMarker):
+        return None  # the store's own check answers (404), atomically
+
+
+def stored_write_options(
+    s3: S3Request, options: WriteOptions, bucket: str | None = None, key: str | None = None
+) -> WriteOptions:
+    """``options`` with an If-Match ETag as the store compares it (see above)."""
+    given = options.etag
+    if options.mode is not WriteMode.UPDATE or given is None or given == "*":
+        return options
+    current = _current(s3, bucket or s3.bucket_name, key or s3.object_key)
+    if current is None:
+        return options
+    return WriteOptions.update(stored_etag(current, given))
+
+
+def stored_delete_condition(
+    s3: S3Request, condition: DeleteCondition, key: str, version_id: str | None = None
+) -> DeleteCondition:
+    """A DeleteObject(s) condition as the store compares it: If-Match as in
+    ``stored_write_options``, x-amz-if-match-size against the plaintext size."""
+    etag, size = condition.etag, condition.size
+    if (etag is None or etag == "*") and size is None:
+        return condition
+    current = _current(s3, s3.bucket_name, key, version_id)
+    if current is None or current.attributes.encryption is None:
+        return condition
+    if etag is not None:
+        etag = stored_etag(current, etag)
+    if size is not None:
+        size = current.size if size == plain_info(current).size else -1
+    return replace(condition, etag=etag, size=size)

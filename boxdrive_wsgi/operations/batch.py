@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from flask import Response
 
+from ..encryption import wiring as sse
 from ..protocol import xml
 from ..protocol.conditionals import iso_date, make_delete_condition
 from ..protocol.documents import DELETE_OBJECTS
@@ -89,6 +90,7 @@ def _delete(
     locked = object_lock.delete_guard(s3)  # retention / legal hold of the version removed
     if condition is None:
         return s3.store.delete_object(bucket, key, version_id=version, guard=locked, owner=owner)
+    condition = sse.stored_delete_condition(s3, condition, key, version)
     if version is not None:
         guard = both(condition_guard(bucket, key, condition), locked)
         return s3.store.delete_object(bucket, key, version_id=version, guard=guard, owner=owner)

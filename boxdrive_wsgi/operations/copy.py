@@ -7,6 +7,7 @@ from dataclasses import replace
 from flask import Response
 
 from ..encryption import wiring as sse
+from ..encryption.sse import shown_etag
 from ..protocol.conditionals import write_conditions
 from ..protocol.copy_source import check_copy_source_conditions, parse_copy_source
 from ..protocol.errors import S3Error
@@ -58,7 +59,7 @@ def copy_object(s3: S3Request) -> Response:
         raise S3Error("InvalidRequest", SELF_COPY)
     source_version = copy_source_version(s3.store, source)
     s3.check_copy_source(source.bucket, source.key, source_version)
-    write_options = write_conditions(headers)
+    write_options = sse.stored_write_options(s3, write_conditions(headers))
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
     new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None
 
@@ -102,7 +103,8 @@ def copy_object(s3: S3Request) -> Response:
     else:
         info, sse_headers = through
     response = xml_response(
-        "CopyObjectResult", [("LastModified", info.last_modified), ("ETag", f'"{info.etag}"')]
+        "CopyObjectResult",
+        [("LastModified", info.last_modified), ("ETag", f'"{shown_etag(info)}"')],
     )
     if through is not None:
         response.headers.update(sse_headers)

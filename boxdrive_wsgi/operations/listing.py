@@ -173,6 +173,7 @@ def _version(
     )
     if info.delete_marker:
         return "DeleteMarker", xml.Fragment(head + owner_xml)
+    info = plain_info(info)  # an encrypted object's size and ETag as HEAD shows them
     return "Version", xml.Fragment(
         f"{head}<ETag>{xml.escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
         f"{owner_xml}<StorageClass>STANDARD</StorageClass>"
@@ -206,7 +207,7 @@ def _content(info: ObjectInfo, encode: Callable[[str], str], owner_xml: str) -> 
     """A Contents entry as xml.render spells [("Key", ...), ("LastModified", ...),
     ("ETag", ...), ("Size", ...), ("Owner", ...), ("StorageClass", "STANDARD")]:
     one string per key, a page has a thousand (keys and ETags are never empty)."""
-    info = plain_info(info)  # an encrypted object's size is its plaintext's
+    info = plain_info(info)  # an encrypted object's size and ETag as HEAD shows them
     return xml.Fragment(
         f"<Key>{xml.escape(encode(info.key))}</Key>"
         f"<LastModified>{xml.iso8601(info.last_modified)}</LastModified>"

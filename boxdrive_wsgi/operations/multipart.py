@@ -179,7 +179,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
     sse.check_upload_key(s3, upload_id)  # an SSE-C upload completes with its key
     headers = s3.request.headers
-    write_options = write_conditions(headers)
+    write_options = sse.stored_write_options(s3, write_conditions(headers))
     # x-amz-checksum-* here describe the object being composed, not this XML document.
     document = read_small_body(
         s3.request, COMPLETE_MULTIPART_UPLOAD, signer=s3.chunk_signer, checksum_headers=False

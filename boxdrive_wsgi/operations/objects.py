@@ -9,6 +9,7 @@ from dataclasses import replace
 from flask import Response
 
 from ..encryption import wiring as sse
+from ..encryption.sse import shown_etag
 from ..protocol.acl import stored_acl
 from ..protocol.checksums import ALGORITHMS, checksum_header
 from ..protocol.conditionals import check_read_conditions, delete_condition, write_conditions
@@ -70,7 +71,7 @@ def put_object(s3: S3Request) -> Response:
     storage_class = headers.get("x-amz-storage-class")
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": storage_class})
-    write_options = write_conditions(headers)
+    write_options = sse.stored_write_options(s3, write_conditions(headers))
     encryption = sse.write_request(s3)
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     attributes = replace(
@@ -88,7 +89,7 @@ def put_object(s3: S3Request) -> Response:
         attributes=attributes,
         options=write_options,
     )
-    response_headers = {"ETag": quote_etag(info.etag), **sse_headers}
+    response_headers = {"ETag": quote_etag(shown_etag(info)), **sse_headers}
     response_headers.update(checksum_headers(info))
     response_headers.update(written_version_headers(info.version_id))
     response_headers.update(lifecycle.expiration_headers(s3, info))
@@ -240,7 +241,9 @@ def delete_object(s3: S3Request) -> Response:
     locked = object_lock.delete_guard(s3)  # retention / legal hold of the version removed
     if condition is None:
         result = s3.store.delete_object(bucket, key, version_id=version, guard=locked, owner=owner)
-    elif version is not None:  # the conditions hold for that version, checked atomically
+        return empty_response(204, version_headers(result.version_id, result.delete_marker))
+    condition = sse.stored_delete_condition(s3, condition, key, version)
+    if version is not None:  # the conditions hold for that version, checked atomically
         guard = both(condition_guard(bucket, key, condition), locked)
         result = s3.store.delete_object(bucket, key, version_id=version, guard=guard, owner=owner)
     else:

@@ -32,6 +32,7 @@ from ..auth.post_policy import (
     v2_signature_matches,
 )
 from ..encryption import wiring as sse
+from ..encryption.sse import shown_etag
 from ..protocol.acl import canned, stored_acl
 from ..protocol.errors import S3Error
 from ..protocol.headers import attributes_from_headers, quote_etag
@@ -235,7 +236,7 @@ def _success(
     s3: S3Request, fields: dict[str, str], bucket: str, key: str, info: ObjectInfo
 ) -> Response:
     location = f"{s3.request.host_url.rstrip('/')}/{bucket}/{key}"
-    etag = info.etag
+    etag = shown_etag(info)
     headers = {"ETag": quote_etag(etag), "Location": location}
     headers.update(written_version_headers(info.version_id))
     redirect = fields.get("success_action_redirect") or fields.get("redirect")

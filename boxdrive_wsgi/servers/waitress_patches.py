@@ -16,9 +16,11 @@
    and requires it to close the connection: we answer 400 and close, and nothing
    after the headers is parsed as a request.
 
-And two costs: a large request body is spooled where the filesystem store can link
-it into place, hashed as it arrives (``waitress_spool``), and object files go out
-with sendfile(2) (``waitress_sendfile``).
+And three costs: a large request body is spooled where the filesystem store can link
+it into place, hashed as it arrives (``waitress_spool``), object files go out
+with sendfile(2) (``waitress_sendfile``), and large chunks of an app-iterated body
+(a decrypted GET) are sent as they are, not copied through a temp file
+(``waitress_bytes``).
 
 Every other request and header behaves exactly as in stock waitress.
 """
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import waitress_sendfile, waitress_spool
+from . import waitress_bytes, waitress_sendfile, waitress_spool
 
 _PATCHED = "_boxdrive_patched"
 _META_PREFIX = "x-amz-meta-"
@@ -83,4 +85,5 @@ def apply() -> None:
     WSGITask.build_response_header = patched_build_response_header
     waitress_spool.patch(HTTPRequestParser, OverflowableBuffer, FileBasedBuffer)
     waitress_sendfile.patch(HTTPChannel, ReadOnlyFileBasedBuffer, _DISCONNECTED)
+    waitress_bytes.patch(HTTPChannel, ReadOnlyFileBasedBuffer)
     setattr(HTTPChannel, _PATCHED, True)

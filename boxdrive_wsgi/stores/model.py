@@ -96,6 +96,7 @@ class ObjectAttributes:
             headers=dict(self.headers),
             checksums=dict(self.checksums),
             tags=dict(self.tags),
+            encryption=None if self.encryption is None else dict(self.encryption),
         )
 
 
