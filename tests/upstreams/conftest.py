@@ -129,6 +129,10 @@ def wipe(client: Any) -> None:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        # a versioned bucket keeps its versions and delete markers: each goes by its id
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=name):
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                client.delete_object(Bucket=name, Key=item["Key"], VersionId=item["VersionId"])
         client.delete_bucket(Bucket=name)
 
 
