@@ -206,6 +206,9 @@ def _merged(bucket: str, page: Mapping[str, Any]) -> list[ObjectInfo]:
     else:
         entries = [(kind == b"DeleteMarker", next(markers if kind == b"DeleteMarker" else versions))
                    for kind in order]  # fmt: skip
+        # S3's order already (AWS, RGW); moto 5.2 sends all versions, then all markers:
+        # by key, the latest first, is the most that can be rebuilt there
+        entries.sort(key=lambda e: (_utf8(e[1]["Key"]), not e[1].get("IsLatest")))
     return [_entry(bucket, item, marker) for marker, item in entries]
 
 
