@@ -156,6 +156,8 @@ class S3Store(ObjectStore):
         self._client_lock = threading.Lock()
         shared = (endpoint_url, access_key, self.upstream_bucket) if client is None else None
         self.conditional_writes = ConditionalWrites(shared_key=shared)
+        #: upstream applies If-None-Match in versioned buckets (None: not probed yet)
+        self.versioned_create: bool | None = None
         if client is not None:
             self._watch(client)
 
@@ -514,6 +516,8 @@ class S3Store(ObjectStore):
             if_match=options.mode is WriteMode.UPDATE,
         )
         if options.mode is WriteMode.CREATE:
+            if operation == "put":
+                upstream_versions.require_versioned_create(self, bucket)
             return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
         options.check(bucket, key, current)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 import string
+import uuid
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from ..base import (
     NotSupported,
     ObjectAttributes,
     ObjectInfo,
+    PreconditionFailed,
     VersionIsDeleteMarker,
     VersionPage,
 )
@@ -176,10 +178,47 @@ def delete(store: S3Store, bucket: str, key: str, version_id: str | None) -> Del
         if version_id is not None and error_code(exc) in _UNKNOWN_VERSION:
             raise NoSuchVersion(bucket, key, version_id) from exc
         raise map_error(exc, bucket, key) from exc
-    found = response.get("VersionId")
-    if not store.capabilities.versioning or found is None:
+    if not store.capabilities.versioning:
         return DeleteResult()
-    return DeleteResult(str(found), bool(response.get("DeleteMarker")))
+    marker = bool(response.get("DeleteMarker"))
+    if version_id not in (None, NULL_VERSION):  # RGW 16 names no unknown id it was asked
+        return DeleteResult(version_id, marker)
+    found = response.get("VersionId")  # none: a never-versioned bucket
+    return DeleteResult(str(found), marker) if found else DeleteResult()
+
+
+def require_versioned_create(store: S3Store, bucket: str) -> None:
+    """A create-only PUT (``If-None-Match: *``) to a versioned bucket: NotSupported unless
+    upstream applies the condition there too (Ceph 16 ignores it in versioned buckets,
+    so the write would silently become a new version). Probed once per store, in the
+    bucket's reserved prefix, every version the probe made removed after."""
+    if status(store, bucket) is None:
+        return
+    if store.versioned_create is None:
+        store.versioned_create = _probe_versioned_create(store, bucket)
+    if not store.versioned_create:
+        raise NotSupported("the upstream store ignores If-None-Match in versioned buckets")
+
+
+def _probe_versioned_create(store: S3Store, bucket: str) -> bool:
+    key = f"{owners.PROBE_PREFIX}{uuid.uuid4().hex}"
+    client = store.client
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=b"probe")
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=b"probe", IfNoneMatch="*")
+        except Exception as exc:
+            if isinstance(map_error(exc, bucket), PreconditionFailed):
+                return True
+            raise
+        return False
+    except Exception as exc:
+        raise map_error(exc, bucket) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            listed = client.list_object_versions(Bucket=bucket, Prefix=key)
+            for item in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]:
+                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
 
 
 # --------------------------------------------------------------------------- listing
