@@ -91,7 +91,9 @@ def arguments(version_id: str | None) -> dict[str, str]:
 
 
 def _headers(exc: BaseException) -> Mapping[str, str]:
-    response: dict[str, Any] = getattr(exc, "response", {})
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):  # not an upstream answer (a dropped connection)
+        return {}
     headers: Mapping[str, str] = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     return headers
 
