@@ -8,12 +8,13 @@ Two mappings of our buckets onto upstream:
   record object under the reserved prefix ``.boxdrive/`` of that upstream bucket (see
   ``s3_owners``: hidden from listings, never addressable by clients; a bucket made
   outside boxdrive has none: owner None). Bucket configuration documents raise
-  NotSupported.
+  NotSupported. Versioning is upstream's own, passed through (``s3_versions``).
 * ``bucket="upstream"``: every bucket of ours lives in one upstream bucket, under
   ``prefix``: a marker object ``<prefix><bucket>`` (created with ``If-None-Match: *``,
   so creation is atomic; it records the owner), objects at ``<prefix><bucket>/<key>``
   and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
-  start with a dot). A page of objects still costs one upstream listing.
+  start with a dot). A page of objects still costs one upstream listing. No versioning:
+  upstream versions whole buckets, not our prefixes of one (501).
 
 Bodies stream both ways. A request body of known length over ``spool_memory`` goes
 upstream as one PUT while it arrives (``stream_uploads``: requests are signed, bodies
