@@ -211,8 +211,6 @@ def test_versioning_steps(lane: str, tmp_path: Path) -> None:
         with pytest.raises(ClientError) as missing:
             s3.get_object(Bucket=bucket, Key="k", VersionId=two)
         assert code(missing.value)[0] == 404
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
-        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
         # the bucket goes once every version and marker is gone
         with pytest.raises(ClientError) as not_empty:
             s3.delete_bucket(Bucket=bucket)
@@ -220,5 +218,8 @@ def test_versioning_steps(lane: str, tmp_path: Path) -> None:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
             for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+        # (suspended only now: moto 5.2 answers 500 to deletes by id in a Suspended bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
         s3.delete_bucket(Bucket=bucket)
         assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
