@@ -31,6 +31,17 @@ LANES = [f"{name}-{layout}" for name in upstreams.UPSTREAMS for layout in LAYOUT
 #: The upstream bucket of the prefix layout.
 SHARED_BUCKET = "boxdrive-lanes"
 
+VERSIONED_ATTRIBUTES = (
+    "attribute updates on a versioned bucket are NotSupported (a self-copy would make a"
+    " new version) and lock attributes are not kept"
+)
+MOTO_NULL = "moto: no x-amz-version-id for the null version (HEAD, PUT while Suspended)"
+MOTO_MARKER_DELETE = "moto: no x-amz-delete-marker when a marker is deleted by its id"
+RGW_NULL = "RGW 16: no x-amz-version-id for the null version (HEAD, PUT while Suspended)"
+RGW_COPY = "RGW 16: CopyObject answers no x-amz-version-id of the copy"
+RGW_MARKERS = "RGW 16 adds no second delete marker over a marker (the kit's keys have two)"
+MOTO_ORDER = "moto lists all versions, then all markers, in whole seconds: S3's order is lost"
+
 #: (lane prefix, test name prefix, id part, why): tests a lane cannot pass, as strict
 #: xfails. Lane prefix "" is the S3 store's own gap (every lane); "moto-", "rgw-": that
 #: upstream's; "-1to1" matches the end of the lane: the 1:1 layout's.
@@ -64,7 +75,29 @@ GAPS: list[tuple[str, str, str, str]] = [
     ("moto-", "test_odd_key_round_trip", "tab", "moto: 404 for a key with a newline"),
     ("moto-", "test_odd_keys_coexist", "", "moto: 404 for a key with a newline"),
     ("moto-", "test_range_on_empty_object", "None-5", "moto: suffix range of an empty object"),
+    # versioning (1:1 only: the prefix layout declares none). The S3 store's own:
+    ("-1to1", "test_delete_adds_a_marker", "", "a marker's owner is upstream's user, not ours"),
+    ("-1to1", "test_reads_copies_and_attributes_by_version", "", VERSIONED_ATTRIBUTES),
+    ("-1to1", "test_lock_attributes_are_kept_per_version", "", VERSIONED_ATTRIBUTES),
+    # moto 5.2's
+    ("moto-1to1", "test_existing_object_becomes_the_null_version", "", MOTO_NULL),
+    ("moto-1to1", "test_suspended_writes_replace_the_null_version", "", MOTO_NULL),
+    ("moto-1to1", "test_suspended_delete_makes_a_null_marker", "", "moto: no null marker"),
+    ("moto-1to1", "test_delete_by_version_moves_the_latest_back", "", MOTO_MARKER_DELETE),
+    ("moto-1to1", "test_version_listing_order", "", MOTO_ORDER),
+    ("moto-1to1", "test_version_listing_pages", "[2]", MOTO_ORDER),
+    ("moto-1to1", "test_version_listing_pages", "[3]", MOTO_ORDER),
+    ("moto-1to1", "test_version_listing_pages", "[7]", MOTO_ORDER),
+    # Ceph 16's (RGW)
+    ("rgw-1to1", "test_existing_object_becomes_the_null_version", "", RGW_NULL),
+    ("rgw-1to1", "test_suspended_writes_replace_the_null_version", "", RGW_NULL),
+    ("rgw-1to1", "test_copy_makes_a_version_of_the_destination", "", RGW_COPY),
+    ("rgw-1to1", "test_version_listing_order", "", RGW_MARKERS),
+    ("rgw-1to1", "test_version_listing_pages", "", RGW_MARKERS),
+    ("rgw-1to1", "test_version_listing_prefix_and_delimiter", "", RGW_MARKERS),
 ]
+
+RGW_VERSIONED_CREATE = "RGW 16 ignores If-None-Match on PutObject in versioned buckets"
 
 #: Like GAPS, but the check must fail with NotSupported: the store refuses a conditional
 #: write whose condition the upstream ignores there (found by the probe, see
@@ -74,6 +107,7 @@ REFUSED: list[tuple[str, str, str, str]] = [
     ("moto-", "test_conditional_completion", "", "moto ignores If-Match on completion"),
     ("rgw-", "test_conditional_completion", "", "RGW ignores If-None-Match on completion"),
     ("rgw-", "test_conditional_create_only", "", "RGW ignores If-None-Match on completion"),
+    ("rgw-1to1", "test_conditional_writes_check_the_latest_version", "", RGW_VERSIONED_CREATE),
 ]
 
 #: Like GAPS, but the upstream fails them in some runs only (a non-strict xfail: a strict
@@ -129,6 +163,10 @@ def wipe(client: Any) -> None:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        # a versioned bucket keeps its versions and delete markers: each goes by its id
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=name):
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                client.delete_object(Bucket=name, Key=item["Key"], VersionId=item["VersionId"])
         client.delete_bucket(Bucket=name)
 
 

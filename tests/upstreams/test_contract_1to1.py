@@ -1,7 +1,9 @@
 """The bucket-facing checks of the store contract over each real upstream in the 1:1
 layout (our buckets are upstream buckets, owners in a record object in each): where the
 two layouts differ. Objects, multipart and reads go through the same code in both and
-run in test_contract.py (prefix layout) only, which keeps the lanes' CI time down."""
+run in test_contract.py (prefix layout) only, which keeps the lanes' CI time down.
+Versioning runs here only: it is upstream's own, per upstream bucket (the prefix layout
+declares none, which test_contract.py checks)."""
 
 from collections.abc import Iterator
 
@@ -9,12 +11,12 @@ import pytest
 
 from boxdrive_wsgi.stores import ObjectStore
 from boxdrive_wsgi.testing import StoreFixtures, with_checks
-from boxdrive_wsgi.testing.checks import acl, buckets, listing, objects
+from boxdrive_wsgi.testing.checks import acl, buckets, listing, objects, versioning
 
 from .conftest import listing_property, open_lane
 
 
-@with_checks(acl, buckets, listing, objects)
+@with_checks(acl, buckets, listing, objects, versioning)
 class OneToOneContract(StoreFixtures):
     """The bucket-facing checks over one 1:1 lane; collected by its subclasses."""
 

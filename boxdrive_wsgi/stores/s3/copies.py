@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..base import (
     OVERWRITE,
     AttributeUpdate,
+    BackendError,
     NoSuchKey,
     ObjectAttributes,
     ObjectInfo,
@@ -39,18 +40,22 @@ def copy_object(
     dst: tuple[str, str],
     attributes: ObjectAttributes | SourceAttributes | None,
     options: WriteOptions,
+    version_id: str | None = None,
 ) -> ObjectInfo:
-    """Copy ``src`` (bucket, key) to ``dst``; see the module."""
+    """Copy ``src`` (bucket, key; upstream's ``version_id`` of it) to ``dst``."""
     for _ in range(COPY_ATTEMPTS):
         inspected: list[str] = []
         try:
-            return _copy_once(store, src, dst, attributes, options, inspected)
+            return _copy_once(store, src, dst, attributes, options, inspected, version_id)
         except PreconditionFailed:
-            if options.conditional and inspected and store._head(*src)[1] == inspected[0]:
+            current = store._head(*src, version_id)[1]
+            if options.conditional and inspected and current == inspected[0]:
                 raise  # the source is unchanged: the destination's condition failed
     # The source keeps being replaced: stream one version through this process,
     # which the GET pins by itself, rather than fail a copy the client may retry.
-    return ObjectStore.copy_object(store, *src, *dst, attributes=attributes, options=options)
+    return ObjectStore.copy_object(
+        store, *src, *dst, attributes=attributes, options=options, source_version_id=version_id
+    )
 
 
 def _copy_once(
@@ -60,8 +65,9 @@ def _copy_once(
     attributes: ObjectAttributes | SourceAttributes | None,
     options: WriteOptions,
     inspected: list[str],
+    version_id: str | None,
 ) -> ObjectInfo:
-    source, source_etag = store._head(*src)
+    source, source_etag = store._head(*src, version_id)
     inspected.append(source_etag)
     if attributes is None:
         new = source.attributes
@@ -80,7 +86,11 @@ def _copy_once(
         response = store.client.copy_object(
             Bucket=store._ub(dst_bucket),
             Key=store._uk(dst_bucket, dst_key),
-            CopySource={"Bucket": store._ub(src[0]), "Key": store._uk(*src)},
+            CopySource={
+                "Bucket": store._ub(src[0]),
+                "Key": store._uk(*src),
+                **({"VersionId": version_id} if version_id else {}),
+            },
             CopySourceIfMatch=f'"{source_etag}"',
             MetadataDirective="REPLACE",
             Metadata=encode_attributes(new, recorded),
@@ -90,6 +100,8 @@ def _copy_once(
         error = map_error(exc, dst_bucket, dst_key)
         if isinstance(error, NoSuchKey):
             store.head_bucket(dst_bucket)
+        if version_id is not None and isinstance(error, NoSuchKey | BackendError):
+            store._head(*src, version_id)  # NoSuchVersion, VersionIsDeleteMarker
         raise error from exc
     result = response.get("CopyObjectResult", {})
     copied = strip_etag(result.get("ETag"))
@@ -98,7 +110,13 @@ def _copy_once(
         raise PreconditionFailed("the copy source changed during the copy")
     etag = recorded or copied or source_etag
     return ObjectInfo(
-        dst_bucket, dst_key, source.size, etag, utc(result.get("LastModified")), new.copy()
+        dst_bucket,
+        dst_key,
+        source.size,
+        etag,
+        utc(result.get("LastModified")),
+        new.copy(),
+        store._version(response),
     )
 
 

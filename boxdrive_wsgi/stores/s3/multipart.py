@@ -34,6 +34,7 @@ from ..base import (
     WriteOptions,
 )
 from .support import encode_attributes, error_code, map_error, request_body, strip_etag, utc
+from .versions import read_error
 
 if TYPE_CHECKING:  # the store builds its backend; the backend never imports the store
     from .store import S3Store
@@ -49,17 +50,21 @@ class S3Multipart:
     def client(self) -> Any:
         return self._s.client
 
-    def get_part(self, bucket: str, key: str, number: int) -> tuple[ObjectBody, int]:
-        """Upstream composed the object and knows its parts: ask it for part ``number``."""
+    def get_part(
+        self, bucket: str, key: str, number: int, version_id: str | None = None
+    ) -> tuple[ObjectBody, int]:
+        """Upstream composed the object and knows its parts: ask it for part ``number``
+        (of upstream's ``version_id`` of it)."""
         s = self._s
+        version = {"VersionId": version_id} if version_id is not None else {}
         try:
             response = self.client.get_object(
-                Bucket=s._ub(bucket), Key=s._uk(bucket, key), PartNumber=number
+                Bucket=s._ub(bucket), Key=s._uk(bucket, key), PartNumber=number, **version
             )
         except Exception as exc:
             if error_code(exc) in ("InvalidPartNumber", "InvalidPart"):
                 raise InvalidPart(number) from exc
-            raise s._missing(exc, bucket, key) from exc
+            raise read_error(s, exc, bucket, key, version_id) from exc
         body = s._body(bucket, key, response, ranged=False)
         count = response.get("PartsCount")
         if body.content_range is None or not count:
@@ -142,7 +147,7 @@ class S3Multipart:
         extra = s._conditions(bucket, key, options, "complete")
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
-            self.client.complete_multipart_upload(
+            response = self.client.complete_multipart_upload(
                 Bucket=s._ub(bucket),
                 Key=s._uk(bucket, key),
                 UploadId=upload_id,
@@ -151,7 +156,8 @@ class S3Multipart:
             )
         except Exception as exc:
             raise self._upload_error(exc, bucket, key, upload_id) from exc
-        return s._head(bucket, key)[0]
+        # the version completed (Ceph 16 answers an empty ETag: ask for it)
+        return s._head(bucket, key, s._version(response))[0]
 
     def _check_completion(
         self,

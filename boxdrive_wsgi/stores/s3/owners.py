@@ -49,3 +49,7 @@ def parse_record(data: bytes) -> Mapping[str, Any]:
 def record_owner(record: Mapping[str, Any]) -> str | None:
     owner = record.get("owner")
     return owner if isinstance(owner, str) else None
+
+
+#: What S3Store reads as the owner record of a bucket that does not exist.
+GONE: Mapping[str, Any] = {"gone": True}

@@ -8,12 +8,13 @@ Two mappings of our buckets onto upstream:
   record object under the reserved prefix ``.boxdrive/`` of that upstream bucket (see
   ``s3_owners``: hidden from listings, never addressable by clients; a bucket made
   outside boxdrive has none: owner None). Bucket configuration documents raise
-  NotSupported.
+  NotSupported. Versioning is upstream's own, passed through (``s3_versions``).
 * ``bucket="upstream"``: every bucket of ours lives in one upstream bucket, under
   ``prefix``: a marker object ``<prefix><bucket>`` (created with ``If-None-Match: *``,
   so creation is atomic; it records the owner), objects at ``<prefix><bucket>/<key>``
   and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
-  start with a dot). A page of objects still costs one upstream listing.
+  start with a dot). A page of objects still costs one upstream listing. No versioning:
+  upstream versions whole buckets, not our prefixes of one (501).
 
 Bodies stream both ways. A request body of known length over ``spool_memory`` goes
 upstream as one PUT while it arrives (``stream_uploads``: requests are signed, bodies
@@ -63,6 +64,7 @@ from ..base import (
     MultipartBackend,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchVersion,
     NotSupported,
     ObjectAttributes,
     ObjectBody,
@@ -72,11 +74,14 @@ from ..base import (
     PreconditionFailed,
     Readable,
     SourceAttributes,
+    VersionPage,
     WriteMode,
     WriteOptions,
 )
-from ..versions import guard_before, require_null
-from . import copies, owners
+from ..model import NULL_VERSION
+from ..versions import require_null
+from . import copies, owners, reserved
+from . import versions as upstream_versions
 from .conditions import COPY_SOURCE_IF_MATCH, LEGACY_COPY_SOURCE_IF_MATCH, ConditionalWrites
 from .multipart import S3Multipart
 from .support import (
@@ -84,6 +89,7 @@ from .support import (
     SPOOL_MEMORY,
     decode_attributes,
     encode_attributes,
+    http_status,
     make_client,
     map_error,
     meta_owner,
@@ -120,6 +126,7 @@ class S3Store(ObjectStore):
         read_timeout: float = 30,
         max_connections: int = 64,
         stream_uploads: bool = True,
+        versioning: bool = True,
     ) -> None:
         self._options = {
             "endpoint_url": endpoint_url,
@@ -138,7 +145,10 @@ class S3Store(ObjectStore):
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
         self.capabilities = Capabilities(
-            native_multipart=native_multipart, bucket_config=self.upstream_bucket is not None
+            native_multipart=native_multipart,
+            bucket_config=self.upstream_bucket is not None,
+            # 1:1 only: upstream versions buckets, not the prefixes of one (s3_versions)
+            versioning=versioning and self.upstream_bucket is None,
         )
         self._multipart = S3Multipart(self)
         self.spool_memory = spool_memory
@@ -147,6 +157,8 @@ class S3Store(ObjectStore):
         self._client_lock = threading.Lock()
         shared = (endpoint_url, access_key, self.upstream_bucket) if client is None else None
         self.conditional_writes = ConditionalWrites(shared_key=shared)
+        #: upstream applies If-None-Match in versioned buckets (None: not probed yet)
+        self.versioned_create: bool | None = None
         if client is not None:
             self._watch(client)
 
@@ -166,6 +178,9 @@ class S3Store(ObjectStore):
         events = getattr(getattr(client, "meta", None), "events", None)
         if events is not None:
             events.register("before-sign.s3.CopyObject", self._copy_source_header)
+            events.register(
+                "before-parse.s3.ListObjectVersions", upstream_versions.keep_listing_order
+            )
         return client
 
     def _copy_source_header(self, request: Any, **_: Any) -> None:
@@ -217,14 +232,29 @@ class S3Store(ObjectStore):
     def get_object_part(
         self, bucket: str, key: str, number: int, *, version_id: str | None = None
     ) -> tuple[ObjectBody, int] | None:
-        require_null(bucket, key, version_id)
+        version_id = self._version_arg(bucket, key, version_id)
         return (
-            self._multipart.get_part(bucket, key, number)
+            self._multipart.get_part(bucket, key, number, version_id)
             if self.capabilities.native_multipart
             else None
         )
 
     # ---- mapping
+
+    def _version_arg(self, bucket: str, key: str, version_id: str | None) -> str | None:
+        """The upstream VersionId for ours (None: the latest); NoSuchVersion for ids no
+        upstream makes. Without versioning only the null version (the object) exists."""
+        if not self.capabilities.versioning:
+            require_null(bucket, key, version_id)
+            return None
+        if version_id is not None and not upstream_versions.is_version_id(version_id):
+            raise NoSuchVersion(bucket, key, version_id)
+        return version_id
+
+    def _version(self, response: Mapping[str, Any]) -> str | None:
+        """The version id of an upstream answer (None: never versioned, or prefix mode)."""
+        found = response.get("VersionId") if self.capabilities.versioning else None
+        return str(found) if found else None
 
     def _ub(self, bucket: str) -> str:
         return self.upstream_bucket or bucket
@@ -250,26 +280,6 @@ class S3Store(ObjectStore):
     def _reserved(self, key: str) -> bool:
         """A key of ours in a 1:1 bucket (the owner record): no client may touch it."""
         return not self.upstream_bucket and owners.is_reserved(key)
-
-    def _only_reserved(self, bucket: str, common_prefix: str) -> bool:
-        """Whether a 1:1 listing's common prefix covers our reserved keys only."""
-        if self.upstream_bucket:
-            return False
-        if self._reserved(common_prefix):
-            return True
-        if not owners.RESERVED_PREFIX.startswith(common_prefix):
-            return False
-        # e.g. "." with delimiter ".": shown only if a client key is under it too
-        for start_after in ("", owners.RESERVED_PREFIX + "\U0010ffff"):
-            try:
-                page = self.client.list_objects_v2(
-                    Bucket=bucket, Prefix=common_prefix, StartAfter=start_after, MaxKeys=1
-                )
-            except Exception as exc:
-                raise map_error(exc, bucket) from exc
-            if any(not self._reserved(item["Key"]) for item in page.get("Contents", [])):
-                return False
-        return True
 
     def _hide_reserved(self, bucket: str, key: str) -> None:
         if self._reserved(key):
@@ -303,10 +313,11 @@ class S3Store(ObjectStore):
             dates = {b["Name"]: b.get("CreationDate") for b in response["Buckets"]}
             with ThreadPoolExecutor(OWNER_READS) as pool:
                 records = list(pool.map(self._listed_owner_record, names))
+                found = list(pool.map(self._listed_status, names))
             return [
-                BucketInfo(name, utc(dates[name]), owners.record_owner(record or {}))
-                for name, record in zip(names, records, strict=True)
-                if record is not _GONE
+                BucketInfo(name, utc(dates[name]), owners.record_owner(record or {}), status)
+                for name, record, status in zip(names, records, found, strict=True)
+                if record is not owners.GONE
             ]
         names = []
         paginator = self.client.get_paginator("list_objects_v2")
@@ -336,8 +347,14 @@ class S3Store(ObjectStore):
         except BackendError:
             return None
 
+    def _listed_status(self, bucket: str) -> str | None:
+        try:
+            return upstream_versions.status(self, bucket)
+        except (BackendError, NoSuchBucket):  # not ours to read, or deleted meanwhile
+            return None
+
     def _owner_record(self, bucket: str) -> Mapping[str, Any] | None:
-        """A 1:1 bucket's owner record: None if it has none, ``_GONE`` if the bucket
+        """A 1:1 bucket's owner record: None if it has none, ``owners.GONE`` if the bucket
         does not exist (any more)."""
         try:
             response = self.client.get_object(Bucket=bucket, Key=owners.OWNER_RECORD)
@@ -345,7 +362,7 @@ class S3Store(ObjectStore):
         except Exception as exc:
             error = map_error(exc, bucket)
             if isinstance(error, NoSuchBucket):
-                return _GONE
+                return owners.GONE
             if isinstance(error, NoSuchKey):
                 return None
             raise error from exc
@@ -354,12 +371,16 @@ class S3Store(ObjectStore):
     def head_bucket(self, bucket: str) -> BucketInfo:
         if not self.upstream_bucket:
             record = self._owner_record(bucket)
-            if record is _GONE:
+            if record is owners.GONE:
                 raise NoSuchBucket(bucket)
             created = (record or {}).get("created")
-            if isinstance(created, int):  # one upstream call per request when recorded
-                return BucketInfo(bucket, utc(moment(created)), owners.record_owner(record or {}))
-            return BucketInfo(bucket, self._creation_date(bucket), None)
+            status = (
+                upstream_versions.status(self, bucket) if self.capabilities.versioning else None
+            )
+            if isinstance(created, int):  # no listing of buckets when recorded
+                owner = owners.record_owner(record or {})
+                return BucketInfo(bucket, utc(moment(created)), owner, status)
+            return BucketInfo(bucket, self._creation_date(bucket), None, status)
         try:
             head = self.client.head_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
         except Exception as exc:
@@ -457,7 +478,7 @@ class S3Store(ObjectStore):
 
     def delete_bucket(self, bucket: str) -> None:
         if not self.upstream_bucket:
-            self._delete_direct(bucket)
+            upstream_versions.delete_bucket(self, bucket)
             return
         self.head_bucket(bucket)
         try:
@@ -476,32 +497,6 @@ class S3Store(ObjectStore):
             self.client.delete_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
         except Exception as exc:
             raise map_error(exc, bucket) from exc
-
-    def _delete_direct(self, bucket: str) -> None:
-        """1:1: drop the owner record, then the bucket; if upstream refuses (an object
-        arrived meanwhile), put the record back so the bucket keeps its owner."""
-        record = self._owner_record(bucket)
-        if record is _GONE:
-            raise NoSuchBucket(bucket)
-        if self.list_objects(bucket, max_keys=1).objects:
-            raise BucketNotEmpty(bucket)
-        try:
-            if record is not None:
-                self.client.delete_object(Bucket=bucket, Key=owners.OWNER_RECORD)
-            self.client.delete_bucket(Bucket=bucket)
-        except Exception as exc:
-            error = map_error(exc, bucket)
-            if record is not None and not isinstance(error, NoSuchBucket):
-                with contextlib.suppress(Exception):
-                    self.client.put_object(
-                        Bucket=bucket,
-                        Key=owners.OWNER_RECORD,
-                        Body=owners.record_body(
-                            owners.record_owner(record), int(record.get("created", 0))
-                        ),
-                        ContentType="application/json",
-                    )
-            raise error from exc
 
     # ---- objects
 
@@ -522,6 +517,8 @@ class S3Store(ObjectStore):
             if_match=options.mode is WriteMode.UPDATE,
         )
         if options.mode is WriteMode.CREATE:
+            if operation == "put":
+                upstream_versions.require_versioned_create(self, bucket)
             return {"IfNoneMatch": "*"}
         current, upstream_etag = self._head(bucket, key)
         options.check(bucket, key, current)
@@ -560,7 +557,8 @@ class S3Store(ObjectStore):
             except Exception as exc:
                 raise self._missing(payload.error(exc), bucket, key) from exc
             payload.verify(response.get("ETag"))
-            return ObjectInfo(bucket, key, payload.size, etag or payload.md5, utc(None), attrs)
+            size, md5 = payload.size, etag or payload.md5
+            return ObjectInfo(bucket, key, size, md5, utc(None), attrs, self._version(response))
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         attrs, recorded = decode_attributes(response.get("Metadata"), response.get("ContentType"))
@@ -571,20 +569,26 @@ class S3Store(ObjectStore):
             etag=recorded or strip_etag(response.get("ETag")),
             last_modified=utc(response.get("LastModified")),
             attributes=attrs,
+            version_id=self._version(response),
         )
 
-    def _head(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
+    def _head(self, bucket: str, key: str, version_id: str | None = None) -> tuple[ObjectInfo, str]:
         self._hide_reserved(bucket, key)
+        where = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
         try:
-            head = self.client.head_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
+            head = self.client.head_object(**where, **upstream_versions.arguments(version_id))
         except Exception as exc:
-            raise self._missing(exc, bucket, key) from exc
+            if version_id == NULL_VERSION and http_status(exc) == 400:
+                head = upstream_versions.head_null(self, bucket, key)
+            else:
+                raise upstream_versions.read_error(self, exc, bucket, key, version_id) from exc
         info = self._info(bucket, key, head, int(head.get("ContentLength", 0)))
         return info, strip_etag(head.get("ETag"))
 
     def head_object(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
-        require_null(bucket, key, version_id)
-        return self._head(bucket, key)[0]
+        version_id = self._version_arg(bucket, key, version_id)
+        info = self._head(bucket, key, version_id)[0]
+        return info if version_id is None else upstream_versions.with_latest(self, info)
 
     def get_object(
         self,
@@ -594,9 +598,10 @@ class S3Store(ObjectStore):
         byte_range: ByteRange | None = None,
         version_id: str | None = None,
     ) -> ObjectBody:
-        require_null(bucket, key, version_id)
+        version_id = self._version_arg(bucket, key, version_id)
         self._hide_reserved(bucket, key)
         options: dict[str, Any] = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
+        options.update(upstream_versions.arguments(version_id))
         if byte_range is not None:
             start = "" if byte_range.start is None else str(byte_range.start)
             end = "" if byte_range.end is None else str(byte_range.end)
@@ -604,7 +609,7 @@ class S3Store(ObjectStore):
         try:
             response = self.client.get_object(**options)
         except Exception as exc:
-            raise self._missing(exc, bucket, key) from exc
+            raise upstream_versions.read_error(self, exc, bucket, key, version_id) from exc
         return self._body(bucket, key, response, ranged=byte_range is not None)
 
     def _body(
@@ -635,17 +640,44 @@ class S3Store(ObjectStore):
         guard: DeleteGuard | None = None,
         owner: str | None = None,
     ) -> DeleteResult:
-        require_null(bucket, key, version_id)
+        version_id = self._version_arg(bucket, key, version_id)
         self._require_bucket(bucket)
         if self._reserved(key):
             self.head_bucket(bucket)
             return DeleteResult()  # never the owner record: deleting an absent key is fine
-        guard_before(guard, lambda: self.head_object(bucket, key))  # not atomic: right before
-        try:
-            self.client.delete_object(Bucket=self._ub(bucket), Key=self._uk(bucket, key))
-        except Exception as exc:
-            raise map_error(exc, bucket, key) from exc
-        return DeleteResult()
+        if guard is not None:  # not atomic upstream: right before (s3_versions)
+            upstream_versions.guard_delete(self, bucket, key, version_id, guard)
+        return upstream_versions.delete(self, bucket, key, version_id)
+
+    # ---- versions: upstream's own, 1:1 only (s3_versions)
+
+    def set_bucket_versioning(self, bucket: str, status: str) -> None:
+        upstream_versions.set_status(self, bucket, status)
+
+    def is_version_id(self, value: str) -> bool:
+        if not self.capabilities.versioning:
+            return value == NULL_VERSION
+        return upstream_versions.is_version_id(value)
+
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        if not self.capabilities.versioning:
+            return super().list_object_versions(
+                bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
+                version_id_marker=version_id_marker, max_keys=max_keys,
+            )  # fmt: skip
+        return upstream_versions.list_versions(
+            self, bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
+            version_id_marker=version_id_marker, max_keys=max_keys,
+        )  # fmt: skip
 
     def list_objects(
         self,
@@ -686,7 +718,7 @@ class S3Store(ObjectStore):
             prefixes.extend(
                 p["Prefix"][len(base) :]
                 for p in page.get("CommonPrefixes", [])
-                if not self._only_reserved(bucket, p["Prefix"])
+                if not reserved.only_reserved(self, bucket, p["Prefix"])
             )
             truncated = bool(page.get("IsTruncated"))
             token = page.get("NextContinuationToken")
@@ -695,7 +727,7 @@ class S3Store(ObjectStore):
             options.pop("StartAfter", None)
             options["ContinuationToken"] = token
         if truncated and token and not self.upstream_bucket:
-            truncated = self._more_than_reserved(bucket, options, token)
+            truncated = reserved.more_than_reserved(self, bucket, options, token)
         if max_keys <= 0:
             self.head_bucket(bucket)  # no upstream listing was made to say NoSuchBucket
         elif not objects and not prefixes:
@@ -703,27 +735,6 @@ class S3Store(ObjectStore):
         entries = [o.key for o in objects] + prefixes
         last = max(entries, key=lambda e: e.encode("utf-8", "surrogatepass")) if entries else None
         return ObjectPage(objects, prefixes, truncated, last)
-
-    def _more_than_reserved(self, bucket: str, options: dict[str, Any], token: str) -> bool:
-        """Whether a full, truncated 1:1 page is followed by more than our reserved keys
-        (upstream counts the owner record; a client must not be sent for an empty page)."""
-        probe = {**options, "ContinuationToken": token, "MaxKeys": 3}
-        probe.pop("StartAfter", None)
-        while True:
-            try:
-                page = self.client.list_objects_v2(**probe)
-            except Exception as exc:
-                raise map_error(exc, bucket) from exc
-            if any(not self._reserved(item["Key"]) for item in page.get("Contents", [])):
-                return True
-            if any(
-                not self._only_reserved(bucket, p["Prefix"]) for p in page.get("CommonPrefixes", [])
-            ):
-                return True
-            following = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not following:
-                return False
-            probe["ContinuationToken"] = following
 
     # ---- copies and bucket configuration
 
@@ -739,9 +750,9 @@ class S3Store(ObjectStore):
         source_version_id: str | None = None,
     ) -> ObjectInfo:
         """A server-side CopyObject of the exact source version inspected (``s3_copies``)."""
-        require_null(src_bucket, src_key, source_version_id)
+        version_id = self._version_arg(src_bucket, src_key, source_version_id)
         return copies.copy_object(
-            self, (src_bucket, src_key), (dst_bucket, dst_key), attributes, options
+            self, (src_bucket, src_key), (dst_bucket, dst_key), attributes, options, version_id
         )
 
     def update_object_attributes(
@@ -749,7 +760,10 @@ class S3Store(ObjectStore):
     ) -> ObjectInfo:
         """Tags, ACLs: a self-copy, last writer wins where upstream ignores If-Match on
         CopyObject (``s3_copies.update_attributes`` says what that leaves open)."""
-        require_null(bucket, key, version_id)
+        version_id = self._version_arg(bucket, key, version_id)
+        if upstream_versions.status(self, bucket) is not None:
+            # a self-copy would make a new version rather than change this one
+            raise NotSupported("attribute updates on a versioned bucket of the S3 store")
         return copies.update_attributes(self, bucket, key, update)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
@@ -779,7 +793,3 @@ class S3Store(ObjectStore):
                 self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
         except Exception as exc:
             raise map_error(exc, bucket) from exc
-
-
-#: ``_owner_record`` of a bucket that does not exist.
-_GONE: Mapping[str, Any] = {"gone": True}
