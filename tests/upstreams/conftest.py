@@ -119,6 +119,13 @@ FLAKY: list[tuple[str, str, str, str]] = [
         "",
         "RGW 16 pages '--' delimited listings wrongly in some runs (other cases each time)",
     ),
+    (
+        "moto-",
+        "test_concurrent_puts_and_reads",
+        "",
+        "moto 5.2's server answers 500 to some concurrent PutObjects on a loaded machine "
+        "(its in-memory backend is not thread-safe); every other lane runs this check strictly",
+    ),
 ]
 
 _prefixes = itertools.count()
