@@ -241,10 +241,11 @@ def may(s3: S3Request, operation: str, key: str | None) -> bool:
 
 
 def _owned_by_another(s3: S3Request, bucket_owner: str | None) -> bool:
-    """Is the object the request names owned by someone else than the caller and the
+    """Is the object the request names owned by another user than the caller and the
     bucket owner (an ObjectWriter's object)? Never under BucketOwnerEnforced, where the
     bucket owner owns every object, nor in buckets of the ``anonymous`` principal,
-    which anonymous mode shares with every caller."""
+    which anonymous mode shares with every caller; nor for an object written unsigned
+    (its ACL names no one who could sign for it: the bucket owner keeps it)."""
     if s3.key is None or bucket_owner == ANONYMOUS.id:
         return False
     try:
@@ -254,7 +255,7 @@ def _owned_by_another(s3: S3Request, bucket_owner: str | None) -> bool:
     except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
         return False  # the handler answers NoSuchKey to the bucket owner
     writer = info.attributes.owner
-    if writer is None or writer in (s3.identity.id, bucket_owner):
+    if writer is None or writer in (s3.identity.id, bucket_owner, ANONYMOUS.id):
         return False
     return load_ownership(s3) != BUCKET_OWNER_ENFORCED
 
