@@ -15,8 +15,8 @@ from ..auth.credentials import Group, UsersFile, write_users_file
 from .users import (
     count_policies,
     load_users_file,
+    new_policies,
     read_policy_file,
-    show_policies,
     users_file_option,
 )
 
@@ -125,14 +125,11 @@ def remove_member(group_name: str, user_name: str, users_file: Path) -> None:
 @users_file_option
 def policy(name: str, policy_file: Path | None, clear: bool, users_file: Path) -> None:
     """Show, set (from POLICY_FILE) or --clear the identity policies of group NAME."""
-    if clear and policy_file is not None:
-        raise click.UsageError("give POLICY_FILE or --clear, not both")
     content = load_users_file(users_file)
     found = _group(content, name, users_file)
-    if policy_file is None and not clear:
-        show_policies(name, found.policies)
+    texts = new_policies(name, found.policies, policy_file, clear)
+    if texts is None:
         return
-    texts = read_policy_file(policy_file) if policy_file is not None else ()
     groups = [replace(g, policies=texts) if g is found else g for g in content.groups]
     write_users_file(users_file, content.users, groups)
     click.echo(f"{name}: {count_policies(len(texts))} in {users_file}")

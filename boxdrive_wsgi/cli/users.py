@@ -60,9 +60,20 @@ def read_policy_file(policy_file: Path) -> tuple[str, ...]:
     return tuple(json.dumps(d, separators=(",", ":")) for d in documents)
 
 
-def show_policies(owner: str, policies: tuple[str, ...]) -> None:
-    documents = [json.loads(text) for text in policies]
+def new_policies(
+    owner: str, current: tuple[str, ...], policy_file: Path | None, clear: bool
+) -> tuple[str, ...] | None:
+    """``policy NAME [POLICY_FILE] [--clear]``: the policies to set, or None once the
+    current ones are shown (neither POLICY_FILE nor --clear)."""
+    if clear and policy_file is not None:
+        raise click.UsageError("give POLICY_FILE or --clear, not both")
+    if policy_file is not None:
+        return read_policy_file(policy_file)
+    if clear:
+        return ()
+    documents = [json.loads(text) for text in current]
     click.echo(json.dumps(documents, indent=2) if documents else f"{owner} has no policies")
+    return None
 
 
 def count_policies(count: int) -> str:
@@ -174,16 +185,13 @@ def policy(name: str, policy_file: Path | None, clear: bool, users_file: Path) -
     """Show, set (from POLICY_FILE: one policy document or a JSON list of them) or
     --clear the identity policies of user NAME (its groups' apply too: ``user group``).
     How they combine with ownership, ACLs and bucket policies: README, Access."""
-    if clear and policy_file is not None:
-        raise click.UsageError("give POLICY_FILE or --clear, not both")
     users = _load(users_file)
     found = next((u for u in users if u.name == name), None)
     if found is None:
         raise click.ClickException(f"user {name!r} not found in {users_file}")
-    if policy_file is None and not clear:
-        show_policies(name, found.policies)
+    texts = new_policies(name, found.policies, policy_file, clear)
+    if texts is None:
         return
-    texts = read_policy_file(policy_file) if policy_file is not None else ()
     updated = [replace(u, policies=texts) if u.name == name else u for u in users]
     write_users_file(users_file, updated)
     click.echo(f"{name}: {count_policies(len(texts))} in {users_file}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 
 import pytest
 import requests
@@ -253,8 +254,8 @@ def test_the_bucket_owner_reads_another_users_object_acl_only_if_granted(
     other.put_object(Bucket=bucket, Key="read", Body=b"r", ACL="bucket-owner-read")
     other.put_object(Bucket=bucket, Key="given", Body=b"g", ACL="bucket-owner-full-control")
     for key in ("kept", "read"):
-        denied(lambda key=key: owner.get_object_acl(Bucket=bucket, Key=key))
-        denied(lambda key=key: owner.put_object_acl(Bucket=bucket, Key=key, ACL="private"))
+        denied(partial(owner.get_object_acl, Bucket=bucket, Key=key))
+        denied(partial(owner.put_object_acl, Bucket=bucket, Key=key, ACL="private"))
     assert other.get_object_acl(Bucket=bucket, Key="kept")["Owner"]["ID"] == OTHER.identity.id
     given = owner.get_object_acl(Bucket=bucket, Key="given")
     assert given["Owner"]["ID"] == OTHER.identity.id
