@@ -41,9 +41,11 @@ class User:
     #: the operator (see Identity.admin): BOXDRIVE_ACCESS_KEY's user, the generated one,
     #: and users-file entries with ``"admin": true``.
     admin: bool = False
-    #: identity policies (JSON documents without Principal): when a user has any, every
-    #: request of theirs must also be allowed by them (README: Access).
+    #: identity policies (JSON documents without Principal): when a user has any (its own
+    #: or its groups'), they decide with the bucket's side (README: Access).
     policies: tuple[str, ...] = ()
+    #: the names of the groups (``Group``) the user is a member of
+    groups: tuple[str, ...] = ()
 
     @property
     def identity(self) -> Identity:
@@ -60,33 +62,74 @@ class User:
         return f"User(name={self.name!r}, access_key={self.access_key!r}{admin})"
 
 
-_TEXT_FIELDS = frozenset(f.name for f in fields(User)) - {"admin", "policies"}
+@dataclass(frozen=True)
+class Group:
+    """A users-file group: its members (``User.groups``) get its identity policies."""
+
+    name: str
+    policies: tuple[str, ...] = ()
+
+
+_TEXT_FIELDS = frozenset(f.name for f in fields(User)) - {"admin", "policies", "groups"}
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Users by access key and groups by name: swapped as one by ``reload``."""
+
+    by_key: dict[str, User]
+    groups: dict[str, Group]
+
+
+def _index(users: Iterable[User], groups: Iterable[Group]) -> _Index:
+    by_key: dict[str, User] = {}
+    for user in users:
+        if user.access_key in by_key:
+            raise ValueError(f"duplicate access key for user {user.name!r}")
+        by_key[user.access_key] = user
+    by_name: dict[str, Group] = {}
+    for group in groups:
+        if group.name in by_name:
+            raise ValueError(f"duplicate group {group.name!r}")
+        by_name[group.name] = group
+    for user in by_key.values():
+        unknown = [name for name in user.groups if name not in by_name]
+        if unknown:
+            raise ValueError(f"user {user.name!r} is in unknown group {unknown[0]!r}")
+    return _Index(by_key, by_name)
 
 
 class Credentials:
-    """Look users up by access key."""
+    """Look users up by access key; the identity policies they get from their groups."""
 
-    def __init__(self, users: Iterable[User]) -> None:
-        self._by_key: dict[str, User] = {}
-        for user in users:
-            if user.access_key in self._by_key:
-                raise ValueError(f"duplicate access key for user {user.name!r}")
-            self._by_key[user.access_key] = user
+    def __init__(self, users: Iterable[User], groups: Iterable[Group] = ()) -> None:
+        self._index = _index(users, groups)
 
-    def reload(self, users: Iterable[User]) -> None:
-        """Swap in another set of users at once (the console's user admin). Other
-        processes serving the same users file see the change when they restart."""
-        self._by_key = Credentials(users)._by_key
+    def reload(self, users: Iterable[User], groups: Iterable[Group] = ()) -> None:
+        """Swap in another set of users and groups at once (the console's user admin).
+        Other processes serving the same users file see the change when they restart."""
+        self._index = _index(users, groups)
 
     def lookup(self, access_key: str) -> User | None:
-        return self._by_key.get(access_key)
+        return self._index.by_key.get(access_key)
+
+    def policies_of(self, user: User) -> tuple[str, ...]:
+        """``user``'s identity policies: its own, then each of its groups' in order."""
+        groups = self._index.groups
+        return user.policies + tuple(
+            text for name in user.groups if name in groups for text in groups[name].policies
+        )
 
     @property
     def users(self) -> list[User]:
-        return list(self._by_key.values())
+        return list(self._index.by_key.values())
+
+    @property
+    def groups(self) -> list[Group]:
+        return list(self._index.groups.values())
 
     def display_name(self, owner_id: str) -> str | None:
-        for user in self._by_key.values():
+        for user in self._index.by_key.values():
             if user.identity.id == owner_id:
                 return user.identity.display_name
         return None
@@ -97,11 +140,56 @@ def generate_user(name: str = "admin") -> User:
     return User(name=name, access_key=access_key, secret_key=secrets.token_urlsafe(30))
 
 
+@dataclass(frozen=True)
+class UsersFile:
+    """What a users file holds: users and the groups they may be members of."""
+
+    users: list[User]
+    groups: list[Group]
+
+
 def read_users_file(path: str | os.PathLike[str]) -> list[User]:
+    return read_users_and_groups(path).users
+
+
+def read_users_and_groups(path: str | os.PathLike[str]) -> UsersFile:
+    """A users file: a JSON list of users (the format of files without groups), or an
+    object ``{"users": [...], "groups": [{"name": ..., "policies": [...]}, ...]}``."""
     with open(path, encoding="utf-8") as handle:
-        entries = json.load(handle)
+        content = json.load(handle)
+    groups: list[Group] = []
+    entries = content
+    if isinstance(content, dict) and isinstance(content.get("users"), list):
+        entries = content["users"]
+        groups = _groups(path, content.get("groups", []))
     if not isinstance(entries, list):
-        raise ValueError(f"{path}: expected a JSON list of users")
+        raise ValueError(
+            f"{path}: expected a JSON list of users, or an object with users and groups"
+        )
+    users = _users(path, entries)
+    try:
+        _index(users, groups)  # unknown groups, duplicate group names
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return UsersFile(users, groups)
+
+
+def _groups(path: str | os.PathLike[str], raw: object) -> list[Group]:
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: groups must be a list of groups")
+    groups = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not _is_name(entry.get("name")):
+            raise ValueError(f"{path}: each group needs a name (a non-empty string)")
+        groups.append(Group(entry["name"], _policies(path, entry)))
+    return groups
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _users(path: str | os.PathLike[str], entries: list[object]) -> list[User]:
     users = []
     for entry in entries:
         if not isinstance(entry, dict) or not {"name", "access_key", "secret_key"} <= set(entry):
@@ -120,12 +208,16 @@ def _user_from_entry(path: str | os.PathLike[str], entry: dict[str, object]) -> 
     known = {k: str(v) for k, v in entry.items() if k in _TEXT_FIELDS}
     if known.get("id") == ANONYMOUS.id:  # would own what unsigned requests create
         raise ValueError(f"{path}: the id {ANONYMOUS.id!r} is reserved")
-    return User(**known, admin=admin, policies=_policies(path, entry))
+    groups = entry.get("groups", [])
+    if not isinstance(groups, list) or not all(_is_name(g) for g in groups):
+        raise ValueError(f"{path}: {entry['name']}: groups must be a list of group names")
+    return User(**known, admin=admin, policies=_policies(path, entry), groups=tuple(groups))
 
 
 def _policies(path: str | os.PathLike[str], entry: dict[str, object]) -> tuple[str, ...]:
-    """A user's ``"policies"``: a list of policy documents (objects), validated now so
-    that a bad one stops the server at start, naming the user and what is wrong."""
+    """A user's or group's ``"policies"``: a list of policy documents (objects),
+    validated now so that a bad one stops the server at start, naming whose it is and
+    what is wrong."""
     raw = entry.get("policies", [])
     if not isinstance(raw, list):
         raise ValueError(f"{path}: {entry['name']}: policies must be a list of policies")
@@ -140,12 +232,23 @@ def _policies(path: str | os.PathLike[str], entry: dict[str, object]) -> tuple[s
     return tuple(texts)
 
 
-def write_users_file(path: str | os.PathLike[str], users: Iterable[User]) -> None:
-    """Write atomically with mode 0600: the file holds secrets."""
+def write_users_file(
+    path: str | os.PathLike[str], users: Iterable[User], groups: Iterable[Group] | None = None
+) -> None:
+    """Write atomically with mode 0600: the file holds secrets. ``groups`` None keeps
+    the groups the file has (an edit of its users leaves them alone). Without groups
+    the file is the plain list of users it always was."""
     target = Path(path)
+    if groups is None:
+        groups = read_users_and_groups(target).groups if target.exists() else []
+    users, groups = list(users), list(groups)
+    _index(users, groups)  # never write a file that would not load
     target.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    data = json.dumps([_entry(u) for u in users], indent=2).encode()
+    content: object = [_entry(u) for u in users]
+    if groups:
+        content = {"users": content, "groups": [_group_entry(g) for g in groups]}
+    data = json.dumps(content, indent=2).encode()
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
@@ -159,10 +262,16 @@ def _entry(user: User) -> dict[str, object]:
     entry: dict[str, object] = asdict(user)
     if not user.admin:
         del entry["admin"]  # files stay as they were for plain users
-    del entry["policies"]
+    del entry["policies"], entry["groups"]
     if user.policies:
         entry["policies"] = [json.loads(text) for text in user.policies]
+    if user.groups:
+        entry["groups"] = list(user.groups)
     return entry
+
+
+def _group_entry(group: Group) -> dict[str, object]:
+    return {"name": group.name, "policies": [json.loads(text) for text in group.policies]}
 
 
 def generated_credentials(data_dir: str | os.PathLike[str]) -> tuple[User, bool]:
@@ -207,8 +316,10 @@ def credentials_from_settings(settings: Settings) -> Credentials:
     """All configured users; generates one in the data dir when none is configured
     and anonymous access is off."""
     users: list[User] = []
+    groups: list[Group] = []
     if settings.users_file:
-        users += read_users_file(settings.users_file)
+        content = read_users_and_groups(settings.users_file)
+        users, groups = content.users, content.groups
     if bool(settings.access_key) != bool(settings.secret_key):
         raise ValueError("set both BOXDRIVE_ACCESS_KEY and BOXDRIVE_SECRET_KEY, or neither")
     if settings.access_key and settings.secret_key:
@@ -224,4 +335,4 @@ def credentials_from_settings(settings: Settings) -> Credentials:
         user, created = generated_credentials(settings.data_dir)
         announce(user, Path(settings.data_dir) / GENERATED_FILE, created)
         users.append(replace(user, admin=True))
-    return Credentials(users)
+    return Credentials(users, groups)

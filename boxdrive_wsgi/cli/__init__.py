@@ -1,11 +1,12 @@
-"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove``, ``fsck``, ``stats``,
-``lifecycle run``, ``kms create|list``, ``sse-master rotate|list``."""
+"""The ``boxdrive-wsgi`` command: ``serve``, ``user add|list|remove|policy|group``,
+``fsck``, ``stats``, ``lifecycle run``, ``kms create|list``, ``sse-master rotate|list``."""
 
 from __future__ import annotations
 
 import click
 
 from .admin import fsck, stats
+from .groups import group
 from .kms import kms, sse_master
 from .lifecycle import lifecycle
 from .serve import serve
@@ -19,6 +20,7 @@ def main() -> None:
 
 
 main.add_command(serve)
+user.add_command(group)
 main.add_command(user)
 main.add_command(fsck)
 main.add_command(stats)

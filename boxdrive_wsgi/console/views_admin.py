@@ -84,7 +84,8 @@ def register(blueprint: Blueprint, state: ConsoleState) -> None:
             session().flash(str(error), "error")
             return _users_page(state, me, status=400)
         write_users_file(path, current)
-        state.credentials.reload(credentials_from_settings(state.settings).users)
+        fresh = credentials_from_settings(state.settings)
+        state.credentials.reload(fresh.users, fresh.groups)  # the file's groups too
         if shown is None:
             session().flash(f"User {name} removed.", "success")
             return _users_page(state, me)

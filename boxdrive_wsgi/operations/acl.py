@@ -18,9 +18,9 @@ from ..web.access import (
     bucket_policy,
     check_acl_write,
     directory,
-    object_policy,
     requested_policy,
     set_bucket_policy,
+    shown_object_policy,
 )
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response
@@ -63,7 +63,7 @@ def get_object_acl(s3: S3Request) -> Response:
     owner = _owner(s3)
     version = version_of_request(s3)
     info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
-    response = _respond(s3, object_policy(info, owner))
+    response = _respond(s3, shown_object_policy(s3, info, owner))
     response.headers.update(version_headers(info.version_id))
     return response
 
@@ -72,7 +72,7 @@ def put_object_acl(s3: S3Request) -> Response:
     bucket_owner = _owner(s3)
     version = version_of_request(s3)
     info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
-    owner = object_policy(info, bucket_owner).owner
+    owner = shown_object_policy(s3, info, bucket_owner).owner
     policy = _policy_from_request(s3, owner, bucket_owner)
     update = AttributeUpdate(acl=stored_acl(policy))
     s3.store.update_object_attributes(s3.bucket_name, s3.object_key, update, version_id=version)

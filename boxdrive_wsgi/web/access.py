@@ -4,16 +4,20 @@ A request's identity comes from ``web.authentication``; this module decides whet
 it may run the operation, in this order (README "Access"):
 
 1. the site's ``authorize`` hook, if it answers (True/False is final);
-1b. the caller's identity policies (users file), if it has any: unless they Allow,
-   AccessDenied (they limit a user; they grant nothing the steps below do not);
+1b. the caller's identity policies (users file: its own and its groups'), if it has
+   any: an explicit Deny in any of them refuses;
 2. ListBuckets/CreateBucket act on no bucket: any signed user, anonymous only in
-   anonymous mode;
+   anonymous mode (and only where the identity policies, if any, Allow);
 3. the bucket policy (``policy`` package; condition keys from ``web.policy_context``):
    an explicit Deny refuses, the bucket owner included (the owner may still
    Get/Put/DeleteBucketPolicy, so a policy never locks it out);
-4. the bucket owner may do anything else;
-5. an Allow of the bucket policy (unless the public access block's
-   RestrictPublicBuckets drops a public policy's grants to non-owners);
+4. a caller without identity policies: the bucket owner may do anything else; else an
+   Allow of the bucket policy (unless the public access block's RestrictPublicBuckets
+   drops a public policy's grants to non-owners); else step 6;
+5. a caller with identity policies is an IAM user of its own account: in its own
+   bucket an Allow of its policies or of the bucket policy is enough (not its ACLs);
+   in another user's bucket its policies must Allow and so must the bucket's side
+   (the bucket policy, or step 6), as IAM decides across accounts;
 6. the grants of S3 ACLs (public grants ignored under IgnorePublicAcls, no ACL at all
    under the BucketOwnerEnforced ownership).
 
@@ -71,6 +75,10 @@ UNSCOPED_OPERATIONS = frozenset({"ListBuckets", "CreateBucket"})
 ACL = "acl"
 #: What a bucket owner may do even where its own policy denies it (as in S3).
 POLICY_OPERATIONS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
+#: What the bucket owner may do to an object another user owns only where the object's
+#: ACL grants it (READ_ACP, WRITE_ACP), as in S3. GetObject/HeadObject are not checked so
+#: (README "Access": it would cost every owner's read a HeadObject).
+OBJECT_ACL_OPERATIONS = frozenset({"GetObjectAcl", "PutObjectAcl"})
 
 
 @dataclass
@@ -94,13 +102,18 @@ class AccessControl:
                     raise S3Error("AccessDenied")
                 return
         limits = identity_policies(s3)
-        if limits and evaluate_all(limits, request_context(s3)) is not Decision.ALLOW:
-            raise S3Error("AccessDenied")  # the user's own policies do not allow it
+        context = request_context(s3) if limits else None
+        # None: no identity policies, the caller answers for itself as today
+        own = evaluate_all(limits, context) if context is not None else None
+        if own is Decision.DENY:
+            raise S3Error("AccessDenied")  # an explicit Deny of its own or a group's policy
         identity = s3.identity
         if s3.bucket is None or operation in UNSCOPED_OPERATIONS:
             if identity.id == ANONYMOUS.id and not self.anonymous:
                 # S3: no listing or creating buckets without credentials
                 raise S3Error("AccessDenied", "Anonymous access is not enabled on this server.")
+            if own is not None and own is not Decision.ALLOW:
+                raise S3Error("AccessDenied")  # no bucket policy can allow these
             return
         owner = s3.bucket_owner()
         mode = self.anonymous
@@ -109,16 +122,32 @@ class AccessControl:
         is_owner = acts_as_owner(identity, owner, anonymous_mode=mode) or acts_as_owner(
             ANONYMOUS, owner, anonymous_mode=mode
         )
+        if is_owner and operation in OBJECT_ACL_OPERATIONS and _owned_by_another(s3, owner):
+            is_owner = False  # S3: only the object's ACL says who may read or change it
         policy = load_policy(s3)
         verdict = Decision.NOT_APPLICABLE
         if policy is not None:
-            verdict = evaluate(policy, request_context(s3))
+            verdict = evaluate(policy, context or request_context(s3))
             if verdict is Decision.DENY and not (is_owner and operation in POLICY_OPERATIONS):
                 raise S3Error("AccessDenied")
-        if is_owner:
-            return
-        if verdict is Decision.ALLOW and policy is not None and not _restricted(s3, policy):
-            return
+        # RestrictPublicBuckets limits a public policy to the owner's own (README)
+        by_policy = (
+            policy is not None
+            and verdict is Decision.ALLOW
+            and (is_owner or not _restricted(s3, policy))
+        )
+        if own is None:  # as S3 treats an account's root: its buckets, then the grants
+            if is_owner or by_policy:
+                return
+        elif is_owner:  # as IAM within one account: either side's Allow is enough
+            if own is Decision.ALLOW or by_policy:
+                return
+            raise S3Error("AccessDenied")  # its ACLs grant the owner; not past its policies
+        else:  # as IAM across accounts: its own policies and the bucket's side must allow
+            if own is not Decision.ALLOW:
+                raise S3Error("AccessDenied")
+            if by_policy:
+                return
         if owner is None or not _granted(s3, owner, operation):
             raise S3Error("AccessDenied")
         s3.acl_required = True  # an ACL alone allowed it (the server access log says so)
@@ -211,6 +240,26 @@ def may(s3: S3Request, operation: str, key: str | None) -> bool:
     return True
 
 
+def _owned_by_another(s3: S3Request, bucket_owner: str | None) -> bool:
+    """Is the object the request names owned by another user than the caller and the
+    bucket owner (an ObjectWriter's object)? Never under BucketOwnerEnforced, where the
+    bucket owner owns every object, nor in buckets of the ``anonymous`` principal,
+    which anonymous mode shares with every caller; nor for an object written unsigned
+    (its ACL names no one who could sign for it: the bucket owner keeps it)."""
+    if s3.key is None or bucket_owner == ANONYMOUS.id:
+        return False
+    try:
+        info = s3.store.head_object(
+            s3.bucket_name, s3.key, version_id=s3.checked_version or version_of_request(s3)
+        )
+    except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
+        return False  # the handler answers NoSuchKey to the bucket owner
+    writer = info.attributes.owner
+    if writer is None or writer in (s3.identity.id, bucket_owner, ANONYMOUS.id):
+        return False
+    return load_ownership(s3) != BUCKET_OWNER_ENFORCED
+
+
 def _restricted(s3: S3Request, policy: Policy) -> bool:
     """RestrictPublicBuckets: a public policy grants nothing to other accounts."""
     if not policy.is_public:
@@ -280,6 +329,14 @@ def object_policy(info: ObjectInfo, bucket_owner: str) -> AccessControlPolicy:
     """An object's ACL; its owner is its writer (the bucket owner for older objects)."""
     owner = info.attributes.owner or bucket_owner
     return AccessControlPolicy.from_json(info.attributes.acl, owner)
+
+
+def shown_object_policy(s3: S3Request, info: ObjectInfo, bucket_owner: str) -> AccessControlPolicy:
+    """The ACL GetObjectAcl shows and PutObjectAcl replaces: under BucketOwnerEnforced
+    the bucket owner owns every object, those written before it too (as in S3)."""
+    if load_ownership(s3) == BUCKET_OWNER_ENFORCED:
+        return AccessControlPolicy.from_json(None, bucket_owner)
+    return object_policy(info, bucket_owner)
 
 
 def directory(s3: S3Request) -> Directory:

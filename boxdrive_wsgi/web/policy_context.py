@@ -176,14 +176,15 @@ def _identity_policy(text: str) -> Policy:
 
 
 def identity_policies(s3: S3Request) -> list[Policy]:
-    """The caller's identity policies (the users file's ``policies``), if any."""
+    """The caller's identity policies (the users file's ``policies``, its own and its
+    groups'), if any."""
     access_key = s3.identity.access_key
     if s3.credentials is None or not access_key:
         return []
     user = s3.credentials.lookup(access_key)
     if user is None or user.identity.id != s3.identity.id:
         return []
-    return [_identity_policy(text) for text in user.policies]
+    return [_identity_policy(text) for text in s3.credentials.policies_of(user)]
 
 
 def user_name(s3: S3Request) -> str | None:

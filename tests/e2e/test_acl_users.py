@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 
 import pytest
 import requests
@@ -240,3 +241,29 @@ def test_each_version_has_its_own_acl(owner, other, bucket: str) -> None:
         other.abort_multipart_upload(Bucket=theirs, Key="mp", UploadId=upload)
     finally:
         empty_and_delete_bucket(other, theirs)
+
+
+def test_the_bucket_owner_reads_another_users_object_acl_only_if_granted(
+    owner, other, bucket: str
+) -> None:
+    """As S3 (s3-tests test_bucket_policy_put_obj_grant): under ObjectWriter the writer
+    owns what it writes; the bucket owner reads its ACL only with READ_ACP, from a
+    bucket-owner-full-control ACL, say, or once BucketOwnerEnforced makes it the owner."""
+    owner.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    other.put_object(Bucket=bucket, Key="kept", Body=b"k")
+    other.put_object(Bucket=bucket, Key="read", Body=b"r", ACL="bucket-owner-read")
+    other.put_object(Bucket=bucket, Key="given", Body=b"g", ACL="bucket-owner-full-control")
+    for key in ("kept", "read"):
+        denied(partial(owner.get_object_acl, Bucket=bucket, Key=key))
+        denied(partial(owner.put_object_acl, Bucket=bucket, Key=key, ACL="private"))
+    assert other.get_object_acl(Bucket=bucket, Key="kept")["Owner"]["ID"] == OTHER.identity.id
+    given = owner.get_object_acl(Bucket=bucket, Key="given")
+    assert given["Owner"]["ID"] == OTHER.identity.id
+    assert {g["Permission"] for g in given["Grants"]} == {"FULL_CONTROL"}
+    owner.put_bucket_acl(Bucket=bucket, ACL="private")
+    owner.put_bucket_ownership_controls(
+        Bucket=bucket,
+        OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    )
+    assert owner.get_object_acl(Bucket=bucket, Key="kept")["Owner"]["ID"] == OWNER.identity.id
+    owner.delete_bucket_ownership_controls(Bucket=bucket)

@@ -16,7 +16,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from boxdrive_wsgi.auth.credentials import User, write_users_file
+from boxdrive_wsgi.auth.credentials import Group, User, write_users_file
 
 from .conftest import empty_and_delete_bucket, make_client, unique_bucket_name
 from .servers import RunningServer, running_shipped, running_waitress
@@ -24,12 +24,40 @@ from .servers import RunningServer, running_shipped, running_waitress
 OWNER = User("owner", "AKPOLOWNER0000000001", "owner-" + os.urandom(8).hex())
 ALICE = User("alice", "AKPOLALICE0000000002", "alice-" + os.urandom(8).hex())
 BOB = User("bob", "AKPOLBOB000000000003", "bob-" + os.urandom(8).hex())
-USERS = ("owner", "alice", "bob", "anonymous")
+#: identity policies from groups (README "Access"): carol's group lets it read public/*
+#: and list; dave may do anything by its own policy but write or delete (its group).
+READERS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/public/*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
+    ],
+}
+NO_WRITES = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Deny", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}
+    ],
+}
+ANYTHING = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}
+GROUPS = [Group("readers", (json.dumps(READERS),)), Group("no-writes", (json.dumps(NO_WRITES),))]
+CAROL = User("carol", "AKPOLCAROL0000000004", "carol-" + os.urandom(8).hex(), groups=("readers",))
+DAVE = User(
+    "dave",
+    "AKPOLDAVE00000000005",
+    "dave-" + os.urandom(8).hex(),
+    policies=(json.dumps(ANYTHING),),
+    groups=("no-writes",),
+)
+USERS = ("owner", "alice", "bob", "carol", "dave", "anonymous")
 
 
 def _users_server(tmp: pytest.TempPathFactory, kind: str = "", **env: str) -> Any:
     conf = tmp.mktemp("policy-conf")
-    write_users_file(conf / "users.json", [OWNER, ALICE, BOB])
+    write_users_file(conf / "users.json", [OWNER, ALICE, BOB, CAROL, DAVE], GROUPS)
     settings = {
         "BOXDRIVE_ACCESS_KEY": "",
         "BOXDRIVE_SECRET_KEY": "",
@@ -59,7 +87,7 @@ def _client(server: RunningServer, who: str) -> Any:
                 retries={"total_max_attempts": 1},
             ),
         )
-    user = {"owner": OWNER, "alice": ALICE, "bob": BOB}[who]
+    user = {"owner": OWNER, "alice": ALICE, "bob": BOB, "carol": CAROL, "dave": DAVE}[who]
     return make_client(replace(server, access_key=user.access_key, secret_key=user.secret_key))
 
 
@@ -136,6 +164,14 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         )
     ],
     "deny-over-acl": [statement("Deny", "*", "s3:GetObject", "arn:aws:s3:::B/private/*")],
+    "open": [
+        statement(
+            "Allow",
+            "*",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+            ["arn:aws:s3:::B", "arn:aws:s3:::B/*"],
+        )
+    ],
 }
 
 OPERATIONS: dict[str, Callable[[Any, str], object]] = {
@@ -155,6 +191,8 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
         "owner": EVERYTHING,
         "alice": frozenset({"get-public"}),
         "bob": frozenset({"get-public"}),
+        "carol": frozenset({"get-public"}),
+        "dave": frozenset({"get-public"}),
         "anonymous": frozenset({"get-public"}),
     },
     "alice-rw": {
@@ -164,6 +202,9 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     "deny-bob": {
         "owner": EVERYTHING,
         "alice": frozenset({"get-public", "get-private"}),
+        # carol's group allows only public/*: the bucket's Allow of private/ is not enough
+        "carol": frozenset({"get-public"}),
+        "dave": frozenset({"get-public", "get-private"}),
         "anonymous": frozenset({"get-public", "get-private"}),
     },
     # plain http: everyone is denied, the owner too, except its policy operations
@@ -173,6 +214,17 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     "tagged": {"owner": EVERYTHING, "alice": frozenset({"get-public"})},
     # the object's public-read ACL would let anyone read it: the Deny wins, over ownership too
     "deny-over-acl": {"owner": EVERYTHING - {"get-private"}},
+    # everyone may read, list, write and delete, but as its own and its groups' policies
+    # let it: carol reads public/ and lists; dave's group denies writes and deletes over
+    # its own Allow and the bucket's
+    "open": {
+        "owner": EVERYTHING,
+        "alice": EVERYTHING - {"get-policy"},
+        "bob": EVERYTHING - {"get-policy"},
+        "carol": frozenset({"get-public", "list", "list-bob"}),
+        "dave": frozenset({"get-public", "get-private", "list", "list-bob"}),
+        "anonymous": EVERYTHING - {"get-policy"},
+    },
 }
 
 

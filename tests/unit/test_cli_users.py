@@ -149,7 +149,7 @@ def test_policy_sets_shows_and_clears_identity_policies(users_file: Path, tmp_pa
     assert [json.loads(p) for p in carol.policies] == [document]
     shown = run("user", "policy", "carol", "--users-file", str(users_file))
     assert json.loads(shown.output) == [document]
-    assert "1 policies" in run("user", "list", "--users-file", str(users_file)).output
+    assert "1 policy" in run("user", "list", "--users-file", str(users_file)).output
     assert run("user", "policy", "carol", "--clear", "--users-file", str(users_file)).exit_code == 0
     assert read_users_file(users_file)[0].policies == ()
 

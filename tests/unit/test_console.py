@@ -3,9 +3,11 @@ page and action is authorized as the S3 API authorizes it (issue 18)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +17,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from boxdrive_wsgi import create_app, make_blueprint
-from boxdrive_wsgi.auth.credentials import Credentials, User, read_users_file, write_users_file
+from boxdrive_wsgi.auth.credentials import (
+    Credentials,
+    Group,
+    User,
+    read_users_and_groups,
+    read_users_file,
+    write_users_file,
+)
 from boxdrive_wsgi.console import make_console_blueprint
 from boxdrive_wsgi.console.session import COOKIE, SECRET_FILE
 from boxdrive_wsgi.protocol.acl import canned
@@ -581,3 +590,26 @@ def test_the_sites_own_login_can_stand_in_for_the_consoles(tmp_path: Path) -> No
         CONSOLE + "/buckets", data={"csrf": token, "name": "bobs"}, headers={"X-Site-User": "bob"}
     )
     assert created.status_code == 302 and store.head_bucket("bobs").owner == BOB.identity.id
+
+
+def test_user_admin_keeps_the_groups(tmp_path: Path, store: MemoryStore) -> None:
+    path = tmp_path / "grouped.json"
+    no_buckets = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "s3:CreateBucket", "Resource": "*"}],
+    }
+    grouped_bob = replace(BOB, groups=("no-buckets",))
+    write_users_file(path, [ALICE, grouped_bob], [Group("no-buckets", (json.dumps(no_buckets),))])
+    app = create_app(store, data_dir=str(tmp_path / "data"), users_file=str(path), access_log="off")
+    admin = console(app)
+    admin.login(ALICE)
+    bob = console(app)
+    bob.login(BOB)
+    assert bob.post("/buckets", {"name": "bobs-before"}).status_code != 302
+    assert admin.post("/admin/users", {"action": "add", "name": "carol"}).status_code == 200
+    content = read_users_and_groups(path)
+    assert [g.name for g in content.groups] == ["no-buckets"]
+    assert content.users[:2] == [ALICE, grouped_bob]
+    # the reloaded credentials still carry bob's group: still no buckets for bob
+    assert bob.post("/buckets", {"name": "bobs-after"}).status_code != 302
+    assert store.list_buckets() == []

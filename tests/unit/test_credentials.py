@@ -14,10 +14,13 @@ import pytest
 from boxdrive_wsgi.auth.credentials import (
     GENERATED_FILE,
     Credentials,
+    Group,
     User,
+    UsersFile,
     credentials_from_settings,
     generate_user,
     generated_credentials,
+    read_users_and_groups,
     read_users_file,
     write_users_file,
 )
@@ -261,5 +264,69 @@ def test_users_file_admin_and_id_validation(
 ) -> None:
     path = tmp_path / "users.json"
     path.write_text(json.dumps([{"name": "a", "access_key": "AK", "secret_key": "s", **entry}]))
+    with pytest.raises(ValueError, match=message):
+        read_users_file(path)
+
+
+# -- groups ------------------------------------------------------------------------------------
+
+READ_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+def test_groups_round_trip_in_the_object_format(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    users = [User("a", "AKA", "sa", groups=("readers",)), User("b", "AKB", "sb")]
+    groups = [Group("readers", (json.dumps(READ_POLICY, separators=(",", ":")),))]
+    write_users_file(path, users, groups)
+    content = json.loads(path.read_text())
+    assert content["groups"] == [{"name": "readers", "policies": [READ_POLICY]}]
+    assert content["users"][0]["groups"] == ["readers"] and "groups" not in content["users"][1]
+    assert read_users_and_groups(path) == UsersFile(users, groups)
+    assert read_users_file(path) == users
+    creds = credentials_from_settings(Settings(data_dir=str(tmp_path), users_file=str(path)))
+    assert creds.groups == groups
+    assert creds.policies_of(users[0]) == groups[0].policies
+
+
+def test_a_file_without_groups_stays_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    old = [{"name": "a", "access_key": "AKA", "secret_key": "sa"}]
+    path.write_text(json.dumps(old))  # as every file before groups
+    assert read_users_and_groups(path) == UsersFile([User("a", "AKA", "sa")], [])
+    write_users_file(path, read_users_file(path))
+    assert isinstance(json.loads(path.read_text()), list)
+
+
+def test_editing_users_keeps_the_files_groups(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    write_users_file(path, [User("a", "AKA", "sa", groups=("g",))], [Group("g")])
+    write_users_file(path, [*read_users_file(path), User("b", "AKB", "sb")])  # groups=None
+    assert read_users_and_groups(path).groups == [Group("g")]
+    with pytest.raises(ValueError, match="unknown group 'g'"):
+        write_users_file(path, read_users_file(path), [])  # never a file that would not load
+    assert read_users_and_groups(path).groups == [Group("g")]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"users": [], "groups": {}}, "groups must be a list"),
+        ({"users": [], "groups": [{"policies": []}]}, "each group needs a name"),
+        ({"users": [], "groups": [{"name": " "}]}, "each group needs a name"),
+        ({"users": [], "groups": [{"name": "g"}, {"name": "g"}]}, "duplicate group 'g'"),
+        ({"users": [], "groups": [{"name": "g", "policies": [{"x": 1}]}]}, "g: bad policy"),
+        ({"users": [{"name": "a", "access_key": "AK", "secret_key": "s", "groups": ["h"]}]},
+         "unknown group 'h'"),
+        ({"users": [{"name": "a", "access_key": "AK", "secret_key": "s", "groups": "h"}]},
+         "a: groups must be a list"),
+        ({"groups": []}, "expected a JSON list"),
+    ],
+)  # fmt: skip
+def test_groups_validation(tmp_path: Path, content: dict[str, Any], message: str) -> None:
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps(content))
     with pytest.raises(ValueError, match=message):
         read_users_file(path)
