@@ -241,3 +241,32 @@ def test_taking_the_permission_away_stops_deliveries(fast: RunningServer) -> Non
     keys = {fields[7] for batch in records(s3, "logs", "log/").values() for fields in batch}
     assert "before" in keys and "after" not in keys
     assert "no longer lets the logging service write" in fast.log()
+
+
+def test_delete_objects_logs_the_request_then_each_key(fast: RunningServer) -> None:
+    s3 = make_client(fast)
+    logging_pair(s3, "src", "logs", "log/")
+    s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket="src", Key="old", Body=b"1")["VersionId"]
+    s3.put_object(Bucket="src", Key="k 1", Body=b"1")
+    ids = capture_ids(s3)
+    too_long = "x" * 1025
+    keys = [{"Key": "k 1"}, {"Key": "old", "VersionId": version}, {"Key": "never"}]
+    result = s3.delete_objects(Bucket="src", Delete={"Objects": [*keys, {"Key": too_long}]})
+    assert [e["Code"] for e in result["Errors"]] == ["KeyTooLongError"]
+    markers = {d["Key"]: d.get("DeleteMarkerVersionId") for d in result["Deleted"]}
+    request_id = ids[-1]
+    found = wait_for(s3, "logs", "log/", {request_id})
+    lines = [f for batch in found.values() for f in batch if f[5] == request_id]
+    assert all(len(fields) == 26 for fields in lines)
+    assert [f[6] for f in lines] == ["REST.POST.MULTI_OBJECT_DELETE"] + ["BATCH.DELETE.OBJECT"] * 4
+    request, *per_key = lines
+    assert request[7] == "-" and request[8].startswith("POST /src?delete") and request[9] == "200"
+    assert [(f[7], f[9], f[10], f[17]) for f in per_key] == [
+        ("k%201", "204", "-", markers["k 1"]),  # a delete marker made
+        ("old", "204", "-", version),  # a version removed
+        ("never", "204", "-", markers["never"]),  # one where there was nothing, too
+        (too_long, "400", "KeyTooLongError", "-"),
+    ]
+    assert all(f[:5] == request[:5] and f[19:23] == request[19:23] for f in per_key)
+    assert all(f[8] == "-" and f[11] == "-" for f in per_key)

@@ -13,6 +13,7 @@ from boxdrive_wsgi.observability.access_log import AccessRecord
 from boxdrive_wsgi.observability.log_delivery import Destination, LogDelivery, log_object_key
 from boxdrive_wsgi.observability.server_log import (
     LogFields,
+    format_batch_delete,
     format_record,
     log_time,
     redact_uri,
@@ -202,6 +203,28 @@ def test_hostile_values_stay_one_record() -> None:
     assert words[7] == "a%20%22b%22%20%5Bc%5D%0Ad"
     assert words[10:13] == ["AccessDenied", "-", "-"]
     assert format_record(access(), fields(acl_required=True)).endswith(" - Yes")
+
+
+def test_batch_delete_record_of_one_key() -> None:
+    request = access(method="POST", operation="DeleteObjects", status=200, bytes_out=300)
+    shared = fields(operation="REST.POST.MULTI_OBJECT_DELETE", key=None, referrer="http://r/")
+    words = parse(format_batch_delete(request, shared, "2019/dog 2.jpg", "v1", 204, None))
+    assert len(words) == 26
+    # the request's owner, bucket, time, remote, requester and id; the key's operation
+    assert words[:8] == [
+        "alice", "photos", "06/Feb/2019:00:00:38 +0000", "192.0.2.3", "alice", "REQ1",
+        "BATCH.DELETE.OBJECT", "2019/dog%202.jpg",
+    ]  # fmt: skip
+    # no URI, the key's status, no bytes, size, times, referrer or agent
+    assert words[8:17] == ["-", "204", "-", "-", "-", "-", "-", "-", "-"]
+    assert words[17:23] == ["v1", "HOSTID", "SigV4", "-", "AuthHeader", "photos.example.com"]
+    failed = parse(format_batch_delete(request, shared, "k", None, 403, "AccessDenied"))
+    assert failed[7] == "k" and failed[9:11] == ["403", "AccessDenied"] and failed[17] == "-"
+    # the request's own record is unchanged by them
+    assert parse(format_record(request, shared))[6:12] == [
+        "REST.POST.MULTI_OBJECT_DELETE", "-", 'GET /photos/2019/cat%201.jpg?x="y" HTTP/1.1',
+        "200", "-", "300",
+    ]  # fmt: skip
 
 
 def test_signatures_and_tokens_are_redacted() -> None:
