@@ -9,6 +9,7 @@ import shlex
 
 import pytest
 
+from boxdrive_wsgi.observability import log_delivery
 from boxdrive_wsgi.observability.access_log import AccessRecord
 from boxdrive_wsgi.observability.log_delivery import Destination, LogDelivery, log_object_key
 from boxdrive_wsgi.observability.server_log import (
@@ -367,6 +368,29 @@ def test_a_failed_write_is_retried_with_the_lines_in_order() -> None:
     clock.now += 10
     delivery.flush(everything=False)
     assert list(stored(store, "logs").values()) == ["first\nsecond\n"]
+
+
+def test_close_tries_a_failing_write_again_then_reports_the_loss(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(log_delivery, "CLOSE_RETRY_SECONDS", 0.0)
+    store = FailingOnce()
+    store.failures = log_delivery.CLOSE_ATTEMPTS - 1  # the last try at exit succeeds
+    store.create_bucket("logs")
+    delivery = LogDelivery(store, 3600)
+    delivery.add(dest("logs", ""), "kept")
+    delivery.close()
+    assert list(stored(store, "logs").values()) == ["kept\n"]
+    assert "lost" not in caplog.text
+    never = FailingOnce()
+    never.failures = 1000  # every try
+    never.create_bucket("logs")
+    delivery = LogDelivery(never, 3600)
+    delivery.add(dest("logs", ""), "one")
+    delivery.add(dest("logs", "other/"), "two")
+    delivery.close()
+    assert stored(never, "logs") == {}
+    assert "2 records lost at exit" in caplog.text
 
 
 def test_a_gone_target_drops_its_batch() -> None:
