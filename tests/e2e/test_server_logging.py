@@ -287,7 +287,7 @@ def test_sigterm_on_several_workers_loses_no_record(deployment: str, tmp_path: P
             target = url.split(f"{server.port}", 1)[1]
             head = f"PUT {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
             slow.sendall(f"{head}Content-Length: 4\r\nConnection: close\r\n\r\nab".encode())
-            time.sleep(0.5)  # the worker is reading the body
+            time.sleep(1.0)  # a worker has taken it and is reading the body
             server.proc.send_signal(signal.SIGTERM)
             time.sleep(1.5)
             slow.sendall(b"cd")
