@@ -11,8 +11,12 @@ need no lock. At least once: a batch whose write fails stays queued and is tried
 on the next round (a target that no longer exists drops it, with a warning); at most
 ``MAX_PENDING_BYTES`` wait per process, beyond that the oldest batch is dropped, with a
 warning. Graceful shutdown writes what is queued: ``close`` runs at interpreter exit
-(gunicorn's workers exit through it) and before a SIGTERM that nothing else handles
-(waitress). After a fork the child starts empty (the parent delivers its own lines).
+(gunicorn's workers and uWSGI's exit through it, each worker writing its own) and
+before a SIGTERM that nothing else handles (waitress); a write failing then is tried
+again twice, and records it cannot deliver are reported lost. A process killed
+outright (SIGKILL, a worker timeout) loses what it had queued, at most
+``flush_seconds`` of records. After a fork the child starts empty (the parent
+delivers its own lines).
 
 The writes go to the store directly, never through the HTTP layer: deliveries are not
 requests, so they are never logged themselves (no loops).
@@ -44,6 +48,9 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_PENDING_BYTES = 64 * 1024 * 1024
 #: How long a failed write waits before the next try.
 RETRY_SECONDS = 5.0
+#: At exit, how many times a batch is tried, and the pause between tries.
+CLOSE_ATTEMPTS = 3
+CLOSE_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ class LogDelivery:
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _call(ref, "_reset"))
         atexit.register(_call, ref, "close")
-        flush_on_sigterm(lambda timeout: _call(ref, "flush", timeout))
+        flush_on_sigterm(lambda timeout: _call(ref, "close", timeout))
 
     def _reset(self) -> None:
         self._batches: dict[Destination, _Batch] = {}
@@ -226,11 +233,26 @@ class LogDelivery:
             self._batches[destination] = batch
             self._pending += batch.size
 
-    def close(self) -> None:
-        """Write everything queued (at exit); later records start a new thread no more."""
-        self.flush()
+    def close(self, timeout: float = -1) -> None:
+        """Write everything queued (at exit, and on a SIGTERM nothing else handles): a
+        batch whose write fails is tried again, ``CLOSE_ATTEMPTS`` times in all, and
+        what is still queued then is reported lost. Later records start a new thread
+        no more. ``timeout``: as ``flush``'s, for each attempt."""
+        for attempt in range(CLOSE_ATTEMPTS):
+            if attempt:
+                time.sleep(CLOSE_RETRY_SECONDS)
+            if not self.flush(timeout):
+                break  # a delivery in progress held it too long: the exit goes on
+            with self._lock:
+                if not self._batches:
+                    break
         with self._lock:
             self._closed = True
+            lost = sum(len(batch.lines) for batch in self._batches.values())
+            self._batches.clear()
+            self._pending = 0
+        if lost:
+            log.warning("server access log: %d records lost at exit", lost)
 
 
 def _acl(owner: str | None, grants: tuple[Grant, ...]) -> str | None:

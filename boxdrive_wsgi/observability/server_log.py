@@ -11,14 +11,16 @@ value is ``-``. Never a secret: the request URI has its signature and session to
 query values replaced by ``REDACTED``, and no header but Referer, User-Agent and Host
 is logged. Quoted fields escape ``"`` and ``\\`` (and percent-encode brackets, which
 naive parsers take for the time's); other fields and the key are
-percent-encoded, so a line is always 26 fields and one line. Pure.
+percent-encoded, so a line is always 26 fields and one line. A DeleteObjects request
+adds one BATCH.DELETE.OBJECT record per key after its own (``format_batch_delete``).
+Pure.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from .access_log import AccessRecord
@@ -131,8 +133,51 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else str(round(value))
 
 
+#: The operation of the records a DeleteObjects request adds, one per key.
+BATCH_DELETE = "BATCH.DELETE.OBJECT"
+#: What a key's record shows when S3 deleted it (DeleteObject's status).
+DELETED_STATUS = 204
+
+
 def format_record(access: AccessRecord, fields: LogFields) -> str:
     """The record's line, without its newline."""
+    return _line(access, access.status, access.bytes_out, access.duration_ms, fields)
+
+
+def format_batch_delete(
+    access: AccessRecord,
+    fields: LogFields,
+    key: str,
+    version_id: str | None,
+    status: int,
+    error_code: str | None,
+) -> str:
+    """The BATCH.DELETE.OBJECT line of one key of a DeleteObjects request, as S3 writes
+    it after the request's own REST.POST.MULTI_OBJECT_DELETE: the request's time,
+    requester, id and signature; the key, its version and outcome (204, or the key's
+    error); no request URI, bytes, times, referrer or user agent."""
+    one = replace(
+        fields,
+        operation=BATCH_DELETE,
+        key=key,
+        request_uri="",
+        error_code=error_code,
+        object_size=None,
+        turn_around_ms=None,
+        referrer=None,
+        user_agent=None,
+        version_id=version_id,
+    )
+    return _line(access, status, None, None, one)
+
+
+def _line(
+    access: AccessRecord,
+    status: int,
+    bytes_out: int | None,
+    total_ms: float | None,
+    fields: LogFields,
+) -> str:
     f = fields
     key = "-" if f.key is None else quote(f.key, safe="/")
     return " ".join(
@@ -146,11 +191,11 @@ def format_record(access: AccessRecord, fields: LogFields) -> str:
             f.operation,
             key,
             _quoted(f.request_uri),
-            str(access.status),
+            str(status),
             _bare(f.error_code),
-            _count(access.bytes_out),
+            _count(bytes_out),
             _count(f.object_size),
-            _ms(access.duration_ms),
+            _ms(total_ms),
             _ms(f.turn_around_ms),
             _quoted(f.referrer),
             _quoted(f.user_agent),

@@ -23,7 +23,7 @@ from ..stores.base import (
 )
 from ..web.access import has_policy, may
 from ..web.body import read_document
-from ..web.context import S3Request, xml_response
+from ..web.context import KeyOutcome, S3Request, xml_response
 from ..web.store_errors import to_s3_error
 from ..web.versions import store_version
 from . import object_lock
@@ -50,29 +50,37 @@ def delete_objects(s3: S3Request) -> Response:
     results: list[tuple[str, xml.Value]] = []
     per_key = has_policy(s3)  # a bucket policy may decide key by key
     for key, version, condition in targets:
-        if len(key.encode()) > MAX_KEY_BYTES:
-            results.append(_error(key, version, "KeyTooLongError", "Your key is too long"))
-            continue
-        if per_key and not may(s3, "DeleteObject", key):
-            results.append(_error(key, version, "AccessDenied", "Access Denied"))
-            continue
-        try:
-            result = _delete(s3, bucket, key, version, condition)
-        except S3Error as error:  # a malformed version id, object lock refusing, ...
-            results.append(_error(key, version, error.code, error.message))
-            continue
-        except (NoSuchKey, NoSuchVersion, PreconditionFailed, NotSupported) as error:
-            s3_error = to_s3_error(error)
-            results.append(_error(key, version, s3_error.code, s3_error.message))
-            continue
-        except StoreError:
-            results.append(
-                _error(key, version, "InternalError", "We encountered an internal error.")
-            )
-            continue
-        if not quiet:
-            results.append(("Deleted", _deleted(key, version, result)))
+        entry, outcome = _delete_one(s3, bucket, key, version, condition, per_key)
+        s3.key_outcomes.append(outcome)
+        if entry[0] == "Error" or not quiet:
+            results.append(entry)
     return xml_response("DeleteResult", results)
+
+
+def _delete_one(
+    s3: S3Request,
+    bucket: str,
+    key: str,
+    version: str | None,
+    condition: DeleteCondition | None,
+    per_key: bool,
+) -> tuple[tuple[str, xml.Value], KeyOutcome]:
+    """One <Object>: its <Deleted> or <Error> entry, and what the log says of it."""
+    if len(key.encode()) > MAX_KEY_BYTES:
+        return _error(key, version, "KeyTooLongError", "Your key is too long")
+    if per_key and not may(s3, "DeleteObject", key):
+        return _error(key, version, "AccessDenied", "Access Denied")
+    try:
+        result = _delete(s3, bucket, key, version, condition)
+    except S3Error as error:  # a malformed version id, object lock refusing, ...
+        return _error(key, version, error.code, error.message)
+    except (NoSuchKey, NoSuchVersion, PreconditionFailed, NotSupported) as error:
+        s3_error = to_s3_error(error)
+        return _error(key, version, s3_error.code, s3_error.message)
+    except StoreError:
+        return _error(key, version, "InternalError", "We encountered an internal error.")
+    shown = result.version_id if result.delete_marker else version
+    return ("Deleted", _deleted(key, version, result)), KeyOutcome(key, shown)
 
 
 def _delete(
@@ -116,9 +124,11 @@ def _condition(element: ET.Element) -> DeleteCondition | None:
     return make_delete_condition(etag, size, moment)
 
 
-def _error(key: str, version: str | None, code: str, message: str) -> tuple[str, xml.Value]:
+def _error(
+    key: str, version: str | None, code: str, message: str
+) -> tuple[tuple[str, xml.Value], KeyOutcome]:
     children: list[tuple[str, xml.Value]] = [("Key", key)]
     if version is not None:
         children.append(("VersionId", version))
     children += [("Code", code), ("Message", message)]
-    return ("Error", children)
+    return ("Error", children), KeyOutcome(key, version, code)

@@ -19,7 +19,9 @@ it may run the operation, in this order (README "Access"):
    in another user's bucket its policies must Allow and so must the bucket's side
    (the bucket policy, or step 6), as IAM decides across accounts;
 6. the grants of S3 ACLs (public grants ignored under IgnorePublicAcls, no ACL at all
-   under the BucketOwnerEnforced ownership).
+   under the BucketOwnerEnforced ownership);
+7. a read of a missing key by whom the policy lets list the bucket goes on to its 404
+   (S3 tells "no such key" only to whom may list; ``s3:prefix`` is asked about the key).
 
 An unsigned request acts as ANONYMOUS, one principal under the same rules as any
 user: it is served where the bucket's owner made something public (an ACL grant to
@@ -62,7 +64,7 @@ from .bucket_settings import (
     load_public_access_block,
 )
 from .context import S3Request
-from .policy_context import identity_policies, request_context
+from .policy_context import identity_policies, listing_context, request_context
 from .versions import version_of_request
 
 #: A site's own authorization: the request context (identity, operation, bucket,
@@ -149,6 +151,8 @@ class AccessControl:
             if by_policy:
                 return
         if owner is None or not _granted(s3, owner, operation):
+            if policy is not None and _may_tell_missing(s3, policy):
+                return  # the handler answers 404
             raise S3Error("AccessDenied")
         s3.acl_required = True  # an ACL alone allowed it (the server access log says so)
 
@@ -266,6 +270,27 @@ def _restricted(s3: S3Request, policy: Policy) -> bool:
         return False
     block = load_public_access_block(s3)
     return block is not None and block.RestrictPublicBuckets
+
+
+#: Reads of a key that S3 answers 404, not 403, when the key is missing and the caller
+#: may list the bucket.
+_MISSING_TOLD = frozenset({"GetObject", "HeadObject", "GetObjectAttributes"})
+
+
+def _may_tell_missing(s3: S3Request, policy: Policy) -> bool:
+    """A read of a key that does not exist, by a caller the bucket policy lets list
+    the bucket (``s3:ListBucket``, ``s3:prefix`` asked about the key): S3 tells it
+    "no such key" (404) where it tells everyone else "access denied"."""
+    if s3.key is None or s3.operation not in _MISSING_TOLD or _restricted(s3, policy):
+        return False
+    if evaluate(policy, listing_context(s3, s3.key)) is not Decision.ALLOW:
+        return False
+    version = s3.checked_version or version_of_request(s3)
+    try:
+        s3.store.head_object(s3.bucket_name, s3.key, version_id=version)
+    except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
+        return True
+    return False  # it exists: listing it gives no right to read it
 
 
 def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:

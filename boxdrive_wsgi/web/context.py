@@ -23,6 +23,17 @@ EXPECTED_OWNER = "x-amz-expected-bucket-owner"
 EXPECTED_SOURCE_OWNER = "x-amz-source-expected-bucket-owner"
 
 
+@dataclass(frozen=True)
+class KeyOutcome:
+    """What a request that acts on many keys (DeleteObjects) did to one of them."""
+
+    key: str
+    #: the version removed, or the delete marker made; None: none named
+    version_id: str | None
+    #: S3's error code when it failed; None: done
+    error_code: str | None = None
+
+
 @dataclass
 class S3Request:
     request: Request
@@ -56,6 +67,10 @@ class S3Request:
     #: The object version an access check is about when the request's own ``?versionId=``
     #: does not name it (the source version of a copy); None: the request's.
     checked_version: str | None = None
+    #: DeleteObjects: each key's outcome, in the order of the request (the server access
+    #: log has one BATCH.DELETE.OBJECT record per key). Shared by the copies
+    #: ``check_access`` makes.
+    key_outcomes: list[KeyOutcome] = field(default_factory=list, repr=False)
 
     def check_access(
         self,

@@ -9,7 +9,8 @@ each (a policy on ``aws:SourceIp`` never makes the server read an object's tags)
   ``aws:username``/``aws:userid``/``aws:PrincipalType``, ``aws:Referer``, ``aws:UserAgent``;
 - ``s3:prefix``, ``s3:delimiter``, ``s3:max-keys`` (the listing's query), ``s3:VersionId``;
 - ``s3:x-amz-acl``, ``s3:x-amz-grant-*``, ``s3:x-amz-server-side-encryption``,
-  ``s3:x-amz-server-side-encryption-aws-kms-key-id``, ``s3:x-amz-copy-source``,
+  ``s3:x-amz-server-side-encryption-aws-kms-key-id``,
+  ``s3:x-amz-server-side-encryption-customer-algorithm`` (SSE-C), ``s3:x-amz-copy-source``,
   ``s3:x-amz-metadata-directive``, ``s3:x-amz-storage-class``, ``s3:x-amz-content-sha256``
   (the request's headers);
 - ``s3:ExistingObjectTag/<key>`` (the stored object's tags, one HeadObject),
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -43,6 +45,7 @@ _HEADER_KEYS = (
     "x-amz-grant-full-control",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-copy-source",
     "x-amz-metadata-directive",
     "x-amz-storage-class",
@@ -212,4 +215,34 @@ def request_context(s3: S3Request) -> RequestContext:
         resource=resource_arn(s3.bucket, "*" if s3.operation == "DeleteObjects" else s3.key),
         principals=principals,
         keys=ConditionKeys(s3, name),
+    )
+
+
+class _Overlay(Mapping[str, Sequence[str]]):
+    """``extra``'s keys, then ``base``'s (computed lazily as ``base`` does)."""
+
+    def __init__(self, extra: Mapping[str, Sequence[str]], base: Mapping[str, Sequence[str]]):
+        self._extra = extra
+        self._base = base
+
+    def __getitem__(self, key: str) -> Sequence[str]:
+        return self._extra[key] if key in self._extra else self._base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self._extra), **dict.fromkeys(self._base)})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def listing_context(s3: S3Request, prefix: str) -> RequestContext:
+    """``request_context`` as if the caller listed the request's bucket under ``prefix``
+    (``s3:ListBucket`` with ``s3:prefix``): S3 answers a read of a missing key 404 only
+    to whom may list it, and a policy's ``s3:prefix`` condition is asked about the key."""
+    context = request_context(s3)
+    return replace(
+        context,
+        action="s3:ListBucket",
+        resource=resource_arn(s3.bucket, None),
+        keys=_Overlay({"s3:prefix": [prefix]}, context.keys),
     )

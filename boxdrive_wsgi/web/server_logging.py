@@ -1,6 +1,7 @@
 """Server access logging, the request side: after each response to a bucket whose
 logging is on, capture its record (``observability.server_log``) and hand the line,
-when the body has gone out, to the process's ``LogDelivery``.
+when the body has gone out, to the process's ``LogDelivery`` (for DeleteObjects, then
+one BATCH.DELETE.OBJECT line per key, from ``S3Request.key_outcomes``).
 
 The bucket's configuration is read through the request's ``S3Request`` (one slot read
 at most, none when the bucket's lookup says it has no ``logging`` slot); a request
@@ -17,13 +18,16 @@ from ..auth.identity import ANONYMOUS
 from ..observability import access_log
 from ..observability.log_delivery import Destination, LogDelivery
 from ..observability.server_log import (
+    DELETED_STATUS,
     LogFields,
+    format_batch_delete,
     format_record,
     redact_uri,
     rest_operation,
     signature_fields,
 )
 from ..operations import SUBRESOURCES
+from ..protocol.errors import CATALOG
 from ..protocol.logging_status import PARTITIONED, SLOT, LoggingConfig
 from ..stores.base import NotSupported, ObjectStore, StoreError
 from .context import S3Request
@@ -70,7 +74,21 @@ def capture(
         config.grants,
     )
     fields = _fields(request, response, bucket, owner)
-    response.call_on_close(lambda: delivery.add(destination, format_record(record(), fields)))
+    s3: S3Request | None = g.get("s3_request")
+    outcomes = list(s3.key_outcomes) if s3 is not None else []
+
+    def deliver() -> None:
+        access = record()
+        delivery.add(destination, format_record(access, fields))
+        for outcome in outcomes:  # DeleteObjects: then one record per key
+            code = outcome.error_code
+            status = DELETED_STATUS if code is None else CATALOG.get(code, (400, ""))[0]
+            line = format_batch_delete(
+                access, fields, outcome.key, outcome.version_id, status, code
+            )
+            delivery.add(destination, line)
+
+    response.call_on_close(deliver)
 
 
 def _fields(request: Request, response: Response, bucket: str, owner: str | None) -> LogFields:

@@ -71,7 +71,8 @@ def _users_server(tmp: pytest.TempPathFactory, kind: str = "", **env: str) -> An
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with _users_server(tmp_path_factory) as srv:
+    # SSE-C over plain http: the policy on its algorithm header is tested without TLS
+    with _users_server(tmp_path_factory, BOXDRIVE_SSE_C_ALLOW_HTTP="1") as srv:
         yield srv
 
 
@@ -388,6 +389,78 @@ def test_delete_objects_is_decided_key_by_key(clients: dict[str, Any]) -> None:
         assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("keep/b", "AccessDenied")]
         left = owner.list_objects_v2(Bucket=bucket)["Contents"]
         assert [o["Key"] for o in left] == ["keep/b"]
+        owner.delete_bucket_policy(Bucket=bucket)
+    finally:
+        empty_and_delete_bucket(owner, bucket)
+
+
+def _status(call: Callable[[], object]) -> int:
+    try:
+        call()
+    except ClientError as error:
+        return int(error.response["ResponseMetadata"]["HTTPStatusCode"])
+    return 200
+
+
+def test_a_missing_key_is_404_to_whom_the_policy_lets_list_it(clients: dict[str, Any]) -> None:
+    owner, alice = clients["owner"], clients["alice"]
+    bucket = unique_bucket_name("pol")
+    owner.create_bucket(Bucket=bucket)
+    try:
+        listing = statement(
+            "Allow", {"AWS": "*"}, "s3:ListBucket", f"arn:aws:s3:::{bucket}",
+            Condition={"StringLike": {"s3:prefix": "public/*"}},
+        )  # fmt: skip
+        text = json.dumps({"Version": "2012-10-17", "Statement": [listing]})
+        owner.put_bucket_policy(Bucket=bucket, Policy=text)
+        owner.put_object(Bucket=bucket, Key="public/there", Body=b"x")
+        head = lambda key: lambda: alice.head_object(Bucket=bucket, Key=key)  # noqa: E731
+        assert _status(head("public/missing")) == 404  # s3:prefix matches the key
+        assert _status(head("private/missing")) == 403
+        assert _status(head("public/there")) == 403  # may list it, not read it
+        with pytest.raises(ClientError) as caught:
+            alice.get_object(Bucket=bucket, Key="public/missing")
+        assert caught.value.response["Error"]["Code"] == "NoSuchKey"
+        anonymous = clients["anonymous"]
+        assert _status(lambda: anonymous.head_object(Bucket=bucket, Key="public/x")) == 404
+        owner.delete_bucket_policy(Bucket=bucket)
+        assert _status(head("public/missing")) == 403
+    finally:
+        empty_and_delete_bucket(owner, bucket)
+
+
+SSE_C = {
+    "SSECustomerAlgorithm": "AES256",
+    "SSECustomerKey": "pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=",
+    "SSECustomerKeyMD5": "DWygnHRtgiJ77HCm+1rvHw==",
+}
+
+
+@pytest.mark.parametrize(("operator", "value"), [("StringNotEquals", "AES256"), ("Null", "true")])
+def test_sse_c_algorithm_is_a_condition_key(
+    clients: dict[str, Any], operator: str, value: str
+) -> None:
+    owner = clients["owner"]
+    bucket = unique_bucket_name("pol")
+    owner.create_bucket(Bucket=bucket)
+    try:
+        deny = statement(
+            "Deny", "*", "s3:PutObject", f"arn:aws:s3:::{bucket}/*",
+            Condition={operator: {"s3:x-amz-server-side-encryption-customer-algorithm": value}},
+        )  # fmt: skip
+        text = json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+        owner.put_bucket_policy(Bucket=bucket, Policy=text)
+        with pytest.raises(ClientError) as caught:
+            owner.put_object(Bucket=bucket, Key="plain", Body=b"x")  # no SSE-C: absent key
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+        if operator == "StringNotEquals":
+            with pytest.raises(ClientError) as caught:
+                owner.put_object(
+                    Bucket=bucket, Key="weak", Body=b"x", SSECustomerAlgorithm="AES192"
+                )
+            assert caught.value.response["Error"]["Code"] == "AccessDenied"
+        owner.put_object(Bucket=bucket, Key="sealed", Body=b"x", **SSE_C)
+        assert owner.get_object(Bucket=bucket, Key="sealed", **SSE_C)["Body"].read() == b"x"
         owner.delete_bucket_policy(Bucket=bucket)
     finally:
         empty_and_delete_bucket(owner, bucket)

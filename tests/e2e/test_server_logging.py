@@ -6,16 +6,22 @@ deliveries never logged themselves."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import signal
+import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
 from .conftest import make_client
+from .deploy import start_gunicorn, start_uwsgi, wait_ready
 from .servers import SERVERS, RunningServer, running_shipped
 
 LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
@@ -228,6 +234,75 @@ def test_graceful_shutdown_delivers_what_is_queued(server_kind: str, tmp_path: P
     assert sorted(request_ids(found)) == sorted(wanted)
 
 
+def _served_by(server: RunningServer, bucket: str) -> set[int]:
+    """Worker pids that answered a PutObject into ``bucket`` (the app's access log)."""
+    pattern = rf"operation=PutObject bucket={re.escape(bucket)} status=200 .*pid=(\d+)"
+    return {int(pid) for pid in re.findall(pattern, server.log())}
+
+
+def _puts_on_every_worker(server: RunningServer, bucket: str, workers: int) -> list[str]:
+    """PutObjects into ``bucket`` from several connections at once, until each of the
+    ``workers`` processes has answered some: their request ids."""
+    ids: list[str] = []
+    for round_ in range(20):
+        clients = [make_client(server) for _ in range(6)]  # a connection each
+        per_client = [capture_ids(c) for c in clients]
+
+        def put(client: Any, name: str) -> None:
+            for k in range(5):
+                client.put_object(Bucket=bucket, Key=f"{name}-{k}", Body=b"x")
+
+        names = [f"r{round_}-c{n}" for n in range(len(clients))]
+        with ThreadPoolExecutor(len(clients)) as pool:
+            list(pool.map(put, clients, names))
+        ids += [i for captured in per_client for i in captured]
+        if len(_served_by(server, bucket)) >= workers:
+            return ids
+    raise AssertionError(f"the puts never reached {workers} workers: {_served_by(server, bucket)}")
+
+
+@pytest.mark.parametrize("deployment", ["gunicorn", "uwsgi"])
+def test_sigterm_on_several_workers_loses_no_record(deployment: str, tmp_path: Path) -> None:
+    """Every worker holds its own queued records when the server is told to stop
+    (SIGTERM to gunicorn's arbiter or uWSGI's master, as systemd does): each delivers its
+    own before it exits, none lost, none twice."""
+    env = {"BOXDRIVE_LOGGING_FLUSH_SECONDS": "3600"}  # only the shutdown can deliver
+    data = tmp_path / "data"
+    if deployment == "gunicorn":
+        server = start_gunicorn(data, tmp_path, workers=2, extra_env=env)
+    else:
+        server = start_uwsgi(data, tmp_path, processes=2, extra_env=env)
+    try:
+        wait_ready(server.endpoint)
+        s3 = make_client(server)
+        logging_pair(s3, "src", "logs", "")
+        wanted = _puts_on_every_worker(server, "src", workers=2)
+        assert records(s3, "logs") == {}  # nothing due yet
+        keys = dict(env, BOXDRIVE_ACCESS_KEY=server.access_key)
+        keys["BOXDRIVE_SECRET_KEY"] = server.secret_key
+        # An upload in flight when the stop comes: the server lets it finish (graceful),
+        # and the worker that served it still delivers everything it holds.
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": "src", "Key": "slow"})
+        with socket.create_connection((server.host, server.port), timeout=30) as slow:
+            target = url.split(f"{server.port}", 1)[1]
+            head = f"PUT {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            slow.sendall(f"{head}Content-Length: 4\r\nConnection: close\r\n\r\nab".encode())
+            time.sleep(1.0)  # a worker has taken it and is reading the body
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(1.5)
+            slow.sendall(b"cd")
+            answer = slow.recv(65536).decode()
+        assert answer.startswith("HTTP/1.1 200"), answer
+        wanted.append(re.findall(r"(?i)x-amz-request-id: (\w+)", answer)[0])
+        server.proc.wait(timeout=60)
+    finally:
+        server.stop()
+    with running_shipped("waitress", data, tmp_path, extra_env=keys) as again:
+        found = records(make_client(again), "logs")
+    assert sorted(request_ids(found)) == sorted(wanted)
+    assert len(found) >= 2  # each worker wrote its own object
+
+
 def test_taking_the_permission_away_stops_deliveries(fast: RunningServer) -> None:
     s3 = make_client(fast)
     logging_pair(s3, "src", "logs", "log/")
@@ -241,3 +316,32 @@ def test_taking_the_permission_away_stops_deliveries(fast: RunningServer) -> Non
     keys = {fields[7] for batch in records(s3, "logs", "log/").values() for fields in batch}
     assert "before" in keys and "after" not in keys
     assert "no longer lets the logging service write" in fast.log()
+
+
+def test_delete_objects_logs_the_request_then_each_key(fast: RunningServer) -> None:
+    s3 = make_client(fast)
+    logging_pair(s3, "src", "logs", "log/")
+    s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket="src", Key="old", Body=b"1")["VersionId"]
+    s3.put_object(Bucket="src", Key="k 1", Body=b"1")
+    ids = capture_ids(s3)
+    too_long = "x" * 1025
+    keys = [{"Key": "k 1"}, {"Key": "old", "VersionId": version}, {"Key": "never"}]
+    result = s3.delete_objects(Bucket="src", Delete={"Objects": [*keys, {"Key": too_long}]})
+    assert [e["Code"] for e in result["Errors"]] == ["KeyTooLongError"]
+    markers = {d["Key"]: d.get("DeleteMarkerVersionId") for d in result["Deleted"]}
+    request_id = ids[-1]
+    found = wait_for(s3, "logs", "log/", {request_id})
+    lines = [f for batch in found.values() for f in batch if f[5] == request_id]
+    assert all(len(fields) == 26 for fields in lines)
+    assert [f[6] for f in lines] == ["REST.POST.MULTI_OBJECT_DELETE"] + ["BATCH.DELETE.OBJECT"] * 4
+    request, *per_key = lines
+    assert request[7] == "-" and request[8].startswith("POST /src?delete") and request[9] == "200"
+    assert [(f[7], f[9], f[10], f[17]) for f in per_key] == [
+        ("k%201", "204", "-", markers["k 1"]),  # a delete marker made
+        ("old", "204", "-", version),  # a version removed
+        ("never", "204", "-", markers["never"]),  # one where there was nothing, too
+        (too_long, "400", "KeyTooLongError", "-"),
+    ]
+    assert all(f[:5] == request[:5] and f[19:23] == request[19:23] for f in per_key)
+    assert all(f[8] == "-" and f[11] == "-" for f in per_key)

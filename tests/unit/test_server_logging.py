@@ -9,10 +9,12 @@ import shlex
 
 import pytest
 
+from boxdrive_wsgi.observability import log_delivery
 from boxdrive_wsgi.observability.access_log import AccessRecord
 from boxdrive_wsgi.observability.log_delivery import Destination, LogDelivery, log_object_key
 from boxdrive_wsgi.observability.server_log import (
     LogFields,
+    format_batch_delete,
     format_record,
     log_time,
     redact_uri,
@@ -204,6 +206,28 @@ def test_hostile_values_stay_one_record() -> None:
     assert format_record(access(), fields(acl_required=True)).endswith(" - Yes")
 
 
+def test_batch_delete_record_of_one_key() -> None:
+    request = access(method="POST", operation="DeleteObjects", status=200, bytes_out=300)
+    shared = fields(operation="REST.POST.MULTI_OBJECT_DELETE", key=None, referrer="http://r/")
+    words = parse(format_batch_delete(request, shared, "2019/dog 2.jpg", "v1", 204, None))
+    assert len(words) == 26
+    # the request's owner, bucket, time, remote, requester and id; the key's operation
+    assert words[:8] == [
+        "alice", "photos", "06/Feb/2019:00:00:38 +0000", "192.0.2.3", "alice", "REQ1",
+        "BATCH.DELETE.OBJECT", "2019/dog%202.jpg",
+    ]  # fmt: skip
+    # no URI, the key's status, no bytes, size, times, referrer or agent
+    assert words[8:17] == ["-", "204", "-", "-", "-", "-", "-", "-", "-"]
+    assert words[17:23] == ["v1", "HOSTID", "SigV4", "-", "AuthHeader", "photos.example.com"]
+    failed = parse(format_batch_delete(request, shared, "k", None, 403, "AccessDenied"))
+    assert failed[7] == "k" and failed[9:11] == ["403", "AccessDenied"] and failed[17] == "-"
+    # the request's own record is unchanged by them
+    assert parse(format_record(request, shared))[6:12] == [
+        "REST.POST.MULTI_OBJECT_DELETE", "-", 'GET /photos/2019/cat%201.jpg?x="y" HTTP/1.1',
+        "200", "-", "300",
+    ]  # fmt: skip
+
+
 def test_signatures_and_tokens_are_redacted() -> None:
     uri = (
         "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20260101"
@@ -344,6 +368,29 @@ def test_a_failed_write_is_retried_with_the_lines_in_order() -> None:
     clock.now += 10
     delivery.flush(everything=False)
     assert list(stored(store, "logs").values()) == ["first\nsecond\n"]
+
+
+def test_close_tries_a_failing_write_again_then_reports_the_loss(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(log_delivery, "CLOSE_RETRY_SECONDS", 0.0)
+    store = FailingOnce()
+    store.failures = log_delivery.CLOSE_ATTEMPTS - 1  # the last try at exit succeeds
+    store.create_bucket("logs")
+    delivery = LogDelivery(store, 3600)
+    delivery.add(dest("logs", ""), "kept")
+    delivery.close()
+    assert list(stored(store, "logs").values()) == ["kept\n"]
+    assert "lost" not in caplog.text
+    never = FailingOnce()
+    never.failures = 1000  # every try
+    never.create_bucket("logs")
+    delivery = LogDelivery(never, 3600)
+    delivery.add(dest("logs", ""), "one")
+    delivery.add(dest("logs", "other/"), "two")
+    delivery.close()
+    assert stored(never, "logs") == {}
+    assert "2 records lost at exit" in caplog.text
 
 
 def test_a_gone_target_drops_its_batch() -> None:
