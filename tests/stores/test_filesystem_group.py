@@ -1,6 +1,7 @@
 """Group commit in the filesystem store: writers that arrive during a commit share the
 next transaction, each with its own result or exception, and concurrent puts to one
-key and to many keys all land with the right contents and versions."""
+key and to many keys all land with the right contents and versions. Each test runs
+with small bodies inline in the index (the default) and with content files for all."""
 
 from __future__ import annotations
 
@@ -19,15 +20,18 @@ import pytest
 
 from boxdrive_wsgi.stores.errors import NoSuchBucket, PreconditionFailed
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.stores.filesystem.index import INLINE_MAX
 from boxdrive_wsgi.stores.model import ENABLED, ObjectInfo, WriteOptions
 
 BUCKET = "bkt"
 WAIT = 10.0
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FilesystemStore]:
-    s = FilesystemStore(tmp_path / "data")
+@pytest.fixture(params=["inline", "files"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FilesystemStore]:
+    s = FilesystemStore(
+        tmp_path / "data", inline_max=-1 if request.param == "files" else INLINE_MAX
+    )
     s.create_bucket(BUCKET, owner="owner-1")
     try:
         yield s
@@ -41,6 +45,11 @@ def put(store: FilesystemStore, key: str, data: bytes, **kw: object) -> ObjectIn
 
 def content_files(store: FilesystemStore) -> list[Path]:
     return [p for p in Path(store.content.objects_dir).rglob("*") if p.is_file()]
+
+
+def files_expected(store: FilesystemStore, with_files: int) -> int:
+    """Content files left when every body of these tests is small: none if inline."""
+    return with_files if store.inline_max < 0 else 0
 
 
 def configs(store: FilesystemStore) -> dict[str, bytes]:
@@ -148,7 +157,8 @@ def test_concurrent_puts_to_one_key_and_many_keys_all_land(store: FilesystemStor
     for t in range(threads_n):
         for r in range(rounds):
             assert store.get_object(BUCKET, f"own/{t}/{r}").read_all() == f"own {t} {r}".encode()
-    assert len(content_files(store)) == threads_n * rounds * 2  # versions keep their files
+    # Versions keep their content.
+    assert len(content_files(store)) == files_expected(store, threads_n * rounds * 2)
 
 
 def test_concurrent_unversioned_overwrites_keep_one_file_per_key(store: FilesystemStore) -> None:
@@ -169,7 +179,8 @@ def test_concurrent_unversioned_overwrites_keep_one_file_per_key(store: Filesyst
         t.join(60)
     assert errors == []
     assert store.get_object(BUCKET, "same").read_all() in bodies
-    assert len(content_files(store)) == 1  # every replaced file went after its commit
+    # Every replaced file went after its commit.
+    assert len(content_files(store)) == files_expected(store, 1)
 
 
 def test_concurrent_create_only_puts_let_exactly_one_win(store: FilesystemStore) -> None:
@@ -193,7 +204,7 @@ def test_concurrent_create_only_puts_let_exactly_one_win(store: FilesystemStore)
     won = [o for o in outcomes if isinstance(o, ObjectInfo)]
     assert len(won) == 1 and len(outcomes) == 8
     assert store.head_object(BUCKET, "once").etag == won[0].etag
-    assert len(content_files(store)) == 1  # the losers' files are gone
+    assert len(content_files(store)) == files_expected(store, 1)  # the losers' files are gone
 
 
 def test_small_put_to_a_missing_bucket_leaves_no_file(store: FilesystemStore) -> None:
