@@ -5,6 +5,7 @@ with small bodies inline in the index (the default) and with content files for a
 
 from __future__ import annotations
 
+import fcntl
 import io
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import pytest
 
 from boxdrive_wsgi.stores.errors import NoSuchBucket, PreconditionFailed
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
-from boxdrive_wsgi.stores.filesystem.index import INLINE_MAX
+from boxdrive_wsgi.stores.filesystem.index import INLINE_MAX, LOCK_NAME
 from boxdrive_wsgi.stores.model import ENABLED, ObjectInfo, WriteOptions
 
 BUCKET = "bkt"
@@ -107,6 +108,65 @@ def test_writers_queued_during_a_commit_share_the_next_one(store: FilesystemStor
     assert undone == [2]  # only the writer that failed was rolled back
     assert len(set(ran_in.values())) == 1  # one leader ran all five: one transaction
     assert set(configs(store)) == {"w0", "w1", "w3", "w4"}
+
+
+def test_writers_queued_while_another_process_commits_share_one_commit(
+    store: FilesystemStore,
+) -> None:
+    group = store.index.group
+    # Another process's leader holds the lock (a second open file description of
+    # index.lock excludes like another process does).
+    other = os.open(os.path.join(store.root, LOCK_NAME), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    ran_in: list[tuple[int, int]] = []
+    results: dict[int, object] = {}
+
+    def writer(i: int) -> None:
+        def work(conn: sqlite3.Connection) -> int:
+            tx = conn.execute("SELECT count(*) FROM bucket_configs").fetchone()[0]
+            conn.execute(
+                "INSERT INTO bucket_configs (bucket_id, name, value) VALUES (1, ?, ?)",
+                (f"w{i}", b"x"),
+            )
+            ran_in.append((threading.get_ident(), tx))
+            return i
+
+        results[i] = group.run(work)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + WAIT
+        while len(group._queue) < 4:  # one leader waiting for the lock, three behind it
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert ran_in == []
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    for t in threads:
+        t.join(WAIT)
+    assert results == {i: i for i in range(4)}
+    # One leader ran all four in one transaction, each seeing the rows before it.
+    assert len({ident for ident, _ in ran_in}) == 1
+    assert [tx for _, tx in ran_in] == [0, 1, 2, 3]
+    assert set(configs(store)) == {"w0", "w1", "w2", "w3"}
+
+
+def test_a_lock_that_fails_fails_its_writers(
+    store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = store.index.group
+
+    def broken() -> Any:
+        raise OSError("no lock file")
+
+    monkeypatch.setattr(group, "_process_lock", broken)
+    with pytest.raises(OSError, match="no lock file"):
+        group.run(lambda conn: 7)
+    monkeypatch.undo()
+    assert group.run(lambda conn: 7) == 7  # and the group goes on
 
 
 def test_a_failed_transaction_fails_its_whole_batch_and_commits_nothing(
