@@ -50,9 +50,12 @@ def commit_write(
         if inside is not None:
             inside(conn)
         bucket_id, status = index.bucket(conn, info.bucket)
-        current = index.current(conn, bucket_id, info.bucket, info.key)
-        options.check(info.bucket, info.key, current[0] if current else None)
-        replacing = current[1] if current else None
+        if options.conditional:
+            current = index.current(conn, bucket_id, info.bucket, info.key)
+            options.check(info.bucket, info.key, current[0] if current else None)
+            replacing = current[1] if current else None
+        else:  # nothing to check: only the file a never-versioned bucket replaces
+            replacing = index.current_file(conn, bucket_id, info.key) if status is None else None
         return versions.commit(conn, bucket_id, status, info, file_id, replacing, inline)
 
     undo = (lambda: content.remove(file_id)) if file_id else None

@@ -307,6 +307,16 @@ class Index:
         return None if row is None else (info_from_row(bucket, row[:6], versioned), str(row[6]))
 
     @staticmethod
+    def current_file(conn: sqlite3.Connection, bucket_id: int, key: str) -> str | None:
+        """The content file id ('' if inline) of the key's latest version if it is an
+        object: ``current`` without building its info."""
+        row = conn.execute(
+            "SELECT file FROM objects WHERE bucket_id = ? AND key = ?",
+            (bucket_id, encode_key(key)),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
     def put_row(
         conn: sqlite3.Connection,
         bucket_id: int,

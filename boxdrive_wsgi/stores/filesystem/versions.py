@@ -236,11 +236,11 @@ def commit(
     inline: bytes | None = None,
 ) -> tuple[ObjectInfo, list[str]]:
     """Make ``info`` (content in ``file_id``, or ``inline`` with ``file_id`` '') the
-    latest version of its key, as the
-    bucket's versioning ``status`` says: never versioned: it replaces the object (whose
-    content is ``current_file``, looked up in this transaction); Enabled: a new version;
-    Suspended: it replaces the null version. Returns the info as committed (its version
-    id) and the content files to unlink after COMMIT."""
+    latest version of its key, as the bucket's versioning ``status`` says: never
+    versioned: it replaces the object (whose content is ``current_file``, looked up in
+    this transaction); Enabled: a new version; Suspended: it replaces the null version.
+    Returns the info as committed (its version id) and the content files to unlink
+    after COMMIT."""
     kb = encode_key(info.key)
     drop: list[str] = []
     if status is None:
