@@ -198,6 +198,10 @@ class Bench:
             self._must(target, "PUT", f"/{BUCKET}")
             self._must(target, "PUT", f"/{BUCKET}/{SMALL_KEY}", self.small_body)
         path = content_path(str(self.data_dir), BUCKET, SMALL_KEY)
+        if path is None:  # inline in the index: nginx gets a file of the same bytes
+            path = str(self.data_dir / "static" / SMALL_KEY)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Path(path).write_bytes(self.small_body)
         self.nginx_paths[SMALL_KEY] = "/" + os.path.relpath(path, self.data_dir)
 
     # ---- measurements
@@ -355,6 +359,7 @@ class Bench:
         for target in self._s3_targets():  # untimed: the object every GET reads
             self._transfer("prepare", target, "PUT", f"/{BUCKET}/{LARGE_KEY}", report=False)
         path = content_path(str(self.data_dir), BUCKET, LARGE_KEY)
+        assert path is not None, "a large object is never inline"
         static_path = "/" + os.path.relpath(path, self.data_dir)
         for name in names:
             target = self.targets[name]

@@ -78,13 +78,12 @@ def seed_keys(data_dir: str, bucket: str, count: int, *, processes: int = SEED_P
     return time.monotonic() - started
 
 
-def content_path(data_dir: str, bucket: str, key: str) -> str:
-    """The content file the store keeps for ``key`` (what nginx serves, and X-Accel names)."""
+def content_path(data_dir: str, bucket: str, key: str) -> str | None:
+    """The content file the store keeps for ``key`` (what nginx serves, and X-Accel
+    names); None for a small object kept inline in the index (no file)."""
     store = FilesystemStore(data_dir)
     try:
         with store.get_object(bucket, key) as body:
-            if body.path is None:
-                raise RuntimeError("the filesystem store no longer exposes content paths")
             return body.path
     finally:
         store.close()

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 
 import pytest
 from botocore.exceptions import ClientError
+
+from boxdrive_wsgi.stores.filesystem import DB_NAME
 
 from .servers import RunningServer
 from .test_encryption import KMS_KEY, SSE_C, bkt, client, sse_server
@@ -147,6 +150,11 @@ def test_hidden_stored_etag_never_matches(client, bkt: str, sse_server: RunningS
         p for p in sse_server.data_dir.rglob("*") if p.is_file() and p.stat().st_size > len(PAYLOAD)
     ]
     hidden = {hashlib.md5(p.read_bytes()).hexdigest() for p in stored}
+    # A small object's ciphertext is kept inline in the index, not in a file: its
+    # stored ETag is the index row's.
+    with sqlite3.connect(sse_server.data_dir / DB_NAME) as db:
+        hidden |= {str(etag) for (etag,) in db.execute("SELECT etag FROM objects")}
+    db.close()
     assert MD5 not in hidden and hidden
     for etag in hidden:
         with pytest.raises(ClientError) as refused:

@@ -20,6 +20,7 @@ from boxdrive_wsgi.auth.identity import ANONYMOUS
 from boxdrive_wsgi.cli import main
 from boxdrive_wsgi.stores.base import NoSuchKey
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.stores.filesystem.index import INLINE_MAX
 
 from .servers import free_port, server_env, start_server
 
@@ -153,7 +154,8 @@ def test_fsck_after_kill_mid_upload(tmp_path: Path) -> None:
 def test_fsck_reports_missing_content_and_cannot_repair_it(tmp_path: Path) -> None:
     store = FilesystemStore(tmp_path)
     store.create_bucket("b")
-    store.put_object("b", "gone", io.BytesIO(b"x"), size=1)
+    big = b"x" * (INLINE_MAX + 1)  # in a content file (small bodies are inline)
+    store.put_object("b", "gone", io.BytesIO(big), size=len(big))
     body = store.get_object("b", "gone")
     assert body.path is not None
     path = body.path

@@ -83,7 +83,7 @@ def test_filesystem_copy_without_hard_links_is_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(filesystem_content, "os", _NoLinks())
-    store = FilesystemStore(tmp_path / "data")
+    store = FilesystemStore(tmp_path / "data", inline_max=-1)  # bodies in files, to copy
     exercise(store)
     contents = [p for p in (tmp_path / "data" / "objects").rglob("*") if p.is_file()]
     assert len(contents) == 3 and all(p.stat().st_nlink == 1 for p in contents)  # copied

@@ -37,6 +37,8 @@ from boxdrive_wsgi.testing.helpers import RecordingReader, get_bytes
 
 BUCKET = "fs-bucket"
 SPAWN = multiprocessing.get_context("spawn")
+#: Marks a test whose store keeps every body in a content file.
+FILES = pytest.mark.parametrize("store", ["files"], indirect=True)
 
 
 def md5(data: bytes) -> str:
@@ -65,8 +67,11 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(root: Path) -> Iterator[FilesystemStore]:
-    s = FilesystemStore(root)
+def store(root: Path, request: pytest.FixtureRequest) -> Iterator[FilesystemStore]:
+    # FILES: every body in a content file, for tests about those files (by default small
+    # bodies are kept inline in the index).
+    files = getattr(request, "param", None) == "files"
+    s = FilesystemStore(root, inline_max=-1) if files else FilesystemStore(root)
     s.create_bucket(BUCKET, owner="owner-1")
     try:
         yield s
@@ -109,6 +114,7 @@ ODD_KEYS = [
 ]
 
 
+@FILES
 def test_odd_keys_round_trip_and_never_become_paths(store: FilesystemStore, root: Path) -> None:
     for i, key in enumerate(ODD_KEYS):
         put(store, key, f"value {i}".encode(), attributes=ObjectAttributes(metadata={"i": str(i)}))
@@ -161,6 +167,7 @@ def test_data_survives_reopening(store: FilesystemStore, root: Path) -> None:
         again.close()
 
 
+@FILES
 def test_ranged_get_exposes_the_content_file(store: FilesystemStore, root: Path) -> None:
     data = bytes(range(256)) * 10
     put(store, "k", data)
@@ -195,6 +202,7 @@ def test_failing_body_leaves_no_trace(store: FilesystemStore, root: Path) -> Non
     assert store.find_orphans(older_than=0) == []
 
 
+@FILES
 def test_failing_overwrite_keeps_the_old_object(store: FilesystemStore, root: Path) -> None:
     put(store, "k", b"old")
     body = RecordingReader(b"x" * 100, fail_at=50, error=Boom())
@@ -205,6 +213,7 @@ def test_failing_overwrite_keeps_the_old_object(store: FilesystemStore, root: Pa
     assert files_under(root / "tmp") == []
 
 
+@FILES
 def test_condition_failing_at_commit_removes_the_new_file(
     store: FilesystemStore, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,6 +235,7 @@ def test_condition_failing_at_commit_removes_the_new_file(
     assert store.find_orphans(older_than=0) == []
 
 
+@FILES
 def test_missing_content_file_is_an_error_not_a_loop(store: FilesystemStore, root: Path) -> None:
     put(store, "k", b"data")
     (path,) = content_files(root)
@@ -256,6 +266,7 @@ def test_reader_keeps_reading_while_overwritten_and_deleted(
     assert content_files(root) == []
 
 
+@FILES
 def test_get_retries_when_a_writer_unlinks_the_file_first(
     store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -274,6 +285,7 @@ def test_get_retries_when_a_writer_unlinks_the_file_first(
     assert len(calls) == 2 and calls[0] != calls[1]
 
 
+@FILES
 def test_get_of_a_key_deleted_before_open_is_no_such_key(
     store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -514,6 +526,7 @@ def test_kill_9_mid_upload_leaves_no_visible_object(store: FilesystemStore, root
         again.close()
 
 
+@FILES
 def test_find_orphans_finds_injected_leftovers(store: FilesystemStore, root: Path) -> None:
     put(store, "referenced", b"data")
     (referenced,) = content_files(root)
@@ -619,7 +632,7 @@ def test_listing_costs_o_page_not_o_bucket(
 
 def test_filesystem_copy_shares_no_file_name(tmp_path: object) -> None:
     # Hard-linked copies: each row owns a file name, so deleting one keeps the other.
-    store = FilesystemStore(os.path.join(str(tmp_path), "fs"))
+    store = FilesystemStore(os.path.join(str(tmp_path), "fs"), inline_max=-1)
     try:
         store.create_bucket(BUCKET)
         put(store, "src", b"shared bytes")

@@ -1,9 +1,11 @@
 """Group commit in the filesystem store: writers that arrive during a commit share the
 next transaction, each with its own result or exception, and concurrent puts to one
-key and to many keys all land with the right contents and versions."""
+key and to many keys all land with the right contents and versions. Each test runs
+with small bodies inline in the index (the default) and with content files for all."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import multiprocessing
 import os
@@ -19,15 +21,18 @@ import pytest
 
 from boxdrive_wsgi.stores.errors import NoSuchBucket, PreconditionFailed
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
+from boxdrive_wsgi.stores.filesystem.index import INLINE_MAX, LOCK_NAME
 from boxdrive_wsgi.stores.model import ENABLED, ObjectInfo, WriteOptions
 
 BUCKET = "bkt"
 WAIT = 10.0
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FilesystemStore]:
-    s = FilesystemStore(tmp_path / "data")
+@pytest.fixture(params=["inline", "files"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FilesystemStore]:
+    s = FilesystemStore(
+        tmp_path / "data", inline_max=-1 if request.param == "files" else INLINE_MAX
+    )
     s.create_bucket(BUCKET, owner="owner-1")
     try:
         yield s
@@ -41,6 +46,11 @@ def put(store: FilesystemStore, key: str, data: bytes, **kw: object) -> ObjectIn
 
 def content_files(store: FilesystemStore) -> list[Path]:
     return [p for p in Path(store.content.objects_dir).rglob("*") if p.is_file()]
+
+
+def files_expected(store: FilesystemStore, with_files: int) -> int:
+    """Content files left when every body of these tests is small: none if inline."""
+    return with_files if store.inline_max < 0 else 0
 
 
 def configs(store: FilesystemStore) -> dict[str, bytes]:
@@ -100,6 +110,65 @@ def test_writers_queued_during_a_commit_share_the_next_one(store: FilesystemStor
     assert set(configs(store)) == {"w0", "w1", "w3", "w4"}
 
 
+def test_writers_queued_while_another_process_commits_share_one_commit(
+    store: FilesystemStore,
+) -> None:
+    group = store.index.group
+    # Another process's leader holds the lock (a second open file description of
+    # index.lock excludes like another process does).
+    other = os.open(os.path.join(store.root, LOCK_NAME), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    ran_in: list[tuple[int, int]] = []
+    results: dict[int, object] = {}
+
+    def writer(i: int) -> None:
+        def work(conn: sqlite3.Connection) -> int:
+            tx = conn.execute("SELECT count(*) FROM bucket_configs").fetchone()[0]
+            conn.execute(
+                "INSERT INTO bucket_configs (bucket_id, name, value) VALUES (1, ?, ?)",
+                (f"w{i}", b"x"),
+            )
+            ran_in.append((threading.get_ident(), tx))
+            return i
+
+        results[i] = group.run(work)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + WAIT
+        while len(group._queue) < 4:  # one leader waiting for the lock, three behind it
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert ran_in == []
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    for t in threads:
+        t.join(WAIT)
+    assert results == {i: i for i in range(4)}
+    # One leader ran all four in one transaction, each seeing the rows before it.
+    assert len({ident for ident, _ in ran_in}) == 1
+    assert [tx for _, tx in ran_in] == [0, 1, 2, 3]
+    assert set(configs(store)) == {"w0", "w1", "w2", "w3"}
+
+
+def test_a_lock_that_fails_fails_its_writers(
+    store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = store.index.group
+
+    def broken() -> Any:
+        raise OSError("no lock file")
+
+    monkeypatch.setattr(group, "_process_lock", broken)
+    with pytest.raises(OSError, match="no lock file"):
+        group.run(lambda conn: 7)
+    monkeypatch.undo()
+    assert group.run(lambda conn: 7) == 7  # and the group goes on
+
+
 def test_a_failed_transaction_fails_its_whole_batch_and_commits_nothing(
     store: FilesystemStore,
 ) -> None:
@@ -148,7 +217,8 @@ def test_concurrent_puts_to_one_key_and_many_keys_all_land(store: FilesystemStor
     for t in range(threads_n):
         for r in range(rounds):
             assert store.get_object(BUCKET, f"own/{t}/{r}").read_all() == f"own {t} {r}".encode()
-    assert len(content_files(store)) == threads_n * rounds * 2  # versions keep their files
+    # Versions keep their content.
+    assert len(content_files(store)) == files_expected(store, threads_n * rounds * 2)
 
 
 def test_concurrent_unversioned_overwrites_keep_one_file_per_key(store: FilesystemStore) -> None:
@@ -169,7 +239,8 @@ def test_concurrent_unversioned_overwrites_keep_one_file_per_key(store: Filesyst
         t.join(60)
     assert errors == []
     assert store.get_object(BUCKET, "same").read_all() in bodies
-    assert len(content_files(store)) == 1  # every replaced file went after its commit
+    # Every replaced file went after its commit.
+    assert len(content_files(store)) == files_expected(store, 1)
 
 
 def test_concurrent_create_only_puts_let_exactly_one_win(store: FilesystemStore) -> None:
@@ -193,7 +264,7 @@ def test_concurrent_create_only_puts_let_exactly_one_win(store: FilesystemStore)
     won = [o for o in outcomes if isinstance(o, ObjectInfo)]
     assert len(won) == 1 and len(outcomes) == 8
     assert store.head_object(BUCKET, "once").etag == won[0].etag
-    assert len(content_files(store)) == 1  # the losers' files are gone
+    assert len(content_files(store)) == files_expected(store, 1)  # the losers' files are gone
 
 
 def test_small_put_to_a_missing_bucket_leaves_no_file(store: FilesystemStore) -> None:

@@ -50,9 +50,14 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+#: Marks a test whose store keeps every body in a content file (not inline).
+FILES = pytest.mark.parametrize("store", ["files"], indirect=True)
+
+
 @pytest.fixture
-def store(root: Path) -> Iterator[FilesystemStore]:
-    s = FilesystemStore(root)
+def store(root: Path, request: pytest.FixtureRequest) -> Iterator[FilesystemStore]:
+    files = getattr(request, "param", None) == "files"
+    s = FilesystemStore(root, inline_max=-1) if files else FilesystemStore(root)
     s.create_bucket(BUCKET, owner="owner-1")
     s.set_bucket_versioning(BUCKET, "Enabled")
     try:
@@ -79,9 +84,9 @@ def test_schema_1_index_is_migrated_in_place(root: Path) -> None:
     db.close()
     store = FilesystemStore(root)
     try:
-        assert SCHEMA_VERSION == 2
+        assert SCHEMA_VERSION == 3
         with sqlite3.connect(root / DB_NAME) as db:
-            assert db.execute("PRAGMA user_version").fetchone() == (2,)
+            assert db.execute("PRAGMA user_version").fetchone() == (3,)
         db.close()
         bucket = store.head_bucket("old")
         assert (bucket.owner, bucket.versioning) == ("me", None)
@@ -98,9 +103,10 @@ def test_schema_1_index_is_migrated_in_place(root: Path) -> None:
         assert store.get_object("old", "k", version_id="null").read_all() == b"old bytes"
     finally:
         store.close()
-    FilesystemStore(root).close()  # opening a schema 2 index again changes nothing
+    FilesystemStore(root).close()  # opening a schema 3 index again changes nothing
 
 
+@FILES
 def test_copies_of_versions_share_content_by_hard_link(store: FilesystemStore) -> None:
     old = put(store, "src", b"version one")
     put(store, "src", b"version two")
@@ -116,6 +122,7 @@ def test_copies_of_versions_share_content_by_hard_link(store: FilesystemStore) -
     assert store.find_orphans(older_than=0) == []
 
 
+@FILES
 def test_fsck_knows_every_version(store: FilesystemStore, root: Path) -> None:
     old = put(store, "k", b"old")
     put(store, "k", b"new")

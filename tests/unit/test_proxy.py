@@ -85,7 +85,7 @@ def test_prefix_not_sent_means_no_prefix() -> None:
 
 
 def test_x_accel_redirect(tmp_path: Path) -> None:
-    store = FilesystemStore(tmp_path)
+    store = FilesystemStore(tmp_path, inline_max=-1)  # every body in a file nginx can send
     flask_app = create_app(store, anonymous=True, access_log="off", x_accel_redirect="/_internal/")
     client = flask_app.test_client()
     assert client.put("/bkt").status_code == 200
@@ -120,7 +120,7 @@ def test_x_accel_redirect(tmp_path: Path) -> None:
 def test_x_accel_redirect_refuses_a_request_that_bypassed_nginx(tmp_path: Path) -> None:
     """Only nginx turns an X-Accel-Redirect answer into the object: to a client that
     reached the app directly an empty 200 would look like an empty object."""
-    store = FilesystemStore(tmp_path)
+    store = FilesystemStore(tmp_path, inline_max=-1)  # every body in a file nginx can send
     flask_app = create_app(store, anonymous=True, access_log="off", x_accel_redirect="/_internal/")
     client = flask_app.test_client()
     client.put("/bkt")
@@ -133,3 +133,19 @@ def test_x_accel_redirect_refuses_a_request_that_bypassed_nginx(tmp_path: Path) 
     # what the app streams itself is unaffected: HEAD, and the nginx fallback's request
     assert client.head("/bkt/k").headers["Content-Length"] == "10"
     assert client.get("/bkt/k", headers={"X-Boxdrive-No-Accel": "1"}).data == b"0123456789"
+
+
+def test_x_accel_mode_streams_inline_objects_itself(tmp_path: Path) -> None:
+    """A small object kept inline in the index has no file for nginx: the app sends
+    its bytes (no empty 200, whoever asked)."""
+    store = FilesystemStore(tmp_path)
+    flask_app = create_app(store, anonymous=True, access_log="off", x_accel_redirect="/_internal/")
+    client = flask_app.test_client()
+    client.put("/bkt")
+    client.put("/bkt/k", data=b"0123456789")
+    for headers in ({"X-Boxdrive-Accel": "1"}, {}):
+        got = client.get("/bkt/k", headers=headers)
+        assert got.status_code == 200 and got.data == b"0123456789", headers
+        assert "X-Accel-Redirect" not in got.headers
+    ranged = client.get("/bkt/k", headers={"Range": "bytes=2-4", "X-Boxdrive-Accel": "1"})
+    assert ranged.status_code == 206 and ranged.data == b"234"

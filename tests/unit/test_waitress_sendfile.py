@@ -31,7 +31,9 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         return sendfile(out_fd, in_fd, offset, count)
 
     monkeypatch.setattr(os, "sendfile", counting)
-    app = create_app(FilesystemStore(tmp_path / "data"), anonymous=True, access_log="off")
+    # Every body in a content file (small ones would be inline): these tests are about files.
+    store = FilesystemStore(tmp_path / "data", inline_max=-1)
+    app = create_app(store, anonymous=True, access_log="off")
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
     threading.Thread(target=server.run, daemon=True).start()
     try:

@@ -10,6 +10,9 @@ savepoint or the transaction fails before COMMIT, the new file goes; if COMMIT i
 fails we cannot be sure it did not land, so the file stays (at worst an orphan for
 fsck) rather than risk a row without content. Replaced content is unlinked only after
 COMMIT: a crash in between leaves an orphan, never a row without its file.
+
+Inline content (``index``: small bodies in the row itself) has no file at all: it is
+written by the same COMMIT as its row, and one WAL fsync makes both durable.
 """
 
 from __future__ import annotations
@@ -34,22 +37,29 @@ def commit_write(
     file_id: str,
     options: WriteOptions,
     inside: Inside | None = None,
+    inline: bytes | None = None,
 ) -> ObjectInfo:
-    """Commit ``info`` with content file ``file_id`` as the latest version of its key;
-    return it as committed (with its version id). The commit is a group commit
-    (``group``): this write's check and rows run in a savepoint of a transaction it
-    may share with other writers, and this returns only after that COMMIT."""
+    """Commit ``info`` with content file ``file_id`` (or, with ``file_id`` '', the
+    content ``inline`` in its row) as the latest version of its key; return it as
+    committed (with its version id). The commit is a group commit (``group``): this
+    write's check and rows run in a savepoint of a transaction it may share with other
+    writers, and this returns only after that COMMIT."""
+    assert (inline is None) == bool(file_id), "a file or inline content, not both"
 
     def work(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
         if inside is not None:
             inside(conn)
         bucket_id, status = index.bucket(conn, info.bucket)
-        current = index.current(conn, bucket_id, info.bucket, info.key)
-        options.check(info.bucket, info.key, current[0] if current else None)
-        replacing = current[1] if current else None
-        return versions.commit(conn, bucket_id, status, info, file_id, replacing)
+        if options.conditional:
+            current = index.current(conn, bucket_id, info.bucket, info.key)
+            options.check(info.bucket, info.key, current[0] if current else None)
+            replacing = current[1] if current else None
+        else:  # nothing to check: only the file a never-versioned bucket replaces
+            replacing = index.current_file(conn, bucket_id, info.key) if status is None else None
+        return versions.commit(conn, bucket_id, status, info, file_id, replacing, inline)
 
-    committed, replaced = index.group.run(work, undo=lambda: content.remove(file_id))
+    undo = (lambda: content.remove(file_id)) if file_id else None
+    committed, replaced = index.group.run(work, undo=undo)
     for file in replaced:
         content.remove(file)
     return committed

@@ -57,6 +57,13 @@ def copy_fd(src: int, dst: int, size: int) -> None:
         remaining -= len(chunk)
 
 
+def read_inline(body: Readable | BinaryIO, size: int) -> tuple[bytes, str]:
+    """A small body of known ``size`` read whole, for an inline index row (``index``):
+    (its bytes, hex MD5). IncompleteBody if it ends early, as for a content file."""
+    data = b"".join(iter_chunks(body, size))
+    return data, hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
 def read_span(f: BinaryIO, start: int, stop: int) -> Iterator[bytes]:
     """Bytes ``start:stop`` of an open content file in chunks; closes it."""
     try:

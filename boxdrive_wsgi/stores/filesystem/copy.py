@@ -21,6 +21,9 @@ the ``attributes`` callable saw that version. The link's mtime is refreshed so t
 orphan. Where hard links are unavailable (some network and FUSE filesystems,
 Windows shares) the copy falls back to ``shutil.copyfile`` (copy_file_range /
 sendfile in the kernel on Linux) into a temp file and a rename.
+
+Inline content (small bodies kept in the index row, ``index``) is no file: its copy
+is a new row holding the same bytes, read in the lookup's snapshot.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from ..model import ObjectAttributes, ObjectInfo, SourceAttributes, WriteOptions
 from . import versions
 from .commit import commit_write, precheck
 from .content import ContentFiles
-from .index import Index
+from .index import Index, Stored
 
 #: How often a copy or a read looks a key up again when writers keep replacing it.
 OPEN_ATTEMPTS = 100
@@ -62,7 +65,7 @@ class Copier:
     ) -> ObjectInfo:
         index, content = self._index, self._content
         precheck(index, dst_bucket, dst_key, options)
-        source, file_id = self._link_source(src_bucket, src_key, source_version_id)
+        source, file_id, inline = self._link_source(src_bucket, src_key, source_version_id)
         try:
             if attributes is None:
                 new = source.attributes
@@ -79,12 +82,14 @@ class Copier:
                 attributes=new.copy(),
             )
         except BaseException:
-            content.remove(file_id)
+            if file_id:
+                content.remove(file_id)
             raise
-        return commit_write(index, content, info, file_id, options)
+        return commit_write(index, content, info, file_id, options, inline=inline)
 
-    def _link_source(self, bucket: str, key: str, version_id: str | None) -> tuple[ObjectInfo, str]:
-        """A new, durable content file holding the source's version (latest or named)."""
+    def _link_source(self, bucket: str, key: str, version_id: str | None) -> Stored:
+        """The source's version (latest or named) with a new, durable content file of
+        its own, or its inline content (and no file)."""
         index = self._index
         missing: str | None = None
         for _ in range(OPEN_ATTEMPTS):
@@ -93,7 +98,9 @@ class Copier:
                 found = versions.lookup(
                     conn, bucket_id, bucket, key, version_id, status is not None
                 )
-            source, source_file = found
+            source, source_file, inline = found
+            if inline is not None:
+                return found
             if source_file == missing:
                 raise StoreError(f"{bucket}/{key}: content file {source_file} is missing")
             file_id = uuid.uuid4().hex
@@ -102,7 +109,7 @@ class Copier:
             except FileNotFoundError:
                 missing = source_file  # replaced or deleted meanwhile: look again
                 continue
-            return source, file_id
+            return Stored(source, file_id)
         raise StoreError(f"{bucket}/{key}: replaced too often to copy")
 
     def update_attributes(
@@ -118,7 +125,7 @@ class Copier:
         with index.transaction("IMMEDIATE") as conn:
             bucket_id, status = index.bucket(conn, bucket)
             versioned = status is not None
-            info, _ = versions.lookup(conn, bucket_id, bucket, key, version_id, versioned)
+            info = versions.lookup(conn, bucket_id, bucket, key, version_id, versioned).info
             found = (
                 versions.newest(conn, bucket_id, bucket, key, versioned)
                 if version_id is None

@@ -11,7 +11,8 @@ visible to clients (a put commits its index row only after its content is durabl
 - ``part``: part files under ``parts/`` that no upload records;
 - ``missing``: index rows whose content file is gone (damage from outside: a
   restored backup, a manual delete). Reported, never "repaired": only a human can
-  say whether to restore the file or delete the object.
+  say whether to restore the file or delete the object. Inline rows (small bodies
+  kept in the index itself) have no file to miss.
 
 Files younger than ``older_than`` seconds are left alone, so fsck can run next to a
 live server: a put renames its content into ``objects/`` just before it commits.
@@ -86,10 +87,12 @@ class Fsck:
         return sorted(os.path.join(objects, d) for d in os.listdir(objects))
 
     def object_count(self) -> int:
-        """Rows ``missing_content`` walks: every version that has content."""
+        """Rows ``missing_content`` walks: every version that has a content file."""
         with self.store.index.connection() as conn:
-            latest = conn.execute("SELECT count(*) FROM objects").fetchone()[0]
-            older = conn.execute("SELECT count(*) FROM versions WHERE marker = 0").fetchone()[0]
+            latest = conn.execute("SELECT count(*) FROM objects WHERE file != ''").fetchone()[0]
+            older = conn.execute(
+                "SELECT count(*) FROM versions WHERE marker = 0 AND file != ''"
+            ).fetchone()[0]
             return int(latest) + int(older)
 
     # ---- checks
@@ -118,8 +121,10 @@ class Fsck:
     def missing_content(self, batch: int = 1000) -> Iterator[tuple[int, Problem | None]]:
         """Walk the index (latest versions, then the others) in batches; yields (rows
         done, problem or None) for progress."""
-        yield from self._missing_in("objects", ("bucket_id", "key"), batch)
-        yield from self._missing_in("versions", ("bucket_id", "key", "seq"), batch, "marker = 0")
+        yield from self._missing_in("objects", ("bucket_id", "key"), batch, "file != ''")
+        yield from self._missing_in(
+            "versions", ("bucket_id", "key", "seq"), batch, "marker = 0 AND o.file != ''"
+        )
 
     def _missing_in(
         self, table: str, order: tuple[str, ...], batch: int, only: str = ""

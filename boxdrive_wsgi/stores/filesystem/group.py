@@ -20,7 +20,9 @@ back (``run`` does not call their ``undo``), so their content stays.
 
 Between processes (gunicorn workers) each leader takes an exclusive ``flock`` on
 ``index.lock`` before BEGIN: a waiting process sleeps in the kernel and wakes when
-the lock is free, instead of SQLite's busy handler polling with growing sleeps.
+the lock is free, instead of SQLite's busy handler polling with growing sleeps. The
+leader takes its batch only once it holds the lock, so the writers that queued while
+another process committed share its commit instead of waiting for one more.
 Writers that do not go through here (deletes, configuration) still meet SQLite's own
 lock; the flock only queues group leaders fairly and is never needed for safety.
 """
@@ -108,13 +110,22 @@ class GroupCommit:
                 os.close(self._lock_fd)  # ours only: the parent's flock is untouched
                 self._lock_fd = None
 
-    def _lead(self) -> None:
+    def _take(self) -> list[_Writer[object]]:
         with self._lock:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        return batch
+
+    def _lead(self) -> None:
+        batch: list[_Writer[object]] = []
         try:
             with self._process_lock():
+                # The batch is taken once the lock is ours: the writers that queued
+                # while another process committed join this commit (and its fsync).
+                batch = self._take()
                 self._commit(batch)
         except BaseException as e:  # the transaction failed: it is everyone's error
+            if not batch:  # the lock itself failed: the error is the waiting writers'
+                batch = self._take()
             for writer in batch:
                 if writer.error is None:
                     writer.error = e

@@ -11,6 +11,12 @@ seq. Each row names a content file of its own (copies hard-link), removed once t
 is gone. Schema 1 indexes are migrated in place: their rows become null versions of
 never-versioned buckets.
 
+Inline content (schema 3): a body of at most ``INLINE_MAX`` bytes, known in advance, is
+kept in its row's ``body`` column instead of a content file (``file`` is then '').
+The group commit's one WAL fsync then makes body and row durable together: no content
+file, no file or directory fsync, nothing to unlink when it is replaced. Schema 2
+indexes gain the (NULL) ``body`` columns in place; their rows keep their files.
+
 Durability: SQLite runs with ``synchronous=FULL``, so a commit that returned survives
 power loss (NORMAL would never corrupt the index either, but could lose the last
 commits, and S3 clients take a 200 as durable). The writes of objects commit in
@@ -28,7 +34,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..documents import from_document, to_document
 from ..errors import NoSuchBucket, StoreError
@@ -41,7 +47,9 @@ from .group import GroupCommit
 DB_NAME = "index.sqlite3"
 #: Taken by a process's group-commit leader around its write transaction (``group``).
 LOCK_NAME = "index.lock"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Bodies up to this many bytes are stored inline in their index row (see above).
+INLINE_MAX = 64 * 1024
 #: Seconds a connection waits for another writer's lock (sqlite busy_timeout).
 BUSY_TIMEOUT = 30.0
 #: Idle connections kept for reuse; more concurrent threads simply open more.
@@ -61,10 +69,11 @@ SCHEMA = (
         size INTEGER NOT NULL,
         etag TEXT NOT NULL,
         modified INTEGER NOT NULL, -- Unix seconds (UTC)
-        file TEXT NOT NULL,        -- content file id: objects/<file[:2]>/<file>
+        file TEXT NOT NULL,        -- content file id: objects/<file[:2]>/<file>; '' inline
         attrs TEXT NOT NULL,       -- ObjectAttributes as JSON
         version TEXT NOT NULL DEFAULT 'null',  -- version id, 'null' for the null version
         seq INTEGER NOT NULL DEFAULT 0,        -- see the module docstring
+        body BLOB,                 -- the content when inline, else NULL (schema 3)
         PRIMARY KEY (bucket_id, key)
     ) WITHOUT ROWID""",
     # find_orphans asks whether a content file is referenced.
@@ -76,10 +85,11 @@ SCHEMA = (
         size INTEGER NOT NULL,
         etag TEXT NOT NULL,
         modified INTEGER NOT NULL,
-        file TEXT NOT NULL,        -- '' for a delete marker
+        file TEXT NOT NULL,        -- '' for a delete marker or inline content
         attrs TEXT NOT NULL,
         version TEXT NOT NULL,
         marker INTEGER NOT NULL,   -- 1: a delete marker
+        body BLOB,                 -- as in objects
         PRIMARY KEY (bucket_id, key, seq)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS versions_file ON versions (file)",
@@ -94,15 +104,28 @@ SCHEMA = (
 )
 COLUMNS = "key, size, etag, modified, attrs, version"
 
-#: Columns schema 1 lacks, added in place by the migration to schema 2.
-MIGRATION_2 = (
+#: Columns older schemas lack, added in place (in this order) by the migration.
+MIGRATIONS = (
+    # schema 1 -> 2
     ("buckets", "versioning", "ALTER TABLE buckets ADD COLUMN versioning TEXT"),
     ("objects", "version", "ALTER TABLE objects ADD COLUMN version TEXT NOT NULL DEFAULT 'null'"),
     ("objects", "seq", "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0"),
+    # schema 2 -> 3
+    ("objects", "body", "ALTER TABLE objects ADD COLUMN body BLOB"),
+    ("versions", "body", "ALTER TABLE versions ADD COLUMN body BLOB"),
 )
 
-#: A current object: its info and its content file id.
+#: A current object: its info and its content file id ('' when inline).
 Current = tuple[ObjectInfo, str]
+
+
+class Stored(NamedTuple):
+    """One object version as a read opens it: its content file id, or ('' and) the
+    content itself when it is inline."""
+
+    info: ObjectInfo
+    file: str
+    inline: bytes | None = None
 
 
 def info_from_row(
@@ -183,9 +206,10 @@ class Index:
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
-        """Schema 1 -> 2, in the schema transaction: add the columns it lacks (existing
-        rows become null versions of never-versioned buckets); SCHEMA adds the rest."""
-        for table, column, statement in MIGRATION_2:
+        """Schema 1 or 2 -> 3, in the schema transaction: add the columns it lacks
+        (schema 1 rows become null versions of never-versioned buckets; every old row
+        keeps its content file, ``body`` NULL); SCHEMA adds the rest."""
+        for table, column, statement in MIGRATIONS:
             names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
             if names and column not in names:  # no table yet: SCHEMA creates it whole
                 conn.execute(statement)
@@ -283,6 +307,16 @@ class Index:
         return None if row is None else (info_from_row(bucket, row[:6], versioned), str(row[6]))
 
     @staticmethod
+    def current_file(conn: sqlite3.Connection, bucket_id: int, key: str) -> str | None:
+        """The content file id ('' if inline) of the key's latest version if it is an
+        object: ``current`` without building its info."""
+        row = conn.execute(
+            "SELECT file FROM objects WHERE bucket_id = ? AND key = ?",
+            (bucket_id, encode_key(key)),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
     def put_row(
         conn: sqlite3.Connection,
         bucket_id: int,
@@ -290,12 +324,14 @@ class Index:
         file_id: str,
         version: str = "null",
         seq: int = 0,
+        inline: bytes | None = None,
     ) -> None:
-        """Insert or replace the row of ``info.key``, naming content file ``file_id``."""
+        """Insert or replace the row of ``info.key``, naming content file ``file_id``
+        (or, with ``file_id`` '', holding its content ``inline``)."""
         conn.execute(
             "INSERT OR REPLACE INTO objects"
-            " (bucket_id, key, size, etag, modified, file, attrs, version, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " (bucket_id, key, size, etag, modified, file, attrs, version, seq, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 bucket_id,
                 encode_key(info.key),
@@ -306,6 +342,7 @@ class Index:
                 attrs_json(info.attributes),
                 version,
                 seq,
+                inline,
             ),
         )
 
@@ -318,6 +355,8 @@ class Index:
     @staticmethod
     def referenced(conn: sqlite3.Connection, file_id: str) -> bool:
         """Whether a row (the latest version or any other) names content file ``file_id``."""
+        if not file_id:  # inline rows and delete markers name no file
+            return False
         for table in ("objects", "versions"):
             row = conn.execute(f"SELECT 1 FROM {table} WHERE file = ? LIMIT 1", (file_id,))
             if row.fetchone() is not None:

@@ -14,7 +14,10 @@ This module is the store's face; the index, the content files (``content``), cop
 (``copy``), multipart (``multipart``), free space (``space``) and fsck (``fsck``) are
 its parts, none of which imports this one.
 
-A put streams the body to tmp/, fsyncs it, renames it into objects/ and then commits
+A body of at most ``INLINE_MAX`` bytes (its size known up front) is kept in its index
+row instead (``index``): its put is the commit alone, and its one WAL fsync makes the
+body durable with the row. A larger put streams the body to tmp/, fsyncs it, renames it
+into objects/ and then commits
 the index row in one ``BEGIN IMMEDIATE`` transaction that also checks the conditional
 write, so check and commit are atomic across threads and processes. Content files are
 immutable; replacing or deleting an object unlinks the old file only after the commit,
@@ -23,7 +26,8 @@ temp files and unreferenced content files, never a partial object; ``find_orphan
 lists them for fsck.
 
 Durability: the content file and its directory are fsynced before the commit, and
-the index commits with ``synchronous=FULL``, so a put that returned survives power loss.
+the index (with any inline body) commits with ``synchronous=FULL``, so a put that
+returned survives power loss.
 """
 
 from __future__ import annotations
@@ -62,9 +66,9 @@ from ..streams import Readable
 from ..versions import is_version_id, paginate_versions
 from . import versions
 from .commit import commit_write, precheck
-from .content import ContentFiles, read_span
+from .content import ContentFiles, read_inline, read_span
 from .copy import OPEN_ATTEMPTS, Copier
-from .index import DB_NAME, Current, Index, info_from_row
+from .index import DB_NAME, INLINE_MAX, Index, Stored, info_from_row
 from .multipart import FilesystemMultipart
 from .space import DEFAULT_MIN_FREE, DEFAULT_RESERVE, SpaceGuard
 
@@ -88,9 +92,12 @@ class FilesystemStore(ObjectStore):
         *,
         min_free_space: int = DEFAULT_MIN_FREE,
         space_reserve: int = DEFAULT_RESERVE,
+        inline_max: int = INLINE_MAX,
     ) -> None:
         """``min_free_space``: writes are refused below it; ``space_reserve``: bytes
-        kept back for deletes on a full disk (see ``space``)."""
+        kept back for deletes on a full disk (see ``space``); ``inline_max``: bodies of
+        at most this many bytes go into the index row, not a file (negative: none)."""
+        self.inline_max = inline_max
         # Absolute, so ObjectBody.path stays valid if the working directory changes.
         self.root = os.path.abspath(os.fspath(root))
         self.capabilities = Capabilities(
@@ -203,8 +210,14 @@ class FilesystemStore(ObjectStore):
         etag: str | None,
     ) -> ObjectInfo:
         precheck(self.index, bucket, key, options, size)
-        file_id = uuid.uuid4().hex
-        written, md5 = self.content.write(file_id, body, size)
+        inline: bytes | None = None
+        if size is not None and size <= self.inline_max:
+            file_id = ""
+            inline, md5 = read_inline(body, size)
+            written = size
+        else:
+            file_id = uuid.uuid4().hex
+            written, md5 = self.content.write(file_id, body, size)
         info = ObjectInfo(
             bucket=bucket,
             key=key,
@@ -214,9 +227,9 @@ class FilesystemStore(ObjectStore):
             # Only now, after EOF: checksums sent as trailers are known only then.
             attributes=(attributes or ObjectAttributes()).copy(),
         )
-        return commit_write(self.index, self.content, info, file_id, options)
+        return commit_write(self.index, self.content, info, file_id, options, inline=inline)
 
-    def _lookup(self, bucket: str, key: str, version_id: str | None = None) -> Current:
+    def _lookup(self, bucket: str, key: str, version_id: str | None = None) -> Stored:
         index = self.index
         with index.transaction() as conn:
             bucket_id, status = index.bucket(conn, bucket)
@@ -232,10 +245,13 @@ class FilesystemStore(ObjectStore):
     ) -> ObjectBody:
         missing: str | None = None
         for _ in range(OPEN_ATTEMPTS):
-            info, file_id = self._lookup(bucket, key, version_id)
+            info, file_id, inline = self._lookup(bucket, key, version_id)
+            span = byte_range.resolve(info.size) if byte_range else None
+            if inline is not None:  # in the row, read in the lookup's snapshot
+                start, stop = span or (0, info.size)
+                return ObjectBody(info, [inline[start:stop]], content_range=span)
             if file_id == missing:
                 raise StoreError(f"{bucket}/{key}: content file {file_id} is missing")
-            span = byte_range.resolve(info.size) if byte_range else None
             try:
                 f = self.content.open(file_id)
             except FileNotFoundError:

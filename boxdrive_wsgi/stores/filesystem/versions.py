@@ -31,7 +31,7 @@ from ..model import (
 )
 from ..multipart.records import encode_key
 from ..versions import is_version_id, new_version_id
-from .index import COLUMNS, Current, Index, attrs_json, info_from_row
+from .index import COLUMNS, Index, Stored, attrs_json, info_from_row
 
 #: Called with a version about to be removed for good; may raise to refuse.
 DeleteGuard = Callable[[ObjectInfo], None] | None
@@ -42,12 +42,14 @@ _VCOLUMNS = f"{COLUMNS}, seq, marker, file"
 
 @dataclass(frozen=True)
 class Found:
-    """One version row: where it lives, its info, order and content file ('' if marker)."""
+    """One version row: where it lives, its info, order and content file ('' if marker
+    or inline), and its content if inline (when the query read it)."""
 
     table: str  # "objects" | "versions"
     info: ObjectInfo
     seq: int
     file: str
+    inline: bytes | None = None
 
     @property
     def marker(self) -> bool:
@@ -57,15 +59,18 @@ class Found:
 def _found(table: str, bucket: str, row: tuple[Any, ...], versioned: bool, latest: bool) -> Found:
     marker = table == "versions" and bool(row[7])
     info = info_from_row(bucket, row[:6], versioned, is_latest=latest, delete_marker=marker)
-    if table == "objects":
-        return Found(table, info, int(row[6]), str(row[7]))
-    return Found(table, info, int(row[6]), str(row[8]))
+    at = 7 if table == "objects" else 8  # the file column; body (if read) follows it
+    body = row[at + 1] if len(row) > at + 1 else None
+    return Found(table, info, int(row[6]), str(row[at]), None if body is None else bytes(body))
 
 
-def _select(table: str) -> str:
+def _select(table: str, body: bool = False) -> str:
+    """The columns ``_found`` reads; with ``body``, inline content too (point lookups:
+    listings never read it)."""
+    extra = ", body" if body else ""
     if table == "objects":
-        return f"SELECT {COLUMNS}, seq, file FROM objects"
-    return f"SELECT {_VCOLUMNS} FROM versions"
+        return f"SELECT {COLUMNS}, seq, file{extra} FROM objects"
+    return f"SELECT {_VCOLUMNS}{extra} FROM versions"
 
 
 # --------------------------------------------------------------------------- lookups
@@ -77,12 +82,12 @@ def newest(
     """The latest version of ``key`` (an object or a delete marker), or None."""
     kb = encode_key(key)
     row = conn.execute(
-        f"{_select('objects')} WHERE bucket_id = ? AND key = ?", (bucket_id, kb)
+        f"{_select('objects', True)} WHERE bucket_id = ? AND key = ?", (bucket_id, kb)
     ).fetchone()
     if row is not None:
         return _found("objects", bucket, row, versioned, True)
     row = conn.execute(
-        f"{_select('versions')} WHERE bucket_id = ? AND key = ? ORDER BY seq LIMIT 1",
+        f"{_select('versions', True)} WHERE bucket_id = ? AND key = ? ORDER BY seq LIMIT 1",
         (bucket_id, kb),
     ).fetchone()
     return None if row is None else _found("versions", bucket, row, versioned, True)
@@ -99,13 +104,13 @@ def find(
     """Version ``version_id`` of ``key`` (object or marker), or None."""
     kb = encode_key(key)
     row = conn.execute(
-        f"{_select('objects')} WHERE bucket_id = ? AND key = ? AND version = ?",
+        f"{_select('objects', True)} WHERE bucket_id = ? AND key = ? AND version = ?",
         (bucket_id, kb, version_id),
     ).fetchone()
     if row is not None:
         return _found("objects", bucket, row, versioned, True)
     row = conn.execute(
-        f"{_select('versions')} WHERE bucket_id = ? AND key = ? AND version = ?",
+        f"{_select('versions', True)} WHERE bucket_id = ? AND key = ? AND version = ?",
         (bucket_id, kb, version_id),
     ).fetchone()
     if row is None:
@@ -124,7 +129,7 @@ def lookup(
     key: str,
     version_id: str | None,
     versioned: bool,
-) -> Current:
+) -> Stored:
     """What a read of ``key`` (latest, or ``version_id``) opens, or the error S3 gives:
     NoSuchKey (with ``delete_marker`` when the latest is one), NoSuchVersion,
     VersionIsDeleteMarker."""
@@ -134,7 +139,7 @@ def lookup(
             raise NoSuchKey(bucket, key)
         if found.marker:
             raise NoSuchKey(bucket, key, delete_marker=True, version_id=found.info.version_id)
-        return found.info, found.file
+        return Stored(found.info, found.file, found.inline)
     found = (
         find(conn, bucket_id, bucket, key, version_id, versioned)
         if is_version_id(version_id)
@@ -146,7 +151,7 @@ def lookup(
         raise NoSuchVersion(bucket, key, version_id)
     if found.marker:
         raise VersionIsDeleteMarker(bucket, key, version_id, found.info.last_modified)
-    return found.info, found.file
+    return Stored(found.info, found.file, found.inline)
 
 
 # --------------------------------------------------------------------------- row moves
@@ -166,8 +171,8 @@ def _demote(conn: sqlite3.Connection, bucket_id: int, kb: bytes) -> None:
     """The key's ``objects`` row (if any) becomes a noncurrent version."""
     conn.execute(
         "INSERT INTO versions"
-        " (bucket_id, key, seq, size, etag, modified, file, attrs, version, marker)"
-        " SELECT bucket_id, key, seq, size, etag, modified, file, attrs, version, 0"
+        " (bucket_id, key, seq, size, etag, modified, file, attrs, version, marker, body)"
+        " SELECT bucket_id, key, seq, size, etag, modified, file, attrs, version, 0, body"
         " FROM objects WHERE bucket_id = ? AND key = ?",
         (bucket_id, kb),
     )
@@ -188,8 +193,9 @@ def _promote(conn: sqlite3.Connection, bucket_id: int, kb: bytes) -> None:
     if row is None or row[1]:
         return
     conn.execute(
-        "INSERT INTO objects (bucket_id, key, size, etag, modified, file, attrs, version, seq)"
-        " SELECT bucket_id, key, size, etag, modified, file, attrs, version, seq"
+        "INSERT INTO objects"
+        " (bucket_id, key, size, etag, modified, file, attrs, version, seq, body)"
+        " SELECT bucket_id, key, size, etag, modified, file, attrs, version, seq, body"
         " FROM versions WHERE bucket_id = ? AND key = ? AND seq = ?",
         (bucket_id, kb, row[0]),
     )
@@ -199,7 +205,8 @@ def _promote(conn: sqlite3.Connection, bucket_id: int, kb: bytes) -> None:
 
 
 def _remove(conn: sqlite3.Connection, bucket_id: int, kb: bytes, found: Found) -> list[str]:
-    """Remove one version row; return its content file (to unlink after COMMIT)."""
+    """Remove one version row; return its content file (to unlink after COMMIT; ''
+    for inline content, which goes with the row)."""
     if found.table == "objects":
         conn.execute("DELETE FROM objects WHERE bucket_id = ? AND key = ?", (bucket_id, kb))
     else:
@@ -211,7 +218,8 @@ def _remove(conn: sqlite3.Connection, bucket_id: int, kb: bytes, found: Found) -
 
 
 def _unreferenced(conn: sqlite3.Connection, files: list[str]) -> list[str]:
-    """The files no row names any more (each row has a file of its own; a guard)."""
+    """The files no row names any more (each row has a file of its own; a guard); ''
+    (a marker's, inline content's) is no file."""
     return [f for f in files if f and not Index.referenced(conn, f)]
 
 
@@ -225,12 +233,14 @@ def commit(
     info: ObjectInfo,
     file_id: str,
     current_file: str | None,
+    inline: bytes | None = None,
 ) -> tuple[ObjectInfo, list[str]]:
-    """Make ``info`` (content in ``file_id``) the latest version of its key, as the
-    bucket's versioning ``status`` says: never versioned: it replaces the object (whose
-    content is ``current_file``, looked up in this transaction); Enabled: a new version;
-    Suspended: it replaces the null version. Returns the info as committed (its version
-    id) and the content files to unlink after COMMIT."""
+    """Make ``info`` (content in ``file_id``, or ``inline`` with ``file_id`` '') the
+    latest version of its key, as the bucket's versioning ``status`` says: never
+    versioned: it replaces the object (whose content is ``current_file``, looked up in
+    this transaction); Enabled: a new version; Suspended: it replaces the null version.
+    Returns the info as committed (its version id) and the content files to unlink
+    after COMMIT."""
     kb = encode_key(info.key)
     drop: list[str] = []
     if status is None:
@@ -243,7 +253,7 @@ def commit(
         if version == NULL_VERSION:
             drop += _remove_null(conn, bucket_id, info.bucket, info.key)
         _demote(conn, bucket_id, kb)
-    Index.put_row(conn, bucket_id, info, file_id, version, seq)
+    Index.put_row(conn, bucket_id, info, file_id, version, seq, inline)
     committed = replace(info, version_id=None if status is None else version, is_latest=True)
     return committed, _unreferenced(conn, drop)
 
