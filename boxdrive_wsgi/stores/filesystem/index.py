@@ -93,6 +93,8 @@ SCHEMA = (
     *MULTIPART_SCHEMA,
 )
 COLUMNS = "key, size, etag, modified, attrs, version"
+#: ``COLUMNS`` of the ``objects`` row joined as ``o``.
+_JOINED = ", ".join(f"o.{name}" for name in COLUMNS.split(", "))
 
 #: Columns schema 1 lacks, added in place by the migration to schema 2.
 MIGRATION_2 = (
@@ -281,6 +283,25 @@ class Index:
             (bucket_id, encode_key(key)),
         ).fetchone()
         return None if row is None else (info_from_row(bucket, row[:6], versioned), str(row[6]))
+
+    @staticmethod
+    def bucket_and_current(
+        conn: sqlite3.Connection, bucket: str, key: str
+    ) -> tuple[str | None, Current | None]:
+        """The bucket's versioning status and its latest version under ``key`` if that
+        is an object, in one statement (a read snapshot of its own, without BEGIN and
+        COMMIT: a GET or HEAD of an object is one call into SQLite). NoSuchBucket."""
+        row = conn.execute(
+            f"SELECT b.versioning, {_JOINED}, o.file FROM buckets b LEFT JOIN objects o"
+            " ON o.bucket_id = b.id AND o.key = ? WHERE b.name = ?",
+            (encode_key(key), bucket),
+        ).fetchone()
+        if row is None:
+            raise NoSuchBucket(bucket)
+        status = row[0]
+        if row[1] is None:  # no object row: a delete marker, older versions, or nothing
+            return status, None
+        return status, (info_from_row(bucket, row[1:7], status is not None), str(row[7]))
 
     @staticmethod
     def put_row(
