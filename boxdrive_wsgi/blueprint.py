@@ -7,7 +7,7 @@ key itself, and the dispatch table in ``operations`` picks the handler.
 
 from __future__ import annotations
 
-import secrets
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -222,7 +222,9 @@ def _resource() -> str:
 
 
 def _new_request_id() -> str:
-    return secrets.token_hex(8).upper()
+    # Not a secret, only unique: the module's PRNG (reseeded in every forked worker)
+    # rather than os.urandom, a system call that lets the other threads take the GIL.
+    return f"{random.getrandbits(64):016X}"
 
 
 def _address(path: str, host: str, domain: str | None) -> tuple[str | None, str | None, bool]:
