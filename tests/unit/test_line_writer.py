@@ -81,7 +81,12 @@ def test_request_threads_wake_the_writer_only_once_it_has_parked() -> None:
     writer = LineWriter(stream, linger=0.005)  # type: ignore[arg-type]
     sets: list[str] = []
     wake_set = writer._wake.set
-    writer._wake.set = lambda: (sets.append(threading.current_thread().name), wake_set())[1]  # type: ignore[method-assign]
+
+    def counted_set() -> None:
+        sets.append(threading.current_thread().name)
+        wake_set()
+
+    writer._wake.set = counted_set  # type: ignore[method-assign]
     for i in range(40):  # a steady flow: the writer wakes itself, nobody signals it
         writer.write(f"steady {i}")
         time.sleep(0.002)
