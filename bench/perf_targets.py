@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boxdrive_wsgi.cli.serve import MAX_REQUEST_BODY
+from boxdrive_wsgi.cli.serve import MAX_REQUEST_BODY, SEND_BYTES
 from tests.e2e.deploy import ACCEL_PREFIX, ROOT, gunicorn_argv, running_nginx, site_config
 from tests.e2e.servers import APP, RunningServer, free_port, start_server, waitress_argv
 
@@ -84,6 +84,7 @@ class Servers:
         extra = [
             f"--max-request-body-size={MAX_REQUEST_BODY}",
             f"--outbuf-high-watermark={SERVE_OUTBUF_HIGH_WATERMARK}",
+            f"--send-bytes={SEND_BYTES}",
         ]
         argv = _with_app(waitress_argv(port, threads=SERVE_THREADS, extra=extra), HELLO_APP)
         return self._app_target(name, argv, port)

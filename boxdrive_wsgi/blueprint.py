@@ -7,7 +7,7 @@ key itself, and the dispatch table in ``operations`` picks the handler.
 
 from __future__ import annotations
 
-import secrets
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -90,20 +90,22 @@ def make_blueprint(
         app.url_map.converters.setdefault("s3path", AnyPathConverter)
 
     def handle(path: str = "") -> Response:
-        g.s3_started = time.perf_counter()
-        g.s3_started_epoch = time.time()
-        g.s3_request_id = request_id = _new_request_id()
-        bucket, key, virtual = _address(path, request.host, settings.domain)
-        g.s3_bucket = bucket
-        g.s3_key = key
-        operation = resolve(request.method, bucket, key, request.args, request.headers)
-        g.s3_operation = operation.name
+        # The objects behind the proxies, looked up once (each proxy access costs one).
+        ctx = g._get_current_object()
         current: Request = request._get_current_object()  # type: ignore[attr-defined]
+        ctx.s3_started = time.perf_counter()
+        ctx.s3_started_epoch = time.time()
+        ctx.s3_request_id = request_id = _new_request_id()
+        bucket, key, virtual = _address(path, current.host, settings.domain)
+        ctx.s3_bucket = bucket
+        ctx.s3_key = key
+        operation = resolve(current.method, bucket, key, current.args, current.headers)
+        ctx.s3_operation = operation.name
         if operation.self_authenticating:  # CORS preflight, POST Object: see Operation
             identity, signer = ANONYMOUS, None
         else:
             identity, signer = authentication.authenticate(current, bucket if virtual else None)
-        g.s3_user = identity.display_name
+        ctx.s3_user = identity.display_name
         s3 = S3Request(
             request=current,
             store=store,
@@ -117,7 +119,7 @@ def make_blueprint(
             credentials=credentials,
             authorizer=access.authorize,
         )
-        g.s3_request = s3
+        ctx.s3_request = s3
         if not operation.self_authenticating:
             access.authorize(s3)
             if bucket is not None and operation.name != "CreateBucket":
@@ -141,15 +143,18 @@ def make_blueprint(
 
     @blueprint.after_request
     def _stamp(response: Response) -> Response:
-        request_id = g.get("s3_request_id") or _new_request_id()
-        response.headers["x-amz-request-id"] = request_id
-        response.headers.setdefault("x-amz-id-2", request_id)
-        response.headers.setdefault("Server", "boxdrive-wsgi")
-        add_cors_headers(store, g.get("s3_bucket"), request, response)
-        record = _access_record(response)  # one capture for both logs
+        ctx = g._get_current_object()
+        current: Request = request._get_current_object()  # type: ignore[attr-defined]
+        request_id = ctx.get("s3_request_id") or _new_request_id()
+        headers = response.headers
+        headers["x-amz-request-id"] = request_id
+        headers.setdefault("x-amz-id-2", request_id)
+        headers.setdefault("Server", "boxdrive-wsgi")
+        add_cors_headers(store, ctx.get("s3_bucket"), current, response)
+        record = _access_record(ctx, current, response, request_id)  # one capture, both logs
         if settings.access_log != "off":
             access_log.emit_when_closed(response, record, settings.access_log)
-        server_logging.capture(request, response, store, settings.region, delivery, record)
+        server_logging.capture(current, response, store, settings.region, delivery, record)
         return response
 
     @blueprint.errorhandler(S3Error)
@@ -183,21 +188,36 @@ def make_blueprint(
     return blueprint
 
 
-def _access_record(response: Response) -> Callable[[], access_log.AccessRecord]:
-    """Capture what is known now; the duration is taken when the body is done."""
-    started = g.get("s3_started") or time.perf_counter()
-    fields = {
-        "request_id": response.headers["x-amz-request-id"],
-        "method": request.method,
-        "operation": g.get("s3_operation") or "Unknown",
-        "bucket": g.get("s3_bucket"),
-        "status": response.status_code,
-        "bytes_in": request.content_length,
-        "bytes_out": response.content_length if request.method != "HEAD" else 0,
-        "user": g.get("s3_user"),
-        "remote": request.remote_addr,
-    }
-    return lambda: access_log.AccessRecord(duration_ms=access_log.elapsed_ms(started), **fields)
+def _access_record(
+    ctx: Any, current: Request, response: Response, request_id: str
+) -> Callable[[], access_log.AccessRecord]:
+    """Capture what is known now (``ctx``: the request's ``g``); the duration is taken
+    when the body is done."""
+    started = ctx.get("s3_started") or time.perf_counter()
+    method = current.method
+    operation = ctx.get("s3_operation") or "Unknown"
+    bucket = ctx.get("s3_bucket")
+    status = response.status_code
+    bytes_in = current.content_length
+    bytes_out = response.content_length if method != "HEAD" else 0
+    user = ctx.get("s3_user")
+    remote = current.remote_addr
+
+    def record() -> access_log.AccessRecord:
+        return access_log.AccessRecord(
+            request_id,
+            method,
+            operation,
+            bucket,
+            status,
+            bytes_in,
+            bytes_out,
+            access_log.elapsed_ms(started),
+            user,
+            remote,
+        )
+
+    return record
 
 
 def error_response(error: S3Error) -> Response:
@@ -222,7 +242,9 @@ def _resource() -> str:
 
 
 def _new_request_id() -> str:
-    return secrets.token_hex(8).upper()
+    # Not a secret, only unique: the module's PRNG (reseeded in every forked worker)
+    # rather than os.urandom, a system call that lets the other threads take the GIL.
+    return f"{random.getrandbits(64):016X}"
 
 
 def _address(path: str, host: str, domain: str | None) -> tuple[str | None, str | None, bool]:

@@ -15,6 +15,7 @@ import string
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,7 @@ class User:
     #: the names of the groups (``Group``) the user is a member of
     groups: tuple[str, ...] = ()
 
-    @property
+    @cached_property  # asked on every request this user signs; a User never changes
     def identity(self) -> Identity:
         named = Identity.named(self.name, self.access_key)
         return Identity(

@@ -108,6 +108,7 @@ def _uri_encode(value: str) -> str:
     return quote(value, safe="-_.~")
 
 
+@lru_cache(maxsize=4096)  # a pure function of the path; clients ask for a path again
 def canonical_uris(raw_path: str) -> tuple[str, ...]:
     """Canonical URI candidates: the path decoded and encoded once (what S3 signs),
     then the path exactly as sent when a client encoded it differently (e.g. ``!``
@@ -217,7 +218,8 @@ def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
 
 
 def sign(key: bytes, string: str) -> str:
-    return hmac.new(key, string.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, without building an HMAC object in Python
+    return hmac.digest(key, string.encode(), "sha256").hex()
 
 
 # -- parsing --------------------------------------------------------------------------

@@ -52,12 +52,22 @@ class AccessRecord:
     pid: int = field(default_factory=os.getpid)
 
     def text(self, at: str) -> str:
-        # vars(): the fields in declaration order (a dataclass without slots)
-        fields = vars(self).items()
-        return " ".join([at, *(f"{k}={'-' if v is None else v}" for k, v in fields)])
+        # Spelled out (every field, in declaration order): a loop over vars() costs
+        # several times as much, on every request.
+        return (
+            f"{at} request_id={self.request_id} method={self.method}"
+            f" operation={self.operation} bucket={_text(self.bucket)} status={self.status}"
+            f" bytes_in={_text(self.bytes_in)} bytes_out={_text(self.bytes_out)}"
+            f" duration_ms={self.duration_ms} user={_text(self.user)}"
+            f" remote={_text(self.remote)} pid={self.pid}"
+        )
 
     def json(self, at: str) -> str:
         return _JSON.encode({"time": at, **vars(self)})
+
+
+def _text(value: object) -> object:
+    return "-" if value is None else value
 
 
 #: (whole second, its "YYYY-MM-DDTHH:MM:SS" in UTC): formatted once per second.

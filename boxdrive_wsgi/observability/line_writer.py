@@ -5,8 +5,13 @@ is idle, wakes it; the writer takes every line queued by then and writes them in
 as few writes as it can. Each write holds whole lines only and at most
 ``PIPE_BUF`` bytes, the size the kernel writes to a pipe in one piece: processes
 sharing one stderr (gunicorn's workers) never interleave parts of lines, on a
-pipe as on a file. A line goes out ``LINGER_SECONDS`` (20 ms) after its
+pipe as on a file. A line goes out within ``LINGER_SECONDS`` (20 ms) of its
 request, with the lines that arrived meanwhile, in order.
+
+While lines keep coming the writer wakes itself every ``LINGER_SECONDS`` and the
+request threads never signal it: waking a thread from a request costs that request
+a system call and, on an idle core, a trip of the GIL to the writer and back. Only
+after ``PARK_AFTER`` empty rounds does it park on an event, which the next line sets.
 
 Nothing is lost on the way out: ``flush`` writes what is queued from the calling
 thread, and ``BufferedLineHandler.flush`` is what ``logging.shutdown`` calls at
@@ -32,6 +37,8 @@ from typing import TextIO
 PIPE_BUF: int = getattr(select, "PIPE_BUF", 512)
 #: How long the writer waits, once woken, for more lines to write with the first.
 LINGER_SECONDS = 0.02
+#: Empty rounds (of LINGER_SECONDS) after which the writer waits to be woken.
+PARK_AFTER = 10
 #: How long SIGTERM waits for a write in progress before giving up on the queue.
 SIGTERM_FLUSH_SECONDS = 2.0
 
@@ -51,6 +58,8 @@ class LineWriter:
 
     def _reset(self) -> None:
         self._wake = threading.Event()
+        #: The writer waits on ``_wake`` (else it wakes itself: nobody needs to set it).
+        self._parked = False
         self._writing = threading.Lock()  # held while lines leave the queue
         self._starting = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -63,7 +72,7 @@ class LineWriter:
         self._lines.append(line)
         if self._thread is None:
             self._start()
-        if not self._wake.is_set():
+        if self._parked:  # read after the append: see _park
             self._wake.set()
 
     def _start(self) -> None:
@@ -74,14 +83,32 @@ class LineWriter:
                 self._thread = thread
 
     def _run(self) -> None:
+        idle = 0
         while True:
-            self._wake.wait()
             # Let the lines of the next few milliseconds join this write: one wake-up
             # and one write per batch, not per request (a thread switch costs the
             # request threads more than the write itself).
             time.sleep(self.linger)
-            self._wake.clear()  # before taking lines: one queued after this wakes us again
-            self.flush()
+            if self._lines:
+                idle = 0
+                self.flush()
+            elif idle < PARK_AFTER:
+                idle += 1
+            else:
+                self._park()
+                idle = 0
+
+    def _park(self) -> None:
+        """Wait until a line is queued. A writer that appends after the check below saw
+        ``_parked`` set (it reads the flag after its append) and sets the event; one
+        that appended before it is seen by the check."""
+        self._wake.clear()
+        self._parked = True
+        try:
+            if not self._lines:
+                self._wake.wait()
+        finally:
+            self._parked = False
 
     def flush(self, timeout: float = -1) -> bool:
         """Write every queued line now; False if a write in progress held it past

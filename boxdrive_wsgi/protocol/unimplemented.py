@@ -23,6 +23,8 @@ WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObj
 #: belong to an upload that, created here, is never encrypted).
 READS = frozenset({"GetObject", "HeadObject", "UploadPart"})
 COPIES = frozenset({"CopyObject", "UploadPart"})
+#: Operations whose SSE-C headers must come as a whole set (built once, not per request).
+_SSE_C_CHECKED = WRITES | READS
 
 SSE = "x-amz-server-side-encryption"
 SSE_KMS = (f"{SSE}-aws-kms-key-id", f"{SSE}-context", f"{SSE}-bucket-key-enabled")
@@ -86,7 +88,7 @@ def check_customer_key(headers: HeaderMap, names: tuple[str, ...], argument: str
 
 def refuse_unimplemented(operation: str, headers: HeaderMap) -> None:
     """Raise S3's error for the first header ``operation`` cannot honour."""
-    if operation in WRITES | READS:
+    if operation in _SSE_C_CHECKED:
         check_customer_key(headers, SSE_C, SSE)
     if operation in COPIES:
         check_customer_key(headers, COPY_SSE_C, "x-amz-copy-source-server-side-encryption")

@@ -47,7 +47,7 @@ class Authentication:
                 return identity, None
         path = wire_path(request.environ, request.script_root + request.path)
         query = request.environ.get("QUERY_STRING", "")
-        headers = {name.lower(): value for name, value in request.headers.items()}
+        headers = lower_headers(request.environ)
         if sigv2.is_v2(headers, request.args):
             # botocore signs SigV2 resources without the endpoint's path (a mount
             # prefix such as /s3); accept that form as well as the full path.
@@ -79,6 +79,29 @@ class Authentication:
             raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": claim.access_key})
         sigv2.verify(claim, user.secret_key, self.clock())
         return user.identity, None
+
+
+def lower_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers by lower-case name: what werkzeug's ``request.headers``
+    lists, read off the environ directly (its items() title-case every name first)."""
+    out: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key in _BARE_HTTP:
+                continue
+            name = key[5:].replace("_", "-")
+        elif key in _BARE and value:
+            name = key.replace("_", "-")
+        else:
+            continue
+        # title() first where it could matter: non-ASCII names lower differently
+        out[name.lower() if name.isascii() else name.title().lower()] = value
+    return out
+
+
+#: CGI keeps these two without HTTP_ (werkzeug ignores HTTP_-prefixed copies).
+_BARE = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_BARE_HTTP = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
 
 
 def _unprefixed(path: str, request: Request) -> str:

@@ -76,6 +76,29 @@ def test_a_line_wider_than_a_write_goes_alone_and_whole() -> None:
     assert all(len(w.encode()) <= 64 or w.count("\n") == 1 for w in stream.writes)
 
 
+def test_request_threads_wake_the_writer_only_once_it_has_parked() -> None:
+    stream = Recording()
+    writer = LineWriter(stream, linger=0.005)  # type: ignore[arg-type]
+    sets: list[str] = []
+    wake_set = writer._wake.set
+
+    def counted_set() -> None:
+        sets.append(threading.current_thread().name)
+        wake_set()
+
+    writer._wake.set = counted_set  # type: ignore[method-assign]
+    for i in range(40):  # a steady flow: the writer wakes itself, nobody signals it
+        writer.write(f"steady {i}")
+        time.sleep(0.002)
+    wait_for(lambda: "steady 39\n" in "".join(stream.writes))
+    assert sets == []
+    wait_for(lambda: writer._parked)  # a quiet spell: it waits for the next line
+    writer.write("after the quiet spell")
+    wait_for(lambda: "after the quiet spell\n" in "".join(stream.writes))
+    assert sets == ["MainThread"]
+    assert "".join(stream.writes).splitlines()[-1] == "after the quiet spell"
+
+
 def test_flush_writes_what_is_queued_from_the_caller() -> None:
     stream = Recording()
     writer = LineWriter(stream)  # type: ignore[arg-type]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import fields
 
 import pytest
 from flask.testing import FlaskClient
 
 from boxdrive_wsgi import create_app
 from boxdrive_wsgi.auth.identity import ANONYMOUS
-from boxdrive_wsgi.observability.access_log import LOGGER_NAME
+from boxdrive_wsgi.observability.access_log import LOGGER_NAME, AccessRecord
 from boxdrive_wsgi.stores import MemoryStore
 
 
@@ -63,6 +64,14 @@ def test_text_line_counts_streamed_bytes(lines: list[str]) -> None:
     assert "bytes_out=5" in lines[-1]
     assert "status=200" in lines[-1]
     assert "user=anonymous" in lines[-1]
+
+
+def test_text_line_names_every_field_in_order() -> None:
+    record = AccessRecord("ID", "GET", "GetObject", None, 200, None, 5, 0.5, None, "::1")
+    parts = record.text("2026-12-04T10:00:00.000Z").split(" ")
+    assert parts[0] == "2026-12-04T10:00:00.000Z"
+    assert [p.partition("=")[0] for p in parts[1:]] == [f.name for f in fields(AccessRecord)]
+    assert "bucket=-" in parts and "user=-" in parts and f"pid={record.pid}" in parts
 
 
 def test_access_log_off(lines: list[str]) -> None:

@@ -98,7 +98,9 @@ class ContentFiles:
 
     def open(self, file_id: str) -> BinaryIO:
         """The content file open for reading (FileNotFoundError if it is gone)."""
-        return open(self.path(file_id), "rb")  # closed by the body it goes into
+        # Unbuffered: every reader asks for whole spans (CHUNK_SIZE, or a small body at
+        # once), so a buffer would only cost an isatty, an fstat and a seek per GET.
+        return open(self.path(file_id), "rb", buffering=0)  # closed by the body it goes into
 
     def write(self, file_id: str, body: Readable | BinaryIO, size: int | None) -> tuple[int, str]:
         """Stream ``body`` into durable content file ``file_id``; return (size, hex MD5)."""

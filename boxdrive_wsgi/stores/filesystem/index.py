@@ -103,6 +103,8 @@ SCHEMA = (
     *MULTIPART_SCHEMA,
 )
 COLUMNS = "key, size, etag, modified, attrs, version"
+#: ``COLUMNS`` of the ``objects`` row joined as ``o``.
+_JOINED = ", ".join(f"o.{name}" for name in COLUMNS.split(", "))
 
 #: Columns older schemas lack, added in place (in this order) by the migration.
 MIGRATIONS = (
@@ -315,6 +317,26 @@ class Index:
             (bucket_id, encode_key(key)),
         ).fetchone()
         return None if row is None else str(row[0])
+
+    @staticmethod
+    def bucket_and_current(
+        conn: sqlite3.Connection, bucket: str, key: str
+    ) -> tuple[str | None, Stored | None]:
+        """The bucket's versioning status and its latest version under ``key`` if that
+        is an object (with its content when inline), in one statement (a read snapshot of its own, without BEGIN and
+        COMMIT: a GET or HEAD of an object is one call into SQLite). NoSuchBucket."""
+        row = conn.execute(
+            f"SELECT b.versioning, {_JOINED}, o.file, o.body FROM buckets b LEFT JOIN objects o"
+            " ON o.bucket_id = b.id AND o.key = ? WHERE b.name = ?",
+            (encode_key(key), bucket),
+        ).fetchone()
+        if row is None:
+            raise NoSuchBucket(bucket)
+        status = row[0]
+        if row[1] is None:  # no object row: a delete marker, older versions, or nothing
+            return status, None
+        info = info_from_row(bucket, row[1:7], status is not None)
+        return status, Stored(info, str(row[7]), None if row[8] is None else bytes(row[8]))
 
     @staticmethod
     def put_row(

@@ -141,7 +141,8 @@ class FilesystemStore(ObjectStore):
         return BucketInfo(bucket, datetime.fromtimestamp(created, UTC), owner)
 
     def head_bucket(self, bucket: str) -> BucketInfo:
-        with self.index.transaction() as conn:
+        # One SELECT is a read snapshot of its own: no BEGIN/COMMIT round trips.
+        with self.index.connection() as conn:
             row = conn.execute(
                 "SELECT created, owner, versioning, (SELECT group_concat(c.name, char(31))"
                 " FROM bucket_configs c WHERE c.bucket_id = buckets.id)"
@@ -231,6 +232,11 @@ class FilesystemStore(ObjectStore):
 
     def _lookup(self, bucket: str, key: str, version_id: str | None = None) -> Stored:
         index = self.index
+        if version_id is None:  # the common read: the latest version, an object
+            with index.connection() as conn:
+                _, current = index.bucket_and_current(conn, bucket, key)
+            if current is not None:
+                return current
         with index.transaction() as conn:
             bucket_id, status = index.bucket(conn, bucket)
             return versions.lookup(conn, bucket_id, bucket, key, version_id, status is not None)
