@@ -323,8 +323,9 @@ class Index:
         conn: sqlite3.Connection, bucket: str, key: str
     ) -> tuple[str | None, Stored | None]:
         """The bucket's versioning status and its latest version under ``key`` if that
-        is an object (with its content when inline), in one statement (a read snapshot of its own, without BEGIN and
-        COMMIT: a GET or HEAD of an object is one call into SQLite). NoSuchBucket."""
+        is an object (with its content when inline), in one statement (a read snapshot
+        of its own, without BEGIN and COMMIT: a GET or HEAD of an object is one call into
+        SQLite). NoSuchBucket."""
         row = conn.execute(
             f"SELECT b.versioning, {_JOINED}, o.file, o.body FROM buckets b LEFT JOIN objects o"
             " ON o.bucket_id = b.id AND o.key = ? WHERE b.name = ?",
