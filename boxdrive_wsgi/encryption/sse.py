@@ -32,7 +32,7 @@ from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
 from ..settings import Settings
 from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo, ObjectStore
-from ..stores.streams import Readable
+from ..stores.streams import Readable, Spool
 from .keys import (
     KeyNotFound,
     Keyring,
@@ -286,7 +286,13 @@ def encrypting(
     on_end = None
     if record is not None and record.get("scheme") == AES256:
         on_end = functools.partial(record.__setitem__, "md5")
-    reader = EncryptingReader(body, data_key, part=part, on_end=on_end)
+    # A body the server spooled whole was MD5-hashed as it arrived (the bytes on the
+    # wire are the plaintext there): that is the ETag, not worth a second pass.
+    spool = getattr(body, "spool", None)
+    known = spool.md5 if isinstance(spool, Spool) and spool.size == size else None
+    reader = EncryptingReader(
+        body, data_key, part=part, on_end=on_end, known_md5=known, known_size=size
+    )
     return reader, None if size is None else ciphertext_size(size)
 
 
