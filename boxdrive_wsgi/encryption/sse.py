@@ -9,9 +9,14 @@ The stored attributes (``ObjectAttributes.encryption``, strings only):
 ``fingerprint`` SSE-C: a salted HMAC of the customer key (never the key)
 ``context``     SSE-KMS: the encryption context as the client gave it (base64 JSON)
 ``bucket_key``  SSE-KMS: ``true`` if the client asked for an S3 bucket key
-``md5``         SSE-S3, single stream: the hex MD5 of the plaintext, the ETag S3 shows
+``md5``         SSE-S3: the ETag S3 shows. A single stream: the hex MD5 of the plaintext
                 (recorded by the encrypting reader at EOF: stores read ``attributes``
-                only after the body's EOF, as for trailing checksums)
+                only after the body's EOF, as for trailing checksums); multipart: the
+                MD5 of the parts' plaintext MD5s, ``-N``
+
+An SSE-S3 part's plaintext MD5 (its ETag in S3) is kept with the part, as the
+``PLAIN_MD5`` entry of its ``checksums`` (filled at EOF the same way): not an
+algorithm, so never shown as a checksum (``shown_checksums``).
 
 The data key is wrapped bound to bucket, key and scheme, so attributes moved onto
 another object do not unwrap. Plaintext sizes follow from the ciphertext's
@@ -24,14 +29,22 @@ import base64
 import binascii
 import functools
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
 from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
 from ..settings import Settings
-from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo, ObjectStore
+from ..stores.base import (
+    ByteRange,
+    InvalidRange,
+    ObjectBody,
+    ObjectInfo,
+    ObjectStore,
+    PartInfo,
+    multipart_etag,
+)
 from ..stores.streams import Readable, Spool
 from .keys import (
     KeyNotFound,
@@ -63,6 +76,8 @@ NEEDS_KEY = (
 NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
 #: The bucket configuration slot of PutBucketEncryption (JSON, see bucket_config).
 CONFIG = "encryption"
+#: The entry of an SSE-S3 part's ``checksums`` holding its plaintext's hex MD5.
+PLAIN_MD5 = "x-boxdrive-plaintext-md5"
 
 
 @dataclass(frozen=True)
@@ -277,15 +292,14 @@ def encrypting(
     size: int | None,
     *,
     part: int = 0,
-    record: dict[str, str] | None = None,
+    md5_into: dict[str, str] | None = None,
+    md5_entry: str = "md5",
 ) -> tuple[Readable, int | None]:
     """The ciphertext reader a store reads, and its size (if the plaintext's is known).
-    An SSE-S3 single-stream ``record`` gets the plaintext's MD5 (``md5``) at EOF: S3's
-    ETag of such an object (SSE-KMS and SSE-C ones show the stored one, as S3 shows an
-    ETag that is not the plaintext's MD5)."""
-    on_end = None
-    if record is not None and record.get("scheme") == AES256:
-        on_end = functools.partial(record.__setitem__, "md5")
+    ``md5_into[md5_entry]`` gets the plaintext's MD5 at EOF: S3's ETag of an SSE-S3
+    object or part (SSE-KMS and SSE-C ones show the stored one, as S3 shows an ETag
+    that is not the plaintext's MD5)."""
+    on_end = None if md5_into is None else functools.partial(md5_into.__setitem__, md5_entry)
     # A body the server spooled whole was MD5-hashed as it arrived (the bytes on the
     # wire are the plaintext there): that is the ETag, not worth a second pass.
     spool = getattr(body, "spool", None)
@@ -353,6 +367,27 @@ def streams(info: ObjectInfo) -> list[Stream]:
             raise DecryptionError("the store did not keep this multipart object's part sizes")
         return streams_of([(0, info.size)])
     return streams_of([(p.part_number, p.size) for p in parts])
+
+
+def shown_part_etag(part: PartInfo) -> str:
+    """The ETag a client sees for a part: an SSE-S3 part's plaintext MD5."""
+    return part.checksums.get(PLAIN_MD5, part.etag)
+
+
+def shown_checksums(checksums: Mapping[str, str]) -> dict[str, str]:
+    """A part's checksums without the plaintext MD5 entry."""
+    return {a: v for a, v in checksums.items() if a != PLAIN_MD5}
+
+
+def multipart_md5(record: Mapping[str, str] | None, parts: Sequence[PartInfo]) -> str | None:
+    """The ETag S3 shows for an SSE-S3 multipart object of ``parts``: the MD5 of their
+    plaintext MD5s, ``-N``; None for other objects or a part without one (uploaded
+    before parts kept it: the stored ETag is then shown, as for its parts)."""
+    if record is None or record.get("scheme") != AES256:
+        return None
+    if not parts or any(PLAIN_MD5 not in p.checksums for p in parts):
+        return None
+    return multipart_etag(bytes.fromhex(p.checksums[PLAIN_MD5]) for p in parts)
 
 
 def shown_etag(info: ObjectInfo) -> str:

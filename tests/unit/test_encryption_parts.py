@@ -1,0 +1,82 @@
+"""Multipart ETags of encrypted uploads: an SSE-S3 part keeps its plaintext MD5 with its
+checksums (found at EOF), shows it as its ETag and never as a checksum; the object's
+ETag follows from those MD5s only when every part has one and only for SSE-S3."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, datetime
+
+from boxdrive_wsgi.encryption.segments import ciphertext_size, decrypt_stream, new_data_key
+from boxdrive_wsgi.encryption.sse import (
+    AES256,
+    KMS,
+    PLAIN_MD5,
+    encrypting,
+    multipart_md5,
+    shown_checksums,
+    shown_part_etag,
+)
+from boxdrive_wsgi.encryption.wiring import PartChecksums, completed_attributes, plain_parts
+from boxdrive_wsgi.stores.base import ObjectAttributes, PartInfo, PartPage, multipart_etag
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def part(number: int, etag: str, plain: str | None, size: int = 100) -> PartInfo:
+    checksums = {"CRC32": "AAAAAA=="}
+    if plain is not None:
+        checksums[PLAIN_MD5] = plain
+    return PartInfo(number, etag, size, NOW, checksums)
+
+
+def test_part_checksums_carry_the_md5_found_at_eof() -> None:
+    found: dict[str, str] = {}
+    data = b"x" * 70000
+    reader, size = encrypting(
+        io.BytesIO(data), new_data_key(), len(data), part=1, md5_into=found, md5_entry=PLAIN_MD5
+    )
+    kept = PartChecksums({"CRC32": "AAAAAA=="}, found)
+    assert dict(kept) == {"CRC32": "AAAAAA=="}  # nothing before EOF
+    sealed = reader.read()
+    assert size == len(sealed) == ciphertext_size(len(data))
+    assert dict(kept) == {"CRC32": "AAAAAA==", PLAIN_MD5: hashlib.md5(data).hexdigest()}
+    assert len(kept) == 2 and kept[PLAIN_MD5] == hashlib.md5(data).hexdigest()
+
+
+def test_shown_part_etag_and_checksums() -> None:
+    sse_s3 = part(1, "c" * 32, "p" * 32)
+    assert shown_part_etag(sse_s3) == "p" * 32
+    assert shown_checksums(sse_s3.checksums) == {"CRC32": "AAAAAA=="}
+    other = part(1, "c" * 32, None)
+    assert shown_part_etag(other) == "c" * 32
+
+
+def test_object_etag_from_plaintext_md5s_only_for_sse_s3_with_all_of_them() -> None:
+    md5s = [hashlib.md5(bytes([n])).hexdigest() for n in range(3)]
+    parts = [part(n + 1, "c" * 32, m) for n, m in enumerate(md5s)]
+    expected = multipart_etag(bytes.fromhex(m) for m in md5s)
+    assert multipart_md5({"scheme": AES256}, parts) == expected
+    assert multipart_md5({"scheme": KMS}, parts) is None
+    assert multipart_md5(None, parts) is None
+    assert multipart_md5({"scheme": AES256}, [*parts, part(4, "c" * 32, None)]) is None
+    upload = ObjectAttributes(encryption={"scheme": AES256, "multipart": "true"})
+    done = completed_attributes(upload, parts)
+    assert done.encryption == {"scheme": AES256, "multipart": "true", "md5": expected}
+    assert completed_attributes(ObjectAttributes(), parts) == ObjectAttributes()
+
+
+def test_list_parts_show_plaintext_sizes_and_etags() -> None:
+    stored = part(1, "c" * 32, "p" * 32, size=ciphertext_size(777))
+    page = PartPage([stored], False, attributes=ObjectAttributes(encryption={"scheme": AES256}))
+    shown = plain_parts(page).parts[0]
+    assert (shown.size, shown.etag, dict(shown.checksums)) == (777, "p" * 32, {"CRC32": "AAAAAA=="})
+    plain = PartPage([stored], False, attributes=ObjectAttributes())
+    assert plain_parts(plain) == plain
+
+
+def test_encrypted_part_decrypts_with_its_part_number() -> None:
+    key = new_data_key()
+    reader, _ = encrypting(io.BytesIO(b"abc"), key, 3, part=7)
+    assert b"".join(decrypt_stream([reader.read()], key, part=7)) == b"abc"
