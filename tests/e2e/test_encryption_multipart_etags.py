@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -29,7 +30,7 @@ MODES: dict[str, dict[str, object]] = {
 }
 
 
-def read_args(mode: str) -> dict[str, object]:
+def read_args(mode: str) -> dict[str, Any]:
     return dict(SSE_C) if mode == "sse-c" else {}
 
 
@@ -45,7 +46,7 @@ def upload(client, bucket: str, mode: str, parts: list[bytes] = PARTS) -> tuple[
     return upload_id, etags
 
 
-def complete(client, bucket: str, upload_id: str, etags: list[str], mode: str) -> dict:
+def complete(client, bucket: str, upload_id: str, etags: list[str], mode: str) -> dict[str, Any]:
     done = {"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]}
     return dict(
         client.complete_multipart_upload(
