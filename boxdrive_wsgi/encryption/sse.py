@@ -14,9 +14,12 @@ The stored attributes (``ObjectAttributes.encryption``, strings only):
                 only after the body's EOF, as for trailing checksums); multipart: the
                 MD5 of the parts' plaintext MD5s, ``-N``
 
-An SSE-S3 part's plaintext MD5 (its ETag in S3) is kept with the part, as the
-``PLAIN_MD5`` entry of its ``checksums`` (filled at EOF the same way): not an
-algorithm, so never shown as a checksum (``shown_checksums``).
+An encrypted part's ETag as shown is kept with the part, as the ``PART_ETAG`` entry of
+its ``checksums`` (filled at EOF the same way; not an algorithm, so never shown as a
+checksum: ``shown_checksums``): SSE-S3 the plaintext's MD5, as S3 shows; SSE-KMS and
+SSE-C an HMAC of it under the data key (no plaintext MD5 to confirm a guess with, as
+in S3, yet the same for the same bytes: a part sent again keeps its ETag). The
+object's ``md5`` follows from those (``multipart_md5``).
 
 The data key is wrapped bound to bucket, key and scheme, so attributes moved onto
 another object do not unwrap. Plaintext sizes follow from the ciphertext's
@@ -27,9 +30,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+import hmac
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -76,8 +79,8 @@ NEEDS_KEY = (
 NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
 #: The bucket configuration slot of PutBucketEncryption (JSON, see bucket_config).
 CONFIG = "encryption"
-#: The entry of an SSE-S3 part's ``checksums`` holding its plaintext's hex MD5.
-PLAIN_MD5 = "x-boxdrive-plaintext-md5"
+#: The entry of an encrypted part's ``checksums`` holding its ETag as shown.
+PART_ETAG = "x-boxdrive-part-etag"
 
 
 @dataclass(frozen=True)
@@ -292,20 +295,16 @@ def encrypting(
     size: int | None,
     *,
     part: int = 0,
-    md5_into: dict[str, str] | None = None,
-    md5_entry: str = "md5",
+    on_md5: Callable[[str], None] | None = None,
 ) -> tuple[Readable, int | None]:
     """The ciphertext reader a store reads, and its size (if the plaintext's is known).
-    ``md5_into[md5_entry]`` gets the plaintext's MD5 at EOF: S3's ETag of an SSE-S3
-    object or part (SSE-KMS and SSE-C ones show the stored one, as S3 shows an ETag
-    that is not the plaintext's MD5)."""
-    on_end = None if md5_into is None else functools.partial(md5_into.__setitem__, md5_entry)
+    ``on_md5`` gets the plaintext's hex MD5 at EOF (what a shown ETag is made of)."""
     # A body the server spooled whole was MD5-hashed as it arrived (the bytes on the
     # wire are the plaintext there): that is the ETag, not worth a second pass.
     spool = getattr(body, "spool", None)
     known = spool.md5 if isinstance(spool, Spool) and spool.size == size else None
     reader = EncryptingReader(
-        body, data_key, part=part, on_end=on_end, known_md5=known, known_size=size
+        body, data_key, part=part, on_end=on_md5, known_md5=known, known_size=size
     )
     return reader, None if size is None else ciphertext_size(size)
 
@@ -369,25 +368,31 @@ def streams(info: ObjectInfo) -> list[Stream]:
     return streams_of([(p.part_number, p.size) for p in parts])
 
 
+def part_etag(scheme: str, data_key: bytes, plain_md5: str) -> str:
+    """An encrypted part's ETag as shown (see the module's docstring)."""
+    if scheme == AES256:
+        return plain_md5
+    mac = hmac.new(data_key, b"boxdrive part etag\0" + bytes.fromhex(plain_md5), "sha256")
+    return mac.hexdigest()[:32]
+
+
 def shown_part_etag(part: PartInfo) -> str:
-    """The ETag a client sees for a part: an SSE-S3 part's plaintext MD5."""
-    return part.checksums.get(PLAIN_MD5, part.etag)
+    """The ETag a client sees for a part of an encrypted upload."""
+    return part.checksums.get(PART_ETAG, part.etag)
 
 
 def shown_checksums(checksums: Mapping[str, str]) -> dict[str, str]:
-    """A part's checksums without the plaintext MD5 entry."""
-    return {a: v for a, v in checksums.items() if a != PLAIN_MD5}
+    """A part's checksums without the shown ETag entry."""
+    return {a: v for a, v in checksums.items() if a != PART_ETAG}
 
 
 def multipart_md5(record: Mapping[str, str] | None, parts: Sequence[PartInfo]) -> str | None:
-    """The ETag S3 shows for an SSE-S3 multipart object of ``parts``: the MD5 of their
-    plaintext MD5s, ``-N``; None for other objects or a part without one (uploaded
-    before parts kept it: the stored ETag is then shown, as for its parts)."""
-    if record is None or record.get("scheme") != AES256:
+    """The ETag shown for an encrypted multipart object of ``parts``: the MD5 of their
+    shown ETags, ``-N``, as S3 makes it; None for a plaintext one or a part without one
+    (uploaded before parts kept it: the stored ETag is then shown, as for its parts)."""
+    if record is None or not parts or any(PART_ETAG not in p.checksums for p in parts):
         return None
-    if not parts or any(PLAIN_MD5 not in p.checksums for p in parts):
-        return None
-    return multipart_etag(bytes.fromhex(p.checksums[PLAIN_MD5]) for p in parts)
+    return multipart_etag(bytes.fromhex(p.checksums[PART_ETAG]) for p in parts)
 
 
 def shown_etag(info: ObjectInfo) -> str:

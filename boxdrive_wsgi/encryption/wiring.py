@@ -3,6 +3,7 @@ encrypted object (sizes, response headers). Handlers stay small; this holds the 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -37,7 +38,7 @@ from .sse import (
     BUCKET_KEY,
     CONFIG,
     COPY_PREFIX,
-    PLAIN_MD5,
+    PART_ETAG,
     SSE_C,
     Requested,
     check_read_key,
@@ -48,6 +49,7 @@ from .sse import (
     multipart_md5,
     new_encryption,
     open_plaintext,
+    part_etag,
     plain_info,
     requested,
     response_headers,
@@ -108,8 +110,8 @@ def encrypt_write(
     key_bytes, record = new_encryption(
         want, server_keys(s3.settings, s3.store), bucket or s3.bucket_name, key or s3.object_key
     )
-    md5_into = record if record["scheme"] == AES256 else None
-    stored, stored_size = encrypting(body, key_bytes, size, md5_into=md5_into)
+    on_md5 = functools.partial(record.__setitem__, "md5") if want.scheme == AES256 else None
+    stored, stored_size = encrypting(body, key_bytes, size, on_md5=on_md5)
     headers = response_headers(record, want.customer_key_md5)
     return stored, stored_size, replace(attributes, encryption=record), headers
 
@@ -135,7 +137,7 @@ def part_encryption(s3: S3Request, upload_id: str) -> Mapping[str, str] | None:
 
 class PartChecksums(Mapping[str, str]):
     """A part's checksums as the store reads them (after EOF): the ones verified with
-    the body, and an SSE-S3 part's plaintext MD5 (``PLAIN_MD5``, found at EOF)."""
+    the body, and the part's ETag as shown (``PART_ETAG``, found at EOF)."""
 
     def __init__(self, checksums: Mapping[str, str] | None, found: Mapping[str, str]) -> None:
         self._checksums = checksums or {}
@@ -164,8 +166,8 @@ def encrypt_part(
 ) -> tuple[Readable, int | None, Mapping[str, str] | None, dict[str, str]]:
     """UploadPart of an encrypted upload: the part as its own stream (part number in the
     associated data), under the upload's data key (SSE-C: the same customer key); the
-    checksums to store with it (an SSE-S3 part's with its plaintext MD5, its ETag as
-    shown: ``shown_part_etag``) and the SSE response headers."""
+    checksums to store with it (with the part's ETag as shown: ``shown_part_etag``) and
+    the SSE response headers."""
     headers = s3.request.headers
     if record is None:
         if any(
@@ -182,10 +184,11 @@ def encrypt_part(
         record, server_keys(s3.settings, s3.store), s3.bucket_name, s3.object_key, customer
     )
     found: dict[str, str] = {}
-    md5_into = found if record.get("scheme") == AES256 else None
-    stored, stored_size = encrypting(
-        body, key_bytes, size, part=number, md5_into=md5_into, md5_entry=PLAIN_MD5
-    )
+
+    def on_md5(md5: str) -> None:
+        found[PART_ETAG] = part_etag(record["scheme"], key_bytes, md5)
+
+    stored, stored_size = encrypting(body, key_bytes, size, part=number, on_md5=on_md5)
     return (
         stored,
         stored_size,
@@ -347,12 +350,12 @@ def upload_record(s3: S3Request, upload_id: str) -> Mapping[str, str] | None:
 def stored_part_etags(
     s3: S3Request, record: Mapping[str, str] | None, upload_id: str, given: list[tuple[int, str]]
 ) -> list[tuple[int, str]]:
-    """The completion list as the store compares it: an SSE-S3 part named by the ETag
-    UploadPart and ListParts showed (its plaintext MD5) gets its stored one; a part
+    """The completion list as the store compares it: an encrypted part named by the ETag
+    UploadPart and ListParts showed gets its stored one; a part
     named by its stored ETag (hidden from clients) gets one no part has (InvalidPart).
     If a part is replaced meanwhile the store sees another stored ETag and refuses:
     a conservative InvalidPart under a race, never the wrong part."""
-    if record is None or record.get("scheme") != AES256:
+    if record is None:
         return given
     parts: dict[int, PartInfo] = {}
     marker: int | None = 0
@@ -372,8 +375,8 @@ def stored_part_etags(
 
 
 def completed_attributes(upload: ObjectAttributes, chosen: Sequence[PartInfo]) -> ObjectAttributes:
-    """The object's attributes at completion: an SSE-S3 object's record gets the ETag S3
-    shows for it (from its parts' plaintext MD5s)."""
+    """The object's attributes at completion: an encrypted object's record gets the ETag
+    shown for it (from its parts' shown ETags)."""
     md5 = multipart_md5(upload.encryption, chosen)
     if md5 is None or upload.encryption is None:
         return upload

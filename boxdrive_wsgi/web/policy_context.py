@@ -9,7 +9,8 @@ each (a policy on ``aws:SourceIp`` never makes the server read an object's tags)
   ``aws:username``/``aws:userid``/``aws:PrincipalType``, ``aws:Referer``, ``aws:UserAgent``;
 - ``s3:prefix``, ``s3:delimiter``, ``s3:max-keys`` (the listing's query), ``s3:VersionId``;
 - ``s3:x-amz-acl``, ``s3:x-amz-grant-*``, ``s3:x-amz-server-side-encryption``,
-  ``s3:x-amz-server-side-encryption-aws-kms-key-id``, ``s3:x-amz-copy-source``,
+  ``s3:x-amz-server-side-encryption-aws-kms-key-id``,
+  ``s3:x-amz-server-side-encryption-customer-algorithm``, ``s3:x-amz-copy-source``,
   ``s3:x-amz-metadata-directive``, ``s3:x-amz-storage-class``, ``s3:x-amz-content-sha256``
   (the request's headers);
 - ``s3:ExistingObjectTag/<key>`` (the stored object's tags, one HeadObject),
@@ -43,6 +44,7 @@ _HEADER_KEYS = (
     "x-amz-grant-full-control",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-copy-source",
     "x-amz-metadata-directive",
     "x-amz-storage-class",

@@ -143,3 +143,32 @@ def test_kms_and_customer_key_parts_are_not_plaintext_md5s(client, bkt: str, mod
     assert client.get_object(Bucket=bkt, Key="mp", **read_args(mode))["Body"].read() == (
         b"".join(PARTS)
     )
+    with pytest.raises(ClientError) as past_the_end:  # even without the SSE-C key
+        client.get_object(Bucket=bkt, Key="mp", PartNumber=4)
+    assert past_the_end.value.response["Error"]["Code"] == "InvalidPart"
+
+
+@pytest.mark.parametrize("mode", ["sse-kms", "sse-c"])
+def test_a_part_sent_again_keeps_its_etag(client, bkt: str, mode: str) -> None:
+    """As in S3 (and the conformance suite's SSE-C multipart tests): the ETag a client
+    kept from the first upload of a part still completes after it sent the part again."""
+    upload_id, etags = upload(client, bkt, mode, PARTS[1:])
+    again = client.upload_part(
+        Bucket=bkt, Key="mp", UploadId=upload_id, PartNumber=1, Body=PARTS[1], **read_args(mode)
+    )
+    assert again["ETag"] == etags[0]
+    other = client.upload_part(
+        Bucket=bkt, Key="mp", UploadId=upload_id, PartNumber=2, Body=PARTS[1], **read_args(mode)
+    )
+    assert other["ETag"] != etags[1]
+    with pytest.raises(ClientError) as stale:  # part 2 is other bytes now
+        complete(client, bkt, upload_id, etags, mode)
+    assert stale.value.response["Error"]["Code"] == "InvalidPart"
+    client.upload_part(
+        Bucket=bkt, Key="mp", UploadId=upload_id, PartNumber=2, Body=PARTS[2], **read_args(mode)
+    )
+    done = complete(client, bkt, upload_id, etags, mode)
+    assert client.head_object(Bucket=bkt, Key="mp", **read_args(mode))["ETag"] == done["ETag"]
+    assert client.get_object(Bucket=bkt, Key="mp", **read_args(mode))["Body"].read() == (
+        PARTS[1] + PARTS[2]
+    )

@@ -1,6 +1,6 @@
-"""Multipart ETags of encrypted uploads: an SSE-S3 part keeps its plaintext MD5 with its
-checksums (found at EOF), shows it as its ETag and never as a checksum; the object's
-ETag follows from those MD5s only when every part has one and only for SSE-S3."""
+"""Multipart ETags of encrypted uploads: a part keeps its ETag as shown with its checksums
+(found at EOF: SSE-S3 the plaintext MD5, else a keyed, repeatable MAC of it) and never
+shows it as a checksum; the object's ETag follows from those when every part has one."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from boxdrive_wsgi.encryption.segments import ciphertext_size, decrypt_stream, n
 from boxdrive_wsgi.encryption.sse import (
     AES256,
     KMS,
-    PLAIN_MD5,
+    PART_ETAG,
+    SSE_C,
     encrypting,
     multipart_md5,
+    part_etag,
     shown_checksums,
     shown_part_etag,
 )
@@ -27,7 +29,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 def part(number: int, etag: str, plain: str | None, size: int = 100) -> PartInfo:
     checksums = {"CRC32": "AAAAAA=="}
     if plain is not None:
-        checksums[PLAIN_MD5] = plain
+        checksums[PART_ETAG] = plain
     return PartInfo(number, etag, size, NOW, checksums)
 
 
@@ -35,14 +37,18 @@ def test_part_checksums_carry_the_md5_found_at_eof() -> None:
     found: dict[str, str] = {}
     data = b"x" * 70000
     reader, size = encrypting(
-        io.BytesIO(data), new_data_key(), len(data), part=1, md5_into=found, md5_entry=PLAIN_MD5
+        io.BytesIO(data),
+        new_data_key(),
+        len(data),
+        part=1,
+        on_md5=lambda m: found.update({PART_ETAG: m}),
     )
     kept = PartChecksums({"CRC32": "AAAAAA=="}, found)
     assert dict(kept) == {"CRC32": "AAAAAA=="}  # nothing before EOF
     sealed = reader.read()
     assert size == len(sealed) == ciphertext_size(len(data))
-    assert dict(kept) == {"CRC32": "AAAAAA==", PLAIN_MD5: hashlib.md5(data).hexdigest()}
-    assert len(kept) == 2 and kept[PLAIN_MD5] == hashlib.md5(data).hexdigest()
+    assert dict(kept) == {"CRC32": "AAAAAA==", PART_ETAG: hashlib.md5(data).hexdigest()}
+    assert len(kept) == 2 and kept[PART_ETAG] == hashlib.md5(data).hexdigest()
 
 
 def test_shown_part_etag_and_checksums() -> None:
@@ -53,12 +59,24 @@ def test_shown_part_etag_and_checksums() -> None:
     assert shown_part_etag(other) == "c" * 32
 
 
-def test_object_etag_from_plaintext_md5s_only_for_sse_s3_with_all_of_them() -> None:
+def test_part_etags_sse_s3_md5_else_keyed_and_repeatable() -> None:
+    md5 = hashlib.md5(b"data").hexdigest()
+    key, other = new_data_key(), new_data_key()
+    assert part_etag(AES256, key, md5) == md5
+    for scheme in (KMS, SSE_C):
+        shown = part_etag(scheme, key, md5)
+        assert len(shown) == 32 and int(shown, 16) >= 0 and shown != md5
+        assert part_etag(scheme, key, md5) == shown  # the same bytes again: the same ETag
+        assert part_etag(scheme, other, md5) != shown
+        assert part_etag(scheme, key, hashlib.md5(b"other").hexdigest()) != shown
+
+
+def test_object_etag_from_shown_part_etags_when_every_part_has_one() -> None:
     md5s = [hashlib.md5(bytes([n])).hexdigest() for n in range(3)]
     parts = [part(n + 1, "c" * 32, m) for n, m in enumerate(md5s)]
     expected = multipart_etag(bytes.fromhex(m) for m in md5s)
     assert multipart_md5({"scheme": AES256}, parts) == expected
-    assert multipart_md5({"scheme": KMS}, parts) is None
+    assert multipart_md5({"scheme": KMS}, parts) == expected  # of the parts' shown ETags
     assert multipart_md5(None, parts) is None
     assert multipart_md5({"scheme": AES256}, [*parts, part(4, "c" * 32, None)]) is None
     upload = ObjectAttributes(encryption={"scheme": AES256, "multipart": "true"})
