@@ -129,6 +129,24 @@ def upload_encryption(s3: S3Request) -> tuple[dict[str, str], Mapping[str, str] 
     return response_headers(record, want.customer_key_md5), record
 
 
+def check_upload_kept(s3: S3Request, upload_id: str, record: Mapping[str, str] | None) -> None:
+    """After CreateMultipartUpload of an encrypted upload: the store must give its record
+    back (``part_encryption``), else its parts would be stored as sent, in plaintext,
+    and the object be unreadable. A store that does not (an upstream's own multipart:
+    the S3 store) gets the upload aborted and 501, before any part is sent."""
+    if record is None:
+        return
+    page = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    kept = None if page.attributes is None else page.attributes.encryption
+    if kept is not None and dict(kept) == dict(record):
+        return
+    s3.store.abort_multipart_upload(s3.bucket_name, s3.object_key, upload_id)
+    raise S3Error(
+        "NotImplemented",
+        "Server-side encryption of multipart uploads is not supported on this store",
+    )
+
+
 def part_encryption(s3: S3Request, upload_id: str) -> Mapping[str, str] | None:
     """The encryption record of an upload (None: its parts are stored as sent)."""
     page = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)

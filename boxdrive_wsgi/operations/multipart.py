@@ -98,6 +98,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
     )
     attributes = object_lock.write_lock(s3, attributes, put=False)
     upload_id = s3.store.create_multipart_upload(s3.bucket_name, key, attributes=attributes)
+    sse.check_upload_kept(s3, upload_id, encryption)  # else parts would go unencrypted
     response = xml_response(
         "InitiateMultipartUploadResult",
         [("Bucket", s3.bucket_name), ("Key", key), ("UploadId", upload_id)],

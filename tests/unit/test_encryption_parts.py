@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
 
 from boxdrive_wsgi.encryption.segments import ciphertext_size, decrypt_stream, new_data_key
 from boxdrive_wsgi.encryption.sse import (
@@ -20,8 +25,16 @@ from boxdrive_wsgi.encryption.sse import (
     shown_checksums,
     shown_part_etag,
 )
-from boxdrive_wsgi.encryption.wiring import PartChecksums, completed_attributes, plain_parts
+from boxdrive_wsgi.encryption.wiring import (
+    PartChecksums,
+    check_upload_kept,
+    completed_attributes,
+    plain_parts,
+)
+from boxdrive_wsgi.protocol.errors import S3Error
 from boxdrive_wsgi.stores.base import ObjectAttributes, PartInfo, PartPage, multipart_etag
+from boxdrive_wsgi.stores.memory import MemoryStore
+from boxdrive_wsgi.web.context import S3Request
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -98,3 +111,35 @@ def test_encrypted_part_decrypts_with_its_part_number() -> None:
     key = new_data_key()
     reader, _ = encrypting(io.BytesIO(b"abc"), key, 3, part=7)
     assert b"".join(decrypt_stream([reader.read()], key, part=7)) == b"abc"
+
+
+class ForgetfulStore(MemoryStore):
+    """A store whose ListParts does not give an upload's attributes back (an upstream's
+    own multipart): its encryption record would be lost."""
+
+    def list_parts(self, *args: Any, **kwargs: Any) -> PartPage:
+        return replace(super().list_parts(*args, **kwargs), attributes=None)
+
+
+def request_on(store: MemoryStore) -> S3Request:
+    return cast(S3Request, SimpleNamespace(store=store, bucket_name="bkt", object_key="k"))
+
+
+def test_an_encrypted_upload_the_store_cannot_keep_is_refused_up_front() -> None:
+    record = {"scheme": AES256, "key_id": "1", "wrapped": "w", "multipart": "true"}
+    forgetful = ForgetfulStore()
+    forgetful.create_bucket("bkt")
+    upload_id = forgetful.create_multipart_upload(
+        "bkt", "k", attributes=ObjectAttributes(encryption=record)
+    )
+    with pytest.raises(S3Error) as refused:
+        check_upload_kept(request_on(forgetful), upload_id, record)
+    assert refused.value.code == "NotImplemented"
+    assert forgetful.list_multipart_uploads("bkt").uploads == []  # aborted
+    keeping = MemoryStore()
+    keeping.create_bucket("bkt")
+    kept = keeping.create_multipart_upload(
+        "bkt", "k", attributes=ObjectAttributes(encryption=record)
+    )
+    check_upload_kept(request_on(keeping), kept, record)  # the record comes back: fine
+    check_upload_kept(request_on(forgetful), "any", None)  # nothing to keep
