@@ -3,12 +3,13 @@
 server in the same run, the server's RSS growth, and a 1 KiB range from the middle of
 the encrypted object.
 
-Starts waitress over a filesystem store in a temp dir; one bucket plain, one with
-default encryption SSE-S3 (PutBucketEncryption), so the requests are identical.
+Starts waitress (or, with ``--server gunicorn``, gunicorn.conf.py with one worker, whose
+RSS is the one sampled) over a filesystem store in a temp dir; one bucket plain, one
+with default encryption SSE-S3 (PutBucketEncryption), so the requests are identical.
 Bodies stream from and to the client (presigned URLs, requests): client memory and
 signing stay out of the figures.
 
-    python bench/sse.py [--size-mib 1024] [--rounds 1] [--out /tmp/sse.json]
+    python bench/sse.py [--size-mib 1024] [--rounds 1] [--server gunicorn] [--out F]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import requests  # noqa: E402
 from memory import RssSampler  # noqa: E402
 
 from tests.e2e.conftest import make_client  # noqa: E402
-from tests.e2e.servers import RunningServer, running_waitress  # noqa: E402
+from tests.e2e.servers import RunningServer, running_shipped, running_waitress  # noqa: E402
 
 MIB = 1024 * 1024
 BLOCK = bytes(range(256)) * 4096  # 1 MiB, not all zeros
@@ -73,7 +74,20 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[float, int]:
     return time.perf_counter() - start, got
 
 
-def measure(server: RunningServer, size: int, rounds: int) -> dict[str, Any]:
+def serving_pid(server: RunningServer, kind: str) -> int:
+    """The process that serves requests: waitress itself, gunicorn's (one) worker."""
+    if kind != "gunicorn":
+        return server.pid
+    for _ in range(100):
+        with open(f"/proc/{server.pid}/task/{server.pid}/children") as fh:
+            children = fh.read().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn started no worker")
+
+
+def measure(server: RunningServer, size: int, rounds: int, pid: int) -> dict[str, Any]:
     s3 = make_client(server, signature_version="s3v4")
     default = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     for bucket in ("plain", "sse"):
@@ -87,8 +101,8 @@ def measure(server: RunningServer, size: int, rounds: int) -> dict[str, Any]:
             )
         )
 
-    sampler = RssSampler(server.pid, 0.05)
-    baseline = rss_kb(server.pid)
+    sampler = RssSampler(pid, 0.05)
+    baseline = rss_kb(pid)
     sampler.start()
     times: dict[str, list[float]] = {
         k: [] for k in ("put_plain", "put_sse", "get_plain", "get_sse")
@@ -131,15 +145,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--waitress", action="append", default=[], help="a waitress option")
+    parser.add_argument("--server", choices=["waitress", "gunicorn"], default="waitress")
     args = parser.parse_args()
     EXTRA.extend(args.waitress)
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp,
-        running_waitress(
-            Path(tmp) / "data", threads=4, extra_args=["--max-request-body-size=5368709120", *EXTRA]
-        ) as server,
-    ):
-        result = measure(server, args.size_mib * MIB, args.rounds)
+    with tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp:
+        data, logs = Path(tmp) / "data", Path(tmp) / "logs"
+        logs.mkdir()
+        if args.server == "gunicorn":
+            env = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4"}
+            serving = running_shipped("gunicorn", data, logs, extra_env=env)
+        else:
+            waitress_args = ["--max-request-body-size=5368709120", *EXTRA]
+            serving = running_waitress(data, threads=4, extra_args=waitress_args)
+        with serving as server:
+            result = measure(
+                server, args.size_mib * MIB, args.rounds, serving_pid(server, args.server)
+            )
+        result["server"] = args.server
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

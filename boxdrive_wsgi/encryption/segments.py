@@ -85,12 +85,18 @@ def _nonce(prefix: bytes, index: int) -> bytes:
 
 class EncryptingReader:
     """A ``Readable`` of ciphertext over a ``Readable`` of plaintext, in constant
-    memory: plaintext is read in READ_SIZE blocks, sealed a segment at a time (one
-    segment of look-ahead tells the final one), and handed out as it is asked for.
+    memory: plaintext is read in READ_SIZE blocks and sealed a segment at a time (one
+    segment of look-ahead tells the final one). A read hands out at most one sealed
+    segment (the first with the header before it): a short read, as ``Readable``
+    allows, so no sealed byte is copied again to fill a larger one; a segment within
+    one source block is sealed from a view of it, so no plaintext byte is either.
 
     ``plaintext_bytes`` counts what was read so far (the plaintext size at the end).
     ``on_end``, if given, gets the hex MD5 of the whole plaintext when the source reaches
-    EOF, before the last ciphertext is handed out (so before the reader's own EOF).
+    EOF, before the last ciphertext is handed out (so before the reader's own EOF);
+    ``known_md5`` is that MD5 when the caller has it already (a request body the server
+    hashed as it arrived): given if ``plaintext_bytes`` is ``known_size`` at EOF, and
+    the plaintext is not hashed a second time.
     """
 
     def __init__(
@@ -100,69 +106,103 @@ class EncryptingReader:
         *,
         part: int = 0,
         on_end: Callable[[str], None] | None = None,
+        known_md5: str | None = None,
+        known_size: int | None = None,
     ) -> None:
         self._source = source
-        self._md5 = None if on_end is None else hashlib.md5()
+        self._known = (known_md5, known_size) if known_md5 is not None else None
+        self._md5 = None if on_end is None or self._known else hashlib.md5()
         self._on_end = on_end
         self._aead = AESGCM(key)
         self._part = part
         self._prefix = os.urandom(PREFIX_BYTES)
         self._index = 0
-        self._plain = b""  # plaintext read and not sealed yet, from self._at
-        self._at = 0
+        self._plain: list[memoryview] = []  # plaintext read and not sealed yet
+        self._plain_bytes = 0
         self._eof = False
         self._done = False
-        self._out: list[bytes] = [MAGIC + self._prefix]
-        self._out_bytes = HEADER
+        self._out = b""  # sealed and not handed out yet, from self._out_at
+        self._out_at = 0
         self.plaintext_bytes = 0
 
     def _fill(self) -> None:
         """Read until more than a segment is waiting (so the next is not final) or EOF."""
-        while not self._eof and len(self._plain) - self._at <= SEGMENT:
+        while not self._eof and self._plain_bytes <= SEGMENT:
             chunk = self._source.read(READ_SIZE)
             if not chunk:
                 self._eof = True
-                if self._on_end is not None and self._md5 is not None:
-                    self._on_end(self._md5.hexdigest())
+                self._ended()
                 break
             self.plaintext_bytes += len(chunk)
             if self._md5 is not None:
                 self._md5.update(chunk)
-            rest = self._plain[self._at :]
-            self._plain = rest + chunk if rest else bytes(chunk)
-            self._at = 0
+            self._plain.append(memoryview(chunk))
+            self._plain_bytes += len(chunk)
 
-    def _seal_some(self, wanted: int) -> None:
-        view = memoryview(self._plain)
-        while not self._done and self._out_bytes < wanted:
-            if len(self._plain) - self._at <= SEGMENT:
-                view.release()
-                self._fill()
-                view = memoryview(self._plain)
-            waiting = len(self._plain) - self._at
-            final = self._eof and waiting <= SEGMENT
-            take = waiting if final else SEGMENT
-            nonce = _nonce(self._prefix, self._index)
-            sealed = self._aead.encrypt(
-                nonce, view[self._at : self._at + take], _aad(self._part, final)
-            )
-            self._at += take
-            self._index += 1
-            self._out.append(sealed)
-            self._out_bytes += len(sealed)
-            self._done = final
-        view.release()
+    def _ended(self) -> None:
+        if self._on_end is None:
+            return
+        if self._md5 is not None:
+            self._on_end(self._md5.hexdigest())
+        elif self._known is not None and self._known[1] == self.plaintext_bytes:
+            self._on_end(str(self._known[0]))
+
+    def _take(self, size: int) -> bytes | memoryview:
+        """The next ``size`` bytes of waiting plaintext (a view if they are in one block)."""
+        if size == 0:
+            return b""
+        self._plain_bytes -= size
+        first = self._plain[0]
+        if len(first) >= size:
+            if len(first) == size:
+                self._plain.pop(0)
+            else:
+                self._plain[0] = first[size:]
+            return first[:size]
+        pieces: list[memoryview] = []
+        while size > 0:
+            piece = self._plain[0]
+            if len(piece) > size:
+                self._plain[0] = piece[size:]
+                piece = piece[:size]
+            else:
+                self._plain.pop(0)
+            pieces.append(piece)
+            size -= len(piece)
+        return b"".join(pieces)
+
+    def _seal(self) -> bytes:
+        """The next sealed segment (the header before the first)."""
+        self._fill()
+        final = self._eof and self._plain_bytes <= SEGMENT
+        plain = self._take(self._plain_bytes if final else SEGMENT)
+        sealed = self._aead.encrypt(
+            _nonce(self._prefix, self._index), plain, _aad(self._part, final)
+        )
+        if self._index == 0:
+            sealed = MAGIC + self._prefix + sealed
+        self._index += 1
+        self._done = final
+        return sealed
 
     def read(self, size: int = -1, /) -> bytes:
-        wanted = 1 << 62 if size < 0 else size
-        if self._out_bytes < wanted:
-            self._seal_some(wanted)
-        out = b"".join(self._out)
-        if len(out) <= wanted:
-            self._out, self._out_bytes = [], 0
+        if size < 0:
+            pieces = [self._out[self._out_at :]]
+            while not self._done:
+                pieces.append(self._seal())
+            self._out, self._out_at = b"", 0
+            return b"".join(pieces)
+        if self._out_at >= len(self._out):
+            if self._done or size == 0:
+                return b""
+            self._out, self._out_at = self._seal(), 0
+        out, at = self._out, self._out_at
+        if at == 0 and len(out) <= size:
+            self._out_at = len(out)
             return out
-        self._out, self._out_bytes = [out[wanted:]], len(out) - wanted
-        return out[:wanted]
+        piece = out[at : at + size]
+        self._out_at += len(piece)
+        return piece
 
 
 def encrypt_bytes(data: bytes, key: bytes, *, part: int = 0) -> bytes:

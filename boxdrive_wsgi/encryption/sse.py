@@ -9,9 +9,17 @@ The stored attributes (``ObjectAttributes.encryption``, strings only):
 ``fingerprint`` SSE-C: a salted HMAC of the customer key (never the key)
 ``context``     SSE-KMS: the encryption context as the client gave it (base64 JSON)
 ``bucket_key``  SSE-KMS: ``true`` if the client asked for an S3 bucket key
-``md5``         SSE-S3, single stream: the hex MD5 of the plaintext, the ETag S3 shows
+``md5``         SSE-S3: the ETag S3 shows. A single stream: the hex MD5 of the plaintext
                 (recorded by the encrypting reader at EOF: stores read ``attributes``
-                only after the body's EOF, as for trailing checksums)
+                only after the body's EOF, as for trailing checksums); multipart: the
+                MD5 of the parts' plaintext MD5s, ``-N``
+
+An encrypted part's ETag as shown is kept with the part, as the ``PART_ETAG`` entry of
+its ``checksums`` (filled at EOF the same way; not an algorithm, so never shown as a
+checksum: ``shown_checksums``): SSE-S3 the plaintext's MD5, as S3 shows; SSE-KMS and
+SSE-C an HMAC of it under the data key (no plaintext MD5 to confirm a guess with, as
+in S3, yet the same for the same bytes: a part sent again keeps its ETag). The
+object's ``md5`` follows from those (``multipart_md5``).
 
 The data key is wrapped bound to bucket, key and scheme, so attributes moved onto
 another object do not unwrap. Plaintext sizes follow from the ciphertext's
@@ -22,17 +30,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
-from collections.abc import Iterator, Mapping
+import hmac
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
 from ..protocol.errors import S3Error
 from ..protocol.headers import HeaderMap
 from ..settings import Settings
-from ..stores.base import ByteRange, InvalidRange, ObjectBody, ObjectInfo, ObjectStore
-from ..stores.streams import Readable
+from ..stores.base import (
+    ByteRange,
+    InvalidRange,
+    ObjectBody,
+    ObjectInfo,
+    ObjectStore,
+    PartInfo,
+    multipart_etag,
+)
+from ..stores.streams import Readable, Spool
 from .keys import (
     KeyNotFound,
     Keyring,
@@ -63,6 +79,8 @@ NEEDS_KEY = (
 NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
 #: The bucket configuration slot of PutBucketEncryption (JSON, see bucket_config).
 CONFIG = "encryption"
+#: The entry of an encrypted part's ``checksums`` holding its ETag as shown.
+PART_ETAG = "x-boxdrive-part-etag"
 
 
 @dataclass(frozen=True)
@@ -277,16 +295,17 @@ def encrypting(
     size: int | None,
     *,
     part: int = 0,
-    record: dict[str, str] | None = None,
+    on_md5: Callable[[str], None] | None = None,
 ) -> tuple[Readable, int | None]:
     """The ciphertext reader a store reads, and its size (if the plaintext's is known).
-    An SSE-S3 single-stream ``record`` gets the plaintext's MD5 (``md5``) at EOF: S3's
-    ETag of such an object (SSE-KMS and SSE-C ones show the stored one, as S3 shows an
-    ETag that is not the plaintext's MD5)."""
-    on_end = None
-    if record is not None and record.get("scheme") == AES256:
-        on_end = functools.partial(record.__setitem__, "md5")
-    reader = EncryptingReader(body, data_key, part=part, on_end=on_end)
+    ``on_md5`` gets the plaintext's hex MD5 at EOF (what a shown ETag is made of)."""
+    # A body the server spooled whole was MD5-hashed as it arrived (the bytes on the
+    # wire are the plaintext there): that is the ETag, not worth a second pass.
+    spool = getattr(body, "spool", None)
+    known = spool.md5 if isinstance(spool, Spool) and spool.size == size else None
+    reader = EncryptingReader(
+        body, data_key, part=part, on_end=on_md5, known_md5=known, known_size=size
+    )
     return reader, None if size is None else ciphertext_size(size)
 
 
@@ -347,6 +366,33 @@ def streams(info: ObjectInfo) -> list[Stream]:
             raise DecryptionError("the store did not keep this multipart object's part sizes")
         return streams_of([(0, info.size)])
     return streams_of([(p.part_number, p.size) for p in parts])
+
+
+def part_etag(scheme: str, data_key: bytes, plain_md5: str) -> str:
+    """An encrypted part's ETag as shown (see the module's docstring)."""
+    if scheme == AES256:
+        return plain_md5
+    mac = hmac.new(data_key, b"boxdrive part etag\0" + bytes.fromhex(plain_md5), "sha256")
+    return mac.hexdigest()[:32]
+
+
+def shown_part_etag(part: PartInfo) -> str:
+    """The ETag a client sees for a part of an encrypted upload."""
+    return part.checksums.get(PART_ETAG, part.etag)
+
+
+def shown_checksums(checksums: Mapping[str, str]) -> dict[str, str]:
+    """A part's checksums without the shown ETag entry."""
+    return {a: v for a, v in checksums.items() if a != PART_ETAG}
+
+
+def multipart_md5(record: Mapping[str, str] | None, parts: Sequence[PartInfo]) -> str | None:
+    """The ETag shown for an encrypted multipart object of ``parts``: the MD5 of their
+    shown ETags, ``-N``, as S3 makes it; None for a plaintext one or a part without one
+    (uploaded before parts kept it: the stored ETag is then shown, as for its parts)."""
+    if record is None or not parts or any(PART_ETAG not in p.checksums for p in parts):
+        return None
+    return multipart_etag(bytes.fromhex(p.checksums[PART_ETAG]) for p in parts)
 
 
 def shown_etag(info: ObjectInfo) -> str:

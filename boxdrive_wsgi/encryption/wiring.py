@@ -3,8 +3,9 @@ encrypted object (sizes, response headers). Handlers stay small; this holds the 
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from ..stores.base import (
     ObjectAttributes,
     ObjectBody,
     ObjectInfo,
+    PartInfo,
     PartPage,
     SourceAttributes,
     VersionIsDeleteMarker,
@@ -32,9 +34,11 @@ from ..web.context import S3Request
 from ..web.store_errors import to_s3_error
 from .segments import DecryptionError, plaintext_size
 from .sse import (
+    AES256,
     BUCKET_KEY,
     CONFIG,
     COPY_PREFIX,
+    PART_ETAG,
     SSE_C,
     Requested,
     check_read_key,
@@ -42,12 +46,16 @@ from .sse import (
     data_key,
     encrypting,
     first_chunk,
+    multipart_md5,
     new_encryption,
     open_plaintext,
+    part_etag,
     plain_info,
     requested,
     response_headers,
     server_keys,
+    shown_checksums,
+    shown_part_etag,
     stored_etag,
 )
 
@@ -102,7 +110,8 @@ def encrypt_write(
     key_bytes, record = new_encryption(
         want, server_keys(s3.settings, s3.store), bucket or s3.bucket_name, key or s3.object_key
     )
-    stored, stored_size = encrypting(body, key_bytes, size, record=record)
+    on_md5 = functools.partial(record.__setitem__, "md5") if want.scheme == AES256 else None
+    stored, stored_size = encrypting(body, key_bytes, size, on_md5=on_md5)
     headers = response_headers(record, want.customer_key_md5)
     return stored, stored_size, replace(attributes, encryption=record), headers
 
@@ -120,17 +129,63 @@ def upload_encryption(s3: S3Request) -> tuple[dict[str, str], Mapping[str, str] 
     return response_headers(record, want.customer_key_md5), record
 
 
+def check_upload_kept(s3: S3Request, upload_id: str, record: Mapping[str, str] | None) -> None:
+    """After CreateMultipartUpload of an encrypted upload: the store must give its record
+    back (``part_encryption``), else its parts would be stored as sent, in plaintext,
+    and the object be unreadable. A store that does not (an upstream's own multipart:
+    the S3 store) gets the upload aborted and 501, before any part is sent."""
+    if record is None:
+        return
+    page = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
+    kept = None if page.attributes is None else page.attributes.encryption
+    if kept is not None and dict(kept) == dict(record):
+        return
+    s3.store.abort_multipart_upload(s3.bucket_name, s3.object_key, upload_id)
+    raise S3Error(
+        "NotImplemented",
+        "Server-side encryption of multipart uploads is not supported on this store",
+    )
+
+
 def part_encryption(s3: S3Request, upload_id: str) -> Mapping[str, str] | None:
     """The encryption record of an upload (None: its parts are stored as sent)."""
     page = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
     return None if page.attributes is None else page.attributes.encryption
 
 
+class PartChecksums(Mapping[str, str]):
+    """A part's checksums as the store reads them (after EOF): the ones verified with
+    the body, and the part's ETag as shown (``PART_ETAG``, found at EOF)."""
+
+    def __init__(self, checksums: Mapping[str, str] | None, found: Mapping[str, str]) -> None:
+        self._checksums = checksums or {}
+        self._found = found
+
+    def _values(self) -> dict[str, str]:
+        return {**self._checksums, **self._found}
+
+    def __getitem__(self, name: str) -> str:
+        return self._values()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 def encrypt_part(
-    s3: S3Request, record: Mapping[str, str] | None, number: int, body: Readable, size: int | None
-) -> tuple[Readable, int | None, dict[str, str]]:
+    s3: S3Request,
+    record: Mapping[str, str] | None,
+    number: int,
+    body: Readable,
+    size: int | None,
+    checksums: Mapping[str, str] | None,
+) -> tuple[Readable, int | None, Mapping[str, str] | None, dict[str, str]]:
     """UploadPart of an encrypted upload: the part as its own stream (part number in the
-    associated data), under the upload's data key (SSE-C: the same customer key)."""
+    associated data), under the upload's data key (SSE-C: the same customer key); the
+    checksums to store with it (with the part's ETag as shown: ``shown_part_etag``) and
+    the SSE response headers."""
     headers = s3.request.headers
     if record is None:
         if any(
@@ -138,7 +193,7 @@ def encrypt_part(
             for name, _ in headers.items()
         ):
             raise S3Error("InvalidRequest", "The multipart upload was not initiated with SSE-C")
-        return body, size, {}
+        return body, size, checksums, {}
     info = ObjectInfo(
         s3.bucket_name, s3.object_key, 0, "", _EPOCH, ObjectAttributes(encryption=record)
     )
@@ -146,8 +201,18 @@ def encrypt_part(
     key_bytes = data_key(
         record, server_keys(s3.settings, s3.store), s3.bucket_name, s3.object_key, customer
     )
-    stored, stored_size = encrypting(body, key_bytes, size, part=number)
-    return stored, stored_size, response_headers(record, customer_md5(headers))
+    found: dict[str, str] = {}
+
+    def on_md5(md5: str) -> None:
+        found[PART_ETAG] = part_etag(record["scheme"], key_bytes, md5)
+
+    stored, stored_size = encrypting(body, key_bytes, size, part=number, on_md5=on_md5)
+    return (
+        stored,
+        stored_size,
+        PartChecksums(checksums, found),
+        response_headers(record, customer_md5(headers)),
+    )
 
 
 def read_headers(
@@ -284,26 +349,72 @@ def object_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
     return response_headers(info.attributes.encryption, customer_md5(s3.request.headers))
 
 
-def check_upload_key(s3: S3Request, upload_id: str) -> None:
-    """CompleteMultipartUpload of an SSE-C upload needs the same customer key."""
+def upload_record(s3: S3Request, upload_id: str) -> Mapping[str, str] | None:
+    """CompleteMultipartUpload: the upload's encryption record (None: not encrypted,
+    or completed already: a retried completion answers as before); an SSE-C upload
+    completes only with its customer key."""
     try:
         record = part_encryption(s3, upload_id)
     except NoSuchUpload:
-        return  # completed already (a retried completion answers as before)
-    if record is None or record.get("scheme") != SSE_C:
-        return
-    info = ObjectInfo(
-        s3.bucket_name, s3.object_key, 0, "", _EPOCH, ObjectAttributes(encryption=record)
-    )
-    check_read_key(info, s3.request.headers, s3.settings, is_secure(s3))
+        return None
+    if record is not None and record.get("scheme") == SSE_C:
+        info = ObjectInfo(
+            s3.bucket_name, s3.object_key, 0, "", _EPOCH, ObjectAttributes(encryption=record)
+        )
+        check_read_key(info, s3.request.headers, s3.settings, is_secure(s3))
+    return record
+
+
+def stored_part_etags(
+    s3: S3Request, record: Mapping[str, str] | None, upload_id: str, given: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The completion list as the store compares it: an encrypted part named by the ETag
+    UploadPart and ListParts showed gets its stored one; a part
+    named by its stored ETag (hidden from clients) gets one no part has (InvalidPart).
+    If a part is replaced meanwhile the store sees another stored ETag and refuses:
+    a conservative InvalidPart under a race, never the wrong part."""
+    if record is None:
+        return given
+    parts: dict[int, PartInfo] = {}
+    marker: int | None = 0
+    while marker is not None:
+        page = s3.store.list_parts(
+            s3.bucket_name, s3.object_key, upload_id, part_number_marker=marker, max_parts=1000
+        )
+        parts.update((p.part_number, p) for p in page.parts)
+        marker = page.next_part_number_marker if page.is_truncated else None
+    out = []
+    for number, etag in given:
+        part = parts.get(number)
+        if part is not None and shown_part_etag(part) != part.etag:
+            etag = part.etag if etag == shown_part_etag(part) else "-"
+        out.append((number, etag))
+    return out
+
+
+def completed_attributes(upload: ObjectAttributes, chosen: Sequence[PartInfo]) -> ObjectAttributes:
+    """The object's attributes at completion: an encrypted object's record gets the ETag
+    shown for it (from its parts' shown ETags)."""
+    md5 = multipart_md5(upload.encryption, chosen)
+    if md5 is None or upload.encryption is None:
+        return upload
+    return replace(upload, encryption={**upload.encryption, "md5": md5})
 
 
 def plain_parts(page: PartPage) -> PartPage:
-    """ListParts of an encrypted upload: each part's plaintext size."""
+    """ListParts of an encrypted upload: each part's plaintext size and shown ETag."""
     if page.attributes is None or page.attributes.encryption is None:
         return page
     try:
-        parts = [replace(p, size=plaintext_size(p.size)) for p in page.parts]
+        parts = [
+            replace(
+                p,
+                size=plaintext_size(p.size),
+                etag=shown_part_etag(p),
+                checksums=shown_checksums(p.checksums),
+            )
+            for p in page.parts
+        ]
     except ValueError:
         return page
     return replace(page, parts=parts)

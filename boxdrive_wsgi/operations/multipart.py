@@ -14,6 +14,7 @@ from dataclasses import replace
 from flask import Response
 
 from ..encryption import wiring as sse
+from ..encryption.sse import shown_checksums, shown_etag, shown_part_etag
 from ..protocol import xml
 from ..protocol.checksums import VerifyingReader, parse_checksum_algorithm
 from ..protocol.conditionals import write_conditions
@@ -97,6 +98,7 @@ def create_multipart_upload(s3: S3Request) -> Response:
     )
     attributes = object_lock.write_lock(s3, attributes, put=False)
     upload_id = s3.store.create_multipart_upload(s3.bucket_name, key, attributes=attributes)
+    sse.check_upload_kept(s3, upload_id, encryption)  # else parts would go unencrypted
     response = xml_response(
         "InitiateMultipartUploadResult",
         [("Bucket", s3.bucket_name), ("Key", key), ("UploadId", upload_id)],
@@ -117,12 +119,14 @@ def upload_part(s3: S3Request) -> Response:
     body, size, checksums = verified_body(s3.request, signer=s3.chunk_signer)
     if size is not None and size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge", extra={"ProposedSize": str(size)})
-    stored, size, sse_headers = sse.encrypt_part(s3, encryption, number, body, size)
-    part = s3.store.upload_part(
-        s3.bucket_name, s3.object_key, upload_id, number, stored, size=size, checksums=checksums
+    stored, size, kept, sse_headers = sse.encrypt_part(
+        s3, encryption, number, body, size, checksums
     )
-    headers = {"ETag": quote_etag(part.etag), **sse_headers}
-    for algorithm, value in part.checksums.items():
+    part = s3.store.upload_part(
+        s3.bucket_name, s3.object_key, upload_id, number, stored, size=size, checksums=kept
+    )
+    headers = {"ETag": quote_etag(shown_part_etag(part)), **sse_headers}
+    for algorithm, value in shown_checksums(part.checksums).items():
         headers[f"x-amz-checksum-{algorithm.lower()}"] = value
     return empty_response(200, headers)
 
@@ -155,19 +159,15 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
             IterReader(body), algorithms=[algorithm] if algorithm else (), size=body.length
         )
         encryption = upload.attributes.encryption if upload.attributes else None
-        stored, size, sse_headers = sse.encrypt_part(s3, encryption, number, reader, body.length)
+        stored, size, kept, sse_headers = sse.encrypt_part(
+            s3, encryption, number, reader, body.length, LateChecksums(reader, {}, algorithm)
+        )
         part = s3.store.upload_part(
-            s3.bucket_name,
-            s3.object_key,
-            upload_id,
-            number,
-            stored,
-            size=size,
-            checksums=LateChecksums(reader, {}, algorithm),
+            s3.bucket_name, s3.object_key, upload_id, number, stored, size=size, checksums=kept
         )
     children: list[tuple[str, xml.Value]] = [
         ("LastModified", part.last_modified),
-        ("ETag", quote_etag(part.etag)),
+        ("ETag", quote_etag(shown_part_etag(part))),
     ]
     response = xml_response("CopyPartResult", children + _checksums(part.checksums.items()))
     response.headers.update(copy_source_version_headers(body.info.version_id))
@@ -177,14 +177,15 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
 
 def complete_multipart_upload(s3: S3Request) -> Response:
     upload_id = _upload_id(s3)
-    sse.check_upload_key(s3, upload_id)  # an SSE-C upload completes with its key
+    encryption = sse.upload_record(s3, upload_id)  # an SSE-C upload completes with its key
     headers = s3.request.headers
     write_options = sse.stored_write_options(s3, write_conditions(headers))
     # x-amz-checksum-* here describe the object being composed, not this XML document.
     document = read_small_body(
         s3.request, COMPLETE_MULTIPART_UPLOAD, signer=s3.chunk_signer, checksum_headers=False
     )
-    parts, part_checksums = _completion_parts(document)
+    given, part_checksums = _completion_parts(document)
+    parts = sse.stored_part_etags(s3, encryption, upload_id, given)
     checksum_type = headers.get(TYPE_HEADER)
     request = Completion(
         part_checksums,
@@ -205,6 +206,7 @@ def complete_multipart_upload(s3: S3Request) -> Response:
         checksums, kind = completion_checksum(
             upload.checksum_algorithm, upload.checksum_type, chosen, request
         )
+        upload = sse.completed_attributes(upload, chosen)  # an SSE-S3 object's ETag
         return replace(upload, checksums=checksums, checksum_type=kind, checksum_algorithm=None)
 
     try:
@@ -217,12 +219,12 @@ def complete_multipart_upload(s3: S3Request) -> Response:
             attributes=derive,
         )
     except NoSuchUpload:
-        info = _already_completed(s3, parts)
+        info = _already_completed(s3, given)
     children: list[tuple[str, xml.Value]] = [
         ("Location", s3.request.base_url),
         ("Bucket", s3.bucket_name),
         ("Key", s3.object_key),
-        ("ETag", quote_etag(info.etag)),
+        ("ETag", quote_etag(shown_etag(info))),
     ]
     children += _checksums(info.attributes.checksums.items())
     if info.attributes.checksums:
@@ -283,7 +285,7 @@ def _already_completed(s3: S3Request, parts: list[tuple[int, str]]) -> ObjectInf
         expected = multipart_etag(bytes.fromhex(etag) for _, etag in parts)
     except (NoSuchKey, ValueError):
         raise S3Error("NoSuchUpload") from None
-    if current.etag != expected:
+    if shown_etag(current) != expected:
         raise S3Error("NoSuchUpload")
     return current
 
@@ -304,7 +306,7 @@ def list_parts(s3: S3Request) -> Response:
         part_number_marker=marker,
         max_parts=max_parts,
     )
-    page = sse.plain_parts(page)  # an encrypted upload's parts: their plaintext sizes
+    page = sse.plain_parts(page)  # an encrypted upload's parts: plaintext sizes, ETags
     owner = (page.attributes.owner if page.attributes else None) or s3.identity.id
     person = xml.owner(owner, s3.display_name(owner))  # the object's owner to be
     children: list[tuple[str, xml.Value]] = [

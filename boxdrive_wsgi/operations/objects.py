@@ -169,6 +169,8 @@ def _open_part(
     body read must be of that very object (a writer may replace it in between)."""
     for _ in range(PART_READ_ATTEMPTS):
         stored = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+        if not parts_unknown(stored):  # a part number past the last: InvalidPart before
+            locate_part(stored, number)  # an SSE-C key is asked for (as Ceph RGW answers)
         info, sse_headers, customer = sse.read_headers(s3, stored)
         if parts_unknown(info):
             return (*_store_part(s3, number, version), sse_headers)

@@ -5,6 +5,7 @@ ciphertext."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -299,3 +300,24 @@ def test_master_key_kept_0600_and_rotation_keeps_old_objects(
     client.put_object(Bucket=bkt, Key="new", Body=b"after rotation", ServerSideEncryption="AES256")
     assert client.get_object(Bucket=bkt, Key="old")["Body"].read() == b"before rotation"
     assert client.get_object(Bucket=bkt, Key="new")["Body"].read() == b"after rotation"
+
+
+def test_bucket_policy_on_the_customer_key_algorithm(client, bkt: str) -> None:
+    """``s3:x-amz-server-side-encryption-customer-algorithm`` is a condition key: a
+    policy can require SSE-C (the owner too is bound by a Deny)."""
+    condition = {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}}
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bkt}/*",
+        "Condition": condition,
+    }
+    client.put_bucket_policy(
+        Bucket=bkt, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    with pytest.raises(ClientError) as denied:
+        client.put_object(Bucket=bkt, Key="plain", Body=b"x")
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    client.put_object(Bucket=bkt, Key="sse-c", Body=b"x", **SSE_C)
+    client.delete_bucket_policy(Bucket=bkt)

@@ -10,6 +10,7 @@ import os
 import sqlite3
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from boxdrive_wsgi.stores.filesystem import DB_NAME
@@ -49,6 +50,22 @@ def test_sse_s3_etag_is_the_plaintext_md5_everywhere(client, bkt: str) -> None:
     assert [(v["ETag"], v["Size"]) for v in versions] == [(QUOTED, len(PAYLOAD))]
     attrs = client.get_object_attributes(Bucket=bkt, Key="k", ObjectAttributes=["ETag"])
     assert attrs["ETag"] == MD5
+
+
+def test_spooled_sse_s3_put_etag_is_the_bodys_md5(client, bkt: str) -> None:
+    """A body large enough for waitress to spool it (hashed as it arrives: the ETag is
+    that MD5, not hashed again), sent raw with a Content-Length: the same ETag."""
+    body = os.urandom(3 * 1024 * 1024 + 5)
+    url = client.generate_presigned_url(
+        "put_object", Params={"Bucket": bkt, "Key": "big", "ServerSideEncryption": "AES256"}
+    )
+    answer = requests.put(url, data=body, headers={"x-amz-server-side-encryption": "AES256"})
+    assert answer.status_code == 200, answer.text
+    quoted = f'"{hashlib.md5(body).hexdigest()}"'
+    assert answer.headers["ETag"] == quoted
+    head = client.head_object(Bucket=bkt, Key="big")
+    assert (head["ETag"], head["ServerSideEncryption"]) == (quoted, "AES256")
+    assert client.get_object(Bucket=bkt, Key="big")["Body"].read() == body
 
 
 def test_bucket_default_sse_s3_and_copies_show_the_plaintext_md5(client, bkt: str) -> None:

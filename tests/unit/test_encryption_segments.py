@@ -3,6 +3,7 @@ kind of tampering failing with DecryptionError (never garbage)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 
@@ -64,6 +65,56 @@ def test_streaming_reads_any_size() -> None:
         pieces.append(chunk)
     assert reader.plaintext_bytes == len(plain)
     assert b"".join(decrypt_stream(pieces, KEY)) == plain
+
+
+class OddReads:
+    """A source handing out pieces of sizes that never line up with segments."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self._data, self._sizes, self._at, self._turn = data, sizes, 0, 0
+        self.bytes_read = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        n = self._sizes[self._turn % len(self._sizes)]
+        self._turn += 1
+        piece = self._data[self._at : self._at + min(n, size if size >= 0 else n)]
+        self._at += len(piece)
+        return piece
+
+
+@pytest.mark.parametrize("size", [0, SEGMENT, 2 * SEGMENT + 5, 7 * SEGMENT + 1234])
+@pytest.mark.parametrize("reads", [[1], [SEGMENT - 1, 3], [SEGMENT + 7], [5 * SEGMENT + 3, 17]])
+def test_segments_across_source_pieces_and_read_sizes(size: int, reads: list[int]) -> None:
+    plain = os.urandom(size)
+    small = [1, 100] if size <= SEGMENT else [4099]  # tiny reads of a big stream: slow
+    for read_size in (*small, SEALED - 1, SEALED, SEALED + HEADER, 4 * SEALED):
+        ended: list[str] = []
+        reader = EncryptingReader(OddReads(plain, reads), KEY, on_end=ended.append)
+        pieces = []
+        while chunk := reader.read(read_size):
+            assert 0 < len(chunk) <= read_size
+            pieces.append(chunk)
+        assert reader.read(read_size) == b"" and reader.read(0) == b""
+        sealed = b"".join(pieces)
+        assert len(sealed) == ciphertext_size(size)
+        assert b"".join(decrypt_stream([sealed], KEY)) == plain
+        assert ended == [hashlib.md5(plain).hexdigest()]
+
+
+def test_known_md5_is_given_not_recomputed() -> None:
+    plain = os.urandom(SEGMENT + 9)
+    ended: list[str] = []
+    reader = EncryptingReader(
+        io.BytesIO(plain), KEY, on_end=ended.append, known_md5="f" * 32, known_size=len(plain)
+    )
+    reader.read()
+    assert ended == ["f" * 32]  # what the caller knew (the server hashed the body already)
+    short: list[str] = []
+    reader = EncryptingReader(
+        io.BytesIO(plain), KEY, on_end=short.append, known_md5="f" * 32, known_size=len(plain) + 1
+    )
+    reader.read()
+    assert short == []  # not the body the MD5 was of: no ETag from it
 
 
 def test_nonce_prefix_differs_per_stream() -> None:
