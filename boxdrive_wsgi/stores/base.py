@@ -462,8 +462,22 @@ class ObjectStore(ABC):
         never-versioned bucket). Starts after every version of ``key_marker``, or with
         ``version_id_marker`` after that version of it. Prefix, delimiter and common
         prefixes as list_objects (each counts once). A page SHOULD cost O(max_keys).
-        MUST raise NoSuchBucket. The default (stores without versions) lists the current
-        objects as null versions."""
+        MUST raise NoSuchBucket.
+
+        The default decides by ``capabilities``: a store that keeps versions
+        (``versioning`` or ``version_reads``) answers through ``list_stored_versions``;
+        one without lists its current objects as null versions. A store whose versions
+        depend on how it is configured (an upstream's, an async store's) overrides the
+        hook only; one that always versions may override this method whole."""
+        if self.capabilities.versioning or self.capabilities.version_reads:
+            return self.list_stored_versions(
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                version_id_marker=version_id_marker,
+                max_keys=max_keys,
+            )
         page = self.list_objects(
             bucket,
             prefix=prefix,
@@ -472,6 +486,22 @@ class ObjectStore(ABC):
             max_keys=max_keys,
         )
         return as_null_versions(page)
+
+    def list_stored_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """``list_object_versions`` of a store whose capabilities say it keeps versions,
+        same arguments and obligations; only that method calls it. Default: NotSupported
+        (501): a store that declares versions and lists none is refused, never shown
+        its current objects as if they were all it had."""
+        raise NotSupported("listing object versions")
 
     # ---- copies, tags and bucket configuration (defaults a store may replace)
 

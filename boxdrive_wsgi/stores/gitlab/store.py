@@ -488,7 +488,7 @@ class GitlabStore(ObjectStore):
         )
         return head, rows
 
-    def list_object_versions(
+    def list_stored_versions(
         self,
         bucket: str,
         *,

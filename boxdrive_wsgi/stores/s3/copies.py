@@ -84,11 +84,10 @@ def _copy_once(
     recorded = source.etag if source.etag != source_etag else None
     try:
         response = store.client.copy_object(
-            Bucket=store._ub(dst_bucket),
-            Key=store._uk(dst_bucket, dst_key),
+            **store.layout.where(dst_bucket, dst_key),
             CopySource={
-                "Bucket": store._ub(src[0]),
-                "Key": store._uk(*src),
+                "Bucket": store.layout.upstream_bucket(src[0]),
+                "Key": store.layout.key(*src),
                 **({"VersionId": version_id} if version_id else {}),
             },
             CopySourceIfMatch=f'"{source_etag}"',
@@ -136,7 +135,7 @@ def update_attributes(store: S3Store, bucket: str, key: str, update: AttributeUp
     content but gets the previous version's attributes with the update.
     """
     head = store.head_object(bucket, key)  # NoSuchBucket / NoSuchKey first
-    support = store.conditional_writes.support(store.client, *store._probe_location(bucket))
+    support = store.conditional_writes.support(store.client, *store.layout.probe_location(bucket))
     return copy_object(
         store,
         (bucket, key),

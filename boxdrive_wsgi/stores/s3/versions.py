@@ -174,7 +174,7 @@ def guard_delete(
 def delete(store: S3Store, bucket: str, key: str, version_id: str | None) -> DeleteResult:
     try:
         response = store.client.delete_object(
-            Bucket=store._ub(bucket), Key=store._uk(bucket, key), **arguments(version_id)
+            **store.layout.where(bucket, key), **arguments(version_id)
         )
     except Exception as exc:
         if version_id is not None and error_code(exc) in _UNKNOWN_VERSION:
