@@ -48,6 +48,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, BinaryIO, Literal
 
 from ..base import (
@@ -78,9 +79,10 @@ from ..base import (
     WriteMode,
     WriteOptions,
 )
+from ..lookups import LazyBucketInfo
 from ..model import NULL_VERSION
 from ..versions import require_null
-from . import copies, owners, reserved
+from . import configs, copies, owners, reserved
 from . import versions as upstream_versions
 from .conditions import COPY_SOURCE_IF_MATCH, LEGACY_COPY_SOURCE_IF_MATCH, ConditionalWrites
 from .layout import Layout
@@ -291,10 +293,14 @@ class S3Store(ObjectStore):
             dates = {b["Name"]: b.get("CreationDate") for b in response["Buckets"]}
             with ThreadPoolExecutor(OWNER_READS) as pool:
                 records = list(pool.map(self._listed_owner_record, names))
-                found = list(pool.map(self._listed_status, names))
             return [
-                BucketInfo(name, utc(dates[name]), owners.record_owner(record or {}), status)
-                for name, record, status in zip(names, records, found, strict=True)
+                LazyBucketInfo(
+                    name,
+                    utc(dates[name]),
+                    owners.record_owner(record or {}),
+                    versioning_of=partial(self._listed_status, name),
+                )
+                for name, record in zip(names, records, strict=True)
                 if record is not owners.GONE
             ]
         names = []
@@ -326,6 +332,8 @@ class S3Store(ObjectStore):
             return None
 
     def _listed_status(self, bucket: str) -> str | None:
+        """As ``s3_versions.status``, but a bucket whose status upstream will not show us
+        lists as never versioned."""
         try:
             return upstream_versions.status(self, bucket)
         except (BackendError, NoSuchBucket):  # not ours to read, or deleted meanwhile
@@ -352,13 +360,12 @@ class S3Store(ObjectStore):
             if record is owners.GONE:
                 raise NoSuchBucket(bucket)
             created = (record or {}).get("created")
-            status = (
-                upstream_versions.status(self, bucket) if self.capabilities.versioning else None
-            )
+            # GetBucketVersioning only when the status is read: GET/PUT never do
+            status = partial(upstream_versions.status, self, bucket)
             if isinstance(created, int):  # no listing of buckets when recorded
                 owner = owners.record_owner(record or {})
-                return BucketInfo(bucket, utc(moment(created)), owner, status)
-            return BucketInfo(bucket, self._creation_date(bucket), None, status)
+                return LazyBucketInfo(bucket, utc(moment(created)), owner, versioning_of=status)
+            return LazyBucketInfo(bucket, self._creation_date(bucket), None, versioning_of=status)
         try:
             head = self.client.head_object(
                 Bucket=self.upstream_bucket, Key=self.layout.marker(bucket)
@@ -368,7 +375,12 @@ class S3Store(ObjectStore):
                 raise NoSuchBucket(bucket) from None
             raise map_error(exc, bucket) from exc
         owner = meta_owner(head.get("Metadata", {}))
-        return BucketInfo(bucket, utc(head.get("LastModified")), owner)
+        return LazyBucketInfo(
+            bucket,
+            utc(head.get("LastModified")),
+            owner,
+            config_names_of=lambda: configs.names(self, bucket),
+        )
 
     def _creation_date(self, bucket: str) -> datetime:
         try:
@@ -469,11 +481,7 @@ class S3Store(ObjectStore):
                 raise BucketNotEmpty(bucket)
             if self.capabilities.native_multipart:
                 self._multipart.abort_all(bucket)
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.upstream_bucket, Prefix=self.layout.config_key(bucket)
-            ):
-                for item in page.get("Contents", []):
-                    self.client.delete_object(Bucket=self.upstream_bucket, Key=item["Key"])
+            configs.delete_all(self, bucket)
             self.client.delete_object(Bucket=self.upstream_bucket, Key=self.layout.marker(bucket))
         except Exception as exc:
             raise map_error(exc, bucket) from exc
@@ -744,29 +752,7 @@ class S3Store(ObjectStore):
         return copies.update_attributes(self, bucket, key, update)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
-        if not self.upstream_bucket:
-            raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
-        self.head_bucket(bucket)
-        try:
-            response = self.client.get_object(
-                Bucket=self.upstream_bucket, Key=self.layout.config_key(bucket, name)
-            )
-        except Exception as exc:
-            if isinstance(map_error(exc, bucket), NoSuchKey):
-                return None
-            raise map_error(exc, bucket) from exc
-        data: bytes = response["Body"].read()
-        return data
+        return configs.get(self, bucket, name)
 
     def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
-        if not self.upstream_bucket:
-            raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
-        self.head_bucket(bucket)
-        key = self.layout.config_key(bucket, name)
-        try:
-            if value is None:
-                self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
-            else:
-                self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
-        except Exception as exc:
-            raise map_error(exc, bucket) from exc
+        configs.put(self, bucket, name, value)
