@@ -58,6 +58,7 @@ from .model import (
     VersionPage,
     WriteMode,
     WriteOptions,
+    copy_attributes,
     multipart_etag,
 )
 from .multipart.backend import MultipartBackend
@@ -534,12 +535,7 @@ class ObjectStore(ABC):
         """
         source = self.get_object(src_bucket, src_key, version_id=source_version_id)
         with source:
-            if attributes is None:
-                new = source.info.attributes
-            elif callable(attributes):
-                new = attributes(source.info)
-            else:
-                new = attributes
+            new = copy_attributes(attributes, source.info)
             # put_object makes a single-part object (ETag: the MD5): no part boundaries.
             return self.put_object(
                 dst_bucket,

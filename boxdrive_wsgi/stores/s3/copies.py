@@ -25,6 +25,7 @@ from ..base import (
     SourceAttributes,
     WriteOptions,
 )
+from ..model import copy_attributes
 from .support import encode_attributes, map_error, strip_etag, utc
 
 if TYPE_CHECKING:
@@ -69,12 +70,7 @@ def _copy_once(
 ) -> ObjectInfo:
     source, source_etag = store._head(*src, version_id)
     inspected.append(source_etag)
-    if attributes is None:
-        new = source.attributes
-    elif callable(attributes):
-        new = attributes(source)
-    else:
-        new = attributes
+    new = copy_attributes(attributes, source)
     dst_bucket, dst_key = dst
     store._require_bucket(dst_bucket)
     store._refuse_reserved(dst_bucket, dst_key)
