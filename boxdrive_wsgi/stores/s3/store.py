@@ -2,7 +2,8 @@
 """S3Store: objects in an upstream S3-compatible service (Ceph RGW, MinIO, Garage, AWS,
 or another boxdrive-wsgi), through boto3.
 
-Two mappings of our buckets onto upstream:
+Two mappings of our buckets onto upstream (``s3_layout.Layout``, the one place every
+part of the store takes its upstream names from):
 
 * ``bucket=None``: 1:1, our bucket ``b`` is upstream bucket ``b``. Its owner is a small
   record object under the reserved prefix ``.boxdrive/`` of that upstream bucket (see
@@ -13,8 +14,12 @@ Two mappings of our buckets onto upstream:
   ``prefix``: a marker object ``<prefix><bucket>`` (created with ``If-None-Match: *``,
   so creation is atomic; it records the owner), objects at ``<prefix><bucket>/<key>``
   and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
-  start with a dot). A page of objects still costs one upstream listing. No versioning:
-  upstream versions whole buckets, not our prefixes of one (501).
+  start with a dot; ``s3_configs``). A page of objects still costs one upstream listing.
+  No versioning: upstream versions whole buckets, not our prefixes of one (501).
+
+``head_bucket`` answers a ``LazyBucketInfo``: what a GET or PUT never reads costs no
+upstream call until read (1:1: the versioning status; prefix: the names of the bucket's
+configuration slots, one listing, which spares the HTTP layer a read of each absent slot).
 
 Bodies stream both ways. A request body of known length over ``spool_memory`` goes
 upstream as one PUT while it arrives (``stream_uploads``: requests are signed, bodies
