@@ -479,14 +479,14 @@ class ObjectStore(ABC):
                 version_id_marker=version_id_marker,
                 max_keys=max_keys,
             )
-        page = self.list_objects(
+        return current_versions(
+            self,
             bucket,
             prefix=prefix,
             delimiter=delimiter,
-            start_after=key_marker,
+            key_marker=key_marker,
             max_keys=max_keys,
         )
-        return as_null_versions(page)
 
     def list_stored_versions(
         self,
@@ -593,3 +593,21 @@ class ObjectStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources (connections, threads). Optional."""
+
+
+def current_versions(
+    store: ObjectStore,
+    bucket: str,
+    *,
+    prefix: str = "",
+    delimiter: str = "",
+    key_marker: str = "",
+    max_keys: int = 1000,
+) -> VersionPage:
+    """A page of ``store``'s current objects as null versions: ``list_object_versions`` of
+    a store without versions, and what the lifecycle sweeper lists where it may remove
+    only current objects (a store's read-only history is not its to remove)."""
+    page = store.list_objects(
+        bucket, prefix=prefix, delimiter=delimiter, start_after=key_marker, max_keys=max_keys
+    )
+    return as_null_versions(page)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from boxdrive_wsgi.stores.base import NotSupported, ObjectStore, VersionPage
+from boxdrive_wsgi.stores.base import NotSupported, ObjectStore, VersionPage, current_versions
 from boxdrive_wsgi.stores.capabilities import Capabilities
 from boxdrive_wsgi.stores.memory import MemoryStore
 from boxdrive_wsgi.stores.model import ENABLED
@@ -71,3 +71,12 @@ def test_declared_versions_without_a_hook_are_refused() -> None:
     _two_versions(store)
     with pytest.raises(NotSupported):
         store.list_object_versions("b")
+
+
+def test_current_versions_lists_current_objects_whatever_the_store_keeps() -> None:
+    """What the lifecycle sweeper lists on a store it may not remove history from."""
+    store = HookedStore(Capabilities(version_reads=True))
+    _two_versions(store)
+    page = current_versions(store, "b")
+    assert store.hooked == 0
+    assert [(v.key, v.version_id, v.is_latest) for v in page.versions] == [("k", "null", True)]
