@@ -19,7 +19,6 @@ seconds (BOXDRIVE_LIFECYCLE_DAY_SECONDS), so tests can watch expiry happen.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
@@ -45,6 +44,7 @@ from ..stores.base import (
     ObjectStore,
     PreconditionFailed,
     StoreError,
+    current_versions,
 )
 
 #: The bucket configuration slot of the rules (as operations/lifecycle.py keeps them).
@@ -160,14 +160,18 @@ def _keys(store: ObjectStore, bucket: str, prefix: str) -> Iterator[list[ObjectI
     key_marker, version_marker = "", ""
     group: list[ObjectInfo] = []
     while True:
-        lister = store.list_object_versions if store.capabilities.versioning else None
-        page = (lister or functools.partial(ObjectStore.list_object_versions, store))(
-            bucket,
-            prefix=prefix,
-            key_marker=key_marker,
-            version_id_marker=version_marker,
-            max_keys=PAGE,
-        )
+        if store.capabilities.versioning:
+            page = store.list_object_versions(
+                bucket,
+                prefix=prefix,
+                key_marker=key_marker,
+                version_id_marker=version_marker,
+                max_keys=PAGE,
+            )
+        else:
+            page = current_versions(
+                store, bucket, prefix=prefix, key_marker=key_marker, max_keys=PAGE
+            )
         for info in page.versions:
             if group and group[0].key != info.key:
                 yield group

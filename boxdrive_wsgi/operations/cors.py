@@ -8,7 +8,7 @@ bucket's rules.
 
 from __future__ import annotations
 
-from flask import Request, Response
+from flask import Request, Response, g
 
 from ..protocol.cors import (
     NOT_ALLOWED,
@@ -40,12 +40,12 @@ def get_bucket_cors(s3: S3Request) -> Response:
 
 def put_bucket_cors(s3: S3Request) -> Response:
     rules = parse_cors_xml(read_small_body(s3.request, CORS_CONFIGURATION, signer=s3.chunk_signer))
-    s3.store.put_bucket_config(s3.bucket_name, CONFIG, dump_rules(rules))
+    s3.put_bucket_config(CONFIG, dump_rules(rules))
     return empty_response(200)
 
 
 def delete_bucket_cors(s3: S3Request) -> Response:
-    s3.store.put_bucket_config(s3.bucket_name, CONFIG, None)
+    s3.put_bucket_config(CONFIG, None)
     return empty_response(204)
 
 
@@ -75,13 +75,20 @@ def add_cors_headers(
 ) -> None:
     """Answer an actual (non-preflight) request's Origin from the bucket's rules.
 
-    Called for every response, errors included, so it never raises.
+    Called for every response, errors included, so it never raises. The rules are read
+    through the request's ``S3Request`` when it has one (the slot read once per request,
+    not at all when the bucket's lookup says it is empty); a request refused before it
+    had one (a bad signature) reads the slot from the store.
     """
     origin = request.headers.get("Origin")
     if not origin or not bucket or request.method == "OPTIONS":
         return
+    s3: S3Request | None = g.get("s3_request")
     try:
-        stored = store.get_bucket_config(bucket, CONFIG)
+        if s3 is not None and s3.bucket == bucket:
+            stored = s3.bucket_config(CONFIG)
+        else:
+            stored = store.get_bucket_config(bucket, CONFIG)
         rules = load_rules(stored) if stored is not None else None
     except (StoreError, ValueError, KeyError):
         return

@@ -19,7 +19,8 @@ from ..protocol.numbers import optional_integer
 from ..protocol.tokens import decode_token, encode_token
 from ..protocol.versioning import NULL, check_version_id, invalid_version_id
 from ..stores.base import ObjectInfo, ObjectPage
-from ..web.context import S3Request, url_quote, xml_response
+from ..web.context import S3Request, xml_response
+from .query import argument, key_encoder
 
 MAX_KEYS = 1000
 
@@ -27,7 +28,7 @@ MAX_KEYS = 1000
 def list_objects(s3: S3Request) -> Response:
     """ListObjects v1 (``list-type=2`` is ListObjectsV2: operations.VARIANTS routes it)."""
     if "list-type" in s3.query:
-        raise S3Error("InvalidArgument", "Invalid list-type", extra=_argument(s3, "list-type"))
+        raise S3Error("InvalidArgument", "Invalid list-type", extra=argument(s3, "list-type"))
     return _list_v1(s3)
 
 
@@ -35,7 +36,7 @@ def _list_v1(s3: S3Request) -> Response:
     q = s3.query
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
     max_keys = _max_keys(s3)
-    encode = _encoder(s3)
+    encode = key_encoder(s3)
     page = _page(s3, prefix, delimiter, marker, max_keys)
     owner = _owner(s3)
     children: list[tuple[str, xml.Value]] = [
@@ -62,7 +63,7 @@ def list_objects_v2(s3: S3Request) -> Response:
     start_after = q.get("start-after", "")
     token = q.get("continuation-token")
     max_keys = _max_keys(s3)
-    encode = _encoder(s3)
+    encode = key_encoder(s3)
     begin = decode_token(token) if token is not None else start_after
     page = _page(s3, prefix, delimiter, begin, max_keys)
     owner = _owner(s3) if q.get("fetch-owner") == "true" else None
@@ -95,7 +96,7 @@ def list_versions(s3: S3Request) -> Response:
     key_marker = q.get("key-marker", "")
     version_marker = _version_id_marker(s3, key_marker)
     max_keys = _max_keys(s3)
-    encode = _encoder(s3)
+    encode = key_encoder(s3)
     page = s3.store.list_object_versions(
         s3.bucket_name,
         prefix=prefix,
@@ -135,7 +136,7 @@ def _version_id_marker(s3: S3Request, key_marker: str) -> str:
         raise S3Error(
             "InvalidArgument",
             "A version-id marker cannot be specified without a key marker.",
-            extra=_argument(s3, "version-id-marker"),
+            extra=argument(s3, "version-id-marker"),
         )
     check_version_id(raw, "version-id-marker")
     if not s3.store.is_version_id(raw):  # not an id this store makes
@@ -223,20 +224,3 @@ def _owner(s3: S3Request) -> xml.Children:
 
 def _max_keys(s3: S3Request) -> int:
     return min(optional_integer(s3.query.get("max-keys"), "max-keys", MAX_KEYS), MAX_KEYS)
-
-
-def _encoder(s3: S3Request) -> Callable[[str], str]:
-    encoding = s3.query.get("encoding-type")
-    if encoding is None:
-        return lambda value: value
-    if encoding.lower() != "url":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid Encoding Method specified in Request",
-            extra=_argument(s3, "encoding-type"),
-        )
-    return url_quote
-
-
-def _argument(s3: S3Request, name: str) -> dict[str, str]:
-    return {"ArgumentName": name, "ArgumentValue": s3.query.get(name, "")}

@@ -54,9 +54,10 @@ from ..stores.base import (
 from ..stores.streams import IterReader
 from ..web.access import object_owner
 from ..web.body import LateChecksums, read_small_body, verified_body
-from ..web.context import S3Request, empty_response, url_quote, xml_response
+from ..web.context import S3Request, empty_response, xml_response
 from ..web.versions import copy_source_version
 from . import object_lock, objects
+from .query import argument, key_encoder
 
 #: S3's largest part.
 MAX_PART_SIZE = 5 * 1024**3
@@ -332,7 +333,7 @@ def list_multipart_uploads(s3: S3Request) -> Response:
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, upload_id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
     max_uploads = min(_int_parameter(s3, "max-uploads", MAX_LISTED), MAX_LISTED)
-    encode = _encoder(s3)
+    encode = key_encoder(s3)
     page = s3.store.list_multipart_uploads(
         s3.bucket_name,
         prefix=prefix,
@@ -403,7 +404,7 @@ def _upload_id(s3: S3Request) -> str:
     upload_id = s3.query.get("uploadId", "")
     if not upload_id:
         raise S3Error(
-            "InvalidArgument", "uploadId must not be empty", extra=_argument(s3, "uploadId")
+            "InvalidArgument", "uploadId must not be empty", extra=argument(s3, "uploadId")
         )
     return upload_id
 
@@ -411,23 +412,6 @@ def _upload_id(s3: S3Request) -> str:
 def _int_parameter(s3: S3Request, name: str, default: int) -> int:
     # An empty value is the default here, as S3 treats it for these parameters.
     return optional_integer(s3.query.get(name) or None, name, default)
-
-
-def _argument(s3: S3Request, name: str) -> dict[str, str]:
-    return {"ArgumentName": name, "ArgumentValue": s3.query.get(name, "")}
-
-
-def _encoder(s3: S3Request) -> Callable[[str], str]:
-    encoding = s3.query.get("encoding-type")
-    if encoding is None:
-        return lambda value: value
-    if encoding.lower() != "url":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid Encoding Method specified in Request",
-            extra=_argument(s3, "encoding-type"),
-        )
-    return url_quote
 
 
 def _copy_range_past_end(headers: HeaderMap, size: int) -> S3Error:

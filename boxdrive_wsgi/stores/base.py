@@ -58,6 +58,7 @@ from .model import (
     VersionPage,
     WriteMode,
     WriteOptions,
+    copy_attributes,
     multipart_etag,
 )
 from .multipart.backend import MultipartBackend
@@ -462,16 +463,46 @@ class ObjectStore(ABC):
         never-versioned bucket). Starts after every version of ``key_marker``, or with
         ``version_id_marker`` after that version of it. Prefix, delimiter and common
         prefixes as list_objects (each counts once). A page SHOULD cost O(max_keys).
-        MUST raise NoSuchBucket. The default (stores without versions) lists the current
-        objects as null versions."""
-        page = self.list_objects(
+        MUST raise NoSuchBucket.
+
+        The default decides by ``capabilities``: a store that keeps versions
+        (``versioning`` or ``version_reads``) answers through ``list_stored_versions``;
+        one without lists its current objects as null versions. A store whose versions
+        depend on how it is configured (an upstream's, an async store's) overrides the
+        hook only; one that always versions may override this method whole."""
+        if self.capabilities.versioning or self.capabilities.version_reads:
+            return self.list_stored_versions(
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                version_id_marker=version_id_marker,
+                max_keys=max_keys,
+            )
+        return current_versions(
+            self,
             bucket,
             prefix=prefix,
             delimiter=delimiter,
-            start_after=key_marker,
+            key_marker=key_marker,
             max_keys=max_keys,
         )
-        return as_null_versions(page)
+
+    def list_stored_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """``list_object_versions`` of a store whose capabilities say it keeps versions,
+        same arguments and obligations; only that method calls it. Default: NotSupported
+        (501): a store that declares versions and lists none is refused, never shown
+        its current objects as if they were all it had."""
+        raise NotSupported("listing object versions")
 
     # ---- copies, tags and bucket configuration (defaults a store may replace)
 
@@ -504,12 +535,7 @@ class ObjectStore(ABC):
         """
         source = self.get_object(src_bucket, src_key, version_id=source_version_id)
         with source:
-            if attributes is None:
-                new = source.info.attributes
-            elif callable(attributes):
-                new = attributes(source.info)
-            else:
-                new = attributes
+            new = copy_attributes(attributes, source.info)
             # put_object makes a single-part object (ETag: the MD5): no part boundaries.
             return self.put_object(
                 dst_bucket,
@@ -567,3 +593,21 @@ class ObjectStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources (connections, threads). Optional."""
+
+
+def current_versions(
+    store: ObjectStore,
+    bucket: str,
+    *,
+    prefix: str = "",
+    delimiter: str = "",
+    key_marker: str = "",
+    max_keys: int = 1000,
+) -> VersionPage:
+    """A page of ``store``'s current objects as null versions: ``list_object_versions`` of
+    a store without versions, and what the lifecycle sweeper lists where it may remove
+    only current objects (a store's read-only history is not its to remove)."""
+    page = store.list_objects(
+        bucket, prefix=prefix, delimiter=delimiter, start_after=key_marker, max_keys=max_keys
+    )
+    return as_null_versions(page)

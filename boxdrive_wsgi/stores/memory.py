@@ -39,7 +39,7 @@ from .base import (
     iter_chunks,
 )
 from .listing import paginate
-from .model import ENABLED, NULL_VERSION, SUSPENDED
+from .model import ENABLED, NULL_VERSION, SUSPENDED, copy_attributes
 from .versions import is_version_id, new_version_id, paginate_versions
 
 
@@ -400,12 +400,7 @@ class MemoryStore(ObjectStore):
         with self._lock:
             source, data = self._entry(src_bucket, src_key, source_version_id)
             target = self._bucket(dst_bucket)
-            if attributes is None:
-                new = source.attributes
-            elif callable(attributes):
-                new = attributes(source)
-            else:
-                new = attributes
+            new = copy_attributes(attributes, source)
             info = ObjectInfo(
                 bucket=dst_bucket,
                 key=dst_key,

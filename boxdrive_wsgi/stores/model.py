@@ -289,6 +289,20 @@ class ObjectBody:
 #: Destination attributes derived from the source version a copy reads.
 SourceAttributes = Callable[["ObjectInfo"], ObjectAttributes]
 
+
+def copy_attributes(
+    attributes: ObjectAttributes | SourceAttributes | None, source: ObjectInfo
+) -> ObjectAttributes:
+    """A copy's attributes as ``copy_object`` takes them: None keeps the source's, a
+    callable derives them from the source version copied (and MAY raise: then nothing
+    is written), anything else is them."""
+    if attributes is None:
+        return source.attributes
+    if callable(attributes):
+        return attributes(source)
+    return attributes
+
+
 #: A completed object's attributes from its upload's and the chosen parts; MAY raise.
 CompletedAttributes = Callable[[ObjectAttributes, Sequence[PartInfo]], ObjectAttributes]
 

@@ -116,8 +116,8 @@ class S3Request:
         """The configuration document ``name`` of ``bucket`` (default: the request's),
         read at most once per request, and not at all when the bucket's lookup says the
         slot is empty (``BucketInfo.config_names``). Raises as ``get_bucket_config``
-        (NoSuchBucket, NotSupported). Writes go to the store directly; a handler that
-        writes a slot does not read it back in the same request."""
+        (NoSuchBucket, NotSupported). A slot written through ``put_bucket_config`` reads
+        back as written; one written to the store directly is not read back."""
         bucket_name = self.bucket_name if bucket is None else bucket
         slot = (bucket_name, name)
         if slot in self.configs_read:
@@ -128,6 +128,12 @@ class S3Request:
             value = self.store.get_bucket_config(bucket_name, name)
         self.configs_read[slot] = value
         return value
+
+    def put_bucket_config(self, name: str, value: bytes | None) -> None:
+        """Write (None: remove) the request's bucket's slot ``name``, so what reads it later
+        in this request (the CORS headers of a PutBucketCors answer) sees the new one."""
+        self.store.put_bucket_config(self.bucket_name, name, value)
+        self.configs_read[(self.bucket_name, name)] = value
 
     def bucket_owner(self, bucket: str | None = None) -> str | None:
         """The recorded owner of ``bucket`` (default: the request's), if any."""

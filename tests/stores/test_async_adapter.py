@@ -377,3 +377,16 @@ def test_read_only_versions_are_not_declared_through_the_adapter() -> None:
         assert adapter.capabilities.bucket_config
     finally:
         adapter.close()
+
+
+def test_the_lookup_forwards_the_config_slots_the_async_store_names() -> None:
+    """An async store that names its slots with the lookup (``BucketInfo.config_names``)
+    spares the HTTP layer a read of each slot it lacks; the adapter passes them on."""
+    adapter = AsyncStoreAdapter(AsyncMemoryStore())
+    try:
+        adapter.create_bucket("b")
+        assert adapter.head_bucket("b").config_names == frozenset()
+        adapter.put_bucket_config("b", "cors", b"[]")
+        assert adapter.head_bucket("b").config_names == frozenset({"cors"})
+    finally:
+        adapter.close()

@@ -159,6 +159,34 @@ def test_listing_reads_no_file_per_key(fake: FakeGitlab, store: GitlabStore) -> 
     assert calls(fake, mark, "GET", "/tree") == 1
 
 
+def test_the_lookup_names_the_config_slots_with_one_tree_call(
+    fake: FakeGitlab, store: GitlabStore
+) -> None:
+    store.create_bucket("b")
+    start = len(fake.requests)
+    info = store.head_bucket("b")
+    assert calls(fake, start) == 1  # the marker; the slots only when asked
+    assert info.config_names == frozenset() and info.config_names == frozenset()
+    assert calls(fake, start) == 2 and calls(fake, start, "GET", "/tree") == 1
+    store.put_bucket_config("b", "cors", b"[]")
+    store.put_bucket_config("b", "logging", b"{}")
+    assert store.head_bucket("b").config_names == frozenset({"cors", "logging"})
+
+
+def test_a_get_reads_no_config_slot_the_bucket_lacks(fake: FakeGitlab, store: GitlabStore) -> None:
+    from tests.access_rules import ALICE, Prepared, call_for, flask_client, send
+
+    store.create_bucket("b", owner=ALICE.identity.id)
+    owned = ObjectAttributes(owner=ALICE.identity.id)
+    store.put_object("b", "k", io.BytesIO(b"data"), size=4, attributes=owned)
+    call = call_for("GetObject", Prepared("b"), ALICE, host="localhost")
+    start = len(fake.requests)
+    response = send(flask_client(store), call)
+    assert response.status_code == 200, response.data
+    assert calls(fake, start, "", paths.CONFIG) == 0
+    assert calls(fake, start, "GET", "/tree") == 1
+
+
 def test_delete_bucket_keeps_objects(store: GitlabStore) -> None:
     from boxdrive_wsgi.stores.base import BucketNotEmpty
 

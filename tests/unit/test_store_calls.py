@@ -120,3 +120,53 @@ def test_copy_object_asks_for_its_bucket_once_when_it_is_also_the_source() -> No
 @pytest.mark.parametrize("operation", sorted(operation_names()))
 def test_no_operation_looks_its_bucket_up_twice(operation: str) -> None:
     assert store_calls(operation)["head_bucket"] <= 1
+
+
+ORIGIN = {"Origin": "https://app.example"}
+
+
+def test_a_cors_request_reads_the_rules_once_with_the_lookup() -> None:
+    """Every prepared bucket has CORS rules: the Origin's answer reads them once."""
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]
+    prepared = prepare(store.inner, f"calls-{next(_buckets)}", "private")
+    call = call_for("GetObject", prepared, ALICE, host="localhost", extra_headers=ORIGIN)
+    response = send(flask_client(store), call)
+    assert response.status_code in call.ok, response.data
+    assert store.calls == {"head_bucket": 1, "get_bucket_config": 1, "get_object": 1}
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_get_bucket_cors_with_an_origin_reads_the_rules_once() -> None:
+    calls = store_calls("GetBucketCors", headers=ORIGIN)
+    assert calls == {"head_bucket": 1, "get_bucket_config": 1}
+
+
+def test_a_cors_request_to_a_bucket_without_rules_reads_no_slot() -> None:
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]
+    prepared = prepare(store.inner, f"calls-{next(_buckets)}", "private")
+    store.inner.put_bucket_config(prepared.bucket, "cors", None)
+    call = call_for("GetObject", prepared, ALICE, host="localhost", extra_headers=ORIGIN)
+    response = send(flask_client(store), call)
+    assert response.status_code in call.ok, response.data
+    assert store.calls == {"head_bucket": 1, "get_object": 1}
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("operation", "allowed"), [("PutBucketCors", True), ("DeleteBucketCors", False)]
+)
+def test_a_cors_write_answers_its_origin_by_the_rules_it_wrote(
+    operation: str, allowed: bool
+) -> None:
+    """As before the rules were read through the request: the answer to a write of them
+    follows the new rules, and reads none."""
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]
+    prepared = prepare(store.inner, f"calls-{next(_buckets)}", "private")
+    if allowed:
+        store.inner.put_bucket_config(prepared.bucket, "cors", None)  # the PUT sets them
+    call = call_for(operation, prepared, ALICE, host="localhost", extra_headers=ORIGIN)
+    response = send(flask_client(store), call)
+    assert response.status_code in call.ok, response.data
+    # the rules allow GET only: a PUT's Origin is answered "no rule" (Vary), not ignored
+    assert ("Vary" in response.headers) is allowed
+    assert store.calls["get_bucket_config"] == 0

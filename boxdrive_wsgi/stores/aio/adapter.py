@@ -334,7 +334,7 @@ class AsyncStoreAdapter(ObjectStore):
         )
         return page
 
-    def list_object_versions(
+    def list_stored_versions(
         self,
         bucket: str,
         *,
@@ -344,15 +344,6 @@ class AsyncStoreAdapter(ObjectStore):
         version_id_marker: str = "",
         max_keys: int = 1000,
     ) -> VersionPage:
-        if not self.capabilities.versioning:
-            return super().list_object_versions(
-                bucket,
-                prefix=prefix,
-                delimiter=delimiter,
-                key_marker=key_marker,
-                version_id_marker=version_id_marker,
-                max_keys=max_keys,
-            )
         page: VersionPage = self._call(
             "list_object_versions",
             bucket,

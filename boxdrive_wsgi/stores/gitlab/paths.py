@@ -124,8 +124,12 @@ def marker_path(bucket: str) -> str:
     return f"{bucket}/{MARKER}"
 
 
+def config_dir(bucket: str) -> str:
+    return f"{bucket}/{CONFIG}"
+
+
 def config_path(bucket: str, name: str) -> str:
-    return f"{bucket}/{CONFIG}/{encode_segment(name) or EMPTY_LEAF}"
+    return f"{config_dir(bucket)}/{encode_segment(name) or EMPTY_LEAF}"
 
 
 def first_directory_segment(components: list[str]) -> tuple[str, int] | None:

@@ -46,6 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, BinaryIO, TypeVar
 
 import requests
@@ -80,6 +81,7 @@ from ..base import (
 )
 from ..documents import to_document
 from ..listing import paginate
+from ..lookups import LazyBucketInfo
 from ..model import NULL_VERSION
 from ..versions import guard_before
 from . import paths
@@ -221,7 +223,16 @@ class GitlabStore(ObjectStore):
         marker = self._marker(bucket)
         if marker is None:
             raise NoSuchBucket(bucket)
-        return self._bucket_info(bucket, marker)
+        info = self._bucket_info(bucket, marker)
+        # the slots holding a document, by one tree call when the HTTP layer first asks:
+        # it then reads only those (a slot that is not there costs two calls to read)
+        return LazyBucketInfo(
+            info.name, info.created, info.owner, config_names_of=partial(self._configs, bucket)
+        )
+
+    def _configs(self, bucket: str) -> frozenset[str]:
+        entries = self.api.tree(paths.config_dir(bucket), self.api.branch, recursive=False)
+        return frozenset(paths.decode_segment(e["name"]) for e in entries if e["type"] == "blob")
 
     def delete_bucket(self, bucket: str) -> None:
         def attempt() -> None:
@@ -488,7 +499,7 @@ class GitlabStore(ObjectStore):
         )
         return head, rows
 
-    def list_object_versions(
+    def list_stored_versions(
         self,
         bucket: str,
         *,

@@ -25,6 +25,7 @@ from ..base import (
     SourceAttributes,
     WriteOptions,
 )
+from ..model import copy_attributes
 from .support import encode_attributes, map_error, strip_etag, utc
 
 if TYPE_CHECKING:
@@ -69,12 +70,7 @@ def _copy_once(
 ) -> ObjectInfo:
     source, source_etag = store._head(*src, version_id)
     inspected.append(source_etag)
-    if attributes is None:
-        new = source.attributes
-    elif callable(attributes):
-        new = attributes(source)
-    else:
-        new = attributes
+    new = copy_attributes(attributes, source)
     dst_bucket, dst_key = dst
     store._require_bucket(dst_bucket)
     store._refuse_reserved(dst_bucket, dst_key)
@@ -84,11 +80,10 @@ def _copy_once(
     recorded = source.etag if source.etag != source_etag else None
     try:
         response = store.client.copy_object(
-            Bucket=store._ub(dst_bucket),
-            Key=store._uk(dst_bucket, dst_key),
+            **store.layout.where(dst_bucket, dst_key),
             CopySource={
-                "Bucket": store._ub(src[0]),
-                "Key": store._uk(*src),
+                "Bucket": store.layout.upstream_bucket(src[0]),
+                "Key": store.layout.key(*src),
                 **({"VersionId": version_id} if version_id else {}),
             },
             CopySourceIfMatch=f'"{source_etag}"',
@@ -136,7 +131,7 @@ def update_attributes(store: S3Store, bucket: str, key: str, update: AttributeUp
     content but gets the previous version's attributes with the update.
     """
     head = store.head_object(bucket, key)  # NoSuchBucket / NoSuchKey first
-    support = store.conditional_writes.support(store.client, *store._probe_location(bucket))
+    support = store.conditional_writes.support(store.client, *store.layout.probe_location(bucket))
     return copy_object(
         store,
         (bucket, key),

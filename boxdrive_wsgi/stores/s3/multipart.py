@@ -59,7 +59,7 @@ class S3Multipart:
         version = {"VersionId": version_id} if version_id is not None else {}
         try:
             response = self.client.get_object(
-                Bucket=s._ub(bucket), Key=s._uk(bucket, key), PartNumber=number, **version
+                **s.layout.where(bucket, key), PartNumber=number, **version
             )
         except Exception as exc:
             if error_code(exc) in ("InvalidPartNumber", "InvalidPart"):
@@ -88,8 +88,7 @@ class S3Multipart:
         extra = {"ContentType": attrs.content_type} if attrs.content_type else {}
         try:
             response = self.client.create_multipart_upload(
-                Bucket=s._ub(bucket),
-                Key=s._uk(bucket, key),
+                **s.layout.where(bucket, key),
                 Metadata=encode_attributes(attrs),
                 **extra,
             )
@@ -112,8 +111,7 @@ class S3Multipart:
         with request_body(body, size, stream=s.stream_uploads, memory=s.spool_memory) as payload:
             try:
                 response = self.client.upload_part(
-                    Bucket=s._ub(bucket),
-                    Key=s._uk(bucket, key),
+                    **s.layout.where(bucket, key),
                     UploadId=upload_id,
                     PartNumber=part_number,
                     Body=payload.file,
@@ -148,8 +146,7 @@ class S3Multipart:
         listed = [{"PartNumber": n, "ETag": f'"{strip_etag(etag)}"'} for n, etag in parts]
         try:
             response = self.client.complete_multipart_upload(
-                Bucket=s._ub(bucket),
-                Key=s._uk(bucket, key),
+                **s.layout.where(bucket, key),
                 UploadId=upload_id,
                 MultipartUpload={"Parts": listed},
                 **extra,
@@ -188,9 +185,7 @@ class S3Multipart:
         s = self._s
         s._require_bucket(bucket)
         try:
-            self.client.abort_multipart_upload(
-                Bucket=s._ub(bucket), Key=s._uk(bucket, key), UploadId=upload_id
-            )
+            self.client.abort_multipart_upload(**s.layout.where(bucket, key), UploadId=upload_id)
         except Exception as exc:
             raise self._upload_error(exc, bucket, key, upload_id) from exc
 
@@ -200,8 +195,7 @@ class S3Multipart:
         s = self._s
         try:
             response = self.client.list_parts(
-                Bucket=s._ub(bucket),
-                Key=s._uk(bucket, key),
+                **s.layout.where(bucket, key),
                 UploadId=upload_id,
                 PartNumberMarker=part_number_marker,
                 MaxParts=max_parts,
@@ -233,9 +227,9 @@ class S3Multipart:
     ) -> UploadPage:
         s = self._s
         s._require_bucket(bucket)
-        base = s._base(bucket)
+        base = s.layout.base(bucket)
         options: dict[str, Any] = {
-            "Bucket": s._ub(bucket),
+            "Bucket": s.layout.upstream_bucket(bucket),
             "Prefix": base + prefix,
             "MaxUploads": max_uploads,
         }

@@ -17,7 +17,7 @@ def only_reserved(store: S3Store, bucket: str, common_prefix: str) -> bool:
     """Whether a 1:1 listing's common prefix covers our reserved keys only."""
     if store.upstream_bucket:
         return False
-    if store._reserved(common_prefix):
+    if store.layout.reserved(common_prefix):
         return True
     if not owners.RESERVED_PREFIX.startswith(common_prefix):
         return False
@@ -29,7 +29,7 @@ def only_reserved(store: S3Store, bucket: str, common_prefix: str) -> bool:
             )
         except Exception as exc:
             raise map_error(exc, bucket) from exc
-        if any(not store._reserved(item["Key"]) for item in page.get("Contents", [])):
+        if any(not store.layout.reserved(item["Key"]) for item in page.get("Contents", [])):
             return False
     return True
 
@@ -44,7 +44,7 @@ def more_than_reserved(store: S3Store, bucket: str, options: dict[str, Any], tok
             page = store.client.list_objects_v2(**probe)
         except Exception as exc:
             raise map_error(exc, bucket) from exc
-        if any(not store._reserved(item["Key"]) for item in page.get("Contents", [])):
+        if any(not store.layout.reserved(item["Key"]) for item in page.get("Contents", [])):
             return True
         if any(
             not only_reserved(store, bucket, p["Prefix"]) for p in page.get("CommonPrefixes", [])

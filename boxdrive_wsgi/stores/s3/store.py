@@ -2,7 +2,8 @@
 """S3Store: objects in an upstream S3-compatible service (Ceph RGW, MinIO, Garage, AWS,
 or another boxdrive-wsgi), through boto3.
 
-Two mappings of our buckets onto upstream:
+Two mappings of our buckets onto upstream (``s3_layout.Layout``, the one place every
+part of the store takes its upstream names from):
 
 * ``bucket=None``: 1:1, our bucket ``b`` is upstream bucket ``b``. Its owner is a small
   record object under the reserved prefix ``.boxdrive/`` of that upstream bucket (see
@@ -13,8 +14,12 @@ Two mappings of our buckets onto upstream:
   ``prefix``: a marker object ``<prefix><bucket>`` (created with ``If-None-Match: *``,
   so creation is atomic; it records the owner), objects at ``<prefix><bucket>/<key>``
   and configuration documents at ``<prefix>.config/<bucket>/<name>`` (bucket names never
-  start with a dot). A page of objects still costs one upstream listing. No versioning:
-  upstream versions whole buckets, not our prefixes of one (501).
+  start with a dot; ``s3_configs``). A page of objects still costs one upstream listing.
+  No versioning: upstream versions whole buckets, not our prefixes of one (501).
+
+``head_bucket`` answers a ``LazyBucketInfo``: what a GET or PUT never reads costs no
+upstream call until read (1:1: the versioning status; prefix: the names of the bucket's
+configuration slots, one listing, which spares the HTTP layer a read of each absent slot).
 
 Bodies stream both ways. A request body of known length over ``spool_memory`` goes
 upstream as one PUT while it arrives (``stream_uploads``: requests are signed, bodies
@@ -48,6 +53,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, BinaryIO, Literal
 
 from ..base import (
@@ -78,11 +84,13 @@ from ..base import (
     WriteMode,
     WriteOptions,
 )
+from ..lookups import LazyBucketInfo
 from ..model import NULL_VERSION
 from ..versions import require_null
-from . import copies, owners, reserved
+from . import configs, copies, owners, reserved
 from . import versions as upstream_versions
 from .conditions import COPY_SOURCE_IF_MATCH, LEGACY_COPY_SOURCE_IF_MATCH, ConditionalWrites
+from .layout import Layout
 from .multipart import S3Multipart
 from .support import (
     BUCKET_META,
@@ -144,6 +152,8 @@ class S3Store(ObjectStore):
         self.stream_uploads = stream_uploads
         self.upstream_bucket = bucket or None
         self.prefix = prefix if bucket else ""
+        #: where our buckets and keys are upstream (shared with multipart, copies, ...)
+        self.layout = Layout(self.upstream_bucket, self.prefix)
         self.capabilities = Capabilities(
             native_multipart=native_multipart,
             bucket_config=self.upstream_bucket is not None,
@@ -203,7 +213,7 @@ class S3Store(ObjectStore):
                 self.client.head_bucket(Bucket=self.upstream_bucket)
                 # the first readiness check (at start-up) learns which conditional
                 # writes are safe
-                self.conditional_writes.support(self.client, *self._probe_location(""))
+                self.conditional_writes.support(self.client, *self.layout.probe_location(""))
             else:
                 listed = self.client.list_buckets().get("Buckets", [])
                 # 1:1: probe in the first upstream bucket (reserved keys); with none
@@ -211,7 +221,7 @@ class S3Store(ObjectStore):
                 if listed and self.conditional_writes.probed is None:
                     with contextlib.suppress(BackendError):
                         self.conditional_writes.support(
-                            self.client, *self._probe_location(listed[0]["Name"])
+                            self.client, *self.layout.probe_location(listed[0]["Name"])
                         )
         except Exception as exc:
             raise map_error(exc, self.upstream_bucket or "") from exc
@@ -256,38 +266,13 @@ class S3Store(ObjectStore):
         found = response.get("VersionId") if self.capabilities.versioning else None
         return str(found) if found else None
 
-    def _ub(self, bucket: str) -> str:
-        return self.upstream_bucket or bucket
-
-    def _base(self, bucket: str) -> str:
-        return f"{self.prefix}{bucket}/" if self.upstream_bucket else ""
-
-    def _uk(self, bucket: str, key: str) -> str:
-        return self._base(bucket) + key
-
-    def _marker(self, bucket: str) -> str:
-        return f"{self.prefix}{bucket}"
-
-    def _config_key(self, bucket: str, name: str = "") -> str:
-        return f"{self.prefix}.config/{bucket}/{name}"
-
-    def _probe_location(self, bucket: str) -> tuple[str, str]:
-        """Upstream bucket and key prefix where the conditional-write probe may write."""
-        if self.upstream_bucket:
-            return self.upstream_bucket, f"{self.prefix}.probe/"
-        return bucket, owners.PROBE_PREFIX
-
-    def _reserved(self, key: str) -> bool:
-        """A key of ours in a 1:1 bucket (the owner record): no client may touch it."""
-        return not self.upstream_bucket and owners.is_reserved(key)
-
     def _hide_reserved(self, bucket: str, key: str) -> None:
-        if self._reserved(key):
+        if self.layout.reserved(key):
             self.head_bucket(bucket)
             raise NoSuchKey(bucket, key)
 
     def _refuse_reserved(self, bucket: str, key: str) -> None:
-        if self._reserved(key):
+        if self.layout.reserved(key):
             raise NotSupported(f"keys under {owners.RESERVED_PREFIX!r} are reserved")
 
     def _require_bucket(self, bucket: str) -> None:
@@ -313,10 +298,14 @@ class S3Store(ObjectStore):
             dates = {b["Name"]: b.get("CreationDate") for b in response["Buckets"]}
             with ThreadPoolExecutor(OWNER_READS) as pool:
                 records = list(pool.map(self._listed_owner_record, names))
-                found = list(pool.map(self._listed_status, names))
             return [
-                BucketInfo(name, utc(dates[name]), owners.record_owner(record or {}), status)
-                for name, record, status in zip(names, records, found, strict=True)
+                LazyBucketInfo(
+                    name,
+                    utc(dates[name]),
+                    owners.record_owner(record or {}),
+                    versioning_of=partial(self._listed_status, name),
+                )
+                for name, record in zip(names, records, strict=True)
                 if record is not owners.GONE
             ]
         names = []
@@ -348,6 +337,8 @@ class S3Store(ObjectStore):
             return None
 
     def _listed_status(self, bucket: str) -> str | None:
+        """As ``s3_versions.status``, but a bucket whose status upstream will not show us
+        lists as never versioned."""
         try:
             return upstream_versions.status(self, bucket)
         except (BackendError, NoSuchBucket):  # not ours to read, or deleted meanwhile
@@ -374,21 +365,27 @@ class S3Store(ObjectStore):
             if record is owners.GONE:
                 raise NoSuchBucket(bucket)
             created = (record or {}).get("created")
-            status = (
-                upstream_versions.status(self, bucket) if self.capabilities.versioning else None
-            )
+            # GetBucketVersioning only when the status is read: GET/PUT never do
+            status = partial(upstream_versions.status, self, bucket)
             if isinstance(created, int):  # no listing of buckets when recorded
                 owner = owners.record_owner(record or {})
-                return BucketInfo(bucket, utc(moment(created)), owner, status)
-            return BucketInfo(bucket, self._creation_date(bucket), None, status)
+                return LazyBucketInfo(bucket, utc(moment(created)), owner, versioning_of=status)
+            return LazyBucketInfo(bucket, self._creation_date(bucket), None, versioning_of=status)
         try:
-            head = self.client.head_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
+            head = self.client.head_object(
+                Bucket=self.upstream_bucket, Key=self.layout.marker(bucket)
+            )
         except Exception as exc:
             if isinstance(map_error(exc, bucket), NoSuchKey):
                 raise NoSuchBucket(bucket) from None
             raise map_error(exc, bucket) from exc
         owner = meta_owner(head.get("Metadata", {}))
-        return BucketInfo(bucket, utc(head.get("LastModified")), owner)
+        return LazyBucketInfo(
+            bucket,
+            utc(head.get("LastModified")),
+            owner,
+            config_names_of=lambda: configs.names(self, bucket),
+        )
 
     def _creation_date(self, bucket: str) -> datetime:
         try:
@@ -413,7 +410,7 @@ class S3Store(ObjectStore):
         try:
             self.client.put_object(
                 Bucket=self.upstream_bucket,
-                Key=self._marker(bucket),
+                Key=self.layout.marker(bucket),
                 Body=b"",
                 Metadata={BUCKET_META: json.dumps({"owner": owner}, ensure_ascii=True)},
                 **create_only,
@@ -434,7 +431,7 @@ class S3Store(ObjectStore):
     def _create_only(self, bucket: str) -> dict[str, str]:
         """``IfNoneMatch: *`` if upstream honours it (probed once), else nothing."""
         supported = self.conditional_writes.support(
-            self.client, *self._probe_location(bucket)
+            self.client, *self.layout.probe_location(bucket)
         ).put.if_none_match
         return {"IfNoneMatch": "*"} if supported else {}
 
@@ -483,18 +480,14 @@ class S3Store(ObjectStore):
         self.head_bucket(bucket)
         try:
             listed = self.client.list_objects_v2(
-                Bucket=self.upstream_bucket, Prefix=self._base(bucket), MaxKeys=1
+                Bucket=self.upstream_bucket, Prefix=self.layout.base(bucket), MaxKeys=1
             )
             if listed.get("KeyCount", 0) or listed.get("Contents"):
                 raise BucketNotEmpty(bucket)
             if self.capabilities.native_multipart:
                 self._multipart.abort_all(bucket)
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.upstream_bucket, Prefix=self._config_key(bucket)
-            ):
-                for item in page.get("Contents", []):
-                    self.client.delete_object(Bucket=self.upstream_bucket, Key=item["Key"])
-            self.client.delete_object(Bucket=self.upstream_bucket, Key=self._marker(bucket))
+            configs.delete_all(self, bucket)
+            self.client.delete_object(Bucket=self.upstream_bucket, Key=self.layout.marker(bucket))
         except Exception as exc:
             raise map_error(exc, bucket) from exc
 
@@ -512,7 +505,7 @@ class S3Store(ObjectStore):
             return {}
         conditions = self.conditional_writes.require(
             self.client,
-            *self._probe_location(bucket),
+            *self.layout.probe_location(bucket),
             operation,
             if_match=options.mode is WriteMode.UPDATE,
         )
@@ -547,8 +540,7 @@ class S3Store(ObjectStore):
             recorded = etag if etag and etag != payload.md5 else None
             try:
                 response = self.client.put_object(
-                    Bucket=self._ub(bucket),
-                    Key=self._uk(bucket, key),
+                    **self.layout.where(bucket, key),
                     Body=payload.file,
                     ContentLength=payload.size,
                     Metadata=encode_attributes(attrs, recorded),
@@ -574,7 +566,7 @@ class S3Store(ObjectStore):
 
     def _head(self, bucket: str, key: str, version_id: str | None = None) -> tuple[ObjectInfo, str]:
         self._hide_reserved(bucket, key)
-        where = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
+        where = self.layout.where(bucket, key)
         try:
             head = self.client.head_object(**where, **upstream_versions.arguments(version_id))
         except Exception as exc:
@@ -600,7 +592,7 @@ class S3Store(ObjectStore):
     ) -> ObjectBody:
         version_id = self._version_arg(bucket, key, version_id)
         self._hide_reserved(bucket, key)
-        options: dict[str, Any] = {"Bucket": self._ub(bucket), "Key": self._uk(bucket, key)}
+        options: dict[str, Any] = self.layout.where(bucket, key)
         options.update(upstream_versions.arguments(version_id))
         if byte_range is not None:
             start = "" if byte_range.start is None else str(byte_range.start)
@@ -642,7 +634,7 @@ class S3Store(ObjectStore):
     ) -> DeleteResult:
         version_id = self._version_arg(bucket, key, version_id)
         self._require_bucket(bucket)
-        if self._reserved(key):
+        if self.layout.reserved(key):
             self.head_bucket(bucket)
             return DeleteResult()  # never the owner record: deleting an absent key is fine
         if guard is not None:  # not atomic upstream: right before (s3_versions)
@@ -659,7 +651,7 @@ class S3Store(ObjectStore):
             return value == NULL_VERSION
         return upstream_versions.is_version_id(value)
 
-    def list_object_versions(
+    def list_stored_versions(
         self,
         bucket: str,
         *,
@@ -669,11 +661,6 @@ class S3Store(ObjectStore):
         version_id_marker: str = "",
         max_keys: int = 1000,
     ) -> VersionPage:
-        if not self.capabilities.versioning:
-            return super().list_object_versions(
-                bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
-                version_id_marker=version_id_marker, max_keys=max_keys,
-            )  # fmt: skip
         return upstream_versions.list_versions(
             self, bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
             version_id_marker=version_id_marker, max_keys=max_keys,
@@ -688,10 +675,13 @@ class S3Store(ObjectStore):
         start_after: str = "",
         max_keys: int = 1000,
     ) -> ObjectPage:
-        base = self._base(bucket)
+        base = self.layout.base(bucket)
         objects: list[ObjectInfo] = []
         prefixes: list[str] = []
-        options: dict[str, Any] = {"Bucket": self._ub(bucket), "Prefix": base + prefix}
+        options: dict[str, Any] = {
+            "Bucket": self.layout.upstream_bucket(bucket),
+            "Prefix": base + prefix,
+        }
         if delimiter:
             options["Delimiter"] = delimiter
         if start_after:
@@ -704,7 +694,7 @@ class S3Store(ObjectStore):
             except Exception as exc:
                 raise map_error(exc, bucket) from exc
             for item in page.get("Contents", []):
-                if self._reserved(item["Key"]):
+                if self.layout.reserved(item["Key"]):
                     continue  # the owner record (and probe keys) of a 1:1 bucket
                 objects.append(
                     ObjectInfo(
@@ -767,29 +757,7 @@ class S3Store(ObjectStore):
         return copies.update_attributes(self, bucket, key, update)
 
     def get_bucket_config(self, bucket: str, name: str) -> bytes | None:
-        if not self.upstream_bucket:
-            raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
-        self.head_bucket(bucket)
-        try:
-            response = self.client.get_object(
-                Bucket=self.upstream_bucket, Key=self._config_key(bucket, name)
-            )
-        except Exception as exc:
-            if isinstance(map_error(exc, bucket), NoSuchKey):
-                return None
-            raise map_error(exc, bucket) from exc
-        data: bytes = response["Body"].read()
-        return data
+        return configs.get(self, bucket, name)
 
     def put_bucket_config(self, bucket: str, name: str, value: bytes | None) -> None:
-        if not self.upstream_bucket:
-            raise NotSupported(f"bucket configuration {name!r} in 1:1 mode")
-        self.head_bucket(bucket)
-        key = self._config_key(bucket, name)
-        try:
-            if value is None:
-                self.client.delete_object(Bucket=self.upstream_bucket, Key=key)
-            else:
-                self.client.put_object(Bucket=self.upstream_bucket, Key=key, Body=bytes(value))
-        except Exception as exc:
-            raise map_error(exc, bucket) from exc
+        configs.put(self, bucket, name, value)

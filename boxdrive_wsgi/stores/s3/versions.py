@@ -3,9 +3,10 @@
 Only in the 1:1 layout (our bucket ``b`` is upstream bucket ``b``), where a bucket's
 versioning is upstream's own: PutBucketVersioning/GetBucketVersioning, version ids
 (upstream's, opaque: ``is_version_id``), ``VersionId=`` on reads, copies and deletes,
-delete markers, ListObjectVersions. Nothing is cached: every node asks upstream (the
-status is read by ``head_bucket`` and ``list_buckets``, and where a delete's guard
-needs it). In the prefix layout every bucket of ours shares one upstream bucket, whose
+delete markers, ListObjectVersions. Nothing is cached across requests: every node asks
+upstream (the status of a ``head_bucket`` or ``list_buckets`` answer is asked when first
+read, ``LazyBucketInfo``: a GET or PUT never reads it; and where a delete's guard needs
+it). In the prefix layout every bucket of ours shares one upstream bucket, whose
 versioning cannot be set per bucket of ours: the store declares no versioning there.
 
 What upstream cannot give is a store gap, not emulated: a delete marker's owner (the
@@ -174,7 +175,7 @@ def guard_delete(
 def delete(store: S3Store, bucket: str, key: str, version_id: str | None) -> DeleteResult:
     try:
         response = store.client.delete_object(
-            Bucket=store._ub(bucket), Key=store._uk(bucket, key), **arguments(version_id)
+            **store.layout.where(bucket, key), **arguments(version_id)
         )
     except Exception as exc:
         if version_id is not None and error_code(exc) in _UNKNOWN_VERSION:
