@@ -139,7 +139,6 @@ def _credentials(workdir: Path, reused: bool) -> tuple[str, str]:
     return access, secret
 
 
-
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args

@@ -59,7 +59,7 @@ class SpoolFile(io.FileIO):
                 raise OSError(f"cannot write to {self.path}")
             done += n
         if behind is not None:
-            behind.wrote(view)
+            behind.wrote(data)
         return done
 
     def md5_hex(self) -> str | None:
@@ -130,9 +130,7 @@ def _recv_size(request: Any, default: int) -> int:
     return int(min(remain, BODY_RECV))
 
 
-def patch(
-    parser_class: Any, buffer_class: Any, file_buffer_class: Any, channel_class: Any
-) -> None:
+def patch(parser_class: Any, buffer_class: Any, file_buffer_class: Any, channel_class: Any) -> None:
     """Mark request body buffers as they are made (``parser_class.parse_header``), let a
     marked ``buffer_class`` (OverflowableBuffer) overflow into a ``SpoolFile``, and let
     ``channel_class`` (HTTPChannel) receive a large body in large reads."""

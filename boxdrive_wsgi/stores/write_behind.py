@@ -6,11 +6,13 @@ ETag), then one fsync that waited for the whole body to reach the disk. The kern
 writing dirty pages back on its own only past ``vm.dirty_background_ratio`` (gigabytes on a
 machine with memory), so that fsync wrote the whole body at the disk's rate after the last
 byte had arrived. ``WriteBehind`` follows a file as it grows. Past ``threads_after`` bytes
-one thread reads back what was appended (``pread``: from the page cache, nothing held in
-memory, the writer never waits for it) and hashes it, and another ``fdatasync``\\ s every
-``sync_every`` bytes, so that the disk works while the body arrives and the caller's own
-final fsync (this never replaces it) has only the tail left to write. Below
-``threads_after`` the writer hashes inline as before: small bodies start no thread.
+one thread hashes what was appended, and another ``fdatasync``\\ s every ``sync_every``
+bytes, so that the disk works while the body arrives and the caller's own final fsync
+(this never replaces it) has only the tail left to write. The writer never waits for
+either: the hash thread is handed the appended ``bytes`` themselves while it holds fewer
+than ``HOLD`` of them, and past that (it fell behind) reads the rest back from the file
+(``pread``, from the page cache), so memory stays bounded. Below ``threads_after`` the
+writer hashes inline as before: small bodies start no thread.
 
 Both threads use a file description of their own, opened by path when they start: a file
 closed under them cannot hand them another file's descriptor, and a writeback error the
@@ -24,16 +26,20 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from typing import Any
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 from .streams import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 #: Bodies up to this size are hashed inline by the writer; past it the threads start.
 THREADS_AFTER = 8 * 1024 * 1024
 #: The sync thread writes back whenever this much more has been appended.
 SYNC_EVERY = 16 * 1024 * 1024
-#: The hash thread wakes up once this much is waiting to be hashed (or at the end).
-HASH_STEP = CHUNK_SIZE
+#: Appended bytes handed to the hash thread at most; past it, it reads them back.
+HOLD = 2 * 1024 * 1024
 
 _fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
 
@@ -51,7 +57,9 @@ class WriteBehind:
         self._sync_every = SYNC_EVERY if sync_every is None else sync_every
         self._md5: Any = hashlib.md5(usedforsecurity=False)
         self._written = 0  # bytes appended (the writer's, under the lock once threaded)
-        self._hash_target = 0  # what the hash thread has taken on, up to _written
+        #: for the hash thread, in order: appended bytes, or a length to read back
+        self._pending: deque[bytes | int] = deque()
+        self._held = 0  # bytes held in _pending
         self._sync_target = 0  # what the sync thread last wrote back, up to _written
         self._lock = threading.Lock()
         self._hash_wake = threading.Condition(self._lock)
@@ -71,20 +79,27 @@ class WriteBehind:
         """The threads run: appends must be in the file when ``wrote`` is called."""
         return bool(self._threads)
 
-    def wrote(self, data: bytes | bytearray | memoryview) -> None:
-        """``data`` was just appended to the file's end."""
-        n = len(data)
+    def wrote(self, data: ReadableBuffer) -> None:
+        """``data`` was just appended to the file's end (a ``bytes`` may be kept a while:
+        it cannot change; anything else is read back from the file)."""
+        n = len(data) if isinstance(data, bytes) else memoryview(data).nbytes
         if not self._threads:
             self._md5.update(data)
             self._written += n
-            self._hash_target = self._written
             if self._written >= self._threads_after and not self._abandoned:
                 self._start()
             return
         with self._lock:
             self._written += n
-            if self._written - self._hash_target >= HASH_STEP:
-                self._hash_wake.notify()
+            pending = self._pending
+            if isinstance(data, bytes) and self._held + n <= HOLD:
+                pending.append(data)
+                self._held += n
+            elif pending and isinstance(pending[-1], int):
+                pending[-1] += n
+            else:
+                pending.append(n)
+            self._hash_wake.notify()
             if self._written - self._sync_target >= self._sync_every:
                 self._sync_wake.notify()
 
@@ -129,7 +144,8 @@ class WriteBehind:
                 os.close(fd)
             return
         self._threads = [
-            threading.Thread(target=self._hash_loop, args=(fds[0],), daemon=True),
+            # The writer hashed the first self._written bytes inline.
+            threading.Thread(target=self._hash_loop, args=(fds[0], self._written), daemon=True),
             threading.Thread(target=self._sync_loop, args=(fds[1],), daemon=True),
         ]
         for thread in self._threads:
@@ -140,18 +156,23 @@ class WriteBehind:
             if self._error is None:
                 self._error = error
 
-    def _hash_loop(self, fd: int) -> None:
-        hashed = self._hash_target
+    def _hash_loop(self, fd: int, hashed: int) -> None:
+        pending = self._pending
         try:
             while True:
                 with self._lock:
-                    while not (
-                        self._abandoned or self._ending or self._written - hashed >= HASH_STEP
-                    ):
+                    while not (self._abandoned or self._ending or pending):
                         self._hash_wake.wait()
-                    if self._abandoned or (self._ending and self._written == hashed):
-                        return
-                    upto = self._hash_target = self._written
+                    if self._abandoned or not pending:
+                        return  # given up, or ending with everything hashed
+                    item = pending.popleft()
+                    if isinstance(item, bytes):
+                        self._held -= len(item)
+                if isinstance(item, bytes):
+                    self._md5.update(item)
+                    hashed += len(item)
+                    continue
+                upto = hashed + item
                 while hashed < upto and not self._abandoned:
                     chunk = os.pread(fd, min(CHUNK_SIZE, upto - hashed), hashed)
                     if not chunk:

@@ -79,9 +79,12 @@ def test_a_small_file_is_hashed_inline_without_threads(tmp_path: Path, synced: S
     assert synced.calls == 0
 
 
+@pytest.mark.parametrize("hold", [write_behind.HOLD, 0, 300 * KIB], ids=["held", "read", "mixed"])
 def test_a_large_file_is_hashed_and_written_back_behind_the_writer(
-    tmp_path: Path, synced: Synced
+    tmp_path: Path, synced: Synced, monkeypatch: pytest.MonkeyPatch, hold: int
 ) -> None:
+    # The hash thread is handed the appended bytes up to HOLD, and reads back the rest.
+    monkeypatch.setattr(write_behind, "HOLD", hold)
     path = tmp_path / "f"
     path.touch()
     before = open_fds()
@@ -136,7 +139,7 @@ def test_a_file_shorter_than_what_was_written_fails(tmp_path: Path, synced: Sync
     path.touch()
     behind = WriteBehind(str(path), threads_after=64 * KIB)
     append(path, list(pieces(128 * KIB, 64 * KIB)), behind)
-    behind.wrote(b"x" * MIB)  # claimed, never written
+    behind.wrote(bytearray(MIB))  # claimed, never written (not bytes: read back)
     with pytest.raises(OSError, match="shorter"):
         behind.finish()
 
