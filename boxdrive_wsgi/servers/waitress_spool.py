@@ -7,9 +7,13 @@ With ``spool_into(directory)`` (``create_app`` sets it to the filesystem store's
 ``tmp/``) the body of a request the store could adopt (a PUT with Content-Length, not
 a part upload, not aws-chunked) goes to ``directory/spool-*`` instead: mode
 0600, on the store's filesystem, unlinked when waitress closes it (fsck removes the ones
-a killed process left), and MD5-hashed as it arrives. ``spool_of(wsgi_input, size)``
-hands it to the app as a ``Spool``; the filesystem store then hard-links that file into
-place after the verifying reader has read it through, instead of copying it
+a killed process left), and MD5-hashed and written back to the disk as it arrives, on
+two threads behind waitress's I/O thread (``stores.write_behind``: the I/O thread only
+receives and writes, and the store's final fsync finds little left to write). While such
+a body arrives waitress receives it in reads of up to ``BODY_RECV``, not 8 KiB.
+``spool_of(wsgi_input, size)`` hands it to the app as a ``Spool``; the filesystem store
+then hard-links that file into place after the verifying reader has verified it (without
+reading it again when the MD5 answers every check), instead of copying it
 (``stores.filesystem.content``). Other bodies, response buffers, and bodies where the
 file cannot be made spool as in stock waitress (no MD5 spent on them).
 """

@@ -1,8 +1,9 @@
 """The filesystem store's content files: ``objects/ab/<id>``, one immutable file per
 object version, written through ``tmp/`` and renamed into place.
 
-A new file is streamed to ``tmp/<id>.part``, fsynced, renamed into ``objects/`` and
-its directory fsynced, all before the index row naming it commits. A body the WSGI
+A new file is streamed to ``tmp/<id>.part`` (a large one hashed and written back while
+it arrives: ``stores.write_behind``), fsynced, renamed into ``objects/`` and its
+directory fsynced, all before the index row naming it commits. A body the WSGI
 server already spooled whole to a file on this filesystem (``Spool``) is read to its
 end (hashed and verified), and then that file itself is fsynced and hard-linked into
 ``objects/``: its bytes are not written a second time. Nothing ever
