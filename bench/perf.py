@@ -122,15 +122,32 @@ def md5_rate(size_mib: int) -> float:
 
 # ---------------------------------------------------------------- one run
 
+CREDENTIALS = "credentials.json"
+SEEDED = "seeded-{bucket}"  # in the work dir: this bucket holds its keys (--reuse)
+
+
+def _credentials(workdir: Path, reused: bool) -> tuple[str, str]:
+    """The run's access key and secret: new ones, or (``--reuse``) the ones the kept
+    store's buckets were made with, so that they still belong to the bench user."""
+    path = workdir / CREDENTIALS
+    if reused and path.exists():
+        saved = json.loads(path.read_text())
+        return str(saved["access"]), str(saved["secret"])
+    access, secret = "BENCH" + secrets.token_hex(6).upper(), secrets.token_urlsafe(30)
+    path.write_text(json.dumps({"access": access, "secret": secret}))
+    path.chmod(0o600)
+    return access, secret
+
 
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
         self.workdir = workdir
         self.data_dir = workdir / "data"
-        self.data_dir.mkdir()
-        (workdir / "tmp").mkdir()
-        access, secret = "BENCH" + secrets.token_hex(6).upper(), secrets.token_urlsafe(30)
+        reused = self.data_dir.is_dir()
+        self.data_dir.mkdir(exist_ok=True)
+        (workdir / "tmp").mkdir(exist_ok=True)
+        access, secret = _credentials(workdir, reused)
         pythonpath = os.pathsep.join([str(ROOT), str(BENCH), os.environ.get("PYTHONPATH", "")])
         env = server_env(
             self.data_dir,
@@ -195,7 +212,8 @@ class Bench:
 
     def prepare_small(self) -> None:
         for target in self._s3_targets():
-            self._must(target, "PUT", f"/{BUCKET}")
+            if self.send(target, "PUT", f"/{BUCKET}") not in (200, 409):  # 409: --reuse
+                raise RuntimeError(f"{target.name}: cannot create bucket {BUCKET}")
             self._must(target, "PUT", f"/{BUCKET}/{SMALL_KEY}", self.small_body)
         path = content_path(str(self.data_dir), BUCKET, SMALL_KEY)
         if path is None:  # inline in the index: nginx gets a file of the same bytes
@@ -370,10 +388,15 @@ class Bench:
         for count in self.args.list_sizes:
             bucket = f"list-{count}"
             box = self.targets["boxdrive/waitress"]
-            self._must(box, "PUT", f"/{bucket}")
-            print(f"  seeding {count} keys into {bucket} through the store API", flush=True)
-            seeded = seed_keys(str(self.data_dir), bucket, count)
-            print(f"  seeded in {seeded:.1f} s", flush=True)
+            marker = self.workdir / SEEDED.format(bucket=bucket)
+            if marker.exists():
+                print(f"  {bucket}: seeded by an earlier run (--reuse)", flush=True)
+            else:
+                self._must(box, "PUT", f"/{bucket}")
+                print(f"  seeding {count} keys into {bucket} through the store API", flush=True)
+                seeded = seed_keys(str(self.data_dir), bucket, count)
+                print(f"  seeded in {seeded:.1f} s", flush=True)
+                marker.touch()
             for name in names:
                 target = self.targets[name]
                 if name == "moto":
@@ -472,6 +495,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workdir", type=Path, default=None, help="parent of the temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (store, logs)")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        help="a work dir an earlier --keep run left: its store and seeded buckets (kept)",
+    )
     args = parser.parse_args(argv)
     args.only = [w for w in args.only.split(",") if w]
     unknown = set(args.only) - set(WORKLOADS)
@@ -494,7 +523,11 @@ def main(argv: list[str] | None = None) -> int:
     plan = {
         w: [t for t in WORKLOADS[w] if not wanted_targets or t in wanted_targets] for w in args.only
     }
-    workdir = Path(tempfile.mkdtemp(prefix="boxdrive-perf-", dir=args.workdir))
+    if args.reuse is not None:
+        workdir, args.keep = args.reuse, True
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="boxdrive-perf-", dir=args.workdir))
+    print(f"work dir {workdir}{' (kept)' if args.keep else ''}", flush=True)
     bench = Bench(args, workdir)
     load_before = os.getloadavg()
     report: dict[str, Any] = {

@@ -83,7 +83,7 @@ def apply() -> None:
     HTTPChannel.send_continue = patched_send_continue
     HTTPRequestParser.parse_header = patched_parse_header
     WSGITask.build_response_header = patched_build_response_header
-    waitress_spool.patch(HTTPRequestParser, OverflowableBuffer, FileBasedBuffer)
+    waitress_spool.patch(HTTPRequestParser, OverflowableBuffer, FileBasedBuffer, HTTPChannel)
     waitress_sendfile.patch(HTTPChannel, ReadOnlyFileBasedBuffer, _DISCONNECTED)
     waitress_bytes.patch(HTTPChannel, ReadOnlyFileBasedBuffer)
     setattr(HTTPChannel, _PATCHED, True)

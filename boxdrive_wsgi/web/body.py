@@ -174,6 +174,29 @@ class SpooledReader(VerifyingReader):
         super().__init__(raw, **checks)
         self.spool = spool
 
+    def verify_from_spool(self) -> bool:
+        """Verify the body without reading it, when the server's hashing as the bytes
+        arrived answers every check this reader makes: ``spool_of`` made sure the spool
+        file holds exactly the body, and its MD5 settles a Content-MD5. Then the reader
+        is at its end, as if read through. False (and nothing changed) when a check needs
+        the bytes (a SHA-256 payload hash, an x-amz-checksum-*): read it through then.
+        Raises BadDigest as ``read`` would."""
+        spool = self.spool
+        if spool is None or self._size != spool.size or self._count or self._done:
+            return False
+        if set(self._hashers) - {"MD5"} or self._trailer_algorithm is not None:
+            return False
+        if self._content_md5 is not None:
+            if spool.md5 is None:
+                return False
+            if bytes.fromhex(spool.md5) != self._content_md5:
+                self._failed = S3Error(
+                    "BadDigest", "The Content-MD5 you specified did not match what we received."
+                )
+                raise self._failed
+        self._count, self._done = spool.size, True
+        return True
+
 
 def read_small_body(
     request: Request,

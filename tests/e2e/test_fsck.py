@@ -56,7 +56,10 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find gunicorn workers")
-def test_fsck_after_kill_mid_upload(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server_kind", ["gunicorn", "waitress"])
+def test_fsck_after_kill_mid_upload(tmp_path: Path, server_kind: str) -> None:
+    """Killed while a large body arrives and is hashed and written back behind it (a
+    tmp/*.part under gunicorn, waitress's tmp/spool-*): no object, fsck cleans up."""
     data = tmp_path / "data"
     store = FilesystemStore(data)
     store.create_bucket("torn", owner=ANONYMOUS.id)  # the unsigned PUT below acts as ANONYMOUS
@@ -67,8 +70,11 @@ def test_fsck_after_kill_mid_upload(tmp_path: Path) -> None:
     env = server_env(
         data, extra={"BOXDRIVE_ANONYMOUS": "1", "GUNICORN_WORKERS": "1", "BOXDRIVE_METRICS": "0"}
     )
-    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
-    argv += ["--bind", f"127.0.0.1:{port}", "boxdrive_wsgi:app"]
+    if server_kind == "gunicorn":
+        argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+        argv += ["--bind", f"127.0.0.1:{port}", "boxdrive_wsgi:app"]
+    else:
+        argv = [sys.executable, "-m", "boxdrive_wsgi.cli", "serve", "--port", str(port)]
     server = start_server(argv, env, port=port, log_dir=tmp_path)
     try:
         # A 64 MB PUT, sent slowly: kill the server once the store is writing it.
@@ -80,12 +86,14 @@ def test_fsck_after_kill_mid_upload(tmp_path: Path) -> None:
         )
         deadline = time.monotonic() + 30
         sent = 0
-        while not list((data / "tmp").iterdir()):
+        # Past write_behind.THREADS_AFTER (8 MiB): the hash and sync threads are running.
+        while not list((data / "tmp").iterdir()) or sent < 16 * len(chunk):
             assert time.monotonic() < deadline, server.log()
             sock.sendall(chunk)
             sent += len(chunk)
             time.sleep(0.05)
         assert sent < size
+        time.sleep(0.5)  # the server takes in what was sent
         for pid in children(server.pid):
             os.kill(pid, signal.SIGKILL)
         server.proc.send_signal(signal.SIGKILL)

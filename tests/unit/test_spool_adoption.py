@@ -248,3 +248,94 @@ def test_put_object_under_waitress_adopts_the_spool(
     finally:
         server.close()
         waitress_spool.spool_into(None)
+
+
+class CountingReads:
+    """The body stream the app reads (``request.stream``), counting the bytes read."""
+
+    def __init__(self, f: waitress_spool.SpoolFile) -> None:
+        self.f = f
+        self.bytes = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self.f.read(n)
+        self.bytes += len(data)
+        return data
+
+
+@pytest.mark.parametrize("with_md5", [False, True], ids=["no-checks", "content-md5"])
+def test_a_spooled_body_the_server_hashed_is_linked_unread(
+    tmp_path: Path, spool_dir: Path, with_md5: bool
+) -> None:
+    content = ContentFiles(str(tmp_path / "store"))
+    waitress_spool.spool_into(content.tmp_dir)
+    data = os.urandom(2 * MIB + 1)
+    f, spool = spooled(data)
+    raw = CountingReads(f)
+    body = SpooledReader(
+        raw,
+        spool=spool,
+        content_md5=hashlib.md5(data).digest() if with_md5 else None,
+        size=len(data),
+    )
+    file_id = "ab" + "2" * 30
+    assert content.write(file_id, body, len(data)) == (len(data), hashlib.md5(data).hexdigest())
+    assert raw.bytes == 0  # verified from what the server computed on arrival
+    assert body.bytes_read == len(data) and body.read(1) == b""
+    assert os.stat(content.path(file_id)).st_ino == os.fstat(spool.fd).st_ino
+    f.close()
+    assert Path(content.path(file_id)).read_bytes() == data
+
+
+def test_a_spooled_body_with_a_payload_hash_is_read_through(
+    tmp_path: Path, spool_dir: Path
+) -> None:
+    content = ContentFiles(str(tmp_path / "store"))
+    waitress_spool.spool_into(content.tmp_dir)
+    data = os.urandom(MIB + 3)
+    f, spool = spooled(data)
+    raw = CountingReads(f)
+    sha = hashlib.sha256(data).hexdigest()
+    body = SpooledReader(raw, spool=spool, sha256_hex=sha, size=len(data))
+    assert content.write("cd" + "2" * 30, body, len(data))[0] == len(data)
+    assert raw.bytes == len(data)  # SHA-256 needs the bytes
+    f.close()
+
+    f, spool = spooled(data)
+    body = SpooledReader(f, spool=spool, sha256_hex="0" * 64, size=len(data))
+    with pytest.raises(S3Error) as caught:
+        content.write("ef" + "2" * 30, body, len(data))
+    assert caught.value.code == "XAmzContentSHA256Mismatch"
+    assert not os.path.exists(content.path("ef" + "2" * 30))
+    f.close()
+
+
+def test_a_large_spooled_body_is_hashed_behind_waitress(
+    spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from boxdrive_wsgi.stores import write_behind
+
+    monkeypatch.setattr(write_behind, "THREADS_AFTER", 64 * 1024)  # the threads take over
+    data = os.urandom(3 * MIB + 11)
+    f, spool = spooled(data)
+    assert spool.md5 == hashlib.md5(data).hexdigest()
+    f.close()
+
+
+def test_a_large_body_arriving_is_received_in_large_reads(spool_dir: Path) -> None:
+    parser = HTTPRequestParser(Adjustments(inbuf_overflow=1024))
+    size = 5 * MIB
+
+    def receive(data: bytes) -> None:
+        while data:
+            data = data[parser.received(data) :]
+
+    receive(b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size + b"a" * 100)
+    assert waitress_spool._recv_size(parser, 8192) == 8192  # in memory still: small reads
+    receive(b"a" * 16384)  # past inbuf_overflow: the body is in a file now
+    assert isinstance(parser.get_body_stream(), waitress_spool.SpoolFile)
+    assert waitress_spool._recv_size(parser, 8192) == waitress_spool.BODY_RECV
+    receive(b"a" * (size - 16484 - 1000))
+    assert waitress_spool._recv_size(parser, 8192) == 8192  # only 1000 bytes are left
+    assert waitress_spool._recv_size(None, 8192) == 8192  # between requests
+    parser.close()

@@ -1,8 +1,9 @@
 """The filesystem store's content files: ``objects/ab/<id>``, one immutable file per
 object version, written through ``tmp/`` and renamed into place.
 
-A new file is streamed to ``tmp/<id>.part``, fsynced, renamed into ``objects/`` and
-its directory fsynced, all before the index row naming it commits. A body the WSGI
+A new file is streamed to ``tmp/<id>.part`` (a large one hashed and written back while
+it arrives: ``stores.write_behind``), fsynced, renamed into ``objects/`` and its
+directory fsynced, all before the index row naming it commits. A body the WSGI
 server already spooled whole to a file on this filesystem (``Spool``) is read to its
 end (hashed and verified), and then that file itself is fsynced and hard-linked into
 ``objects/``: its bytes are not written a second time. Nothing ever
@@ -21,6 +22,7 @@ from typing import BinaryIO
 
 from ..file_modes import create_private_file, fsync_dir, make_private_dirs, unlink_quietly
 from ..streams import CHUNK_SIZE, Readable, Spool, iter_chunks
+from ..write_behind import WriteBehind
 
 #: Errors after which copy_file_range / sendfile are not usable for these files.
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
@@ -107,28 +109,38 @@ class ContentFiles:
         spool: Spool | None = getattr(body, "spool", None)
         if isinstance(spool, Spool) and size == spool.size:
             return self._adopt(file_id, body, spool)
-        md5 = hashlib.md5(usedforsecurity=False)
         written = 0
+        md5 = ""
 
         def fill(f: BinaryIO) -> None:
-            nonlocal written
-            for chunk in iter_chunks(body, size):
-                md5.update(chunk)
-                f.write(chunk)
-                written += len(chunk)
+            nonlocal written, md5
+            # Hashed and written back behind the writes: see stores.write_behind.
+            behind = WriteBehind(self._part_path(file_id))
+            try:
+                for chunk in iter_chunks(body, size):
+                    f.write(chunk)
+                    f.flush()  # in the file before WriteBehind may read it back
+                    written += len(chunk)
+                    behind.wrote(chunk)
+                md5 = behind.finish()
+            finally:
+                behind.abandon()
 
         self._make(file_id, fill)
-        return written, md5.hexdigest()
+        return written, md5
 
     def _adopt(self, file_id: str, body: Readable | BinaryIO, spool: Spool) -> tuple[int, str]:
         """``write`` for a spooled body: read it through (the reader verifies it as it
-        goes; the MD5 is the server's when it hashed the bytes as they arrived), then
-        fsync the spool file and hard-link it into place; where it cannot be linked
-        (another filesystem, no hard links), copy it in the kernel."""
+        goes; the MD5 is the server's when it hashed the bytes as they arrived) unless
+        the reader can verify it from the spool without the bytes, then fsync the spool
+        file and hard-link it into place; where it cannot be linked (another filesystem,
+        no hard links), copy it in the kernel."""
+        verify_from_spool: Callable[[], bool] | None = getattr(body, "verify_from_spool", None)
         md5 = None if spool.md5 else hashlib.md5(usedforsecurity=False)
-        for chunk in iter_chunks(body, spool.size):
-            if md5 is not None:
-                md5.update(chunk)
+        if md5 is not None or verify_from_spool is None or not verify_from_spool():
+            for chunk in iter_chunks(body, spool.size):
+                if md5 is not None:
+                    md5.update(chunk)
         etag = spool.md5 or md5.hexdigest()  # type: ignore[union-attr]
         if body.read(1):  # iter_chunks stopped at the size; a longer body is not this one
             raise OSError("request body is longer than its spool file")
@@ -169,8 +181,11 @@ class ContentFiles:
         self._make(file_id, fill)
         return total
 
+    def _part_path(self, file_id: str) -> str:
+        return os.path.join(self.tmp_dir, file_id + ".part")
+
     def _make(self, file_id: str, fill: Callable[[BinaryIO], None]) -> None:
-        tmp = os.path.join(self.tmp_dir, file_id + ".part")
+        tmp = self._part_path(file_id)
         final = self.path(file_id)
         try:
             with create_private_file(tmp) as f:

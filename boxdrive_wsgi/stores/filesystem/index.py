@@ -137,17 +137,26 @@ def info_from_row(
     *,
     is_latest: bool = True,
     delete_marker: bool = False,
+    parsed: dict[str, ObjectAttributes] | None = None,
 ) -> ObjectInfo:
     """An ObjectInfo from the ``COLUMNS`` of an ``objects`` or ``versions`` row; its
-    version id only if the bucket is ``versioned`` (ever was)."""
+    version id only if the bucket is ``versioned`` (ever was). ``parsed``: the
+    attributes already decoded from the same JSON text, shared by the rows of one
+    listing page (decoding them was most of a 1000-key page's time; many objects
+    carry the same attributes)."""
     key, size, etag, modified, attrs, version = row
+    attributes = None if parsed is None else parsed.get(attrs)
+    if attributes is None:
+        attributes = from_document(json.loads(attrs))
+        if parsed is not None:
+            parsed[attrs] = attributes
     return ObjectInfo(
         bucket=bucket,
         key=decode_key(bytes(key)),
         size=size,
         etag=etag,
         last_modified=datetime.fromtimestamp(modified, UTC),
-        attributes=from_document(json.loads(attrs)),
+        attributes=attributes,
         version_id=str(version) if versioned else None,
         is_latest=is_latest,
         delete_marker=delete_marker,

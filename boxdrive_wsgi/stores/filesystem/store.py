@@ -345,6 +345,7 @@ class FilesystemStore(ObjectStore):
             bucket_id, status = index.bucket(conn, bucket)
             versioned = status is not None
             upper = successor(encode_key(prefix)) if prefix else None
+            parsed: dict[str, ObjectAttributes] = {}  # this page's rows share them
 
             def seek(lower: str, inclusive: bool) -> Iterator[ObjectInfo]:
                 bound, op = encode_key(lower), ">=" if inclusive else ">"
@@ -355,7 +356,7 @@ class FilesystemStore(ObjectStore):
                 while True:
                     rows = index.fetch(conn, bucket_id, bound, op, upper, batch)
                     for row in rows:
-                        yield info_from_row(bucket, row, versioned)
+                        yield info_from_row(bucket, row, versioned, parsed=parsed)
                     if len(rows) < batch:
                         return
                     bound, op = bytes(rows[-1][0]), ">"
