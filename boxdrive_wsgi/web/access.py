@@ -13,7 +13,11 @@ it may run the operation, in this order (README "Access"):
    Get/Put/DeleteBucketPolicy, so a policy never locks it out);
 4. a caller without identity policies: the bucket owner may do anything else; else an
    Allow of the bucket policy (unless the public access block's RestrictPublicBuckets
-   drops a public policy's grants to non-owners); else step 6;
+   drops a public policy's grants to non-owners); else step 6. But an object another
+   user owns (ObjectWriter) is the bucket owner's to read only by that object's ACL
+   (or a policy Allow): its ACL here (``OBJECT_ACL_OPERATIONS``, with a HeadObject), its
+   data, tags and attributes in the handler, on the object the handler's own lookup
+   found (``check_object_read``; ``S3Request.owner_read_pending`` says it is asked);
 5. a caller with identity policies is an IAM user of its own account: in its own
    bucket an Allow of its policies or of the bucket policy is enough (not its ACLs);
    in another user's bucket its policies must Allow and so must the bucket's side
