@@ -148,8 +148,8 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         body = sse.copy_source_body(s3, body, byte_range)  # closes it if it raises
     except InvalidRange as error:
         if reading.owner_read_pending:  # its size is told only to whom may read it
-            stored = s3.store.head_object(source.bucket, source.key, version_id=source_version)
-            check_object_read(reading, stored)
+            found = s3.store.head_object(source.bucket, source.key, version_id=source_version)
+            check_object_read(reading, found)
         raise _copy_range_past_end(headers, error.size) from None
     with body:
         if byte_range is not None and (byte_range.end or 0) >= body.info.size:
