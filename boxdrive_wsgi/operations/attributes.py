@@ -20,6 +20,7 @@ from ..protocol.numbers import parse_integer
 from ..protocol.parts import known_parts, part_count, parts_unknown_error
 from ..protocol.versioning import version_headers
 from ..stores.base import ObjectInfo
+from ..web.access import check_object_read
 from ..web.context import S3Request, xml_response
 from ..web.versions import version_of_request
 from .multipart import CHECKSUM_ELEMENTS, MAX_LISTED
@@ -36,6 +37,7 @@ def get_object_attributes(s3: S3Request) -> Response:
     marker = _integer(s3, MARKER_HEADER, 0)
     version = version_of_request(s3)
     stored = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    check_object_read(s3, stored)
     info, _, _ = sse.read_headers(s3, stored)
     children: list[tuple[str, xml.Value]] = []
     if "ETag" in wanted:

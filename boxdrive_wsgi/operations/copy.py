@@ -16,7 +16,7 @@ from ..protocol.names import check_key
 from ..protocol.tagging import parse_tagging_header
 from ..protocol.versioning import copy_source_version_headers, written_version_headers
 from ..stores.base import ObjectAttributes, ObjectInfo
-from ..web.access import object_owner
+from ..web.access import check_object_read, object_owner
 from ..web.context import S3Request, xml_response
 from ..web.versions import copy_source_version
 from . import object_lock
@@ -58,7 +58,7 @@ def copy_object(s3: S3Request) -> Response:
     if onto_itself and metadata != "REPLACE" and not storage_class and not sse.explicit_request(s3):
         raise S3Error("InvalidRequest", SELF_COPY)
     source_version = copy_source_version(s3.store, source)
-    s3.check_copy_source(source.bucket, source.key, source_version)
+    reading = s3.check_copy_source(source.bucket, source.key, source_version)
     write_options = sse.stored_write_options(s3, write_conditions(headers))
     replaced = attributes_from_headers(headers) if metadata == "REPLACE" else None
     new_tags = parse_tagging_header(headers.get("x-amz-tagging")) if tagging == "REPLACE" else None
@@ -68,7 +68,9 @@ def copy_object(s3: S3Request) -> Response:
     copied: list[str | None] = []  # the version id of the source copied
 
     def derive(src: ObjectInfo) -> ObjectAttributes:
-        # Runs on the exact source version being copied: the conditions hold for it.
+        # Runs on the exact source version being copied: the conditions hold for it,
+        # and the bucket owner may read it only if it is its own or its ACL says so.
+        check_object_read(reading, src)
         check_copy_source_conditions(headers, src.etag, src.last_modified)
         copied[:] = [src.version_id]
         chosen = replaced or src.attributes

@@ -52,7 +52,7 @@ from ..stores.base import (
     multipart_etag,
 )
 from ..stores.streams import IterReader
-from ..web.access import object_owner
+from ..web.access import check_object_read, object_owner
 from ..web.body import LateChecksums, read_small_body, verified_body
 from ..web.context import S3Request, empty_response, xml_response
 from ..web.versions import copy_source_version
@@ -136,7 +136,7 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
     headers = s3.request.headers
     source = parse_copy_source(headers["x-amz-copy-source"])
     source_version = copy_source_version(s3.store, source)
-    s3.check_copy_source(source.bucket, source.key, source_version)
+    reading = s3.check_copy_source(source.bucket, source.key, source_version)
     byte_range = _copy_range(headers.get("x-amz-copy-source-range"))
     # The destination upload must exist before we read anything from the source.
     upload = s3.store.list_parts(s3.bucket_name, s3.object_key, upload_id, max_parts=0)
@@ -145,8 +145,16 @@ def _upload_part_copy(s3: S3Request, number: int, upload_id: str) -> Response:
         body = s3.store.get_object(
             source.bucket, source.key, byte_range=byte_range, version_id=source_version
         )
-        body = sse.copy_source_body(s3, body, byte_range)
+        try:
+            check_object_read(reading, body.info)  # the bucket owner's copy of another's
+        except BaseException:
+            body.close()
+            raise
+        body = sse.copy_source_body(s3, body, byte_range)  # closes it if it raises
     except InvalidRange as error:
+        if reading.owner_read_pending:  # its size is told only to whom may read it
+            found = s3.store.head_object(source.bucket, source.key, version_id=source_version)
+            check_object_read(reading, found)
         raise _copy_range_past_end(headers, error.size) from None
     with body:
         if byte_range is not None and (byte_range.end or 0) >= body.info.size:

@@ -46,7 +46,7 @@ from ..stores.base import (
     ObjectBody,
     ObjectInfo,
 )
-from ..web.access import object_owner, requested_policy
+from ..web.access import check_object_read, object_owner, requested_policy
 from ..web.body import verified_body
 from ..web.context import S3Request, empty_response
 from ..web.file_response import file_response
@@ -127,10 +127,17 @@ def get_object(s3: S3Request) -> Response:
     sse_headers: dict[str, str] = {}
     if number is None:
         byte_range = parse_range(s3.request.headers.get("Range"))
-        body = s3.store.get_object(
-            s3.bucket_name, s3.object_key, byte_range=byte_range, version_id=version
-        )
         try:
+            body = s3.store.get_object(
+                s3.bucket_name, s3.object_key, byte_range=byte_range, version_id=version
+            )
+        except InvalidRange:
+            if s3.owner_read_pending:  # its size is told only to whom may read it
+                info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+                check_object_read(s3, info)
+            raise
+        try:
+            check_object_read(s3, body.info)  # before any byte of it is sent
             _, sse_headers, customer = sse.read_headers(s3, body.info)
         except BaseException:
             body.close()
@@ -139,6 +146,8 @@ def get_object(s3: S3Request) -> Response:
     else:
         body, span, sse_headers = _open_part(s3, number, version)
     try:
+        if number is not None:  # the whole object's was checked above
+            check_object_read(s3, body.info)
         check_read_conditions(s3.request.headers, body.info.etag, body.info.last_modified)
         headers = _response_headers(s3, body.info, span)
         headers.update(sse_headers)
@@ -207,6 +216,7 @@ def _store_part(s3: S3Request, number: int, version: str | None) -> tuple[Object
 def head_object(s3: S3Request) -> Response:
     version = version_of_request(s3)
     stored = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    check_object_read(s3, stored)
     info, sse_headers, _ = sse.read_headers(s3, stored)
     check_read_conditions(s3.request.headers, info.etag, info.last_modified)
     number = _part_number(s3)

@@ -16,6 +16,7 @@ from ..protocol.tagging import (
 )
 from ..protocol.versioning import version_headers
 from ..stores.base import AttributeUpdate
+from ..web.access import check_object_read
 from ..web.body import read_small_body
 from ..web.context import S3Request, empty_response
 from ..web.versions import version_of_request
@@ -31,6 +32,7 @@ def _xml(body: bytes, status: int = 200) -> Response:
 def get_object_tagging(s3: S3Request) -> Response:
     version = version_of_request(s3)
     info = s3.store.head_object(s3.bucket_name, s3.object_key, version_id=version)
+    check_object_read(s3, info)
     response = _xml(render_tagging(info.attributes.tags))
     response.headers.update(version_headers(info.version_id))
     return response

@@ -13,7 +13,11 @@ it may run the operation, in this order (README "Access"):
    Get/Put/DeleteBucketPolicy, so a policy never locks it out);
 4. a caller without identity policies: the bucket owner may do anything else; else an
    Allow of the bucket policy (unless the public access block's RestrictPublicBuckets
-   drops a public policy's grants to non-owners); else step 6;
+   drops a public policy's grants to non-owners); else step 6. But an object another
+   user owns (ObjectWriter) is the bucket owner's to read only by that object's ACL
+   (or a policy Allow): its ACL here (``OBJECT_ACL_OPERATIONS``, with a HeadObject), its
+   data, tags and attributes in the handler, on the object the handler's own lookup
+   found (``check_object_read``; ``S3Request.owner_read_pending`` says it is asked);
 5. a caller with identity policies is an IAM user of its own account: in its own
    bucket an Allow of its policies or of the bucket policy is enough (not its ACLs);
    in another user's bucket its policies must Allow and so must the bucket's side
@@ -78,9 +82,15 @@ ACL = "acl"
 #: What a bucket owner may do even where its own policy denies it (as in S3).
 POLICY_OPERATIONS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
 #: What the bucket owner may do to an object another user owns only where the object's
-#: ACL grants it (READ_ACP, WRITE_ACP), as in S3. GetObject/HeadObject are not checked so
-#: (README "Access": it would cost every owner's read a HeadObject).
+#: ACL grants it (READ_ACP, WRITE_ACP), as in S3: decided here, with a HeadObject.
 OBJECT_ACL_OPERATIONS = frozenset({"GetObjectAcl", "PutObjectAcl"})
+#: Reads of the same kind (the object's ACL must grant READ), decided by the handler
+#: with ``check_object_read`` on the object its own store lookup found: no HeadObject
+#: more on the bucket owner's every read. S3's ACLs name no permission for tags;
+#: GetObjectTagging asks for READ here (a grant of the data covers its tags).
+OWNER_CHECKED_READS = frozenset(
+    {"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging"}
+)
 
 
 @dataclass
@@ -138,11 +148,17 @@ class AccessControl:
             and verdict is Decision.ALLOW
             and (is_owner or not _restricted(s3, policy))
         )
+        # the bucket owner's read of an object is its own only if the object is too:
+        # the handler asks check_object_read once it has the object (a policy Allow
+        # stands for the object's ACL, as for GetObjectAcl above)
+        owner_read = is_owner and not by_policy and operation in OWNER_CHECKED_READS
         if own is None:  # as S3 treats an account's root: its buckets, then the grants
             if is_owner or by_policy:
+                s3.owner_read_pending = owner_read
                 return
         elif is_owner:  # as IAM within one account: either side's Allow is enough
             if own is Decision.ALLOW or by_policy:
+                s3.owner_read_pending = owner_read
                 return
             raise S3Error("AccessDenied")  # its ACLs grant the owner; not past its policies
         else:  # as IAM across accounts: its own policies and the bucket's side must allow
@@ -244,12 +260,23 @@ def may(s3: S3Request, operation: str, key: str | None) -> bool:
     return True
 
 
+def check_object_read(s3: S3Request, info: ObjectInfo) -> None:
+    """The bucket owner's GetObject/HeadObject/GetObjectAttributes/GetObjectTagging of
+    ``info`` (the object the handler's store lookup found, before any byte of it is
+    sent): AccessDenied if another user owns it and its ACL grants the caller no READ,
+    as S3 refuses it. Only where ``authorize`` let the caller in as the bucket owner
+    (``S3Request.owner_read_pending``); free when the caller owns the object."""
+    if not s3.owner_read_pending or not _another_owns(s3, info, s3.bucket_owner()):
+        return
+    policy = _effective(s3, object_policy(info, s3.bucket_owner() or s3.identity.id))
+    user_id = None if s3.identity.id == ANONYMOUS.id else s3.identity.id
+    if not policy.allows(user_id, acl.READ, authenticated=user_id is not None):
+        raise S3Error("AccessDenied")
+    s3.acl_required = True  # the object's ACL allowed it (the server access log says so)
+
+
 def _owned_by_another(s3: S3Request, bucket_owner: str | None) -> bool:
-    """Is the object the request names owned by another user than the caller and the
-    bucket owner (an ObjectWriter's object)? Never under BucketOwnerEnforced, where the
-    bucket owner owns every object, nor in buckets of the ``anonymous`` principal,
-    which anonymous mode shares with every caller; nor for an object written unsigned
-    (its ACL names no one who could sign for it: the bucket owner keeps it)."""
+    """Is the object the request names owned by another user (``_another_owns``)?"""
     if s3.key is None or bucket_owner == ANONYMOUS.id:
         return False
     try:
@@ -258,10 +285,30 @@ def _owned_by_another(s3: S3Request, bucket_owner: str | None) -> bool:
         )
     except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
         return False  # the handler answers NoSuchKey to the bucket owner
+    return _another_owns(s3, info, bucket_owner)
+
+
+def _another_owns(s3: S3Request, info: ObjectInfo, bucket_owner: str | None) -> bool:
+    """Is ``info`` owned by another user than the caller and the bucket owner (an
+    ObjectWriter's object)? Never under BucketOwnerEnforced, where the bucket owner owns
+    every object, nor in buckets of the ``anonymous`` principal, which anonymous mode
+    shares with every caller; nor for an object written unsigned (its ACL names no one
+    who could sign for it: the bucket owner keeps it). The writer is compared first:
+    the common case reads no bucket configuration."""
     writer = info.attributes.owner
     if writer is None or writer in (s3.identity.id, bucket_owner, ANONYMOUS.id):
         return False
+    if bucket_owner == ANONYMOUS.id:
+        return False
     return load_ownership(s3) != BUCKET_OWNER_ENFORCED
+
+
+def _effective(s3: S3Request, policy: AccessControlPolicy) -> AccessControlPolicy:
+    """``policy`` as it grants: without its public grants under IgnorePublicAcls."""
+    if not policy.is_public:
+        return policy
+    block = load_public_access_block(s3)
+    return policy.without_public() if block is not None and block.IgnorePublicAcls else policy
 
 
 def _restricted(s3: S3Request, policy: Policy) -> bool:
@@ -301,19 +348,9 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
     authenticated = user_id is not None
     if load_ownership(s3, bucket) == BUCKET_OWNER_ENFORCED:
         return False  # ACLs are disabled: they grant nothing
-    ignore_public: bool | None = None
-
-    def effective(policy: AccessControlPolicy) -> AccessControlPolicy:
-        nonlocal ignore_public
-        if not policy.is_public:
-            return policy
-        if ignore_public is None:
-            block = load_public_access_block(s3, bucket)
-            ignore_public = block is not None and block.IgnorePublicAcls
-        return policy.without_public() if ignore_public else policy
 
     def bucket_allows(permission: str) -> bool:
-        policy = effective(bucket_policy(s3, bucket, bucket_owner))
+        policy = _effective(s3, bucket_policy(s3, bucket, bucket_owner))
         return policy.allows(user_id, permission, authenticated=authenticated)
 
     if operation in acl.OBJECT_PERMISSIONS and s3.key is not None:
@@ -325,7 +362,7 @@ def _granted(s3: S3Request, bucket_owner: str, operation: str) -> bool:
         except (NoSuchKey, NoSuchVersion, VersionIsDeleteMarker):
             # Tell "no such key" only to whom may list the bucket, as S3 does.
             return bucket_allows(acl.READ)
-        policy = effective(object_policy(info, bucket_owner))
+        policy = _effective(s3, object_policy(info, bucket_owner))
         needed = acl.OBJECT_PERMISSIONS[operation]
         return policy.allows(user_id, needed, authenticated=authenticated)
     permission = acl.BUCKET_PERMISSIONS.get(operation)

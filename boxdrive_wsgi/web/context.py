@@ -62,6 +62,10 @@ class S3Request:
     #: Set by the access check when an ACL grant, not ownership or a policy, allowed
     #: the request (S3's "aclRequired" in server access logs).
     acl_required: bool = False
+    #: Set by the access check when it let the caller in as the bucket owner to read an
+    #: object: the handler asks ``web.access.check_object_read`` about the object it
+    #: finds (another user's needs its ACL's READ). Not shared with check_access copies.
+    owner_read_pending: bool = False
     #: The bucket configuration documents this request has read, by (bucket, slot).
     configs_read: dict[tuple[str, str], bytes | None] = field(default_factory=dict, repr=False)
     #: The object version an access check is about when the request's own ``?versionId=``
@@ -79,22 +83,24 @@ class S3Request:
         key: str | None = None,
         identity: Identity | None = None,
         version_id: str | None = None,
-    ) -> None:
+    ) -> S3Request:
         """Authorize ``operation`` on ``bucket``/``key`` (its version ``version_id``, as the
         store names it) as this request's identity (or ``identity``), with the same policy
-        (and site hook) as the request itself."""
+        (and site hook) as the request itself. Returns the request checked (what the
+        check found, e.g. ``owner_read_pending``, is on it)."""
         if self.authorizer is None:
             raise S3Error("AccessDenied")
-        self.authorizer(
-            replace(
-                self,
-                operation=operation,
-                bucket=bucket,
-                key=key,
-                identity=identity or self.identity,
-                checked_version=version_id,
-            )
+        checked = replace(
+            self,
+            operation=operation,
+            bucket=bucket,
+            key=key,
+            identity=identity or self.identity,
+            checked_version=version_id,
+            owner_read_pending=False,
         )
+        self.authorizer(checked)
+        return checked
 
     def check_expected_owner(self, bucket: str, header: str = EXPECTED_OWNER) -> None:
         """AccessDenied if the request names an expected owner of ``bucket`` (in
@@ -139,12 +145,14 @@ class S3Request:
         """The recorded owner of ``bucket`` (default: the request's), if any."""
         return self.bucket_info(bucket).owner
 
-    def check_copy_source(self, bucket: str, key: str, version_id: str | None = None) -> None:
+    def check_copy_source(self, bucket: str, key: str, version_id: str | None = None) -> S3Request:
         """May this request read the source of a copy (the version ``version_id``, or the
         latest)? It is a GetObject on it (the same policy decides, with that version's
-        ACL), and its bucket must be the owner the client expects."""
-        self.check_access("GetObject", bucket, key, version_id=version_id)
+        ACL), and its bucket must be the owner the client expects. Returns that GetObject,
+        for ``web.access.check_object_read`` on the source the copy finds."""
+        checked = self.check_access("GetObject", bucket, key, version_id=version_id)
         self.check_expected_owner(bucket, EXPECTED_SOURCE_OWNER)
+        return checked
 
     @property
     def query(self) -> MultiDict[str, str]:

@@ -267,3 +267,58 @@ def test_the_bucket_owner_reads_another_users_object_acl_only_if_granted(
     )
     assert owner.get_object_acl(Bucket=bucket, Key="kept")["Owner"]["ID"] == OWNER.identity.id
     owner.delete_bucket_ownership_controls(Bucket=bucket)
+
+
+def test_the_bucket_owner_reads_another_users_object_only_if_granted(
+    owner, other, bucket: str
+) -> None:
+    """As S3: under ObjectWriter the bucket owner's reads of an object another user wrote
+    (GET, HEAD, GetObjectAttributes, GetObjectTagging, a copy of it) need its ACL's READ:
+    bucket-owner-read or -full-control give it, a plain write does not."""
+    owner.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    other.put_object(Bucket=bucket, Key="kept", Body=b"k", Tagging="a=b")
+    other.put_object(Bucket=bucket, Key="read", Body=b"r", ACL="bucket-owner-read", Tagging="a=b")
+    other.put_object(
+        Bucket=bucket, Key="given", Body=b"g", ACL="bucket-owner-full-control", Tagging="a=b"
+    )
+    owner.put_object(Bucket=bucket, Key="own", Body=b"o", Tagging="a=b")
+
+    def reads(client, key: str) -> list[Callable[[], object]]:
+        return [
+            partial(client.get_object, Bucket=bucket, Key=key),
+            partial(client.head_object, Bucket=bucket, Key=key),
+            partial(
+                client.get_object_attributes,
+                Bucket=bucket,
+                Key=key,
+                ObjectAttributes=["ETag", "ObjectSize"],
+            ),
+            partial(client.get_object_tagging, Bucket=bucket, Key=key),
+            partial(
+                client.copy_object,
+                Bucket=bucket,
+                Key=f"copy-of-{key}",
+                CopySource={"Bucket": bucket, "Key": key},
+            ),
+        ]
+
+    for call in reads(owner, "kept"):
+        denied(call)
+    for key in ("read", "given", "own"):
+        answers = [call() for call in reads(owner, key)]
+        assert answers[0]["Body"].read() == key[0].encode()  # type: ignore[index]
+        assert answers[2]["ObjectSize"] == 1  # type: ignore[index]
+        assert answers[3]["TagSet"] == [{"Key": "a", "Value": "b"}]  # type: ignore[index]
+    assert other.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"k"  # its writer's
+    # the bucket owner still lists and deletes it, and takes it over by BucketOwnerEnforced
+    listed = owner.list_objects_v2(Bucket=bucket)["Contents"]
+    assert "kept" in {entry["Key"] for entry in listed}
+    owner.put_bucket_acl(Bucket=bucket, ACL="private")
+    owner.put_bucket_ownership_controls(
+        Bucket=bucket,
+        OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    )
+    assert owner.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"k"
+    owner.delete_bucket_ownership_controls(Bucket=bucket)
+    denied(partial(owner.head_object, Bucket=bucket, Key="kept"))
+    owner.delete_object(Bucket=bucket, Key="kept")

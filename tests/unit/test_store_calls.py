@@ -8,6 +8,7 @@ access matrix's (tests/access_rules.py), one valid request per operation.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from collections.abc import Mapping
 from itertools import count
@@ -20,7 +21,17 @@ from boxdrive_wsgi.stores.base import ObjectStore
 from boxdrive_wsgi.stores.memory import MemoryStore
 from boxdrive_wsgi.stores.proxy import StoreProxy
 
-from ..access_rules import ALICE, BOB, call_for, flask_client, operation_names, prepare, send
+from ..access_rules import (
+    ALICE,
+    BOB,
+    Call,
+    call_for,
+    flask_client,
+    operation_names,
+    prepare,
+    send,
+    sign,
+)
 
 
 class CountingStore(StoreProxy):
@@ -109,6 +120,28 @@ def test_get_object_asks_for_the_bucket_once() -> None:
 def test_get_object_granted_by_the_object_acl_reads_it_once() -> None:
     calls = store_calls("GetObject", user=BOB, kind="public")
     assert calls == {"head_bucket": 1, "head_object": 1, "get_object": 1}
+
+
+@pytest.mark.parametrize("granted", [True, False], ids=["bucket-owner-read", "private"])
+def test_the_owners_get_of_another_users_object_asks_for_no_head(granted: bool) -> None:
+    """The object's owner and ACL come with the GetObject that reads it: the decision
+    costs no HeadObject (nor a configuration read: the bucket has no ownership controls,
+    ObjectWriter)."""
+    from boxdrive_wsgi.protocol.acl import canned
+    from boxdrive_wsgi.stores.base import ObjectAttributes
+
+    store = CountingStore(MemoryStore())  # type: ignore[abstract]  # StoreProxy fills them in
+    bucket = f"calls-{next(_buckets)}"
+    store.inner.create_bucket(bucket, owner=ALICE.identity.id)
+    acl_name = "bucket-owner-read" if granted else "private"
+    object_acl = canned(acl_name, BOB.identity.id, ALICE.identity.id)
+    attributes = ObjectAttributes(owner=BOB.identity.id, acl=object_acl.to_json())
+    store.inner.put_object(bucket, "k", io.BytesIO(b"data"), size=4, attributes=attributes)
+    call = Call("GET", f"/{bucket}/k")
+    call.headers = sign(call, ALICE, "localhost")
+    response = send(flask_client(store), call)
+    assert response.status_code == (200 if granted else 403), response.data
+    assert store.calls == {"head_bucket": 1, "get_object": 1}
 
 
 def test_copy_object_asks_for_its_bucket_once_when_it_is_also_the_source() -> None:
