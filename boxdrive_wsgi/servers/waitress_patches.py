@@ -22,6 +22,10 @@ with sendfile(2) (``waitress_sendfile``), and large chunks of an app-iterated bo
 (a decrypted GET) are sent as they are, not copied through a temp file
 (``waitress_bytes``).
 
+And one safeguard: a connection whose descriptor was closed behind the I/O loop (a bug)
+is dropped and logged instead of ending the loop, and with it the server
+(``waitress_loop``).
+
 Every other request and header behaves exactly as in stock waitress.
 """
 
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import waitress_bytes, waitress_sendfile, waitress_spool
+from . import waitress_bytes, waitress_loop, waitress_sendfile, waitress_spool
 
 _PATCHED = "_boxdrive_patched"
 _META_PREFIX = "x-amz-meta-"
@@ -37,6 +41,7 @@ _META_PREFIX = "x-amz-meta-"
 
 def apply() -> None:
     try:
+        from waitress import wasyncore
         from waitress.buffers import FileBasedBuffer, OverflowableBuffer, ReadOnlyFileBasedBuffer
         from waitress.channel import HTTPChannel
         from waitress.parser import HTTPRequestParser, ParsingError
@@ -86,4 +91,5 @@ def apply() -> None:
     waitress_spool.patch(HTTPRequestParser, OverflowableBuffer, FileBasedBuffer, HTTPChannel)
     waitress_sendfile.patch(HTTPChannel, ReadOnlyFileBasedBuffer, _DISCONNECTED)
     waitress_bytes.patch(HTTPChannel, ReadOnlyFileBasedBuffer)
+    waitress_loop.patch(wasyncore, HTTPChannel)
     setattr(HTTPChannel, _PATCHED, True)

@@ -13,6 +13,14 @@ bookkeeping (``skip``, the outbuf totals, closing the finished buffer) is unchan
 and every other buffer is sent exactly as stock waitress sends it. A file that ends
 early (``file_response`` refuses one that is short when it is opened) closes the
 connection.
+
+Only waitress's I/O thread may close a channel. ``write_soon`` flushes from the app
+thread with ``do_close=False``; a channel closed there leaves the loop's map between
+its building of the ``select`` lists and the call, and ``select`` fails with EBADF,
+which ends waitress's loop and with it the server (a client that went away before a
+GET's file was queued was enough). So, as stock ``send`` does, a send off the loop
+thread that finds the client gone or the file short only stops, leaving the close to
+the loop (``will_close``).
 """
 
 from __future__ import annotations
@@ -40,8 +48,11 @@ def _file_fd(outbuf: Any, file_buffer_class: type) -> int | None:
         return None
 
 
-def _sendfile(channel: Any, outbuf: Any, fd: int, length: int, disconnected: Any) -> int:
-    """Send up to ``length`` bytes of ``outbuf``'s file; return how many went out."""
+def _sendfile(
+    channel: Any, outbuf: Any, fd: int, length: int, disconnected: Any, do_close: bool
+) -> int:
+    """Send up to ``length`` bytes of ``outbuf``'s file; return how many went out.
+    ``do_close``: on the loop thread, which alone may close the channel."""
     offset = outbuf.file.tell()
     try:
         sent = os.sendfile(channel.socket.fileno(), fd, offset, min(length, MAX_SEND))
@@ -49,15 +60,23 @@ def _sendfile(channel: Any, outbuf: Any, fd: int, length: int, disconnected: Any
         return 0
     except OSError as why:
         if why.errno in disconnected:
-            channel.handle_close()
+            _close(channel, do_close)
             return 0
         raise
     if sent == 0:  # the file ended early: never send less than Content-Length promised
         channel.logger.error("object file ended %d bytes early; closing", length)
-        channel.handle_close()
+        _close(channel, do_close)
         return 0
     outbuf.skip(sent, True)
     return sent
+
+
+def _close(channel: Any, do_close: bool) -> None:
+    """Close ``channel`` now on the loop thread, else have the loop close it."""
+    if do_close:
+        channel.handle_close()
+    else:
+        channel.will_close = True  # the loop sees it (writable) and closes the channel
 
 
 def patch(channel_class: Any, file_buffer_class: type, disconnected: Any) -> None:
@@ -73,7 +92,7 @@ def patch(channel_class: Any, file_buffer_class: type, disconnected: Any) -> Non
             fd = _file_fd(outbuf, file_buffer_class) if outbuflen > 0 else None
             while outbuflen > 0:
                 if fd is not None:
-                    num_sent = _sendfile(self, outbuf, fd, outbuflen, disconnected)
+                    num_sent = _sendfile(self, outbuf, fd, outbuflen, disconnected, do_close)
                 else:
                     chunk = outbuf.get(self.sendbuf_len)
                     num_sent = self.send(chunk, do_close=do_close)

@@ -4,17 +4,23 @@ connection rather than sending fewer bytes than Content-Length promised."""
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import requests
 from waitress.server import create_server
+from waitress.wasyncore import _DISCONNECTED
 
 import boxdrive_wsgi  # noqa: F401  (applies the waitress patches)
 from boxdrive_wsgi import create_app
+from boxdrive_wsgi.servers import waitress_sendfile
 from boxdrive_wsgi.stores.filesystem import FilesystemStore
 
 MIB = 1024 * 1024
@@ -93,3 +99,53 @@ def test_small_bodies_go_out_with_the_headers(
     (content,) = [p for p in (tmp_path / "data" / "objects").rglob("*") if p.is_file()]
     os.truncate(content, 100)  # damaged behind the index's back
     assert requests.get(url + "/small/obj", timeout=10).status_code == 500
+
+
+class FakeChannel:
+    """What ``_sendfile`` uses of a waitress channel: its socket, logger and closing."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.socket = sock
+        self.logger = logging.getLogger("test")
+        self.will_close = False
+        self.closed = 0
+
+    def handle_close(self) -> None:
+        self.closed += 1
+
+
+class FakeOutbuf:
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def skip(self, numbytes: int, allow_prune: bool = False) -> None:
+        self.file.seek(numbytes, 1)
+
+
+@pytest.mark.parametrize("do_close", [True, False])
+def test_a_failed_send_closes_the_channel_only_on_the_loop(tmp_path: Path, do_close: bool) -> None:
+    """Off waitress's loop (``do_close=False``: an app thread's flush in write_soon) a
+    gone client or a short file must not close the channel: the loop's select would
+    meet the closed descriptor (EBADF) and die. It asks the loop to close instead."""
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    server, client = socket.socketpair()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # reset: the next send fails
+    gone = FakeChannel(server)
+    with open(__file__, "rb") as f:
+        fd = f.fileno()
+        sent = waitress_sendfile._sendfile(gone, FakeOutbuf(f), fd, 100, _DISCONNECTED, do_close)
+    assert sent == 0
+    assert (gone.closed, gone.will_close) == ((1, False) if do_close else (0, True))
+    server.close()
+    server, client = socket.socketpair()
+    short = FakeChannel(server)
+    with open(empty, "rb") as f:
+        sent = waitress_sendfile._sendfile(
+            short, FakeOutbuf(f), f.fileno(), 100, _DISCONNECTED, do_close
+        )
+    assert sent == 0
+    assert (short.closed, short.will_close) == ((1, False) if do_close else (0, True))
+    server.close()
+    client.close()
