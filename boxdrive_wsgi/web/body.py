@@ -5,6 +5,8 @@ limited stream), HTTP/1.1 ``Transfer-Encoding: chunked`` (only when the WSGI
 server marks the input terminated; otherwise the body would look empty and we
 answer 411 rather than store an empty object), and aws-chunked framing
 (decoded, chunk signatures and trailing checksums verified while streaming).
+Every shape is read through ``ClientBody``, so a client that drops the connection
+mid-body gets IncompleteBody, not a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Request
+from werkzeug.exceptions import ClientDisconnected
 
 from ..auth.chunked import AwsChunkedReader, ChunkSigner
 from ..protocol import xml
@@ -54,13 +57,36 @@ def raw_body(request: Request, *, required: bool = True) -> tuple[Readable, int 
     if is_http_chunked(request):
         if not environ.get("wsgi.input_terminated"):
             raise S3Error("MissingContentLength")
-        stream: Readable = environ["wsgi.input"]
-        return stream, None
+        return ClientBody(environ["wsgi.input"]), None
     if request.content_length is None:
         if required:
             raise S3Error("MissingContentLength")
         return _Empty(), 0
-    return request.stream, request.content_length
+    return ClientBody(request.stream), request.content_length
+
+
+class ClientBody:
+    """The client's body stream, with a dropped connection reported as S3 does.
+
+    gunicorn reads the socket inside ``wsgi.input.read`` and marks its input
+    terminated, so werkzeug hands that stream over as is: a client that resets the
+    connection or stops sending until the server's timeout raises ConnectionError /
+    TimeoutError in the app. Where werkzeug limits the stream itself (no
+    ``wsgi.input_terminated``), it turns those into ClientDisconnected, a bare 400.
+    waitress reads the whole body first and never calls the app. Either way the
+    client is gone: IncompleteBody (400, S3's code) keeps it out of the 500s and the
+    traceback log, and the store, seeing the read raise, stores nothing (the
+    contract says so).
+    """
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except (ConnectionError, TimeoutError, ClientDisconnected) as error:
+            raise S3Error("IncompleteBody", "The request body terminated unexpectedly") from error
 
 
 def open_body(
