@@ -13,6 +13,12 @@ keep a reserve so that deletes still work when it is full anyway.
   is gone. A delete or abort that fails for lack of space releases the reserve and
   runs once more (``freeing``); a later write check puts the reserve back when the
   space allows.
+- Measuring costs a ``statvfs`` (and the reserve an ``exists``) per write, system calls
+  that hand the GIL to another thread: a measurement answers the write checks of the
+  next ``FREE_TTL`` seconds, less the bytes those writes announced, but only while it
+  leaves ``min_free`` and the reserve room to spare. Near the threshold, for a refusal,
+  after the reserve was released and after a write ran out of space, it is measured
+  again: every refusal and every reserve decision is made on a fresh measurement.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -34,6 +42,8 @@ DEFAULT_MIN_FREE = 64 * 1024 * 1024
 DEFAULT_RESERVE = 16 * 1024 * 1024
 #: errno values that mean "no space": the disk, or the user's quota on it.
 NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: Seconds one measurement of the free space answers the write checks (see above).
+FREE_TTL = 0.1
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +65,9 @@ class SpaceGuard:
         self.min_free = min_free
         self.reserve = reserve
         self._reserve_path = os.path.join(root, RESERVE_NAME)
+        self._lock = threading.Lock()
+        #: (monotonic deadline, free bytes less what the writes since announced), or None
+        self._measured: tuple[float, int] | None = None
 
     def free_bytes(self) -> int:
         """Bytes an unprivileged writer may still use on the root's filesystem."""
@@ -66,11 +79,35 @@ class SpaceGuard:
     def check_write(self, size: int | None) -> None:
         """Raise InsufficientStorage unless a write of ``size`` bytes (None: not
         known yet) leaves ``min_free``; put the reserve back when there is room."""
+        wanted = size or 0
+        if self._take_measured(wanted):
+            return
         free = self.free_bytes()
-        if free - (size or 0) < self.min_free:
-            raise InsufficientStorage(f"{free} bytes free, {size or 0} announced")
-        if free - (size or 0) >= self.min_free + self.reserve:
+        if free - wanted < self.min_free:
+            raise InsufficientStorage(f"{free} bytes free, {wanted} announced")
+        if free - wanted >= self.min_free + self.reserve:
             self.keep_reserve()
+            with self._lock:
+                self._measured = (time.monotonic() + FREE_TTL, free - wanted)
+
+    def _take_measured(self, wanted: int) -> bool:
+        """True if the last measurement, still fresh, leaves room to spare for ``wanted``
+        more bytes (which it then counts as spent)."""
+        with self._lock:
+            measured = self._measured
+            if measured is None:
+                return False
+            deadline, free = measured
+            if time.monotonic() >= deadline or free - wanted < self.min_free + self.reserve:
+                self._measured = None
+                return False
+            self._measured = (deadline, free - wanted)
+            return True
+
+    def forget_measured(self) -> None:
+        """The next write check measures again (space was freed, or ran out)."""
+        with self._lock:
+            self._measured = None
 
     def keep_reserve(self) -> None:
         """Preallocate the reserve file if it is missing (a no-op for reserve=0)."""
@@ -92,6 +129,7 @@ class SpaceGuard:
 
     def release_reserve(self) -> bool:
         """Give the reserve back to the filesystem; False if there was none."""
+        self.forget_measured()  # the next write check puts it back when there is room
         try:
             os.unlink(self._reserve_path)
         except FileNotFoundError:
@@ -105,9 +143,11 @@ class SpaceGuard:
         try:
             yield
         except InsufficientStorage:
+            self.forget_measured()
             raise
         except Exception as error:
             if is_out_of_space(error):
+                self.forget_measured()
                 raise InsufficientStorage(str(error)) from error
             raise
 
