@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .application import create_app
 from .blueprint import make_blueprint
-from .servers import gunicorn_sendfile, waitress_patches
+from .servers import gunicorn_sendfile, gunicorn_write, waitress_patches
 from .settings import Settings
 from .stores.base import ObjectStore
 
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 
 waitress_patches.apply()
 gunicorn_sendfile.apply()  # a no-op unless gunicorn runs this process
+gunicorn_write.apply()
 
 _app: Flask | None = None
 _lock = threading.Lock()

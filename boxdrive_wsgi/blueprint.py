@@ -27,7 +27,7 @@ from .protocol.capabilities import refuse_incapable
 from .protocol.errors import S3Error
 from .protocol.unimplemented import refuse_unimplemented
 from .protocol.xml import render_error
-from .servers import gunicorn_sendfile
+from .servers import gunicorn_sendfile, gunicorn_write
 from .settings import Settings
 from .stores.base import ObjectStore, StoreError
 from .stores.filesystem.space import is_out_of_space
@@ -72,6 +72,7 @@ def make_blueprint(
     # (boxdrive_wsgi.gunicorn_conf) loads it in the master before gunicorn's HTTP
     # module, so the import-time patch found nothing to patch there.
     gunicorn_sendfile.apply()
+    gunicorn_write.apply()
     if credentials is None:
         credentials = credentials_from_settings(settings)
     authentication = Authentication(credentials, settings.region, hook=authenticate)

@@ -27,14 +27,13 @@ import os
 import queue
 import selectors
 import socket
-import sys
 import threading
 import time
 from typing import Any
 
 from ..web.file_response import ServedFile
+from .gunicorn_patch import Method, patch_response
 
-_PATCHED = "_boxdrive_patched"
 #: Seconds a transfer may go without the client taking a byte (waitress's
 #: channel_timeout is 120 s too).
 STALL_TIMEOUT = 120.0
@@ -201,21 +200,16 @@ def _detach(sock: socket.socket) -> None:
         placeholder.close()
 
 
-def apply() -> None:
-    """Patch gunicorn if this process runs under it (the app loads in the worker)."""
-    module = sys.modules.get("gunicorn.http.wsgi")
-    if module is None:
-        return
-    response_class = module.Response
-    if getattr(response_class, _PATCHED, False):
-        return
-    original = response_class.sendfile
-
+def _wrap(original: Method) -> Method:
     def patched_sendfile(self: Any, respiter: Any) -> bool:
         if hand_over(self, respiter):
             return True
         result: bool = original(self, respiter)
         return result
 
-    response_class.sendfile = patched_sendfile
-    setattr(response_class, _PATCHED, True)
+    return patched_sendfile
+
+
+def apply() -> None:
+    """Patch gunicorn if this process runs under it (the app loads in the worker)."""
+    patch_response("sendfile", _wrap)
