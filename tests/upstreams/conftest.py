@@ -61,7 +61,7 @@ GAPS: list[tuple[str, str, str, str]] = [
     ("rgw-", "test_missing_bucket_and_upload", "", "RGW: 500 completing an unknown upload"),
     ("rgw-", "test_unsatisfiable_range", "", "RGW's InvalidRange names no object size"),
     ("rgw-", "test_abort", "", "RGW: completing an aborted upload is 500, not NoSuchUpload"),
-    ("", "test_parts_can_be_read_by_number", "", "upstream: no GetObject partNumber"),
+    ("rgw-", "test_parts_can_be_read_by_number", "", "upstream: no GetObject partNumber"),
     ("rgw-prefix", "test_odd_key_round_trip", "[1024-ascii]", "prefix + 1024-byte key: too long"),
     ("rgw-prefix", "test_odd_key_round_trip", "[1024-utf8]", "prefix + 1024-byte key: too long"),
     ("rgw-prefix", "test_odd_key_round_trip", "[1023-deep]", "prefix + 1024-byte key: too long"),
@@ -125,6 +125,14 @@ FLAKY: list[tuple[str, str, str, str]] = [
         "",
         "moto 5.2's server answers 500 to some concurrent PutObjects on a loaded machine "
         "(its in-memory backend is not thread-safe); every other lane runs this check strictly",
+    ),
+    (
+        "moto-prefix",
+        "test_parts_can_be_read_by_number",
+        "",
+        "the moto lane fails this check in almost every run, but it passed in two "
+        "clean-clone CI runs (never alone or in its class; cause not found yet); the "
+        "RGW lane keeps the gap strict",
     ),
 ]
 
